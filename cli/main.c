@@ -1,0 +1,71 @@
+/* main.c - `thaw`, in the style of git: `thaw COMMAND [ARGS]`, `thaw help
+ * COMMAND`, `thaw COMMAND --help`, `thaw --version`. Each command lives in
+ * its own cmd_*.c and is registered in the table below. */
+#include "cli.h"
+
+#include <string.h>
+
+static const struct cli_command *const commands[] = {
+    &cli_cmd_check,
+    NULL,
+};
+
+static void print_help(FILE *out)
+{
+    fprintf(out, "usage: thaw [--version] [--help] COMMAND [ARGS]\n\n"
+                 "When several models must cold-start at once, how long until each serves,\n"
+                 "and which policy makes that shortest?\n\ncommands:\n");
+    for (int i = 0; commands[i]; i++)
+        fprintf(out, "   %-10s %s\n", commands[i]->name, commands[i]->summary);
+    fprintf(out, "\n'thaw help COMMAND' or 'thaw COMMAND --help' shows a command's options.\n");
+}
+
+static const struct cli_command *find(const char *name)
+{
+    for (int i = 0; commands[i]; i++)
+        if (!strcmp(commands[i]->name, name)) return commands[i];
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_help(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (cli_is_help(name)) {
+        print_help(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (!strcmp(name, "--version") || !strcmp(name, "version")) {
+        printf("thaw version %s\n", THAW_VERSION);
+        return CLI_EXIT_OK;
+    }
+    if (!strcmp(name, "help")) {
+        if (argc < 3) {
+            print_help(stdout);
+            return CLI_EXIT_OK;
+        }
+        const struct cli_command *c = find(argv[2]);
+        if (!c) {
+            fprintf(stderr, "thaw: '%s' is not a thaw command. See 'thaw --help'.\n", argv[2]);
+            return CLI_EXIT_USAGE;
+        }
+        fputs(c->usage, stdout);
+        return CLI_EXIT_OK;
+    }
+    const struct cli_command *c = find(name);
+    if (!c) {
+        fprintf(stderr, "thaw: '%s' is not a thaw command. See 'thaw --help'.\n", name);
+        return CLI_EXIT_USAGE;
+    }
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--")) break;
+        if (cli_is_help(argv[i])) {
+            fputs(c->usage, stdout);
+            return CLI_EXIT_OK;
+        }
+    }
+    return c->run(argc - 1, argv + 1);
+}

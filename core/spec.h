@@ -1,0 +1,218 @@
+/* spec.h - the scenario model: what a YAML scenario file becomes once loaded.
+ * Plain data, read-only after core_spec_load() returns it; the scheduler, both
+ * drivers and the CLI read it directly. Units are in the names: *_ns is int64
+ * nanoseconds, *_bytes is uint64 bytes, *_bps is double bytes per second.
+ * Everything is owned by the struct core_spec and freed by core_spec_free(). */
+#ifndef THAW_CORE_SPEC_H
+#define THAW_CORE_SPEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "thaw_err.h"
+
+#define CORE_NAME_MAX 64
+
+/* A duration (or core-time) distribution. FIXED uses mean_ns only. EXP: mean.
+ * LOGNORMAL and GAMMA: mean and cv (stddev / mean). UNIFORM: [lo_ns, hi_ns].
+ * Drivers draw from it (sim with GSL); the core only ever uses mean_ns. */
+enum core_dist_kind {
+    CORE_DIST_FIXED = 0,
+    CORE_DIST_EXP,
+    CORE_DIST_LOGNORMAL,
+    CORE_DIST_GAMMA,
+    CORE_DIST_UNIFORM,
+};
+
+struct core_dist {
+    enum core_dist_kind kind;
+    int64_t mean_ns;
+    double cv;
+    int64_t lo_ns, hi_ns;
+};
+
+struct core_gpu_spec {
+    char name[CORE_NAME_MAX]; /* "node0/gpu1" unless named in the file */
+    int node;                 /* index into spec->nodes */
+    int index_in_node;        /* 0..node.gpu_count-1 */
+    uint64_t vram_bytes;
+    double h2d_bps; /* host-to-device link bandwidth of this GPU */
+};
+
+struct core_node_spec {
+    char name[CORE_NAME_MAX];
+    int first_gpu; /* this node's GPUs are spec->gpus[first_gpu .. first_gpu+gpu_count-1] */
+    int gpu_count;
+    double storage_read_bps; /* shared by all reads from storage on the node */
+    double pcie_switch_bps;  /* shared by all h2d copies on the node; 0 = no switch */
+    uint64_t shm_bytes;      /* /dev/shm cache capacity; 0 = no shm tier */
+    double shm_read_bps;
+    double shm_write_bps;
+    int cpu_cores;
+    struct core_dist init;   /* runtime init, before the weight copy, per load */
+    struct core_dist warmup; /* warm-up, after the weight copy, per load */
+};
+
+enum core_standby { CORE_STANDBY_COLD = 0, CORE_STANDBY_WARM, CORE_STANDBY_HOT };
+
+enum core_phase_when { CORE_PHASE_BEFORE_COPY = 0, CORE_PHASE_AFTER_COPY };
+
+/* A startup phase. cpu=true: `work` is core-time (at most one core each,
+ * sharing the node's cores with other phases); cpu=false: a fixed wait.
+ * With cache_hit_probability > 0 the phase draws `hit_work` with that
+ * probability instead of `work` (e.g. a compile cache). */
+struct core_phase_spec {
+    char name[CORE_NAME_MAX];
+    enum core_phase_when when;
+    bool cpu;
+    struct core_dist work;
+    double cache_hit_probability;
+    struct core_dist hit_work;
+};
+
+enum core_weights_kind {
+    CORE_WEIGHTS_SYNTHETIC = 0, /* no path: synthetic file of weights_bytes */
+    CORE_WEIGHTS_SAFETENSORS,   /* path is one .safetensors file */
+    CORE_WEIGHTS_SHARDS,        /* path is a folder of .safetensors shards */
+};
+
+/* One model. An entry with `count: N` in the file is expanded by the loader
+ * into N models named name-0 .. name-(N-1); `group` keeps the entry's name. */
+struct core_model_spec {
+    char name[CORE_NAME_MAX];
+    char group[CORE_NAME_MAX];
+    uint64_t weights_bytes;
+    uint64_t vram_bytes; /* footprint in VRAM; default weights_bytes + reserve */
+    int priority;        /* larger is more urgent: critical=3 high=2 normal=1 low=0 */
+    int64_t deadline_ns; /* cold-start deadline (enqueued -> ready); 0 = none */
+    bool preload_to_shm;
+    int replicas_min;
+    int replicas_max;
+    enum core_standby standby;
+    enum core_weights_kind weights_kind;
+    char *weights_path; /* NULL for synthetic; resolved relative to the scenario file */
+    int phase_count;
+    struct core_phase_spec *phases;
+    int initial_gpu_count; /* instances already READY at t=0 ("placement: [..]") */
+    int *initial_gpus;     /* flat GPU indices */
+};
+
+enum core_arrival_kind {
+    CORE_ARRIVAL_NONE = 0,
+    CORE_ARRIVAL_POISSON, /* rate_per_s from start_ns until end_ns (0 = run end) */
+    CORE_ARRIVAL_TIMES,   /* fixed times; a CSV trace is loaded into times too */
+    CORE_ARRIVAL_BURSTS,  /* bursts[i].count requests at bursts[i].at_ns */
+    CORE_ARRIVAL_TRACE,   /* like TIMES, read from trace_path by the loader */
+};
+
+struct core_burst {
+    int64_t at_ns;
+    int count;
+};
+
+struct core_workload_spec {
+    int model; /* index into spec->models */
+    enum core_arrival_kind arrivals;
+    double rate_per_s;
+    int64_t start_ns, end_ns;
+    int time_count;
+    int64_t *times_ns; /* sorted ascending (TIMES and TRACE) */
+    int burst_count;
+    struct core_burst *bursts;
+    char *trace_path;         /* TRACE only, for reporting */
+    struct core_dist service; /* service time of one request */
+    int concurrency;          /* requests one instance serves at once (>= 1) */
+};
+
+enum core_fault_target { CORE_FAULT_GPU = 0, CORE_FAULT_NODE };
+
+/* A fault: at at_ns (>= 0), or, when at_ns < 0, recurring with exponential
+ * inter-failure times of mean mtbf_ns (drawn by the driver). recover_after_ns
+ * 0 = never recovers. */
+struct core_fault_spec {
+    enum core_fault_target target;
+    int node; /* node index (both kinds) */
+    int gpu;  /* flat GPU index for CORE_FAULT_GPU, -1 for a node */
+    int64_t at_ns;
+    int64_t mtbf_ns;
+    int64_t recover_after_ns;
+};
+
+/* Policy names are validated against core_policy_names() (policy_names.c). */
+struct core_policy_spec {
+    char queue[CORE_NAME_MAX];     /* fifo | priority | edf | sjf */
+    double aging_per_s;            /* priority points gained per second waiting; 0 = none */
+    char placement[CORE_NAME_MAX]; /* first_fit | best_fit | spread | locality */
+    char eviction[CORE_NAME_MAX];  /* lru | keep_alive | none */
+    int64_t keep_alive_ns;         /* idle time before an instance may be evicted / scaled down */
+    char shm[CORE_NAME_MAX];       /* off | preload | lru */
+    char balancer[CORE_NAME_MAX];  /* lru | round_robin | least_outstanding | p2c */
+    bool autoscale;                /* autoscaler on */
+    double autoscale_target;       /* waiting requests per READY instance that triggers scale-up */
+    int autoscale_max_step;        /* at most this many new instances per period */
+    int64_t autoscale_period_ns;
+    int max_loads_per_node; /* concurrent loads; 0 = unlimited, 1 = serial */
+    int max_loads_per_gpu;
+};
+
+struct core_spec {
+    char *path;          /* the scenario file as given */
+    char sha256_hex[65]; /* of the file's bytes */
+    int node_count;
+    struct core_node_spec *nodes;
+    int gpu_count;
+    struct core_gpu_spec *gpus; /* flat, node-major */
+    int model_count;
+    struct core_model_spec *models;
+    int workload_count;
+    struct core_workload_spec *workloads;
+    int fault_count;
+    struct core_fault_spec *faults;
+    struct core_policy_spec policy;
+    int64_t duration_ns; /* run length; 0 = until no event is left */
+    uint64_t seed;
+};
+
+/* One diagnostic of a scenario file. */
+struct core_diag {
+    char file[256];
+    int line, column; /* 1-based; 0 when not tied to a place */
+    char path[128];   /* key path, e.g. "models[2].weights" */
+    char message[512];/* "expected a size such as 14GiB, found \"-3GB\"" */
+};
+
+struct core_diags {
+    int count;
+    int capacity;
+    struct core_diag *items;
+};
+
+void core_diags_init(struct core_diags *d);
+void core_diags_free(struct core_diags *d);
+/* "file:line:col: path: message" into buf. */
+void core_diag_format(const struct core_diag *d, char *buf, size_t len);
+
+/* A "key.path=value" override applied to the YAML before validation. */
+struct core_override {
+    const char *key; /* "cluster.nodes[0].gpus", "policy.queue", ... */
+    const char *value;
+};
+
+/* Loads and validates a scenario. On success returns 0 and *out (free with
+ * core_spec_free). On failure returns THAW_EPARSE (or THAW_EIO, THAW_ENOMEM),
+ * *out is NULL, and every problem found is appended to diags. */
+int core_spec_load(const char *path, const struct core_override *ovr, int ovr_count,
+                   struct core_spec **out, struct core_diags *diags);
+void core_spec_free(struct core_spec *spec);
+
+/* Lone load time of a model from storage on the given GPU, ignoring every
+ * other load: init + phases (means; cpu phases at one core) + copy at
+ * min(storage, link, switch) + warm-up. Used by `thaw check` and by sjf. */
+int64_t core_spec_lone_load_ns(const struct core_spec *spec, int model, int gpu, bool from_shm);
+
+/* Policy names by kind: "queue", "placement", "eviction", "shm", "balancer".
+ * Returns a NULL-terminated list, or NULL for an unknown kind. */
+const char *const *core_policy_names(const char *kind);
+
+#endif

@@ -1,0 +1,111 @@
+-- schema.sql - the one schema that `thaw sim` and `thaw exec` both write.
+-- Times are seconds (REAL) from the run's start; bytes are INTEGER bytes.
+-- A run is `running` until its last rows commit; only then `complete`.
+PRAGMA foreign_keys = ON;
+
+CREATE TABLE IF NOT EXISTS runs (
+    id            INTEGER PRIMARY KEY,
+    uuid          TEXT NOT NULL UNIQUE,      -- stable across `thaw merge`
+    mode          TEXT NOT NULL CHECK (mode IN ('sim', 'exec')),
+    scenario      TEXT NOT NULL,             -- path as given
+    scenario_sha256 TEXT NOT NULL,
+    policy        TEXT NOT NULL,             -- "queue=priority,placement=locality,..."
+    overrides     TEXT NOT NULL DEFAULT '',  -- the --set/--policy strings
+    seed          INTEGER NOT NULL,
+    host          TEXT NOT NULL,
+    version       TEXT NOT NULL,
+    backend       TEXT NOT NULL DEFAULT '',  -- exec: cuda | host; sim: ''
+    sweep_id      TEXT,                      -- set by `thaw sweep`
+    params        TEXT NOT NULL DEFAULT '',  -- sweep point, "k=v;k=v"
+    started_at    TEXT NOT NULL,             -- wall clock, ISO 8601 UTC
+    finished_at   TEXT,
+    duration_s    REAL,                      -- simulated / executed span
+    status        TEXT NOT NULL CHECK (status IN ('running', 'complete', 'failed', 'interrupted'))
+);
+
+CREATE TABLE IF NOT EXISTS loads (
+    run       INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    load_id   INTEGER NOT NULL,
+    model     TEXT NOT NULL,
+    instance  INTEGER NOT NULL,
+    gpu       INTEGER NOT NULL,              -- flat index
+    gpu_name  TEXT NOT NULL,
+    node      TEXT NOT NULL,
+    source    TEXT NOT NULL CHECK (source IN ('storage', 'shm')),
+    reason    TEXT NOT NULL,                 -- demand | standby | failover | scale_up | prewarm
+    enqueued  REAL NOT NULL,
+    started   REAL NOT NULL,
+    finished  REAL,                          -- NULL when cancelled before the end
+    bytes     INTEGER NOT NULL,
+    vram      INTEGER NOT NULL,
+    deadline  REAL,                          -- seconds after enqueued; NULL = none
+    outcome   TEXT NOT NULL CHECK (outcome IN ('ok', 'failed', 'cancelled')),
+    PRIMARY KEY (run, load_id)
+);
+
+CREATE TABLE IF NOT EXISTS requests (
+    run        INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    request_id INTEGER NOT NULL,
+    model      TEXT NOT NULL,
+    arrived    REAL NOT NULL,
+    dispatched REAL,                         -- NULL: never served before the end
+    finished   REAL,
+    instance   INTEGER,
+    cold       INTEGER NOT NULL DEFAULT 0,   -- 1: waited for a cold start
+    PRIMARY KEY (run, request_id)
+);
+
+CREATE TABLE IF NOT EXISTS instance_events (
+    run      INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    instance INTEGER NOT NULL,
+    model    TEXT NOT NULL,
+    gpu      INTEGER NOT NULL,
+    state    TEXT NOT NULL CHECK (state IN ('LOADING', 'READY', 'DRAINING', 'EVICTED', 'FAILED')),
+    t        REAL NOT NULL,
+    vram     INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE IF NOT EXISTS faults (
+    run       INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    kind      TEXT NOT NULL CHECK (kind IN ('gpu', 'node')),
+    target    TEXT NOT NULL,                 -- GPU or node name
+    t         REAL NOT NULL,
+    recovered REAL                           -- NULL: not recovered in the run
+);
+
+CREATE TABLE IF NOT EXISTS gpus (
+    run   INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    gpu   INTEGER NOT NULL,
+    name  TEXT NOT NULL,
+    node  TEXT NOT NULL,
+    vram  INTEGER NOT NULL,
+    PRIMARY KEY (run, gpu)
+);
+
+-- The core's input events, in order, so `thaw replay` can re-run decisions.
+CREATE TABLE IF NOT EXISTS core_events (
+    run      INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    seq      INTEGER NOT NULL,
+    kind     TEXT NOT NULL,
+    t_ns     INTEGER NOT NULL,
+    request  INTEGER NOT NULL DEFAULT 0,
+    instance INTEGER NOT NULL DEFAULT 0,
+    load_id  INTEGER NOT NULL DEFAULT 0,
+    model    INTEGER NOT NULL DEFAULT -1,
+    node     INTEGER NOT NULL DEFAULT -1,
+    gpu      INTEGER NOT NULL DEFAULT -1,
+    ok       INTEGER NOT NULL DEFAULT 1,
+    PRIMARY KEY (run, seq)
+);
+
+CREATE TABLE IF NOT EXISTS metrics (
+    run   INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    name  TEXT NOT NULL,
+    value REAL,
+    PRIMARY KEY (run, name)
+);
+
+CREATE INDEX IF NOT EXISTS loads_run ON loads(run);
+CREATE INDEX IF NOT EXISTS requests_run ON requests(run);
+CREATE INDEX IF NOT EXISTS ievents_run ON instance_events(run);
+CREATE INDEX IF NOT EXISTS runs_sweep ON runs(sweep_id);
