@@ -54,5 +54,15 @@ int cli_parse_u64(const char *cmd, const char *opt, const char *s, unsigned long
 
 /* The commands (each in cmd_NAME.c). */
 extern const struct cli_command cli_cmd_check;
+extern const struct cli_command cli_cmd_exec;
+extern const struct cli_command cli_cmd_replay;
+extern const struct cli_command cli_cmd_sim;
+extern const struct cli_command cli_cmd_report;
+extern const struct cli_command cli_cmd_compare;
+extern const struct cli_command cli_cmd_merge;
+extern const struct cli_command cli_cmd_plot;
+extern const struct cli_command cli_cmd_sweep;
+extern const struct cli_command cli_cmd_plan;
+extern const struct cli_command cli_cmd_weights;
 
 #endif

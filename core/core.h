@@ -15,7 +15,125 @@
  *
  * Memory: the spec must outlive the scheduler. The action array returned by
  * core_sched_actions() is owned by the scheduler and valid until the next
- * core_sched_start/feed/free call. */
+ * core_sched_start/feed/free call.
+ *
+ * Instance ids count every instance, including those placed READY at start
+ * (spec initial_gpus: INSTANCE_STATE ready, reason prewarm, load 0), so load
+ * N's instance id is N plus the number of initial instances made before it.
+ *
+ * ---- Semantics (what the core decides, so drivers never have to) ----------
+ *
+ * Order of work after every event: dispatch waiting requests; run the
+ * autoscaler if its period is due; queue demand loads; start queued loads;
+ * start shm fills; ask for a wake-up. Ties anywhere go to the lowest index
+ * (GPU, model) or id (instance, job), never to an address or a hash.
+ *
+ * Instances: LOADING -> READY -> EVICTED, or -> FAILED (GPU or node fault,
+ * failed load). Each transition emits CORE_ACT_INSTANCE_STATE. DRAINING is
+ * never entered today: the core evicts only idle instances, so draining would
+ * last zero time. Each instance has loaded_at, last_used (set at READY, at
+ * every dispatch and every finish) and outstanding requests.
+ *
+ * VRAM: a load reserves the model's vram_bytes on its GPU when it starts;
+ * eviction, failure and cancellation release it. Nothing ever over-commits.
+ *
+ * Cold-start queue: jobs (model, reason, priority, absolute deadline,
+ * enqueued_at) sorted by the queue policy: fifo (enqueued); priority (higher
+ * first, then earlier deadline, then earlier enqueued); edf (earlier
+ * absolute deadline = enqueued + model deadline, none last; then priority);
+ * sjf (shorter core_spec_lone_load_ns from the best source the model has
+ * when queued; then priority). Aging lowers a job's score by aging_per_s per
+ * second waited; since every job ages alike the order between queued jobs
+ * never changes with time, so aging needs no timer. A job starts when a GPU
+ * is healthy, below max_loads_per_gpu and its node below max_loads_per_node
+ * (0 = unlimited), and has room (possibly after eviction). Head-of-line:
+ * jobs are tried in queue order and one that cannot start does NOT block the
+ * jobs behind it (a small model may start before a big one that must wait).
+ *
+ * Placement among GPUs where the model fits now: first_fit (lowest index),
+ * best_fit (least VRAM left over), spread (least reserved fraction),
+ * locality (GPUs whose node has the weights resident in shm, best fit among
+ * them; else best fit). When none fits, eviction: candidates are idle READY
+ * instances (no outstanding request, not a hot standby, not of the model
+ * being loaded, not the last READY replica replicas_min needs) that the
+ * eviction policy allows (lru: any; keep_alive: idle >= keep_alive_ns; none:
+ * no eviction, the job waits). They are taken least recently used first
+ * (then lowest id) across the allowed GPUs; the first GPU to reach enough
+ * room gets the load and only its victims are evicted. A busy or LOADING
+ * instance is never evicted. Under keep_alive the core asks a WAKE_AT for
+ * the next keep-alive expiry while jobs wait.
+ *
+ * Load source: CORE_SRC_SHM when the model is resident (fill finished) in
+ * the target node's shm cache, else storage; counted as hits and misses.
+ *
+ * Shm cache per node (capacity nodes[n].shm_bytes; space is reserved when a
+ * model is admitted). shm=off: never used. preload: at start (and when a
+ * node recovers) models with preload_to_shm or standby warm are admitted,
+ * pinned, in priority order (higher first, then model index), each if it
+ * still fits (a big one is skipped, smaller ones after it may fit). lru: as
+ * preload, and a load from storage also admits its model (the fill is asked
+ * right after START_LOAD), dropping unpinned resident entries least recently
+ * used first (CORE_ACT_SHM_DROP), only when that makes enough room. Fills
+ * run ONE AT A TIME per node, in admission order. A failed fill releases its
+ * space and is not retried. A node failure drops every entry (SHM_DROP each;
+ * a fill in flight there is abandoned, its late event ignored).
+ *
+ * Requests: a request goes only to a READY, non-standby instance with a free
+ * slot (slots = the largest `concurrency` among the model's workloads,
+ * default 1), chosen by the balancer: lru (least recently used), round_robin
+ * (next id after the last chosen), least_outstanding, p2c (two distinct
+ * candidates drawn from a splitmix64 stream seeded with spec->seed, fewer
+ * outstanding wins); ties to the lowest id. Otherwise it waits in its
+ * model's FIFO. When requests wait and no load of the model is LOADING or
+ * queued and READY+LOADING+queued < max(replicas_max, replicas_min), a
+ * demand load is queued. With concurrency 1, replicas fixed and FIFO this is
+ * exactly an M/M/c (G/G/c) queue: no loads, no cold dispatches.
+ * DISPATCH.cold: true when, at some moment while the request waited, a
+ * serving (non-hot-standby) load of its model was queued or in flight: it
+ * waited for a cold start, not just for a busy server. A request served at
+ * once is never cold.
+ *
+ * Standbys: at start, replicas_min READY-or-loading instances are kept
+ * (initial placements count; missing ones are queued with reason standby).
+ * cold: nothing prepared. warm: the weights are pinned in shm (needs shm
+ * preload or lru; with shm off warm behaves as cold). hot: one extra READY
+ * instance per model, loaded at start (reason standby), never on a GPU that
+ * holds a serving instance of the model and preferably on another node; it
+ * counts toward no replica limit and the balancer never uses it, the
+ * autoscaler and eviction never remove it.
+ *
+ * Faults (GPU_FAILED; NODE_FAILED = all its GPUs plus its shm): every live
+ * instance there becomes FAILED (its VRAM released): a loading one emits
+ * CANCEL_LOAD, a READY one emits REQUEST_REQUEUED for each outstanding
+ * request, which goes back to the HEAD of its model's wait queue in its
+ * original order. Queued jobs stay queued. Then per model: a surviving hot
+ * standby (READY first, else loading) is promoted at once, with no load
+ * (INSTANCE_STATE with its current state and reason failover), replacing one
+ * lost serving instance; for the other lost ones, failover loads (reason
+ * failover, the model's priority) are queued while READY+LOADING+queued <
+ * replicas_min; and a new hot standby is queued (reason standby) if the
+ * model has none. Requests still waiting get demand loads as usual.
+ * Recovery (GPU_RECOVERED / NODE_RECOVERED): the GPUs are usable again,
+ * empty. A GPU is usable only when neither it nor its node is failed.
+ *
+ * Failed loads (LOAD_FINISHED ok=false): the instance FAILS, its VRAM is
+ * released, and the load is NOT retried: the model is marked broken and no
+ * load of it is queued automatically again (no demand, scale_up, failover or
+ * standby; jobs already queued still run). Its waiting requests wait until
+ * an instance appears (from a job queued before) or the run ends. A retry
+ * loop on a corrupt file would otherwise never end.
+ *
+ * Autoscaler (policy.autoscale): runs at t0 + k * autoscale_period_ns (the
+ * core asks WAKE_AT for each period). Per model, when waiting /
+ * max(1, READY) > autoscale_target it queues min(autoscale_max_step (0 = no
+ * limit), ceil(waiting / target) - (READY + LOADING + queued), replicas_max -
+ * (READY + LOADING + queued)) scale_up loads; when no request waits it
+ * evicts READY instances idle >= keep_alive_ns, least recently used first,
+ * never below replicas_min.
+ *
+ * Wake-ups: CORE_ACT_WAKE_AT is emitted when the next time the core needs
+ * (autoscaler period, keep-alive expiry) is earlier than the one last asked
+ * for or that one has passed; extra TICKs are harmless. */
 #ifndef THAW_CORE_H
 #define THAW_CORE_H
 
@@ -72,7 +190,7 @@ enum core_reason {
     CORE_REASON_STANDBY,    /* keeping replicas_min (incl. hot standbys) */
     CORE_REASON_FAILOVER,   /* replacing an instance lost to a fault */
     CORE_REASON_SCALE_UP,   /* the autoscaler */
-    CORE_REASON_PREWARM,
+    CORE_REASON_PREWARM,    /* placed READY at start (spec initial_gpus); no load */
 };
 
 enum core_inst_state {
@@ -90,9 +208,12 @@ enum core_action_kind {
      * `reason` describe the job for the record. */
     CORE_ACT_START_LOAD = 0,
     /* Copy `model`'s weights (`bytes`) from storage into `node`'s shm cache,
-     * then feed CORE_EV_SHM_FILL_FINISHED(node, model). */
+     * then feed CORE_EV_SHM_FILL_FINISHED(node, model). At most one fill per
+     * node is in flight at a time. */
     CORE_ACT_START_SHM_FILL,
-    /* Drop `model`'s weights from `node`'s shm cache (no event back). */
+    /* Drop `model`'s weights from `node`'s shm cache (no event back). Also
+     * emitted for every entry of a failed node, a fill in flight included:
+     * abort that fill and feed nothing for it. */
     CORE_ACT_SHM_DROP,
     /* Free `instance` on `gpu` (its VRAM is already released in the core's
      * accounting; the driver frees the memory now). No event back. */
@@ -111,7 +232,9 @@ enum core_action_kind {
     /* Deliver CORE_EV_TICK at `wake_ns` (or any later event before it). */
     CORE_ACT_WAKE_AT,
     /* Informational: `instance` of `model` on `gpu` entered `state` at t_ns.
-     * Drivers record these (instance_events); nothing to do. */
+     * Drivers record these (instance_events); nothing to do. `reason` is why
+     * the instance exists; a hot standby promoted to serving is reported
+     * again in its current state with reason failover. */
     CORE_ACT_INSTANCE_STATE,
 };
 
@@ -145,7 +268,12 @@ void core_sched_free(struct core_sched *s);
 int core_sched_start(struct core_sched *s, int64_t t_ns, struct thaw_err *err);
 
 /* Feeds one event. THAW_EINVAL for an event that names an unknown model,
- * GPU or load, or goes back in time; the scheduler is unchanged then. */
+ * GPU or load, or goes back in time; the scheduler is unchanged then (and
+ * the previous call's actions stay readable). THAW_ENOMEM: an allocation
+ * failed, the actions may be incomplete; free the scheduler. Events that
+ * are merely stale (a LOAD_FINISHED for a cancelled load, a fill finished on
+ * a failed node, a REQUEST_FINISHED for a requeued request) are ignored and
+ * return 0. */
 int core_sched_feed(struct core_sched *s, const struct core_event *ev, struct thaw_err *err);
 
 /* The actions produced by the last start/feed call, in order. */

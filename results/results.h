@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "core.h"
 #include "thaw_err.h"
@@ -24,11 +25,11 @@ void res_close(struct res_db *db);
 void *res_handle(struct res_db *db);
 
 struct res_run_info {
-    const char *mode;     /* "sim" | "exec" */
-    const char *backend;  /* "" for sim; "cuda" | "host" */
-    const char *overrides;/* the --set / --policy strings as given, or "" */
-    const char *sweep_id; /* NULL unless part of a sweep */
-    const char *params;   /* sweep point "k=v;k=v", or "" */
+    const char *mode;      /* "sim" | "exec" */
+    const char *backend;   /* "" for sim; "cuda" | "host" */
+    const char *overrides; /* the --set / --policy strings as given, or "" */
+    const char *sweep_id;  /* NULL unless part of a sweep */
+    const char *params;    /* sweep point "k=v;k=v", or "" */
     uint64_t seed;
 };
 
@@ -81,17 +82,133 @@ int res_run_finish(struct res_db *db, int64_t run, const char *status, int64_t d
                    struct thaw_err *err);
 
 /* Computes the summary metrics of a run from its rows into the metrics
- * table (replacing old ones). Shared by sim and exec. Metric names:
+ * table (replacing their old values; other names a driver stored with
+ * res_set_metric are kept). Shared by sim and exec. Metric names:
  *   cold_start_mean_s cold_start_p50_s cold_start_p95_s cold_start_p99_s
  *   cold_start_count makespan_s shm_hit_rate deadline_miss_rate
  *   request_p50_s request_p99_s request_cold_p50_s request_cold_p99_s
  *   request_warm_p50_s request_warm_p99_s requests_served requests_lost
  *   recovery_mean_s recovery_max_s vram_util_mean loads_ok loads_failed
+ *   (added) recovery_count recovery_unrecovered loads_cancelled
  * Percentiles: gsl_stats_quantile_from_sorted_data (linear interpolation
- * between order statistics, R type 7). A metric with no data is NULL. */
+ * between order statistics, R type 7: for sorted x[0..n-1], h = (n-1)p,
+ * q = x[floor h] + (h - floor h)(x[floor h + 1] - x[floor h])). A metric
+ * with no data is NULL. Definitions (metrics.c has the details):
+ *   cold start   loads with reason demand or failover, outcome ok:
+ *                finished - enqueued (finished = the instance is READY)
+ *   makespan     last ok finish - first enqueue over the demand/failover
+ *                loads (over all loads when there are none)
+ *   shm_hit_rate loads from shm / all loads (every loads row started)
+ *   deadline_miss_rate  over loads with a deadline: not ok, or finished
+ *                after enqueued + deadline
+ *   request_*    arrived -> finished of finished requests; cold = waited
+ *                for a cold start; served = finished, lost = never finished
+ *   recovery     per (fault, model alive on a failed GPU just before it):
+ *                0 when another instance of the model was READY elsewhere
+ *                at the fault, else the first READY of the model at or
+ *                after the fault minus the fault time; mean/max over the
+ *                pairs that recovered (recovery_count), the rest counted in
+ *                recovery_unrecovered
+ *   vram_util_mean  time-weighted mean over [0, duration] of VRAM reserved
+ *                (first LOADING/READY -> first EVICTED/FAILED, model vram)
+ *                / total VRAM of the gpus table */
 int res_metrics_compute(struct res_db *db, int64_t run, struct thaw_err *err);
 
 /* Latest run id in the db (0 when empty). */
 int res_last_run(struct res_db *db, int64_t *run, struct thaw_err *err);
+
+/* ---- added by the results module (beyond the first contract) ----------- */
+
+/* Writes every buffered row now, in one transaction. Rows are buffered in
+ * memory and written in bursts so that the write lock is held only while a
+ * burst is written (several sweep threads share one database file). One
+ * struct res_db belongs to one thread at a time; open one per thread. */
+int res_flush(struct res_db *db, struct thaw_err *err);
+
+/* Resolves "RUN" as given on a command line: a decimal run id, or a prefix
+ * (at least 4 hex digits) of a run's uuid that matches exactly one run.
+ * THAW_ENOENT when nothing matches, THAW_EINVAL when ambiguous. */
+int res_resolve_run(struct res_db *db, const char *text, int64_t *run, struct thaw_err *err);
+
+/* The metric names above, in display order, NULL-terminated. */
+const char *const *res_metric_names(void);
+/* 1 when a larger value is better (shm_hit_rate, vram_util_mean,
+ * requests_served, loads_ok), 0 when smaller is better, -1 for a name that
+ * is not a metric. */
+int res_metric_higher_is_better(const char *name);
+
+/* Prints the summary of runs[0..n-1] side by side to out: a header line per
+ * run (id, uuid prefix, mode, scenario, policy, seed, status), then one row
+ * per metric with one column per run ("-" for NULL). */
+int res_summary_print(struct res_db *db, const int64_t *runs, int n, FILE *out,
+                      struct thaw_err *err);
+
+/* A difference of means B - A with its confidence interval. */
+struct res_interval {
+    int n_a, n_b; /* sample sizes (paired: both are the number of pairs) */
+    double mean_a, mean_b;
+    double diff;   /* mean(B) - mean(A) (paired: mean of b[i] - a[i]) */
+    double se;     /* standard error of diff */
+    double df;     /* degrees of freedom of the t distribution */
+    double lo, hi; /* diff -/+ t(1 - (1-level)/2, df) * se */
+};
+/* Paired t interval on d[i] = b[i] - a[i], df = n - 1. Needs n >= 2. */
+int res_stats_paired(const double *a, const double *b, int n, double level,
+                     struct res_interval *out, struct thaw_err *err);
+/* Welch's interval on mean(b) - mean(a) with Welch-Satterthwaite df. Needs
+ * n_a, n_b >= 2. When both variances are 0 the interval is the point diff
+ * and df = n_a + n_b - 2. */
+int res_stats_welch(const double *a, int n_a, const double *b, int n_b, double level,
+                    struct res_interval *out, struct thaw_err *err);
+
+/* Selects the runs matching a selector, in id order, into a malloc'ed
+ * array (*ids, caller frees; NULL when none). A selector is terms, all of
+ * which must hold, separated by ';' or spaces:
+ *   1,2,5 or 3-7     run ids (also single ids)
+ *   sweep=ID         runs.sweep_id
+ *   policy=k=v,...   every k=v is an item of runs.policy
+ *                    ("queue=priority,placement=locality,...")
+ *   param:k=v        an item of runs.params ("k=v;k=v") or of the
+ *                    --set/--policy overrides ("k=v,k=v")
+ *   scenario=NAME    runs.scenario, its file name, or the name less .yaml
+ *   mode=sim|exec    status=S (complete by default; status=any for all)
+ * THAW_EINVAL names a malformed term. */
+int res_select_runs(struct res_db *db, const char *selector, int64_t **ids, int *count,
+                    struct thaw_err *err);
+
+enum res_cmp_method { RES_CMP_NONE = 0, RES_CMP_PAIRED, RES_CMP_WELCH };
+enum res_verdict {
+    RES_VERDICT_NONE = 0, /* no interval (fewer than 2 runs on a side) */
+    RES_VERDICT_SAME,     /* the interval holds 0: no significant difference */
+    RES_VERDICT_A,        /* A better */
+    RES_VERDICT_B,        /* B better */
+};
+struct res_comparison {
+    enum res_cmp_method method;
+    int n_a, n_b;           /* runs with a (non-NULL) value for the metric */
+    double mean_a, mean_b;  /* NaN when that side has no value */
+    struct res_interval ci; /* valid unless method is RES_CMP_NONE */
+    enum res_verdict verdict;
+};
+/* Compares one metric between two sets of runs at confidence `level`:
+ * paired by seed when both sides hold the same seeds, each once, and at
+ * least 2 of them; Welch when each side has 2 or more values; otherwise no
+ * interval. The verdict reads "better" as lower, except for metrics where
+ * res_metric_higher_is_better() says higher. Runs without the metric (NULL)
+ * are left out of that metric. */
+int res_compare_metric(struct res_db *db, const int64_t *a, int n_a, const int64_t *b, int n_b,
+                       const char *metric, double level, struct res_comparison *out,
+                       struct thaw_err *err);
+
+/* Copies every finished run of the database at in_path (runs and all their
+ * rows) into out, skipping runs whose uuid out already holds (so merging
+ * twice adds nothing) and runs still 'running'. One transaction per call. */
+struct res_merge_counts {
+    int added;      /* runs copied */
+    int duplicates; /* runs skipped: uuid already in out */
+    int running;    /* runs skipped: still 'running' in the input */
+};
+int res_merge(struct res_db *out, const char *in_path, struct res_merge_counts *counts,
+              struct thaw_err *err);
 
 #endif

@@ -105,7 +105,7 @@ CREATE TABLE IF NOT EXISTS metrics (
     PRIMARY KEY (run, name)
 );
 
-CREATE INDEX IF NOT EXISTS loads_run ON loads(run);
-CREATE INDEX IF NOT EXISTS requests_run ON requests(run);
+-- loads and requests need no index on run: their primary keys (run, ...)
+-- serve every "WHERE run = ?" (a second index cost 30% of insert speed).
 CREATE INDEX IF NOT EXISTS ievents_run ON instance_events(run);
 CREATE INDEX IF NOT EXISTS runs_sweep ON runs(sweep_id);

@@ -1,0 +1,179 @@
+/* cmd_replay.c - `thaw replay RUN`: feeds a recorded run's core events into a
+ * fresh core and checks that it decides exactly what the run decided. The
+ * scenario is reloaded from the path and overrides the run recorded, and
+ * must still hash to the recorded sha256. */
+#include "cli.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "exec.h"
+#include "results.h"
+
+static const char replay_usage[] =
+    "usage: thaw replay [--db PATH] [--scenario FILE] RUN\n"
+    "\n"
+    "Re-runs the decisions of a recorded run: reads its core input events in\n"
+    "order, feeds them to a fresh scheduling core built from the run's scenario\n"
+    "(with the run's --set/--policy overrides and seed) and compares every action\n"
+    "with the actions the run logged. The core is deterministic, so an exec run\n"
+    "and its replay must agree line for line. A run without an action log (a sim\n"
+    "run) is checked by two fresh cores against each other.\n"
+    "\n"
+    "Prints \"replay: N events, M actions, identical\" and exits 0, or prints the\n"
+    "first difference and exits 1.\n"
+    "\n"
+    "options:\n"
+    "  --db PATH         results database (default " CLI_DEFAULT_DB ")\n"
+    "  --scenario FILE   the scenario, when it moved since the run (it must hash\n"
+    "                    to the same sha256)\n"
+    "  RUN               a run id or a uuid prefix (4+ hex digits)\n"
+    "\n"
+    "example:\n"
+    "  thaw exec scenarios/exec-small.yaml --quiet   # prints the run id, e.g. 7\n"
+    "  thaw replay 7\n";
+
+struct run_meta {
+    char *scenario, *sha, *overrides;
+    long long seed;
+};
+
+static char *dup_col(sqlite3_stmt *st, int col)
+{
+    const char *s = (const char *)sqlite3_column_text(st, col);
+    return strdup(s ? s : "");
+}
+
+static int read_meta(struct res_db *db, int64_t run, struct run_meta *m)
+{
+    sqlite3 *h = res_handle(db);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(h,
+                           "SELECT scenario, scenario_sha256, overrides, seed FROM runs "
+                           "WHERE id = ?",
+                           -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "thaw replay: %s\n", sqlite3_errmsg(h));
+        return -1;
+    }
+    sqlite3_bind_int64(st, 1, run);
+    int rc = -1;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        m->scenario = dup_col(st, 0);
+        m->sha = dup_col(st, 1);
+        m->overrides = dup_col(st, 2);
+        m->seed = sqlite3_column_int64(st, 3);
+        rc = m->scenario && m->sha && m->overrides ? 0 : -1;
+        if (rc < 0) fprintf(stderr, "thaw replay: out of memory\n");
+    } else {
+        fprintf(stderr, "thaw replay: run %lld does not exist\n", (long long)run);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* The runs table keeps the overrides as "k=v,k=v" (cli_overrides.text); a
+ * piece without '=' belonged to the previous value (a value with a comma). */
+static int parse_overrides(const char *text, struct cli_overrides *o)
+{
+    char *copy = strdup(text);
+    if (!copy) return -1;
+    char *pieces[256];
+    int n = 0;
+    for (char *p = copy; *p && n < 256;) {
+        char *comma = strchr(p, ',');
+        if (comma) *comma = '\0';
+        if (strchr(p, '=') || n == 0)
+            pieces[n++] = p;
+        else
+            pieces[n - 1][strlen(pieces[n - 1])] = ','; /* glue back */
+        if (!comma) break;
+        p = comma + 1;
+    }
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++)
+        rc = cli_overrides_add_set(o, pieces[i]);
+    free(copy);
+    return rc;
+}
+
+static int replay_run(int argc, char **argv)
+{
+    const char *db_path = CLI_DEFAULT_DB, *run_text = NULL, *scenario = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--db") || !strcmp(argv[i], "--scenario")) {
+            if (i + 1 >= argc) return cli_usage_error("replay", "%s needs a value", argv[i]);
+            if (!strcmp(argv[i], "--db"))
+                db_path = argv[++i];
+            else
+                scenario = argv[++i];
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return cli_usage_error("replay", "unknown option %s", argv[i]);
+        } else if (!run_text) {
+            run_text = argv[i];
+        } else {
+            return cli_usage_error("replay", "one run at a time");
+        }
+    }
+    if (!run_text) return cli_usage_error("replay", "missing RUN");
+    if (access(db_path, F_OK) != 0) {
+        fprintf(stderr, "thaw replay: no results database at %s\n", db_path);
+        return CLI_EXIT_FAIL;
+    }
+    int rc = CLI_EXIT_FAIL;
+    struct res_db *db = NULL;
+    struct core_spec *spec = NULL;
+    struct run_meta meta = {0};
+    struct cli_overrides ovr;
+    cli_overrides_init(&ovr);
+    struct thaw_err err = {0};
+    int64_t run;
+    if (res_open(db_path, &db, &err) < 0 || res_resolve_run(db, run_text, &run, &err) < 0) {
+        fprintf(stderr, "thaw replay: %s\n", err.msg);
+        goto out;
+    }
+    if (read_meta(db, run, &meta) < 0) goto out;
+    if (parse_overrides(meta.overrides, &ovr) < 0) goto out;
+    if (!(spec = cli_load_spec(scenario ? scenario : meta.scenario, &ovr))) goto out;
+    if (strcmp(spec->sha256_hex, meta.sha)) {
+        fprintf(stderr,
+                "thaw replay: %s changed since run %lld (sha256 %.12s..., recorded %.12s...)\n",
+                scenario ? scenario : meta.scenario, (long long)run, spec->sha256_hex, meta.sha);
+        goto out;
+    }
+    spec->seed = (uint64_t)meta.seed;
+    struct exec_replay_report rep;
+    if (exec_replay(db, run, spec, &rep, &err) < 0) {
+        fprintf(stderr, "thaw replay: %s\n", err.msg);
+        goto out;
+    }
+    if (rep.identical) {
+        printf("replay: %llu events, %llu actions, identical%s\n", (unsigned long long)rep.events,
+               (unsigned long long)rep.actions,
+               rep.had_log ? "" : " (no action log: two fresh cores compared)");
+        rc = CLI_EXIT_OK;
+    } else {
+        printf("replay: %llu events, %llu actions, DIFFERENT\n", (unsigned long long)rep.events,
+               (unsigned long long)rep.actions);
+        printf("  first difference at event %llu, action %llu:\n", (unsigned long long)rep.diff_seq,
+               (unsigned long long)rep.diff_index);
+        printf("    run:    %s\n", rep.expected[0] ? rep.expected : "(no action)");
+        printf("    replay: %s\n", rep.got[0] ? rep.got : "(no action)");
+    }
+out:
+    free(meta.scenario);
+    free(meta.sha);
+    free(meta.overrides);
+    core_spec_free(spec);
+    cli_overrides_free(&ovr);
+    res_close(db);
+    return rc;
+}
+
+const struct cli_command cli_cmd_replay = {
+    "replay",
+    "re-run a recorded run's decisions and check they are identical",
+    replay_usage,
+    replay_run,
+};

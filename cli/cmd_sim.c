@@ -1,0 +1,314 @@
+/* cmd_sim.c - `thaw sim`: runs a scenario in the discrete-event simulator,
+ * records it in the results database, and prints the loads timeline, the
+ * summary metrics and the run id. `--bench` measures the simulator itself
+ * instead: each run in a child process, so peak RSS is that run's alone. */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sqlite3.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "results.h"
+#include "sim.h"
+
+static const char usage[] =
+    "usage: thaw sim SCENARIO [--seed N] [--policy k=v,...] [--set k=v]... [--db PATH]\n"
+    "                [--quiet] [--no-record] [--check] [--bench]\n"
+    "\n"
+    "Runs SCENARIO in the discrete-event simulator: the scheduling core decides,\n"
+    "a virtual clock and a flow-level bandwidth model (storage, shm, host-to-device\n"
+    "links, PCIe switch, CPU cores shared max-min fairly) carry its decisions out.\n"
+    "The run is recorded in the results database; thaw prints the loads timeline\n"
+    "(model, GPU, source, reason, enqueued, started, finished, wait), the summary\n"
+    "metrics and the run id.\n"
+    "\n"
+    "options:\n"
+    "  --seed N          run seed (default: the scenario's run.seed); every source of\n"
+    "                    randomness has its own stream derived from it\n"
+    "  --policy k=v,...  policy overrides, e.g. --policy queue=priority,shm=preload\n"
+    "  --set k=v         any scenario value, e.g. --set models[0].count=4 (repeatable)\n"
+    "  --db PATH         results database (default " CLI_DEFAULT_DB ")\n"
+    "  --quiet           print only the run id\n"
+    "  --no-record       do not write a database; print the run's counters\n"
+    "  --check           verify the core's invariants after every event (slower)\n"
+    "  --bench           measure the simulator: events/s, simulated seconds per wall\n"
+    "                    second, rows/s and peak RSS, once with the recorder (into\n"
+    "                    --db, or a temporary database) and once without\n"
+    "\n"
+    "exit status: 0 done, 1 the scenario or the run failed, 2 usage error\n";
+
+struct sim_args {
+    const char *scenario;
+    const char *db_path;
+    bool db_given;
+    unsigned long long seed;
+    bool has_seed, quiet, no_record, check, bench;
+    struct cli_overrides ovr;
+};
+
+static int parse(int argc, char **argv, struct sim_args *a)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        bool has_next = i + 1 < argc;
+        if (!strcmp(arg, "--seed") || !strcmp(arg, "--policy") || !strcmp(arg, "--set") ||
+            !strcmp(arg, "--db")) {
+            if (!has_next) return cli_usage_error("sim", "%s needs a value", arg);
+            const char *v = argv[++i];
+            if (!strcmp(arg, "--seed")) {
+                if (cli_parse_u64("sim", "--seed", v, &a->seed) < 0) return CLI_EXIT_USAGE;
+                a->has_seed = true;
+            } else if (!strcmp(arg, "--policy")) {
+                if (cli_overrides_add_policy(&a->ovr, v) < 0) return CLI_EXIT_USAGE;
+            } else if (!strcmp(arg, "--set")) {
+                if (cli_overrides_add_set(&a->ovr, v) < 0) return CLI_EXIT_USAGE;
+            } else {
+                a->db_path = v;
+                a->db_given = true;
+            }
+        } else if (!strcmp(arg, "--quiet")) {
+            a->quiet = true;
+        } else if (!strcmp(arg, "--no-record")) {
+            a->no_record = true;
+        } else if (!strcmp(arg, "--check")) {
+            a->check = true;
+        } else if (!strcmp(arg, "--bench")) {
+            a->bench = true;
+        } else if (arg[0] == '-' && arg[1]) {
+            return cli_usage_error("sim", "unknown option '%s'", arg);
+        } else if (a->scenario) {
+            return cli_usage_error("sim", "one scenario at a time (found '%s' and '%s')",
+                                   a->scenario, arg);
+        } else {
+            a->scenario = arg;
+        }
+    }
+    if (!a->scenario) return cli_usage_error("sim", "no scenario given");
+    return 0;
+}
+
+static void fill_opts(const struct sim_args *a, struct sim_opts *o, struct res_db *db)
+{
+    memset(o, 0, sizeof *o);
+    o->seed = a->seed;
+    o->has_seed = a->has_seed;
+    o->check_invariants = a->check;
+    o->db = db;
+    o->run_info.mode = "sim";
+    o->run_info.backend = "";
+    o->run_info.overrides = a->ovr.text;
+    o->run_info.params = "";
+}
+
+/* The loads of a run, in start order: the chained cold start as a table. */
+static void print_timeline(struct res_db *db, int64_t run)
+{
+    sqlite3 *h = res_handle(db);
+    sqlite3_stmt *st = NULL;
+    const char *sql = "SELECT model, gpu_name, source, reason, enqueued, started, finished, "
+                      "started - enqueued, outcome FROM loads WHERE run = ? "
+                      "ORDER BY started, load_id";
+    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "thaw sim: cannot read the loads: %s\n", sqlite3_errmsg(h));
+        return;
+    }
+    sqlite3_bind_int64(st, 1, run);
+    const int shown_max = 60;
+    int n = 0;
+    printf("%-24s %-16s %-7s %-8s %10s %10s %10s %9s\n", "model", "gpu", "source", "reason",
+           "enqueued", "started", "finished", "wait");
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (n++ >= shown_max) continue;
+        char finished[32];
+        if (sqlite3_column_type(st, 6) == SQLITE_NULL)
+            snprintf(finished, sizeof finished, "%s", (const char *)sqlite3_column_text(st, 8));
+        else
+            snprintf(finished, sizeof finished, "%.3f", sqlite3_column_double(st, 6));
+        printf("%-24s %-16s %-7s %-8s %10.3f %10.3f %10s %9.3f\n",
+               (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
+               (const char *)sqlite3_column_text(st, 2), (const char *)sqlite3_column_text(st, 3),
+               sqlite3_column_double(st, 4), sqlite3_column_double(st, 5), finished,
+               sqlite3_column_double(st, 7));
+    }
+    if (n == 0) printf("(no loads)\n");
+    if (n > shown_max)
+        printf("... %d more loads (SELECT * FROM loads WHERE run = %lld)\n", n - shown_max,
+               (long long)run);
+    sqlite3_finalize(st);
+}
+
+static int run_once(const struct sim_args *a, const struct core_spec *spec)
+{
+    struct thaw_err err = {0};
+    struct res_db *db = NULL;
+    if (!a->no_record && res_open(a->db_path, &db, &err) < 0) {
+        fprintf(stderr, "thaw sim: %s: %s\n", a->db_path, err.msg);
+        return CLI_EXIT_FAIL;
+    }
+    struct sim_opts opts;
+    fill_opts(a, &opts, db);
+    struct sim_result res;
+    int rc = sim_run(spec, &opts, &res, &err);
+    if (rc < 0) {
+        fprintf(stderr, "thaw sim: %s: %s\n", a->scenario,
+                err.msg[0] ? err.msg : thaw_strerror(rc));
+        if (db && res.run_id)
+            fprintf(stderr, "thaw sim: run %lld recorded as failed\n", (long long)res.run_id);
+        res_close(db);
+        return CLI_EXIT_FAIL;
+    }
+    if (!db) {
+        if (!a->quiet)
+            printf("events %llu, simulated %.3f s in %.3f s wall (not recorded)\n",
+                   (unsigned long long)res.events, (double)res.end_ns * 1e-9, res.wall_s);
+        return CLI_EXIT_OK;
+    }
+    if (!a->quiet) {
+        print_timeline(db, res.run_id);
+        printf("\n");
+        if (res_summary_print(db, &res.run_id, 1, stdout, &err) < 0)
+            fprintf(stderr, "thaw sim: summary: %s\n", err.msg);
+        printf("\nsimulated %.3f s: %llu events, %llu rows, %.3f s wall\n",
+               (double)res.end_ns * 1e-9, (unsigned long long)res.events,
+               (unsigned long long)res.rows, res.wall_s);
+    }
+    printf("run %lld (%s)\n", (long long)res.run_id, a->db_path);
+    res_close(db);
+    return CLI_EXIT_OK;
+}
+
+/* One benchmark run in a child process; its result comes back through a
+ * pipe and its peak RSS from wait4. Returns 0 or -1 (message printed). */
+static int bench_child(const struct sim_args *a, const struct core_spec *spec, const char *db_path,
+                       struct sim_result *res, long *maxrss_kib)
+{
+    int fds[2];
+    if (pipe(fds) < 0) {
+        perror("thaw sim: pipe");
+        return -1;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("thaw sim: fork");
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        struct thaw_err err = {0};
+        struct res_db *db = NULL;
+        if (db_path && res_open(db_path, &db, &err) < 0) {
+            fprintf(stderr, "thaw sim: %s: %s\n", db_path, err.msg);
+            _exit(1);
+        }
+        struct sim_opts opts;
+        fill_opts(a, &opts, db);
+        struct sim_result r;
+        if (sim_run(spec, &opts, &r, &err) < 0) {
+            fprintf(stderr, "thaw sim: %s\n", err.msg);
+            _exit(1);
+        }
+        res_close(db);
+        ssize_t w = write(fds[1], &r, sizeof r);
+        _exit(w == (ssize_t)sizeof r ? 0 : 1);
+    }
+    close(fds[1]);
+    ssize_t got = read(fds[0], res, sizeof *res);
+    close(fds[0]);
+    int status;
+    struct rusage ru;
+    while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {
+    }
+    if (got != (ssize_t)sizeof *res || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "thaw sim: benchmark run failed\n");
+        return -1;
+    }
+    *maxrss_kib = ru.ru_maxrss;
+    return 0;
+}
+
+static void bench_line(const char *label, const struct sim_result *r, long rss_kib)
+{
+    double wall = r->wall_s > 0 ? r->wall_s : 1e-9;
+    printf("%-17s %12llu %12.0f %14.1f %11llu %11.0f %10.1f %8.2f\n", label,
+           (unsigned long long)r->events, (double)r->events / wall, (double)r->end_ns * 1e-9 / wall,
+           (unsigned long long)r->rows, (double)r->rows / wall, (double)rss_kib / 1024.0,
+           r->wall_s);
+}
+
+static int bench(const struct sim_args *a, const struct core_spec *spec)
+{
+    char tmp[] = "/tmp/thaw-bench-XXXXXX";
+    const char *db_path = a->db_path;
+    if (!a->db_given) {
+        if (!mkdtemp(tmp)) {
+            perror("thaw sim: mkdtemp");
+            return CLI_EXIT_FAIL;
+        }
+        static char path[64];
+        snprintf(path, sizeof path, "%s/bench.db", tmp);
+        db_path = path;
+    }
+    struct sim_result with, without;
+    long rss_with = 0, rss_without = 0;
+    int rc = bench_child(a, spec, db_path, &with, &rss_with);
+    if (rc == 0) rc = bench_child(a, spec, NULL, &without, &rss_without);
+    if (!a->db_given) {
+        char p[96];
+        const char *suffix[] = {"", "-wal", "-shm", "-journal"};
+        for (int i = 0; i < 4; i++) {
+            snprintf(p, sizeof p, "%s/bench.db%s", tmp, suffix[i]);
+            unlink(p);
+        }
+        rmdir(tmp);
+    }
+    if (rc < 0) return CLI_EXIT_FAIL;
+    printf("thaw sim --bench %s (%d models, %d GPUs on %d nodes, seed %llu)\n", a->scenario,
+           spec->model_count, spec->gpu_count, spec->node_count,
+           (unsigned long long)(a->has_seed ? a->seed : spec->seed));
+    printf("%-17s %12s %12s %14s %11s %11s %10s %8s\n", "", "events", "events/s", "sim s/wall s",
+           "rows", "rows/s", "RSS MiB", "wall s");
+    bench_line("with recorder", &with, rss_with);
+    bench_line("without recorder", &without, rss_without);
+    printf("(simulated %.0f s; recording costs %.0f%% of the run's wall time)\n",
+           (double)with.end_ns * 1e-9,
+           with.wall_s > 0 ? 100.0 * (with.wall_s - without.wall_s) / with.wall_s : 0.0);
+    return CLI_EXIT_OK;
+}
+
+static int run(int argc, char **argv)
+{
+    struct sim_args a;
+    memset(&a, 0, sizeof a);
+    a.db_path = CLI_DEFAULT_DB;
+    cli_overrides_init(&a.ovr);
+    int rc = parse(argc, argv, &a);
+    if (rc != 0) {
+        cli_overrides_free(&a.ovr);
+        return rc;
+    }
+    struct core_spec *spec = cli_load_spec(a.scenario, &a.ovr);
+    if (!spec) {
+        cli_overrides_free(&a.ovr);
+        return CLI_EXIT_FAIL;
+    }
+    rc = a.bench ? bench(&a, spec) : run_once(&a, spec);
+    core_spec_free(spec);
+    cli_overrides_free(&a.ovr);
+    return rc;
+}
+
+const struct cli_command cli_cmd_sim = {
+    "sim",
+    "run a scenario in the discrete-event simulator and record it",
+    usage,
+    run,
+};

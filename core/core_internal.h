@@ -1,0 +1,243 @@
+/* core_internal.h - the scheduler's state and the seams between its files.
+ * sched.c owns the event handling; queue.c, placement.c, evict.c, shm_cache.c,
+ * balancer.c and autoscale.c each hold one concern and read or change this
+ * state through the helpers declared here. Nothing here is public: drivers
+ * see only core.h. */
+#ifndef THAW_CORE_INTERNAL_H
+#define THAW_CORE_INTERNAL_H
+
+#include "core.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CORE_NO_TIME INT64_MAX
+
+/* ---- state ---------------------------------------------------------------- */
+
+enum core_shm_state {
+    CORE_SHM_NONE = 0,
+    CORE_SHM_QUEUED,   /* admitted (space reserved), waiting for the node's fill slot */
+    CORE_SHM_FILLING,  /* START_SHM_FILL emitted, not finished */
+    CORE_SHM_RESIDENT, /* weights in the cache: loads on this node read from shm */
+};
+
+struct core_shm_entry {
+    enum core_shm_state state;
+    bool pinned; /* preloaded: never dropped by the lru shm policy */
+    int64_t last_used_ns;
+    uint64_t admit_seq; /* fills start in admission order */
+};
+
+struct core_node_state {
+    bool failed;
+    int loads;                  /* loads in flight on the node's GPUs */
+    uint64_t shm_used_bytes;    /* QUEUED + FILLING + RESIDENT entries */
+    struct core_shm_entry *shm; /* one per model */
+};
+
+struct core_gpu_state {
+    bool failed; /* the GPU itself; it is usable only when its node is up too */
+    int loads;
+    uint64_t reserved_bytes;
+};
+
+struct core_inst {
+    uint64_t id;
+    uint64_t load; /* 0 for an instance placed READY at start */
+    uint64_t job_seq;
+    int model;
+    int gpu;
+    enum core_inst_state state;
+    enum core_reason reason;
+    bool hot; /* a hot standby: READY but never given requests */
+    int64_t loaded_ns;
+    int64_t last_used_ns;
+    uint64_t vram_bytes; /* reserved while LOADING or READY, else 0 */
+    int outstanding;
+    uint64_t *reqs; /* `concurrency` slots; the first `outstanding` are in use */
+};
+
+struct core_job {
+    uint64_t seq; /* unique, in order of queueing: the last tie-break */
+    int model;
+    enum core_reason reason;
+    bool hot; /* the instance it makes becomes the model's hot standby */
+    int priority;
+    int64_t enqueued_ns;
+    int64_t deadline_ns; /* absolute; CORE_NO_TIME = none */
+    double est_s;        /* expected lone load time, for sjf */
+};
+
+struct core_wait {
+    uint64_t request;
+    bool cold;
+};
+
+/* A ring buffer: requeued requests go to the front, arrivals to the back. */
+struct core_waitq {
+    struct core_wait *items;
+    size_t cap, head, len;
+};
+
+struct core_model_state {
+    struct core_waitq wait;
+    int concurrency;
+    bool broken;      /* a load of it failed: nothing is queued for it automatically */
+    uint64_t rr_last; /* round_robin: id of the last instance chosen */
+};
+
+/* ---- policy tables (names exactly core_policy_names(kind)) ------------------ */
+
+struct core_sched;
+
+struct core_queue_policy {
+    const char *name;
+    /* <0 when a goes before b. Never 0 for distinct jobs (seq breaks ties). */
+    int (*cmp)(const struct core_job *a, const struct core_job *b, double aging_per_s);
+};
+
+struct core_placement_policy {
+    const char *name;
+    /* A GPU among those with fits[g] set, or -1 when none is. */
+    int (*pick)(const struct core_sched *s, int model, const unsigned char *fits);
+};
+
+struct core_eviction_policy {
+    const char *name;
+    /* Whether this idle READY instance may be evicted at s->now. */
+    bool (*may_evict)(const struct core_sched *s, const struct core_inst *in);
+};
+
+struct core_shm_policy {
+    const char *name;
+    bool preload;       /* pin preload_to_shm and warm-standby models at start */
+    bool admit_on_load; /* a storage load also fills the cache (lru) */
+};
+
+struct core_balancer_policy {
+    const char *name;
+    /* Index into cand (n >= 1 instance indices, ascending id). */
+    size_t (*pick)(struct core_sched *s, int model, const size_t *cand, size_t n);
+};
+
+extern const struct core_queue_policy core_queue_policies[];
+extern const struct core_placement_policy core_placement_policies[];
+extern const struct core_eviction_policy core_eviction_policies[];
+extern const struct core_shm_policy core_shm_policies[];
+extern const struct core_balancer_policy core_balancer_policies[];
+
+/* By name; NULL when unknown. */
+const struct core_queue_policy *core_queue_policy_find(const char *name);
+const struct core_placement_policy *core_placement_policy_find(const char *name);
+const struct core_eviction_policy *core_eviction_policy_find(const char *name);
+const struct core_shm_policy *core_shm_policy_find(const char *name);
+const struct core_balancer_policy *core_balancer_policy_find(const char *name);
+
+/* ---- the scheduler ------------------------------------------------------------ */
+
+struct core_sched {
+    const struct core_spec *spec;
+    const struct core_queue_policy *queue;
+    const struct core_placement_policy *placement;
+    const struct core_eviction_policy *eviction;
+    const struct core_shm_policy *shm;
+    const struct core_balancer_policy *balancer;
+
+    bool started;
+    bool oom; /* an allocation failed: the call reports THAW_ENOMEM */
+    int64_t now;
+
+    struct core_gpu_state *gpus;
+    struct core_node_state *nodes;
+    struct core_model_state *models;
+
+    struct core_inst *insts; /* every instance ever made; id = index + 1 */
+    size_t inst_count, inst_cap;
+    size_t *live; /* indices of LOADING and READY instances, ascending id */
+    size_t live_count, live_cap;
+    size_t *load_inst; /* load id - 1 -> instance index */
+    size_t load_count, load_cap;
+
+    struct core_job *jobs; /* the cold-start queue, kept in policy order */
+    size_t job_count, job_cap;
+    uint64_t next_job_seq;
+
+    struct core_action *acts;
+    size_t act_count, act_cap;
+
+    size_t *scratch; /* balancer candidates */
+    size_t scratch_cap;
+
+    uint64_t rng; /* splitmix64 state, from spec->seed */
+    uint64_t shm_seq;
+    int64_t next_autoscale_ns; /* CORE_NO_TIME when the autoscaler is off */
+    int64_t wake_pending_ns;   /* last WAKE_AT asked for */
+    struct core_stats stats;
+};
+
+/* ---- helpers shared by the files (sched.c) ------------------------------------ */
+
+static inline bool core_gpu_healthy(const struct core_sched *s, int g)
+{
+    return !s->gpus[g].failed && !s->nodes[s->spec->gpus[g].node].failed;
+}
+
+/* t + d without overflow (times near INT64_MAX mean "never"). */
+static inline int64_t core_time_add(int64_t t, int64_t d)
+{
+    if (d > 0 && t > INT64_MAX - d) return INT64_MAX;
+    if (d < 0 && t < INT64_MIN - d) return INT64_MIN;
+    return t + d;
+}
+
+static inline uint64_t core_gpu_free(const struct core_sched *s, int g)
+{
+    uint64_t total = s->spec->gpus[g].vram_bytes, used = s->gpus[g].reserved_bytes;
+    return used >= total ? 0 : total - used;
+}
+
+/* Appends an action stamped s->now (sets s->oom on failure). */
+void core_emit(struct core_sched *s, const struct core_action *a);
+/* Evicts a READY instance: releases VRAM, emits EVICT and INSTANCE_STATE. */
+void core_inst_evict(struct core_sched *s, size_t idx);
+/* Serving (non-hot) instances of a model. */
+struct core_model_count {
+    int ready;      /* READY, not hot */
+    int loading;    /* LOADING, not hot */
+    int queued;     /* queued jobs, not hot */
+    int hot;        /* hot standbys READY, LOADING or queued */
+    int ready_free; /* READY, not hot, with a free slot on a healthy GPU */
+};
+void core_model_count(const struct core_sched *s, int model, struct core_model_count *c);
+/* replicas_max as the core uses it: never below replicas_min. */
+int core_model_max(const struct core_sched *s, int model);
+/* Queues a load job; marks the model's waiting requests cold when it serves. */
+void core_job_queue(struct core_sched *s, int model, enum core_reason reason, bool hot);
+
+/* queue.c */
+int core_queue_insert(struct core_sched *s, const struct core_job *job);
+void core_queue_remove(struct core_sched *s, size_t pos);
+
+/* evict.c: evicts idle instances so that a GPU allowed by `allowed` has
+ * `need` bytes free; returns that GPU or -1 (nothing evicted then). */
+int core_evict_for(struct core_sched *s, int model, const unsigned char *allowed, uint64_t need);
+
+/* shm_cache.c */
+bool core_shm_resident(const struct core_sched *s, int node, int model);
+void core_shm_preload(struct core_sched *s, int node);
+void core_shm_on_storage_load(struct core_sched *s, int node, int model);
+void core_shm_touch(struct core_sched *s, int node, int model);
+void core_shm_start_fills(struct core_sched *s);
+void core_shm_fill_done(struct core_sched *s, int node, int model, bool ok);
+void core_shm_node_failed(struct core_sched *s, int node);
+uint64_t core_shm_entry_bytes(const struct core_sched *s, int model);
+
+/* balancer.c */
+uint64_t core_rng_next(uint64_t *state);
+
+/* autoscale.c: runs the autoscaler when its period is due; the next due time. */
+void core_autoscale_run(struct core_sched *s);
+
+#endif

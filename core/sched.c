@@ -1,0 +1,827 @@
+/* sched.c - the scheduler's event handling: every event updates the state,
+ * then one pass ("pump") dispatches waiting requests, runs the autoscaler,
+ * queues demand loads, starts the queued loads that can start, starts shm
+ * fills and asks for the next wake-up. Every loop runs over arrays in index
+ * or id order, never over addresses, so the same events give the same
+ * actions. The semantics are written down in core.h. */
+#include "core_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- containers ---------------------------------------------------------------- */
+
+static bool grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap) return true;
+    size_t n = *cap ? *cap : 8;
+    while (n < need)
+        n *= 2;
+    void *q = realloc(*p, n * elem);
+    if (!q) return false;
+    *p = q;
+    *cap = n;
+    return true;
+}
+
+void core_emit(struct core_sched *s, const struct core_action *a)
+{
+    if (!grow((void **)&s->acts, &s->act_cap, s->act_count + 1, sizeof *s->acts)) {
+        s->oom = true;
+        return;
+    }
+    s->acts[s->act_count] = *a;
+    s->acts[s->act_count].t_ns = s->now;
+    s->act_count++;
+}
+
+static bool waitq_reserve(struct core_sched *s, struct core_waitq *q)
+{
+    if (q->len < q->cap) return true;
+    size_t cap = q->cap ? q->cap * 2 : 16;
+    struct core_wait *items = malloc(cap * sizeof *items);
+    if (!items) {
+        s->oom = true;
+        return false;
+    }
+    for (size_t i = 0; i < q->len; i++)
+        items[i] = q->items[(q->head + i) % q->cap];
+    free(q->items);
+    q->items = items;
+    q->cap = cap;
+    q->head = 0;
+    return true;
+}
+
+static void waitq_push_back(struct core_sched *s, struct core_waitq *q, struct core_wait w)
+{
+    if (!waitq_reserve(s, q)) return;
+    q->items[(q->head + q->len) % q->cap] = w;
+    q->len++;
+}
+
+static void waitq_push_front(struct core_sched *s, struct core_waitq *q, struct core_wait w)
+{
+    if (!waitq_reserve(s, q)) return;
+    q->head = (q->head + q->cap - 1) % q->cap;
+    q->items[q->head] = w;
+    q->len++;
+}
+
+static struct core_wait waitq_pop(struct core_waitq *q)
+{
+    struct core_wait w = q->items[q->head];
+    q->head = (q->head + 1) % q->cap;
+    q->len--;
+    return w;
+}
+
+static struct core_wait *waitq_at(struct core_waitq *q, size_t i)
+{
+    return &q->items[(q->head + i) % q->cap];
+}
+
+/* ---- instances ------------------------------------------------------------------- */
+
+static void emit_state(struct core_sched *s, size_t idx)
+{
+    const struct core_inst *in = &s->insts[idx];
+    struct core_action a = {.kind = CORE_ACT_INSTANCE_STATE};
+    a.instance = in->id;
+    a.load = in->load;
+    a.model = in->model;
+    a.gpu = in->gpu;
+    a.node = s->spec->gpus[in->gpu].node;
+    a.state = in->state;
+    a.reason = in->reason;
+    a.vram_bytes = s->spec->models[in->model].vram_bytes;
+    core_emit(s, &a);
+}
+
+/* A new LOADING or READY instance reserving its VRAM; SIZE_MAX on ENOMEM. */
+static size_t inst_new(struct core_sched *s, int model, int gpu, enum core_inst_state state,
+                       enum core_reason reason, bool hot)
+{
+    if (!grow((void **)&s->insts, &s->inst_cap, s->inst_count + 1, sizeof *s->insts) ||
+        !grow((void **)&s->live, &s->live_cap, s->live_count + 1, sizeof *s->live)) {
+        s->oom = true;
+        return SIZE_MAX;
+    }
+    uint64_t *reqs = calloc((size_t)s->models[model].concurrency, sizeof *reqs);
+    if (!reqs) {
+        s->oom = true;
+        return SIZE_MAX;
+    }
+    size_t idx = s->inst_count++;
+    struct core_inst *in = &s->insts[idx];
+    memset(in, 0, sizeof *in);
+    in->id = idx + 1;
+    in->model = model;
+    in->gpu = gpu;
+    in->state = state;
+    in->reason = reason;
+    in->hot = hot;
+    in->loaded_ns = s->now;
+    in->last_used_ns = s->now;
+    in->vram_bytes = s->spec->models[model].vram_bytes;
+    in->reqs = reqs;
+    s->gpus[gpu].reserved_bytes += in->vram_bytes;
+    s->live[s->live_count++] = idx;
+    return idx;
+}
+
+static void live_remove(struct core_sched *s, size_t idx)
+{
+    for (size_t i = 0; i < s->live_count; i++) {
+        if (s->live[i] != idx) continue;
+        memmove(&s->live[i], &s->live[i + 1], (s->live_count - i - 1) * sizeof *s->live);
+        s->live_count--;
+        return;
+    }
+}
+
+static void release(struct core_sched *s, struct core_inst *in)
+{
+    s->gpus[in->gpu].reserved_bytes -= in->vram_bytes;
+    in->vram_bytes = 0;
+}
+
+void core_inst_evict(struct core_sched *s, size_t idx)
+{
+    struct core_inst *in = &s->insts[idx];
+    struct core_action a = {.kind = CORE_ACT_EVICT};
+    a.instance = in->id;
+    a.load = in->load;
+    a.model = in->model;
+    a.gpu = in->gpu;
+    a.node = s->spec->gpus[in->gpu].node;
+    a.reason = in->reason;
+    a.vram_bytes = in->vram_bytes;
+    release(s, in);
+    in->state = CORE_INST_EVICTED;
+    live_remove(s, idx);
+    s->stats.evictions++;
+    core_emit(s, &a);
+    emit_state(s, idx);
+}
+
+void core_model_count(const struct core_sched *s, int model, struct core_model_count *c)
+{
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < s->live_count; i++) {
+        const struct core_inst *in = &s->insts[s->live[i]];
+        if (in->model != model) continue;
+        if (in->hot) {
+            c->hot++;
+        } else if (in->state == CORE_INST_READY) {
+            c->ready++;
+            if (in->outstanding < s->models[model].concurrency) c->ready_free++;
+        } else if (in->state == CORE_INST_LOADING) {
+            c->loading++;
+        }
+    }
+    for (size_t j = 0; j < s->job_count; j++) {
+        if (s->jobs[j].model != model) continue;
+        if (s->jobs[j].hot)
+            c->hot++;
+        else
+            c->queued++;
+    }
+}
+
+int core_model_max(const struct core_sched *s, int model)
+{
+    const struct core_model_spec *m = &s->spec->models[model];
+    return m->replicas_max > m->replicas_min ? m->replicas_max : m->replicas_min;
+}
+
+/* ---- the cold-start queue ------------------------------------------------------- */
+
+/* Expected lone load time from the best source the model has now (sjf). */
+static double est_s(const struct core_sched *s, int model)
+{
+    int64_t best = -1;
+    for (int pass = 0; pass < 2 && best < 0; pass++) {
+        for (int g = 0; g < s->spec->gpu_count; g++) {
+            if (pass == 0 && !core_gpu_healthy(s, g)) continue;
+            bool shm = core_shm_resident(s, s->spec->gpus[g].node, model);
+            int64_t t = core_spec_lone_load_ns(s->spec, model, g, shm);
+            if (t >= 0 && (best < 0 || t < best)) best = t;
+        }
+    }
+    return best < 0 ? 1e300 : (double)best / 1e9;
+}
+
+void core_job_queue(struct core_sched *s, int model, enum core_reason reason, bool hot)
+{
+    const struct core_model_spec *ms = &s->spec->models[model];
+    struct core_job j = {0};
+    j.seq = ++s->next_job_seq;
+    j.model = model;
+    j.reason = reason;
+    j.hot = hot;
+    j.priority = ms->priority;
+    j.enqueued_ns = s->now;
+    j.deadline_ns = ms->deadline_ns > 0 ? core_time_add(s->now, ms->deadline_ns) : CORE_NO_TIME;
+    j.est_s = est_s(s, model);
+    if (core_queue_insert(s, &j) != 0) return;
+    if (hot) return;
+    /* Every request waiting now waits for (or alongside) this load: cold. */
+    struct core_waitq *q = &s->models[model].wait;
+    for (size_t i = 0; i < q->len; i++)
+        waitq_at(q, i)->cold = true;
+}
+
+static void start_load(struct core_sched *s, const struct core_job *job, int gpu)
+{
+    size_t idx = inst_new(s, job->model, gpu, CORE_INST_LOADING, job->reason, job->hot);
+    if (idx == SIZE_MAX) return;
+    if (!grow((void **)&s->load_inst, &s->load_cap, s->load_count + 1, sizeof *s->load_inst)) {
+        s->oom = true;
+        return;
+    }
+    int node = s->spec->gpus[gpu].node;
+    struct core_inst *in = &s->insts[idx];
+    s->load_inst[s->load_count++] = idx;
+    in->load = s->load_count;
+    in->job_seq = job->seq;
+    s->gpus[gpu].loads++;
+    s->nodes[node].loads++;
+    s->stats.loads_started++;
+
+    bool shm = core_shm_resident(s, node, job->model);
+    if (shm) {
+        s->stats.shm_hits++;
+        core_shm_touch(s, node, job->model);
+    } else {
+        s->stats.shm_misses++;
+    }
+    struct core_action a = {.kind = CORE_ACT_START_LOAD};
+    a.load = in->load;
+    a.instance = in->id;
+    a.model = job->model;
+    a.node = node;
+    a.gpu = gpu;
+    a.source = shm ? CORE_SRC_SHM : CORE_SRC_STORAGE;
+    a.reason = job->reason;
+    a.state = CORE_INST_LOADING;
+    a.bytes = s->spec->models[job->model].weights_bytes;
+    a.vram_bytes = in->vram_bytes;
+    a.enqueued_ns = job->enqueued_ns;
+    core_emit(s, &a);
+    emit_state(s, idx);
+    if (!shm) core_shm_on_storage_load(s, node, job->model);
+}
+
+static bool serving_on(const struct core_sched *s, int model, int gpu, int node)
+{
+    for (size_t i = 0; i < s->live_count; i++) {
+        const struct core_inst *in = &s->insts[s->live[i]];
+        if (in->model != model || in->hot) continue;
+        if (gpu >= 0 ? in->gpu == gpu : s->spec->gpus[in->gpu].node == node) return true;
+    }
+    return false;
+}
+
+/* Starts queued job `pos` if it can start now; true when it did. */
+static bool try_start(struct core_sched *s, size_t pos)
+{
+    const struct core_spec *sp = s->spec;
+    const struct core_job job = s->jobs[pos];
+    uint64_t need = sp->models[job.model].vram_bytes;
+    int G = sp->gpu_count;
+    unsigned char allowed[G > 0 ? G : 1], fits[G > 0 ? G : 1], pref[G > 0 ? G : 1];
+    bool any_pref = false;
+    for (int g = 0; g < G; g++) {
+        int node = sp->gpus[g].node;
+        allowed[g] = core_gpu_healthy(s, g) &&
+                     (sp->policy.max_loads_per_gpu <= 0 ||
+                      s->gpus[g].loads < sp->policy.max_loads_per_gpu) &&
+                     (sp->policy.max_loads_per_node <= 0 ||
+                      s->nodes[node].loads < sp->policy.max_loads_per_node) &&
+                     (!job.hot || !serving_on(s, job.model, g, -1));
+        fits[g] = allowed[g] && core_gpu_free(s, g) >= need;
+        /* a hot standby prefers a node with no serving instance of its model */
+        pref[g] = job.hot && fits[g] && !serving_on(s, job.model, -1, node);
+        any_pref = any_pref || pref[g];
+    }
+    int gpu = -1;
+    if (any_pref) gpu = s->placement->pick(s, job.model, pref);
+    if (gpu < 0) gpu = s->placement->pick(s, job.model, fits);
+    if (gpu < 0) gpu = core_evict_for(s, job.model, allowed, need);
+    if (gpu < 0) return false;
+    core_queue_remove(s, pos);
+    start_load(s, &job, gpu);
+    return true;
+}
+
+static void start_jobs(struct core_sched *s)
+{
+    /* Head-of-line: jobs are tried in queue order and one that cannot start
+     * does not block the ones behind it. After any start the pass repeats,
+     * since an eviction may have left room for a job skipped earlier. */
+    bool progress = true;
+    while (progress && !s->oom) {
+        progress = false;
+        size_t i = 0;
+        while (i < s->job_count && !s->oom) {
+            if (try_start(s, i))
+                progress = true;
+            else
+                i++;
+        }
+    }
+}
+
+/* ---- requests --------------------------------------------------------------------- */
+
+static void dispatch_model(struct core_sched *s, int m)
+{
+    struct core_waitq *q = &s->models[m].wait;
+    int conc = s->models[m].concurrency;
+    while (q->len > 0) {
+        if (!grow((void **)&s->scratch, &s->scratch_cap, s->live_count + 1, sizeof *s->scratch)) {
+            s->oom = true;
+            return;
+        }
+        size_t n = 0;
+        for (size_t i = 0; i < s->live_count; i++) {
+            const struct core_inst *in = &s->insts[s->live[i]];
+            if (in->model == m && in->state == CORE_INST_READY && !in->hot &&
+                in->outstanding < conc)
+                s->scratch[n++] = s->live[i];
+        }
+        if (n == 0) return;
+        size_t idx = s->scratch[s->balancer->pick(s, m, s->scratch, n)];
+        struct core_wait w = waitq_pop(q);
+        struct core_inst *in = &s->insts[idx];
+        in->reqs[in->outstanding++] = w.request;
+        in->last_used_ns = s->now;
+        struct core_action a = {.kind = CORE_ACT_DISPATCH};
+        a.request = w.request;
+        a.instance = in->id;
+        a.load = in->load;
+        a.model = m;
+        a.gpu = in->gpu;
+        a.node = s->spec->gpus[in->gpu].node;
+        a.cold = w.cold;
+        core_emit(s, &a);
+    }
+}
+
+/* Cold when it cannot be served now and a serving load of its model is
+ * queued or in flight (core_job_queue marks the rest when one is queued). */
+static bool cold_now(const struct core_sched *s, int m)
+{
+    struct core_model_count c;
+    core_model_count(s, m, &c);
+    return c.ready_free == 0 && c.loading + c.queued > 0;
+}
+
+static void demand(struct core_sched *s)
+{
+    for (int m = 0; m < s->spec->model_count; m++) {
+        if (s->models[m].wait.len == 0 || s->models[m].broken) continue;
+        struct core_model_count c;
+        core_model_count(s, m, &c);
+        if (c.loading + c.queued == 0 && c.ready + c.loading + c.queued < core_model_max(s, m))
+            core_job_queue(s, m, CORE_REASON_DEMAND, false);
+    }
+}
+
+/* ---- wake-ups ------------------------------------------------------------------------ */
+
+static void schedule_wake(struct core_sched *s)
+{
+    int64_t next = s->next_autoscale_ns;
+    /* keep_alive eviction: a queued load may fit once an instance has been
+     * idle long enough, which no event announces. */
+    if (s->job_count > 0 && !strcmp(s->eviction->name, "keep_alive")) {
+        for (size_t i = 0; i < s->live_count; i++) {
+            const struct core_inst *in = &s->insts[s->live[i]];
+            if (in->state != CORE_INST_READY || in->hot || in->outstanding) continue;
+            int64_t t = core_time_add(in->last_used_ns, s->spec->policy.keep_alive_ns);
+            if (t > s->now && t < next) next = t;
+        }
+    }
+    if (next == CORE_NO_TIME) return;
+    if (s->wake_pending_ns > s->now && s->wake_pending_ns <= next) return;
+    s->wake_pending_ns = next;
+    struct core_action a = {.kind = CORE_ACT_WAKE_AT, .gpu = -1, .node = -1, .model = -1};
+    a.wake_ns = next;
+    core_emit(s, &a);
+}
+
+static void pump(struct core_sched *s)
+{
+    for (int m = 0; m < s->spec->model_count; m++)
+        if (s->models[m].wait.len) dispatch_model(s, m);
+    core_autoscale_run(s);
+    demand(s);
+    start_jobs(s);
+    core_shm_start_fills(s);
+    schedule_wake(s);
+}
+
+/* ---- faults ---------------------------------------------------------------------------- */
+
+/* Fails every live instance on a GPU with dead[g] set, then promotes hot
+ * standbys, queues replacements and requeues the lost requests. */
+static void fail_gpus(struct core_sched *s, const unsigned char *dead)
+{
+    const struct core_spec *sp = s->spec;
+    size_t M = (size_t)(sp->model_count > 0 ? sp->model_count : 1);
+    int *lost = calloc(M, sizeof *lost);
+    size_t *victims = malloc((s->live_count ? s->live_count : 1) * sizeof *victims);
+    if (!lost || !victims) {
+        s->oom = true;
+        free(lost);
+        free(victims);
+        return;
+    }
+    size_t nv = 0;
+    for (size_t i = 0; i < s->live_count; i++)
+        if (dead[s->insts[s->live[i]].gpu]) victims[nv++] = s->live[i];
+
+    for (size_t v = 0; v < nv; v++) {
+        struct core_inst *in = &s->insts[victims[v]];
+        int node = sp->gpus[in->gpu].node;
+        struct core_action a = {.instance = in->id, .load = in->load, .model = in->model};
+        a.gpu = in->gpu;
+        a.node = node;
+        a.reason = in->reason;
+        if (in->state == CORE_INST_LOADING) {
+            a.kind = CORE_ACT_CANCEL_LOAD;
+            a.vram_bytes = in->vram_bytes;
+            core_emit(s, &a);
+            s->gpus[in->gpu].loads--;
+            s->nodes[node].loads--;
+        } else {
+            a.kind = CORE_ACT_REQUEST_REQUEUED;
+            for (int r = 0; r < in->outstanding; r++) {
+                a.request = in->reqs[r];
+                core_emit(s, &a);
+            }
+        }
+        if (!in->hot) lost[in->model]++;
+        release(s, in);
+        in->state = CORE_INST_FAILED;
+        live_remove(s, victims[v]);
+        emit_state(s, victims[v]);
+    }
+
+    for (int m = 0; m < sp->model_count; m++) {
+        const struct core_model_spec *ms = &sp->models[m];
+        if (lost[m] > 0 && ms->standby == CORE_STANDBY_HOT) {
+            /* promote the surviving hot standby (READY first, else LOADING) */
+            size_t pick = SIZE_MAX;
+            for (size_t i = 0; i < s->live_count; i++) {
+                const struct core_inst *in = &s->insts[s->live[i]];
+                if (in->model != m || !in->hot) continue;
+                if (pick == SIZE_MAX ||
+                    (in->state == CORE_INST_READY && s->insts[pick].state != CORE_INST_READY))
+                    pick = s->live[i];
+            }
+            if (pick != SIZE_MAX) {
+                s->insts[pick].hot = false;
+                s->insts[pick].reason = CORE_REASON_FAILOVER;
+                emit_state(s, pick);
+                lost[m]--;
+            }
+        }
+        if (s->models[m].broken) continue;
+        struct core_model_count c;
+        core_model_count(s, m, &c);
+        while (lost[m] > 0 && c.ready + c.loading + c.queued < ms->replicas_min) {
+            core_job_queue(s, m, CORE_REASON_FAILOVER, false);
+            c.queued++;
+            lost[m]--;
+        }
+        if (ms->standby == CORE_STANDBY_HOT && c.hot == 0)
+            core_job_queue(s, m, CORE_REASON_STANDBY, true);
+    }
+
+    /* requeue to the head of each model's wait queue, keeping their order:
+     * walk the victims backwards and push each at the front */
+    for (size_t v = nv; v-- > 0;) {
+        const struct core_inst *in = &s->insts[victims[v]];
+        if (in->outstanding == 0) continue;
+        bool cold = cold_now(s, in->model);
+        for (int r = in->outstanding; r-- > 0;) {
+            struct core_wait w = {in->reqs[r], cold};
+            waitq_push_front(s, &s->models[in->model].wait, w);
+        }
+    }
+    for (size_t v = 0; v < nv; v++)
+        s->insts[victims[v]].outstanding = 0;
+    free(lost);
+    free(victims);
+}
+
+/* ---- life cycle ----------------------------------------------------------------------- */
+
+int core_sched_new(const struct core_spec *spec, struct core_sched **out, struct thaw_err *err)
+{
+    if (!out) return thaw_err_set(err, THAW_EINVAL, "core_sched_new: out is NULL");
+    *out = NULL;
+    if (!spec) return thaw_err_set(err, THAW_EINVAL, "core_sched_new: spec is NULL");
+    if (spec->node_count < 0 || spec->gpu_count < 0 || spec->model_count < 0 ||
+        spec->workload_count < 0 || (spec->node_count && !spec->nodes) ||
+        (spec->gpu_count && !spec->gpus) || (spec->model_count && !spec->models) ||
+        (spec->workload_count && !spec->workloads))
+        return thaw_err_set(err, THAW_EINVAL, "core_sched_new: inconsistent spec counts");
+    for (int g = 0; g < spec->gpu_count; g++)
+        if (spec->gpus[g].node < 0 || spec->gpus[g].node >= spec->node_count)
+            return thaw_err_set(err, THAW_EINVAL, "gpu %d names node %d of %d", g,
+                                spec->gpus[g].node, spec->node_count);
+    for (int w = 0; w < spec->workload_count; w++)
+        if (spec->workloads[w].model < 0 || spec->workloads[w].model >= spec->model_count)
+            return thaw_err_set(err, THAW_EINVAL, "workload %d names model %d of %d", w,
+                                spec->workloads[w].model, spec->model_count);
+    const struct core_policy_spec *p = &spec->policy;
+    if (p->autoscale && p->autoscale_period_ns <= 0)
+        return thaw_err_set(err, THAW_EINVAL, "autoscaler period must be > 0");
+
+    struct core_sched *s = calloc(1, sizeof *s);
+    if (!s) return thaw_err_set(err, THAW_ENOMEM, "core_sched_new: out of memory");
+    s->spec = spec;
+    s->queue = core_queue_policy_find(p->queue);
+    s->placement = core_placement_policy_find(p->placement);
+    s->eviction = core_eviction_policy_find(p->eviction);
+    s->shm = core_shm_policy_find(p->shm);
+    s->balancer = core_balancer_policy_find(p->balancer);
+    const char *bad_kind = !s->queue       ? "queue"
+                           : !s->placement ? "placement"
+                           : !s->eviction  ? "eviction"
+                           : !s->shm       ? "shm"
+                           : !s->balancer  ? "balancer"
+                                           : NULL;
+    if (bad_kind) {
+        const char *name = !s->queue       ? p->queue
+                           : !s->placement ? p->placement
+                           : !s->eviction  ? p->eviction
+                           : !s->shm       ? p->shm
+                                           : p->balancer;
+        free(s);
+        return thaw_err_set(err, THAW_EINVAL, "unknown %s policy \"%.*s\"", bad_kind, CORE_NAME_MAX,
+                            name);
+    }
+    size_t G = (size_t)spec->gpu_count, N = (size_t)spec->node_count, M = (size_t)spec->model_count;
+    s->gpus = calloc(G ? G : 1, sizeof *s->gpus);
+    s->nodes = calloc(N ? N : 1, sizeof *s->nodes);
+    s->models = calloc(M ? M : 1, sizeof *s->models);
+    bool ok = s->gpus && s->nodes && s->models;
+    for (size_t n = 0; ok && n < N; n++) {
+        s->nodes[n].shm = calloc(M ? M : 1, sizeof *s->nodes[n].shm);
+        ok = s->nodes[n].shm != NULL;
+    }
+    if (!ok) {
+        core_sched_free(s);
+        return thaw_err_set(err, THAW_ENOMEM, "core_sched_new: out of memory");
+    }
+    for (size_t m = 0; m < M; m++)
+        s->models[m].concurrency = 1;
+    for (int w = 0; w < spec->workload_count; w++) {
+        struct core_model_state *ms = &s->models[spec->workloads[w].model];
+        if (spec->workloads[w].concurrency > ms->concurrency)
+            ms->concurrency = spec->workloads[w].concurrency;
+    }
+    s->rng = spec->seed;
+    s->next_autoscale_ns = CORE_NO_TIME;
+    s->wake_pending_ns = INT64_MIN;
+    *out = s;
+    return 0;
+}
+
+void core_sched_free(struct core_sched *s)
+{
+    if (!s) return;
+    for (size_t i = 0; i < s->inst_count; i++)
+        free(s->insts[i].reqs);
+    if (s->nodes)
+        for (int n = 0; n < s->spec->node_count; n++)
+            free(s->nodes[n].shm);
+    if (s->models)
+        for (int m = 0; m < s->spec->model_count; m++)
+            free(s->models[m].wait.items);
+    free(s->insts);
+    free(s->live);
+    free(s->load_inst);
+    free(s->jobs);
+    free(s->acts);
+    free(s->scratch);
+    free(s->gpus);
+    free(s->nodes);
+    free(s->models);
+    free(s);
+}
+
+int core_sched_start(struct core_sched *s, int64_t t_ns, struct thaw_err *err)
+{
+    if (!s) return thaw_err_set(err, THAW_EINVAL, "core_sched_start: NULL scheduler");
+    if (s->started) return thaw_err_set(err, THAW_ESTATE, "core_sched_start called twice");
+    const struct core_spec *sp = s->spec;
+    /* Check the initial placements fit before changing anything. */
+    uint64_t *want = calloc((size_t)(sp->gpu_count > 0 ? sp->gpu_count : 1), sizeof *want);
+    if (!want) return thaw_err_set(err, THAW_ENOMEM, "core_sched_start: out of memory");
+    for (int m = 0; m < sp->model_count; m++) {
+        const struct core_model_spec *ms = &sp->models[m];
+        for (int i = 0; i < ms->initial_gpu_count; i++) {
+            int g = ms->initial_gpus ? ms->initial_gpus[i] : -1;
+            if (g < 0 || g >= sp->gpu_count) {
+                free(want);
+                return thaw_err_set(err, THAW_EINVAL, "model %s: initial GPU %d out of range",
+                                    ms->name, g);
+            }
+            want[g] += ms->vram_bytes;
+            if (want[g] > sp->gpus[g].vram_bytes) {
+                free(want);
+                return thaw_err_set(err, THAW_EINVAL,
+                                    "initial placements over-commit GPU %s's VRAM",
+                                    sp->gpus[g].name);
+            }
+        }
+    }
+    free(want);
+
+    s->started = true;
+    s->now = t_ns;
+    s->act_count = 0;
+    for (int m = 0; m < sp->model_count; m++) {
+        const struct core_model_spec *ms = &sp->models[m];
+        for (int i = 0; i < ms->initial_gpu_count; i++) {
+            size_t idx =
+                inst_new(s, m, ms->initial_gpus[i], CORE_INST_READY, CORE_REASON_PREWARM, false);
+            if (idx != SIZE_MAX) emit_state(s, idx);
+        }
+    }
+    for (int n = 0; n < sp->node_count; n++)
+        core_shm_preload(s, n);
+    for (int m = 0; m < sp->model_count; m++) {
+        struct core_model_count c;
+        core_model_count(s, m, &c);
+        for (int i = c.ready; i < sp->models[m].replicas_min; i++)
+            core_job_queue(s, m, CORE_REASON_STANDBY, false);
+    }
+    for (int m = 0; m < sp->model_count; m++)
+        if (sp->models[m].standby == CORE_STANDBY_HOT)
+            core_job_queue(s, m, CORE_REASON_STANDBY, true);
+    if (sp->policy.autoscale)
+        s->next_autoscale_ns = core_time_add(t_ns, sp->policy.autoscale_period_ns);
+    pump(s);
+    if (s->oom) return thaw_err_set(err, THAW_ENOMEM, "scheduler out of memory");
+    return 0;
+}
+
+static int validate(const struct core_sched *s, const struct core_event *ev, struct thaw_err *err)
+{
+    const struct core_spec *sp = s->spec;
+    if (ev->t_ns < s->now)
+        return thaw_err_set(err, THAW_EINVAL, "event at %lld ns goes back in time (now %lld)",
+                            (long long)ev->t_ns, (long long)s->now);
+    switch (ev->kind) {
+    case CORE_EV_REQUEST_ARRIVED:
+        if (ev->model < 0 || ev->model >= sp->model_count) break;
+        return 0;
+    case CORE_EV_REQUEST_FINISHED:
+        if (ev->instance == 0 || ev->instance > s->inst_count) break;
+        return 0;
+    case CORE_EV_LOAD_FINISHED:
+        if (ev->load == 0 || ev->load > s->load_count) break;
+        return 0;
+    case CORE_EV_SHM_FILL_FINISHED:
+        if (ev->node < 0 || ev->node >= sp->node_count || ev->model < 0 ||
+            ev->model >= sp->model_count)
+            break;
+        return 0;
+    case CORE_EV_GPU_FAILED:
+    case CORE_EV_GPU_RECOVERED:
+        if (ev->gpu < 0 || ev->gpu >= sp->gpu_count) break;
+        return 0;
+    case CORE_EV_NODE_FAILED:
+    case CORE_EV_NODE_RECOVERED:
+        if (ev->node < 0 || ev->node >= sp->node_count) break;
+        return 0;
+    case CORE_EV_TICK:
+        return 0;
+    default:
+        return thaw_err_set(err, THAW_EINVAL, "unknown event kind %d", (int)ev->kind);
+    }
+    return thaw_err_set(err, THAW_EINVAL,
+                        "%s names an unknown model, GPU, node, load or instance "
+                        "(model=%d gpu=%d node=%d load=%llu instance=%llu)",
+                        core_event_kind_name(ev->kind), ev->model, ev->gpu, ev->node,
+                        (unsigned long long)ev->load, (unsigned long long)ev->instance);
+}
+
+static void on_request_finished(struct core_sched *s, const struct core_event *ev)
+{
+    struct core_inst *in = &s->insts[ev->instance - 1];
+    for (int r = 0; r < in->outstanding; r++) {
+        if (in->reqs[r] != ev->request) continue;
+        memmove(&in->reqs[r], &in->reqs[r + 1],
+                (size_t)(in->outstanding - r - 1) * sizeof *in->reqs);
+        in->outstanding--;
+        in->last_used_ns = s->now;
+        return;
+    }
+}
+
+static void on_load_finished(struct core_sched *s, const struct core_event *ev)
+{
+    size_t idx = s->load_inst[ev->load - 1];
+    struct core_inst *in = &s->insts[idx];
+    if (in->state != CORE_INST_LOADING) return; /* cancelled: ignored */
+    s->gpus[in->gpu].loads--;
+    s->nodes[s->spec->gpus[in->gpu].node].loads--;
+    if (ev->ok) {
+        in->state = CORE_INST_READY;
+        in->loaded_ns = s->now;
+        in->last_used_ns = s->now;
+    } else {
+        /* Not retried: a corrupt file would fail forever. See core.h. */
+        release(s, in);
+        in->state = CORE_INST_FAILED;
+        live_remove(s, idx);
+        s->models[in->model].broken = true;
+    }
+    emit_state(s, idx);
+}
+
+int core_sched_feed(struct core_sched *s, const struct core_event *ev, struct thaw_err *err)
+{
+    if (!s || !ev) return thaw_err_set(err, THAW_EINVAL, "core_sched_feed: NULL argument");
+    if (!s->started) return thaw_err_set(err, THAW_ESTATE, "core_sched_feed before start");
+    int rc = validate(s, ev, err);
+    if (rc) return rc;
+    const struct core_spec *sp = s->spec;
+    s->act_count = 0;
+    s->now = ev->t_ns;
+    switch (ev->kind) {
+    case CORE_EV_REQUEST_ARRIVED: {
+        struct core_wait w = {ev->request, cold_now(s, ev->model)};
+        waitq_push_back(s, &s->models[ev->model].wait, w);
+        break;
+    }
+    case CORE_EV_REQUEST_FINISHED:
+        on_request_finished(s, ev);
+        break;
+    case CORE_EV_LOAD_FINISHED:
+        on_load_finished(s, ev);
+        break;
+    case CORE_EV_SHM_FILL_FINISHED:
+        core_shm_fill_done(s, ev->node, ev->model, ev->ok);
+        break;
+    case CORE_EV_GPU_FAILED:
+        if (!s->gpus[ev->gpu].failed) {
+            unsigned char dead[sp->gpu_count];
+            memset(dead, 0, sizeof dead);
+            dead[ev->gpu] = 1;
+            s->gpus[ev->gpu].failed = true;
+            fail_gpus(s, dead);
+        }
+        break;
+    case CORE_EV_NODE_FAILED:
+        if (!s->nodes[ev->node].failed) {
+            unsigned char dead[sp->gpu_count > 0 ? sp->gpu_count : 1];
+            memset(dead, 0, sizeof dead);
+            for (int g = 0; g < sp->gpu_count; g++)
+                dead[g] = sp->gpus[g].node == ev->node;
+            s->nodes[ev->node].failed = true;
+            core_shm_node_failed(s, ev->node);
+            fail_gpus(s, dead);
+        }
+        break;
+    case CORE_EV_GPU_RECOVERED:
+        s->gpus[ev->gpu].failed = false;
+        break;
+    case CORE_EV_NODE_RECOVERED:
+        if (s->nodes[ev->node].failed) {
+            s->nodes[ev->node].failed = false;
+            core_shm_preload(s, ev->node);
+        }
+        break;
+    case CORE_EV_TICK:
+        break;
+    }
+    pump(s);
+    if (s->oom) return thaw_err_set(err, THAW_ENOMEM, "scheduler out of memory");
+    return 0;
+}
+
+size_t core_sched_actions(const struct core_sched *s, const struct core_action **out)
+{
+    if (out) *out = s ? s->acts : NULL;
+    return s ? s->act_count : 0;
+}
+
+void core_sched_stats(const struct core_sched *s, struct core_stats *out)
+{
+    if (!out) return;
+    memset(out, 0, sizeof *out);
+    if (!s) return;
+    *out = s->stats;
+    out->requests_waiting = 0;
+    for (int m = 0; m < s->spec->model_count; m++)
+        out->requests_waiting += s->models[m].wait.len;
+}

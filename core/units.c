@@ -1,0 +1,285 @@
+/* units.c - parsers for sizes, bandwidths, durations, rates, probabilities and
+ * integers. A number is kept as an exact decimal (mantissa and count of
+ * fraction digits) in 128-bit arithmetic and scaled by the unit's integer
+ * multiplier before one final rounding division, so 1.5GiB or 0.1s come out
+ * exact and an overflow is detected instead of wrapping. */
+#include "units.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+
+__extension__ typedef unsigned __int128 u128;
+
+#define U128_MAX (~(u128)0)
+/* At most this many fraction digits are kept; more are dropped (truncated),
+ * far below any precision a scenario needs (1e-18 of a unit). */
+#define FRAC_DIGITS_MAX 18
+
+struct unit {
+    const char *name;
+    uint64_t mult; /* destination units per one of this unit */
+};
+
+static const struct unit byte_units[] = {
+    {"B", 1ULL},
+    {"KB", 1000ULL},
+    {"MB", 1000000ULL},
+    {"GB", 1000000000ULL},
+    {"TB", 1000000000000ULL},
+    {"KiB", 1ULL << 10},
+    {"MiB", 1ULL << 20},
+    {"GiB", 1ULL << 30},
+    {"TiB", 1ULL << 40},
+    {NULL, 0},
+};
+
+/* Bits per second are bytes per second / 8: 1 Gbit/s = 125000000 B/s exactly. */
+static const struct unit bw_units[] = {
+    {"B/s", 1ULL},
+    {"KB/s", 1000ULL},
+    {"MB/s", 1000000ULL},
+    {"GB/s", 1000000000ULL},
+    {"TB/s", 1000000000000ULL},
+    {"KiB/s", 1ULL << 10},
+    {"MiB/s", 1ULL << 20},
+    {"GiB/s", 1ULL << 30},
+    {"TiB/s", 1ULL << 40},
+    {"Kbit/s", 125ULL},
+    {"Mbit/s", 125000ULL},
+    {"Gbit/s", 125000000ULL},
+    {NULL, 0},
+};
+
+static const struct unit dur_units[] = {
+    {"ns", 1ULL},       {"us", 1000ULL},      {"\xc2\xb5s", 1000ULL}, /* µs */
+    {"ms", 1000000ULL}, {"s", 1000000000ULL}, {"m", 60000000000ULL},  {"h", 3600000000000ULL},
+    {NULL, 0},
+};
+
+/* Rates: the multiplier is the period in seconds; the value is divided by it. */
+static const struct unit rate_units[] = {
+    {"/s", 1ULL},
+    {"/m", 60ULL},
+    {"/h", 3600ULL},
+    {NULL, 0},
+};
+
+struct decimal {
+    u128 mant;       /* all digits read, as an integer */
+    int frac;        /* how many of them are after the point */
+    const char *end; /* first character after the number */
+};
+
+static u128 pow10_u128(int n)
+{
+    u128 p = 1;
+    while (n-- > 0)
+        p *= 10;
+    return p;
+}
+
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* Reads [digits][.digits] from s (after leading blanks). */
+static int read_decimal(const char *s, struct decimal *d)
+{
+    while (is_space(*s))
+        s++;
+    if (*s == '-') return CORE_UNIT_NEGATIVE;
+    if (*s == '+') s++;
+    d->mant = 0;
+    d->frac = 0;
+    int digits = 0;
+    bool point = false;
+    for (;; s++) {
+        if (*s >= '0' && *s <= '9') {
+            digits++;
+            if (point && d->frac >= FRAC_DIGITS_MAX) continue;
+            if (d->mant > (U128_MAX - 9) / 10) return CORE_UNIT_OVERFLOW;
+            d->mant = d->mant * 10 + (u128)(*s - '0');
+            if (point) d->frac++;
+        } else if (*s == '.' && !point) {
+            point = true;
+        } else {
+            break;
+        }
+    }
+    if (digits == 0) return CORE_UNIT_SYNTAX;
+    d->end = s;
+    return CORE_UNIT_OK;
+}
+
+/* True when the rest of s (after blanks) is empty. */
+static bool at_end(const char *s)
+{
+    while (is_space(*s))
+        s++;
+    return *s == '\0';
+}
+
+/* Parses "NUMBER [blanks] UNIT" against a unit table and returns the value in
+ * destination units, rounded to nearest, in *out (at most max). */
+static int parse_scaled(const char *s, const struct unit *units, u128 max, u128 *out)
+{
+    if (!s || at_end(s)) return CORE_UNIT_EMPTY;
+    struct decimal d;
+    int st = read_decimal(s, &d);
+    if (st) return st;
+    const char *u = d.end;
+    while (is_space(*u))
+        u++;
+    size_t ulen = strlen(u);
+    while (ulen > 0 && is_space(u[ulen - 1]))
+        ulen--;
+    if (ulen == 0) {
+        if (d.mant == 0) {
+            *out = 0;
+            return CORE_UNIT_OK;
+        }
+        return CORE_UNIT_NO_UNIT;
+    }
+    const struct unit *found = NULL;
+    for (const struct unit *x = units; x->name; x++)
+        if (strlen(x->name) == ulen && !memcmp(x->name, u, ulen)) found = x;
+    if (!found) return CORE_UNIT_BAD_UNIT;
+    if (found->mult && d.mant > U128_MAX / found->mult) return CORE_UNIT_OVERFLOW;
+    u128 num = d.mant * found->mult;
+    u128 den = pow10_u128(d.frac);
+    u128 v = num / den + ((num % den) * 2 >= den ? 1 : 0);
+    if (v > max) return CORE_UNIT_OVERFLOW;
+    *out = v;
+    return CORE_UNIT_OK;
+}
+
+int core_units_bytes(const char *s, uint64_t *out)
+{
+    u128 v;
+    int st = parse_scaled(s, byte_units, (u128)UINT64_MAX, &v);
+    if (st == CORE_UNIT_OK) *out = (uint64_t)v;
+    return st;
+}
+
+int core_units_bandwidth(const char *s, double *bps)
+{
+    u128 v;
+    int st = parse_scaled(s, bw_units, (u128)UINT64_MAX, &v);
+    if (st == CORE_UNIT_OK) *bps = (double)(uint64_t)v;
+    return st;
+}
+
+int core_units_duration(const char *s, int64_t *ns)
+{
+    u128 v;
+    int st = parse_scaled(s, dur_units, (u128)INT64_MAX, &v);
+    if (st == CORE_UNIT_OK) *ns = (int64_t)v;
+    return st;
+}
+
+int core_units_rate(const char *s, double *per_s)
+{
+    if (!s || at_end(s)) return CORE_UNIT_EMPTY;
+    struct decimal d;
+    int st = read_decimal(s, &d);
+    if (st) return st;
+    const char *u = d.end;
+    while (is_space(*u))
+        u++;
+    size_t ulen = strlen(u);
+    while (ulen > 0 && is_space(u[ulen - 1]))
+        ulen--;
+    if (ulen == 0) {
+        if (d.mant == 0) {
+            *per_s = 0;
+            return CORE_UNIT_OK;
+        }
+        return CORE_UNIT_NO_UNIT;
+    }
+    const struct unit *found = NULL;
+    for (const struct unit *x = rate_units; x->name; x++)
+        if (strlen(x->name) == ulen && !memcmp(x->name, u, ulen)) found = x;
+    if (!found) return CORE_UNIT_BAD_UNIT;
+    if (d.mant > (u128)UINT64_MAX * 1000000) return CORE_UNIT_OVERFLOW;
+    *per_s = (double)d.mant / (double)pow10_u128(d.frac) / (double)found->mult;
+    return CORE_UNIT_OK;
+}
+
+int core_units_probability(const char *s, double *p)
+{
+    if (!s || at_end(s)) return CORE_UNIT_EMPTY;
+    struct decimal d;
+    int st = read_decimal(s, &d);
+    if (st) return st;
+    const char *u = d.end;
+    while (is_space(*u))
+        u++;
+    u128 den = pow10_u128(d.frac);
+    if (*u == '%') {
+        if (!at_end(u + 1)) return CORE_UNIT_SYNTAX;
+        den *= 100;
+    } else if (*u) {
+        return CORE_UNIT_SYNTAX;
+    }
+    if (d.mant > den) return CORE_UNIT_RANGE;
+    *p = (double)d.mant / (double)den;
+    return CORE_UNIT_OK;
+}
+
+int core_units_int(const char *s, int64_t lo, int64_t hi, int64_t *out)
+{
+    if (!s || at_end(s)) return CORE_UNIT_EMPTY;
+    while (is_space(*s))
+        s++;
+    bool neg = false;
+    if (*s == '-' || *s == '+') neg = *s++ == '-';
+    if (!(*s >= '0' && *s <= '9')) return CORE_UNIT_SYNTAX;
+    u128 v = 0;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        v = v * 10 + (u128)(*s - '0');
+        if (v > (u128)1 << 64) return neg && lo >= 0 ? CORE_UNIT_NEGATIVE : CORE_UNIT_OVERFLOW;
+    }
+    if (!at_end(s)) return CORE_UNIT_SYNTAX;
+    if (neg && v > 0 && lo >= 0) return CORE_UNIT_NEGATIVE;
+    if (!neg && v > (u128)INT64_MAX) return CORE_UNIT_OVERFLOW;
+    if (neg && v > (u128)INT64_MAX + 1) return CORE_UNIT_RANGE;
+    int64_t x = neg ? (int64_t)(0 - (uint64_t)v) : (int64_t)v;
+    if (x < lo || x > hi) return CORE_UNIT_RANGE;
+    *out = x;
+    return CORE_UNIT_OK;
+}
+
+const char *core_units_status_text(int status)
+{
+    switch (status) {
+    case CORE_UNIT_OK:
+        return "a valid value";
+    case CORE_UNIT_EMPTY:
+        return "an empty value";
+    case CORE_UNIT_SYNTAX:
+        return "not a number";
+    case CORE_UNIT_NO_UNIT:
+        return "a number without a unit";
+    case CORE_UNIT_BAD_UNIT:
+        return "an unknown unit";
+    case CORE_UNIT_NEGATIVE:
+        return "a negative value";
+    case CORE_UNIT_OVERFLOW:
+        return "a value too large";
+    case CORE_UNIT_RANGE:
+        return "a value out of range";
+    }
+    return "an invalid value";
+}
+
+const char *core_units_accepted(const char *kind)
+{
+    if (!strcmp(kind, "size")) return "B, KB, MB, GB, TB, KiB, MiB, GiB, TiB";
+    if (!strcmp(kind, "bandwidth"))
+        return "B/s, KB/s, MB/s, GB/s, TB/s, KiB/s, MiB/s, GiB/s, TiB/s, Kbit/s, Mbit/s, Gbit/s";
+    if (!strcmp(kind, "duration")) return "ns, us, ms, s, m, h";
+    if (!strcmp(kind, "rate")) return "/s, /m, /h";
+    return "";
+}

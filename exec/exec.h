@@ -1,0 +1,182 @@
+/* exec.h - the real executor: drives the same core as the simulator on the
+ * wall clock, with real weight files, a real /dev/shm tier and a device
+ * backend (cuda or host), and records to the same schema with mode=exec.
+ * This is the module's public face; backend.h, weights.h, shm.h and
+ * loader.h are its internals. */
+#ifndef THAW_EXEC_H
+#define THAW_EXEC_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core.h"
+#include "results.h"
+#include "thaw_err.h"
+
+/* 8 MiB: at 4 in flight, 32 MiB of staging per load keeps the pipeline
+ * full at several GB/s without a large per-load allocation. */
+#define EXEC_DEFAULT_CHUNK (8u << 20)
+
+#define EXEC_HOST_REQUEST_FRACTION (1.0 / 64)
+
+enum exec_backend_choice {
+    EXEC_BACKEND_AUTO = 0, /* cuda when a device answers, host otherwise */
+    EXEC_BACKEND_CUDA,     /* cuda or fail */
+    EXEC_BACKEND_HOST,
+};
+
+/* Progress, reported from the driver's main thread a few times a second
+ * (the library never prints; the CLI draws it on a TTY). */
+struct exec_progress {
+    int64_t now_ns;      /* scenario time (wall time x time_scale) */
+    int loads_in_flight; /* models loading now */
+    int fills_in_flight; /* shm fills running now */
+    uint64_t loads_done; /* finished, ok or failed */
+    uint64_t requests_done;
+    uint64_t bytes_moved; /* weight bytes copied to devices and into shm so far */
+    double wall_s;        /* wall seconds since the run started */
+};
+
+struct exec_opts {
+    enum exec_backend_choice backend;
+    /* virtual t = wall t x time_scale: 2 replays the scenario's schedule
+     * (arrivals, faults, drawn waits and service floors) twice as fast.
+     * Recorded times are virtual. <= 0 means 1. */
+    double time_scale;
+    const char *weights_dir; /* synthetic weight files (weights.h names); NULL = "weights" */
+    const char *shm_dir;     /* NULL = the shm tier's default (/dev/shm/thaw-$UID) */
+    bool keep_shm;           /* leave shm files in place at the end */
+    /* Loader chunk (0 = EXEC_DEFAULT_CHUNK), capped per load at its bytes /
+     * depth: a load stages depth chunks, more than its bytes is waste. */
+    uint64_t chunk_bytes;
+    int depth;           /* loader chunks in flight; 0 = 4 */
+    int request_threads; /* request workers; 0 = online CPUs (>= 2) */
+    /* Share of an instance's weights one request's work reads (a GEMV-like
+     * pass, exec_backend_request). 0 = the backend's default: 1 on cuda;
+     * EXEC_HOST_REQUEST_FRACTION on host, where a CPU core passes ~0.5-2 GB/s
+     * against a GPU's 1-3 TB/s, so a whole pass per request would make the
+     * emulation measure the CPU instead of the scheduling. */
+    double request_fraction;
+    bool check_invariants;        /* core_sched_check after every event */
+    bool drop_page_cache;         /* posix_fadvise DONTNEED on weight files before the run */
+    struct res_db *db;            /* NULL: do not record */
+    struct res_run_info run_info; /* mode and backend are filled in by exec_run */
+    /* Stops the run cleanly when it becomes non-zero (NULL: only the
+     * library's own flag, exec_signal_flag, is watched). */
+    volatile sig_atomic_t *stop;
+    void (*progress)(void *ctx, const struct exec_progress *p); /* NULL: none */
+    void *progress_ctx;
+};
+
+/* Zero-initialised opts with the defaults above spelled out. */
+void exec_opts_init(struct exec_opts *o);
+
+struct exec_result {
+    int64_t run_id;        /* 0 when not recorded */
+    char backend[16];      /* "cuda" | "host" */
+    char backend_why[256]; /* why auto chose it ("no CUDA device: ...") */
+    const char *status;    /* "complete" | "interrupted" | "failed" (static) */
+    uint64_t events;       /* core input events fed */
+    uint64_t actions;      /* core actions carried out */
+    uint64_t loads_ok, loads_failed, loads_cancelled;
+    uint64_t shm_fills_ok, shm_fills_failed;
+    uint64_t requests_arrived, requests_served;
+    uint64_t bytes_loaded; /* weight bytes copied to devices by ok loads */
+    double load_copy_s;    /* wall seconds spent in ok loads' copies (sum) */
+    /* The same split by source (index enum core_source): bytes and copy
+     * seconds of ok loads, so bytes / seconds is a load's mean copy rate. */
+    uint64_t source_bytes[2];
+    double source_copy_s[2];
+    uint64_t source_loads[2];
+    int64_t end_ns; /* virtual time at the end */
+    double wall_s;
+};
+
+/* The one global of the project: set (to 1) by the handler that
+ * exec_signals_install() installs for SIGINT and SIGTERM. exec_run watches
+ * it and stops cleanly: workers joined, run marked 'interrupted', shm files
+ * removed. */
+extern volatile sig_atomic_t exec_signal_flag;
+/* Installs the SIGINT/SIGTERM handler (no SA_RESTART). 0 or THAW_EIO. */
+int exec_signals_install(struct thaw_err *err);
+
+/* Picks the backend for `choice`: "cuda" when it answers, else "host" with
+ * the reason in why (len bytes). THAW_EDEVICE when cuda was demanded and
+ * does not answer. Does not keep the device open. */
+int exec_backend_pick(enum exec_backend_choice choice, char *name, size_t name_len, char *why,
+                      size_t why_len, struct thaw_err *err);
+
+/* Runs the scenario for real. The weight files of synthetic models must be
+ * in opts->weights_dir (exec_weights_prepare makes them); a model whose
+ * weights do not open (missing, truncated, corrupt) does not stop the run:
+ * each of its loads fails and its instance goes FAILED.
+ * What is real and what is drawn: weight copies, checksums and request work
+ * take what they take on the backend; arrivals, faults, init/warm-up/phase
+ * waits (cpu phases burn that much CPU) follow the scenario clock. A
+ * request's service ends at the later of its real work's end and dispatch +
+ * its drawn service time (the scenario's service time is a floor).
+ * Instances placed READY at t=0 are loaded before the clock starts. Returns 0 when
+ * the run was recorded (complete or interrupted: see out->status), or a
+ * negative code (setup failure; a recorded run is then marked 'failed'). */
+int exec_run(const struct core_spec *spec, const struct exec_opts *opts, struct exec_result *out,
+             struct thaw_err *err);
+
+/* Writes any missing synthetic weight file of spec's models into dir, and
+ * rewrites one whose size is wrong; a file of the right size is kept.
+ * *generated counts the files written, *generated_bytes their bytes. */
+int exec_weights_prepare(const struct core_spec *spec, const char *dir, int *generated,
+                         uint64_t *generated_bytes, struct thaw_err *err);
+
+/* ---- bench ------------------------------------------------------------------ */
+
+/* The loader against this host's own limits, per source, measured in one
+ * call on one model's weights (each load alone, nothing else running):
+ * storage = exec_load from the weight file with a cold page cache, beside a
+ * plain read() of the same file with a cold cache; shm = exec_load from the
+ * shm tier's mapping, beside single-thread memcpy. Rates in 1e9 B/s. */
+struct exec_bench_result {
+    char model[CORE_NAME_MAX];
+    uint64_t bytes;
+    char backend[16];
+    double storage_load_gbps, storage_limit_gbps;
+    double shm_fill_gbps;
+    double shm_load_gbps, shm_limit_gbps;
+    bool direct_io; /* the storage load read with O_DIRECT */
+};
+
+/* Benchmarks `model` (-1: the largest synthetic model of spec) with opts'
+ * backend, weights dir, shm dir, chunk and depth. The shm file is removed. */
+int exec_bench(const struct core_spec *spec, int model, const struct exec_opts *opts,
+               struct exec_bench_result *out, struct thaw_err *err);
+
+/* ---- replay ---------------------------------------------------------------- */
+
+struct exec_replay_report {
+    uint64_t events;           /* core events read from the run */
+    uint64_t actions;          /* actions the fresh core produced */
+    uint64_t recorded_actions; /* actions the run logged (core_actions); 0 if none */
+    bool had_log;              /* false: the run logged no actions (e.g. a sim run),
+                                  so two fresh cores were compared with each other */
+    bool identical;
+    /* First difference when !identical: the event sequence number (0 =
+     * core_sched_start), the action index within it, and both lines ("" =
+     * no action there). */
+    uint64_t diff_seq;
+    uint64_t diff_index;
+    char expected[512];
+    char got[512];
+};
+
+/* Feeds the core events of `run` (seq order) to a fresh core built from
+ * spec and compares its actions with the ones the run logged. Returns 0
+ * whether or not they match (see report->identical); THAW_ENOENT when the
+ * run has no core events; THAW_EINVAL when an event is rejected. */
+int exec_replay(struct res_db *db, int64_t run, const struct core_spec *spec,
+                struct exec_replay_report *report, struct thaw_err *err);
+
+/* The exec-side table of the core's actions (run, seq, idx, line), created
+ * on first use on the recorder's connection. Exposed for tests. */
+int exec_action_log_ensure(struct res_db *db, struct thaw_err *err);
+
+#endif

@@ -1,0 +1,61 @@
+# sweep.gp - a summary metric against a swept parameter, one line per
+# policy (or per combination of the other swept parameters): the mean over
+# seeds, with bars for the 95% confidence interval of that mean (Student t).
+# `thaw plot sweep` writes the data and runs this script; by hand:
+#   gnuplot -e "datafile='sweep.dat'; titles='\"queue=fifo\" \"queue=priority\"'; \
+#     xlabel='GPUs'; ylabel='cold-start p99 (s)'; categorical=0; xvals='1 2 4'; \
+#     title='...'; outfile='s.png'; term='pngcairo'" plots/sweep.gp
+# sweep.dat: one block per line (blocks separated by two blank lines), rows
+#   x_plotted  mean  ci_low  ci_high  seeds  x_label
+# x_plotted is the parameter's value (or its rank when categorical=1),
+# nudged a little per line so that bars at one x do not overlap; xvals
+# lists the swept values for the tics.
+if (!exists("term")) term = 'pngcairo'
+if (!exists("outfile")) outfile = 'sweep.png'
+if (!exists("title")) title = 'Sweep'
+if (!exists("categorical")) categorical = 0
+if (!exists("xvals")) xvals = ''
+
+nlines = words(titles)
+if (term eq 'svg') {
+    set terminal svg size 1000, 640 dynamic background rgb 'white' font 'Helvetica,13'
+} else {
+    set terminal pngcairo size 1000, 640 background rgb 'white' font 'Helvetica,11'
+}
+set termoption noenhanced
+set output outfile
+
+array C[12] = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", \
+               "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939"]
+array P[6] = [7, 5, 9, 11, 13, 15]
+
+set title title
+set xlabel xlabel
+set ylabel ylabel
+set grid xtics ytics lc rgb '#dddddd'
+set offsets graph 0.04, graph 0.04, graph 0.06, graph 0.02
+# Short labels sit right of the plot; long ones below it, so that the plot
+# keeps its width.
+longest = 0
+do for [i = 1:nlines] { if (strlen(word(titles, i)) > longest) { longest = strlen(word(titles, i)) } }
+if (longest <= 32) {
+    set key outside right top vertical Left reverse samplen 3 spacing 1.3
+} else {
+    # The key title is a blank line: room between the x label and the key.
+    set key below vertical Left reverse samplen 3 spacing 1.3 maxcols 1 title ' '
+}
+set yrange [0:*]
+# Tics at the swept values themselves (they are few, and often not evenly
+# spaced, such as 1 2 4 8).
+if (!categorical && words(xvals) > 0 && words(xvals) <= 16) {
+    set xtics ()
+    do for [v in xvals] { set xtics add (v v + 0) }
+}
+if (categorical) {
+    set offsets 0.4, 0.4, graph 0.06, graph 0.02
+    plot for [i = 0:nlines - 1] datafile index i using 1:2:3:4:xtic(6) with yerrorlines lw 2 \
+        pt P[i % 6 + 1] ps 1.2 lc rgb C[i % 12 + 1] title word(titles, i + 1)
+} else {
+    plot for [i = 0:nlines - 1] datafile index i using 1:2:3:4 with yerrorlines lw 2 \
+        pt P[i % 6 + 1] ps 1.2 lc rgb C[i % 12 + 1] title word(titles, i + 1)
+}

@@ -1,0 +1,629 @@
+/* metrics.c - the summary metrics of a run, computed from its rows only, so
+ * sim and exec runs (and merged databases) get the same definitions. Each
+ * definition is stated where it is computed; results.h lists the names.
+ * Percentiles use gsl_stats_quantile_from_sorted_data: R type 7, i.e. for
+ * sorted x[0..n-1] and h = (n-1)p, x[floor h] + (h - floor h)(x[floor h + 1]
+ * - x[floor h]). A metric with no data to compute it from is stored NULL. */
+#include "results.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_statistics_double.h>
+#include <sqlite3.h>
+
+static const char *const metric_names[] = {"cold_start_mean_s",
+                                           "cold_start_p50_s",
+                                           "cold_start_p95_s",
+                                           "cold_start_p99_s",
+                                           "cold_start_count",
+                                           "makespan_s",
+                                           "shm_hit_rate",
+                                           "deadline_miss_rate",
+                                           "request_p50_s",
+                                           "request_p99_s",
+                                           "request_cold_p50_s",
+                                           "request_cold_p99_s",
+                                           "request_warm_p50_s",
+                                           "request_warm_p99_s",
+                                           "requests_served",
+                                           "requests_lost",
+                                           "recovery_mean_s",
+                                           "recovery_max_s",
+                                           "recovery_count",
+                                           "recovery_unrecovered",
+                                           "vram_util_mean",
+                                           "loads_ok",
+                                           "loads_failed",
+                                           "loads_cancelled",
+                                           NULL};
+
+static const char *const higher_better[] = {"shm_hit_rate", "vram_util_mean", "requests_served",
+                                            "loads_ok",     "recovery_count", NULL};
+
+const char *const *res_metric_names(void)
+{
+    return metric_names;
+}
+
+int res_metric_higher_is_better(const char *name)
+{
+    if (!name) return -1;
+    for (int i = 0; higher_better[i]; i++)
+        if (!strcmp(name, higher_better[i])) return 1;
+    for (int i = 0; metric_names[i]; i++)
+        if (!strcmp(name, metric_names[i])) return 0;
+    return -1;
+}
+
+/* A growable array of doubles. */
+struct vec {
+    double *v;
+    size_t n, cap;
+};
+
+static int vec_push(struct vec *a, double x)
+{
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 256;
+        double *g = realloc(a->v, cap * sizeof *g);
+        if (!g) return THAW_ENOMEM;
+        a->v = g;
+        a->cap = cap;
+    }
+    a->v[a->n++] = x;
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The computation's context: the connection, the run, the insert statement. */
+struct ctx {
+    sqlite3 *db;
+    int64_t run;
+    sqlite3_stmt *put;
+    struct thaw_err *err;
+};
+
+static int sql_fail(struct ctx *c, const char *what)
+{
+    return thaw_err_set(c->err, THAW_EIO, "metrics (%s): %s", what, sqlite3_errmsg(c->db));
+}
+
+/* Stores name = value, or NULL when !have. */
+static int put(struct ctx *c, const char *name, bool have, double value)
+{
+    sqlite3_bind_int64(c->put, 1, c->run);
+    sqlite3_bind_text(c->put, 2, name, -1, SQLITE_STATIC);
+    if (have && isfinite(value))
+        sqlite3_bind_double(c->put, 3, value);
+    else
+        sqlite3_bind_null(c->put, 3);
+    int rc = sqlite3_step(c->put);
+    sqlite3_reset(c->put);
+    return rc == SQLITE_DONE ? 0 : sql_fail(c, name);
+}
+
+static int prep(struct ctx *c, const char *sql, sqlite3_stmt **st)
+{
+    if (sqlite3_prepare_v2(c->db, sql, -1, st, NULL) != SQLITE_OK) return sql_fail(c, sql);
+    sqlite3_bind_int64(*st, 1, c->run);
+    return 0;
+}
+
+/* Runs a one-column query (run bound as ?1) into a sorted vector; NULLs skipped. */
+static int column_sorted(struct ctx *c, const char *sql, struct vec *out)
+{
+    sqlite3_stmt *st;
+    int rc = prep(c, sql, &st);
+    if (rc < 0) return rc;
+    int s;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_type(st, 0) == SQLITE_NULL) continue;
+        if ((rc = vec_push(out, sqlite3_column_double(st, 0))) < 0) break;
+    }
+    if (rc == 0 && s != SQLITE_DONE) rc = sql_fail(c, sql);
+    sqlite3_finalize(st);
+    if (rc == THAW_ENOMEM) return thaw_err_set(c->err, rc, "metrics: out of memory");
+    if (rc == 0 && out->n > 1) qsort(out->v, out->n, sizeof *out->v, cmp_double);
+    return rc;
+}
+
+static double quantile(const struct vec *a, double p)
+{
+    return gsl_stats_quantile_from_sorted_data(a->v, 1, a->n, p);
+}
+
+/* One numeric value from a query (run bound as ?1); *have = false on NULL. */
+static int scalar(struct ctx *c, const char *sql, bool *have, double *value)
+{
+    sqlite3_stmt *st;
+    int rc = prep(c, sql, &st);
+    if (rc < 0) return rc;
+    *have = false;
+    *value = 0;
+    int s = sqlite3_step(st);
+    if (s == SQLITE_ROW) {
+        if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
+            *have = true;
+            *value = sqlite3_column_double(st, 0);
+        }
+    } else if (s != SQLITE_DONE) {
+        rc = sql_fail(c, sql);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int put_scalar(struct ctx *c, const char *name, const char *sql)
+{
+    bool have;
+    double v;
+    int rc = scalar(c, sql, &have, &v);
+    return rc < 0 ? rc : put(c, name, have, v);
+}
+
+/* Cold-start latency: loads whose reason is demand or failover (a request
+ * or a lost instance is waiting on them) that finished ok; enqueued ->
+ * finished (finished = READY). */
+static int cold_starts(struct ctx *c)
+{
+    struct vec a = {0};
+    int rc = column_sorted(c,
+                           "SELECT finished - enqueued FROM loads WHERE run = ?1 AND reason IN "
+                           "('demand', 'failover') AND outcome = 'ok' AND finished IS NOT NULL",
+                           &a);
+    if (rc == 0) {
+        bool have = a.n > 0;
+        double mean = have ? gsl_stats_mean(a.v, 1, a.n) : 0;
+        if ((rc = put(c, "cold_start_mean_s", have, mean)) == 0 &&
+            (rc = put(c, "cold_start_p50_s", have, have ? quantile(&a, 0.50) : 0)) == 0 &&
+            (rc = put(c, "cold_start_p95_s", have, have ? quantile(&a, 0.95) : 0)) == 0 &&
+            (rc = put(c, "cold_start_p99_s", have, have ? quantile(&a, 0.99) : 0)) == 0)
+            rc = put(c, "cold_start_count", true, (double)a.n);
+    }
+    free(a.v);
+    return rc;
+}
+
+/* Makespan of the burst: last ok finish - first enqueue over the loads with
+ * reason demand or failover; over all loads when the run has none of those.
+ * NULL when no load of that set finished ok. */
+static int makespan(struct ctx *c)
+{
+    bool have;
+    double n;
+    int rc = scalar(c,
+                    "SELECT count(*) FROM loads WHERE run = ?1 AND reason IN "
+                    "('demand', 'failover')",
+                    &have, &n);
+    if (rc < 0) return rc;
+    const char *sql = n > 0 ? "SELECT max(CASE WHEN outcome = 'ok' THEN finished END) - "
+                              "min(enqueued) FROM loads WHERE run = ?1 AND reason IN "
+                              "('demand', 'failover')"
+                            : "SELECT max(CASE WHEN outcome = 'ok' THEN finished END) - "
+                              "min(enqueued) FROM loads WHERE run = ?1";
+    return put_scalar(c, "makespan_s", sql);
+}
+
+/* Request latency: arrived -> finished of the requests that finished, all
+ * of them and split by cold (waited for a cold start) and warm. One pass
+ * over the rows (a benchmark run holds a million of them). */
+static int requests(struct ctx *c)
+{
+    struct vec all = {0}, part[2] = {{0}, {0}}; /* part[1] cold, part[0] warm */
+    uint64_t lost = 0;
+    sqlite3_stmt *st;
+    int rc = prep(c, "SELECT finished - arrived, cold FROM requests WHERE run = ?1", &st);
+    if (rc < 0) return rc;
+    int s;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
+            lost++;
+            continue;
+        }
+        double v = sqlite3_column_double(st, 0);
+        if ((rc = vec_push(&all, v)) < 0 ||
+            (rc = vec_push(&part[sqlite3_column_int(st, 1) ? 1 : 0], v)) < 0)
+            break;
+    }
+    if (rc == 0 && s != SQLITE_DONE) rc = sql_fail(c, "requests");
+    sqlite3_finalize(st);
+    if (rc == THAW_ENOMEM) rc = thaw_err_set(c->err, rc, "metrics: out of memory");
+    const struct {
+        struct vec *v;
+        const char *p50, *p99;
+    } sets[] = {
+        {&all, "request_p50_s", "request_p99_s"},
+        {&part[1], "request_cold_p50_s", "request_cold_p99_s"},
+        {&part[0], "request_warm_p50_s", "request_warm_p99_s"},
+    };
+    for (size_t i = 0; rc == 0 && i < sizeof sets / sizeof sets[0]; i++) {
+        struct vec *a = sets[i].v;
+        if (a->n > 1) qsort(a->v, a->n, sizeof *a->v, cmp_double);
+        rc = put(c, sets[i].p50, a->n > 0, a->n ? quantile(a, 0.50) : 0);
+        if (rc == 0) rc = put(c, sets[i].p99, a->n > 0, a->n ? quantile(a, 0.99) : 0);
+    }
+    if (rc == 0) rc = put(c, "requests_served", true, (double)all.n);
+    if (rc == 0) rc = put(c, "requests_lost", true, (double)lost);
+    free(all.v);
+    free(part[0].v);
+    free(part[1].v);
+    return rc;
+}
+
+/* ---- instance events: recovery after faults and VRAM over time ----------- */
+
+struct iev {
+    int64_t instance;
+    int model; /* dense rank of the model name */
+    int gpu;
+    int state; /* 0 LOADING 1 READY 2 DRAINING 3 EVICTED 4 FAILED */
+    double t;
+    double vram;
+};
+
+static int state_code(const char *s)
+{
+    static const char *const names[] = {"LOADING", "READY", "DRAINING", "EVICTED", "FAILED"};
+    for (int i = 0; i < 5; i++)
+        if (s && !strcmp(s, names[i])) return i;
+    return -1;
+}
+
+/* Every instance event of the run, ordered by instance, then time, then
+ * insertion order (the order the driver recorded them in). */
+static int load_events(struct ctx *c, struct iev **out, size_t *count)
+{
+    sqlite3_stmt *st;
+    int rc = prep(c,
+                  "SELECT instance, DENSE_RANK() OVER (ORDER BY model) - 1, gpu, state, t, vram "
+                  "FROM instance_events WHERE run = ?1 ORDER BY instance, t, rowid",
+                  &st);
+    if (rc < 0) return rc;
+    struct iev *v = NULL;
+    size_t n = 0, cap = 0;
+    int s;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 256;
+            struct iev *g = realloc(v, cap * sizeof *g);
+            if (!g) {
+                rc = thaw_err_set(c->err, THAW_ENOMEM, "metrics: out of memory");
+                break;
+            }
+            v = g;
+        }
+        struct iev *e = &v[n++];
+        e->instance = sqlite3_column_int64(st, 0);
+        e->model = sqlite3_column_int(st, 1);
+        e->gpu = sqlite3_column_int(st, 2);
+        e->state = state_code((const char *)sqlite3_column_text(st, 3));
+        e->t = sqlite3_column_double(st, 4);
+        e->vram = sqlite3_column_double(st, 5);
+    }
+    if (rc == 0 && s != SQLITE_DONE) rc = sql_fail(c, "instance events");
+    sqlite3_finalize(st);
+    if (rc < 0) {
+        free(v);
+        return rc;
+    }
+    *out = v;
+    *count = n;
+    return 0;
+}
+
+static bool is_alive_state(int s)
+{
+    return s == 0 || s == 1 || s == 2;
+}
+
+/* State of the instance whose events are e[0..n-1] at time t: its last
+ * event at or before t; -1 before its first. With skip_end_at_t, EVICTED
+ * and FAILED events at exactly t are ignored (they are the fault's own
+ * consequence when t is a fault time). */
+static int state_at(const struct iev *e, size_t n, double t, bool skip_end_at_t)
+{
+    int s = -1;
+    for (size_t i = 0; i < n && e[i].t <= t; i++) {
+        if (skip_end_at_t && e[i].t == t && (e[i].state == 3 || e[i].state == 4)) continue;
+        s = e[i].state;
+    }
+    return s;
+}
+
+struct fault {
+    double t;
+    bool *on_target; /* per flat gpu index, gpu_count entries */
+};
+
+/* Recovery after faults. For each fault F at time tf and each model m that
+ * had an instance alive (LOADING, READY or DRAINING) on a GPU hit by F just
+ * before tf (one pair per (F, m)):
+ *   recovery(F, m) = 0 when m had another instance READY at tf off the
+ *   failed GPUs (a hot standby); otherwise t - tf for the first READY event
+ *   of m at t >= tf from an instance not alive on the failed GPUs at tf.
+ * recovery_mean_s / recovery_max_s are over the pairs that recovered;
+ * recovery_count counts them, recovery_unrecovered counts the pairs with no
+ * READY replacement before the end of the run. All NULL without faults;
+ * mean and max NULL when no pair recovered. */
+static int recovery(struct ctx *c, const struct iev *ev, size_t nev)
+{
+    int rc = 0;
+    sqlite3_stmt *st = NULL;
+    int gpu_count = 0;
+    bool have;
+    double v;
+    if ((rc = scalar(c, "SELECT coalesce(max(gpu), -1) + 1 FROM gpus WHERE run = ?1", &have, &v)) <
+        0)
+        return rc;
+    gpu_count = (int)v;
+    int max_gpu = -1;
+    for (size_t i = 0; i < nev; i++)
+        if (ev[i].gpu > max_gpu) max_gpu = ev[i].gpu;
+    if (max_gpu + 1 > gpu_count) gpu_count = max_gpu + 1;
+
+    /* Faults and the flat GPU indices each one hits (by GPU or node name). */
+    struct fault *faults = NULL;
+    size_t nf = 0, capf = 0;
+    /* One row per (fault, GPU it hits), grouped by the fault's rowid. */
+    if ((rc = prep(c,
+                   "SELECT f.rowid, f.t, g.gpu FROM faults f LEFT JOIN gpus g ON "
+                   "g.run = f.run AND ((f.kind = 'gpu' AND g.name = f.target) OR "
+                   "(f.kind = 'node' AND g.node = f.target)) "
+                   "WHERE f.run = ?1 ORDER BY f.rowid, g.gpu",
+                   &st)) < 0)
+        return rc;
+    int64_t last_rowid = -1;
+    int s;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t rowid = sqlite3_column_int64(st, 0);
+        if (rowid != last_rowid) {
+            if (nf == capf) {
+                capf = capf ? capf * 2 : 8;
+                struct fault *g = realloc(faults, capf * sizeof *g);
+                if (!g) {
+                    rc = THAW_ENOMEM;
+                    break;
+                }
+                faults = g;
+            }
+            faults[nf].t = sqlite3_column_double(st, 1);
+            faults[nf].on_target = calloc((size_t)gpu_count + 1, sizeof(bool));
+            if (!faults[nf].on_target) {
+                rc = THAW_ENOMEM;
+                break;
+            }
+            nf++;
+            last_rowid = rowid;
+        }
+        if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
+            int g = sqlite3_column_int(st, 2);
+            if (g >= 0 && g < gpu_count) faults[nf - 1].on_target[g] = true;
+        }
+    }
+    if (rc == 0 && s != SQLITE_DONE) rc = sql_fail(c, "faults");
+    sqlite3_finalize(st);
+    if (rc == THAW_ENOMEM) rc = thaw_err_set(c->err, rc, "metrics: out of memory");
+
+    int model_count = 0;
+    for (size_t i = 0; i < nev; i++)
+        if (ev[i].model + 1 > model_count) model_count = ev[i].model + 1;
+    bool *affected = calloc((size_t)model_count + 1, sizeof(bool));
+    bool *covered = calloc((size_t)model_count + 1, sizeof(bool));
+    double *first_ready = calloc((size_t)model_count + 1, sizeof(double));
+    if (rc == 0 && (!affected || !covered || !first_ready))
+        rc = thaw_err_set(c->err, THAW_ENOMEM, "metrics: out of memory");
+
+    struct vec rec = {0};
+    int unrecovered = 0;
+    for (size_t f = 0; rc == 0 && f < nf; f++) {
+        double tf = faults[f].t;
+        memset(affected, 0, (size_t)model_count * sizeof(bool));
+        memset(covered, 0, (size_t)model_count * sizeof(bool));
+        for (int m = 0; m < model_count; m++)
+            first_ready[m] = INFINITY;
+        /* Pass 1: which models were alive on the failed GPUs. */
+        for (size_t i = 0; i < nev;) {
+            size_t j = i;
+            while (j < nev && ev[j].instance == ev[i].instance)
+                j++;
+            int g = ev[i].gpu;
+            bool hit = g >= 0 && g < gpu_count && faults[f].on_target[g];
+            if (hit && is_alive_state(state_at(ev + i, j - i, tf, true)))
+                affected[ev[i].model] = true;
+            i = j;
+        }
+        /* Pass 2: standbys READY at tf, and first READY at or after tf. */
+        for (size_t i = 0; i < nev;) {
+            size_t j = i;
+            while (j < nev && ev[j].instance == ev[i].instance)
+                j++;
+            int m = ev[i].model, g = ev[i].gpu;
+            bool hit = g >= 0 && g < gpu_count && faults[f].on_target[g];
+            bool was_alive_on_target = hit && is_alive_state(state_at(ev + i, j - i, tf, true));
+            if (affected[m] && !was_alive_on_target) {
+                if (!hit && state_at(ev + i, j - i, tf, false) == 1) covered[m] = true;
+                for (size_t k = i; k < j; k++)
+                    if (ev[k].state == 1 && ev[k].t >= tf && ev[k].t < first_ready[m])
+                        first_ready[m] = ev[k].t;
+            }
+            i = j;
+        }
+        for (int m = 0; rc == 0 && m < model_count; m++) {
+            if (!affected[m]) continue;
+            if (covered[m])
+                rc = vec_push(&rec, 0.0);
+            else if (isfinite(first_ready[m]))
+                rc = vec_push(&rec, first_ready[m] - tf);
+            else
+                unrecovered++;
+        }
+        if (rc == THAW_ENOMEM) rc = thaw_err_set(c->err, rc, "metrics: out of memory");
+    }
+    if (rc == 0) {
+        bool any = rec.n > 0;
+        double max = 0;
+        for (size_t i = 0; i < rec.n; i++)
+            if (rec.v[i] > max) max = rec.v[i];
+        if ((rc = put(c, "recovery_mean_s", any, any ? gsl_stats_mean(rec.v, 1, rec.n) : 0)) == 0 &&
+            (rc = put(c, "recovery_max_s", any, max)) == 0 &&
+            (rc = put(c, "recovery_count", nf > 0, (double)rec.n)) == 0)
+            rc = put(c, "recovery_unrecovered", nf > 0, (double)unrecovered);
+    }
+    for (size_t f = 0; f < nf; f++)
+        free(faults[f].on_target);
+    free(faults);
+    free(affected);
+    free(covered);
+    free(first_ready);
+    free(rec.v);
+    return rc;
+}
+
+struct step {
+    double t, delta;
+};
+
+static int cmp_step(const void *a, const void *b)
+{
+    const struct step *x = a, *y = b;
+    return (x->t > y->t) - (x->t < y->t);
+}
+
+/* Mean VRAM utilisation: the time-weighted mean over [0, end] of the VRAM
+ * reserved by instances (an instance reserves its `vram` from its first
+ * LOADING or READY event until its first EVICTED or FAILED event, or the end)
+ * divided by the total VRAM of the run's GPUs (gpus table; failed GPUs are
+ * not subtracted). end = runs.duration_s, or when that is missing or 0 the
+ * latest time in the run's rows. NULL when end <= 0 or no VRAM. */
+static int vram_util(struct ctx *c, const struct iev *ev, size_t nev)
+{
+    bool have_total, have_end;
+    double total, end;
+    int rc = scalar(c, "SELECT sum(vram) FROM gpus WHERE run = ?1", &have_total, &total);
+    if (rc < 0) return rc;
+    rc = scalar(c,
+                "SELECT CASE WHEN duration_s > 0 THEN duration_s ELSE max("
+                "(SELECT coalesce(max(t), 0) FROM instance_events WHERE run = ?1), "
+                "(SELECT coalesce(max(finished), 0) FROM loads WHERE run = ?1), "
+                "(SELECT coalesce(max(finished), 0) FROM requests WHERE run = ?1)) END "
+                "FROM runs WHERE id = ?1",
+                &have_end, &end);
+    if (rc < 0) return rc;
+    if (!have_total || total <= 0 || !have_end || end <= 0)
+        return put(c, "vram_util_mean", false, 0);
+
+    struct step *steps = malloc((2 * nev + 1) * sizeof *steps);
+    if (!steps) return thaw_err_set(c->err, THAW_ENOMEM, "metrics: out of memory");
+    size_t ns = 0;
+    for (size_t i = 0; i < nev;) {
+        size_t j = i;
+        while (j < nev && ev[j].instance == ev[i].instance)
+            j++;
+        double from = NAN, to = end, vram = 0;
+        for (size_t k = i; k < j; k++) {
+            if (isnan(from) && (ev[k].state == 0 || ev[k].state == 1)) {
+                from = ev[k].t;
+                vram = ev[k].vram;
+            } else if (!isnan(from) && (ev[k].state == 3 || ev[k].state == 4)) {
+                to = ev[k].t;
+                break;
+            }
+        }
+        if (!isnan(from)) {
+            if (from < 0) from = 0;
+            if (to > end) to = end;
+            if (to > from) {
+                steps[ns++] = (struct step){from, vram};
+                steps[ns++] = (struct step){to, -vram};
+            }
+        }
+        i = j;
+    }
+    qsort(steps, ns, sizeof *steps, cmp_step);
+    double area = 0, level = 0, prev = 0;
+    for (size_t i = 0; i < ns; i++) {
+        area += level * (steps[i].t - prev);
+        level += steps[i].delta;
+        prev = steps[i].t;
+    }
+    area += level * (end - prev);
+    free(steps);
+    return put(c, "vram_util_mean", true, area / (end * total));
+}
+
+static int compute(struct ctx *c)
+{
+    int rc;
+    bool exists;
+    double one;
+    if ((rc = scalar(c, "SELECT 1 FROM runs WHERE id = ?1", &exists, &one)) < 0) return rc;
+    if (!exists)
+        return thaw_err_set(c->err, THAW_ENOENT, "run %lld does not exist", (long long)c->run);
+    /* No DELETE: every metric of the list is written (NULL without data)
+     * with INSERT OR REPLACE, and metrics a driver set with res_set_metric
+     * (exec_load_gbps, ...) are kept. */
+    if ((rc = cold_starts(c)) < 0 || (rc = makespan(c)) < 0) return rc;
+    /* shm hit rate: loads started from shm / all loads started (every loads
+     * row has started); NULL with no loads. */
+    if ((rc = put_scalar(c, "shm_hit_rate",
+                         "SELECT avg(source = 'shm') FROM loads WHERE run = ?1")) < 0)
+        return rc;
+    /* Deadline miss rate over the loads with a deadline: missed when the load
+     * did not finish ok, or finished later than enqueued + deadline (1 ns of
+     * slack for the seconds conversion). */
+    if ((rc = put_scalar(c, "deadline_miss_rate",
+                         "SELECT avg(outcome != 'ok' OR finished IS NULL OR "
+                         "finished > enqueued + deadline + 1e-9) FROM loads "
+                         "WHERE run = ?1 AND deadline IS NOT NULL")) < 0)
+        return rc;
+    if ((rc = requests(c)) < 0) return rc;
+    struct iev *ev = NULL;
+    size_t nev = 0;
+    if ((rc = load_events(c, &ev, &nev)) < 0) return rc;
+    rc = recovery(c, ev, nev);
+    if (rc == 0) rc = vram_util(c, ev, nev);
+    free(ev);
+    if (rc < 0) return rc;
+    static const char *const outcome_sql[][2] = {
+        {"loads_ok", "SELECT count(*) FROM loads WHERE run = ?1 AND outcome = 'ok'"},
+        {"loads_failed", "SELECT count(*) FROM loads WHERE run = ?1 AND outcome = 'failed'"},
+        {"loads_cancelled", "SELECT count(*) FROM loads WHERE run = ?1 AND outcome = 'cancelled'"},
+    };
+    for (int i = 0; i < 3 && rc == 0; i++)
+        rc = put_scalar(c, outcome_sql[i][0], outcome_sql[i][1]);
+    return rc;
+}
+
+int res_metrics_compute(struct res_db *rdb, int64_t run, struct thaw_err *err)
+{
+    if (!rdb) return thaw_err_set(err, THAW_EINVAL, "NULL database");
+    sqlite3 *db = res_handle(rdb);
+    /* Rows still buffered are part of the run. Inside res_run_finish's
+     * transaction the buffer is already empty, so this is a no-op there. */
+    int rc = sqlite3_get_autocommit(db) ? res_flush(rdb, err) : 0;
+    if (rc < 0) return rc;
+    struct ctx c = {db, run, NULL, err};
+    bool own_txn = sqlite3_get_autocommit(db);
+    if (own_txn && sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return sql_fail(&c, "begin");
+    if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO metrics (run, name, value) VALUES (?,?,?)",
+                           -1, &c.put, NULL) != SQLITE_OK) {
+        rc = sql_fail(&c, "prepare");
+    } else {
+        rc = compute(&c);
+    }
+    sqlite3_finalize(c.put);
+    if (own_txn) {
+        if (rc == 0 && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+            rc = sql_fail(&c, "commit");
+        if (rc < 0) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    return rc;
+}

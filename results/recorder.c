@@ -1,0 +1,708 @@
+/* recorder.c - writes runs and their rows into the SQLite schema (schema.sql).
+ * Rows are buffered in memory and written in bursts (one transaction, one
+ * prepared statement per table, reused) so that the write lock is held only
+ * while a burst is written: several sweep threads can share one file. A run
+ * is inserted 'running' and becomes complete/failed/interrupted only in the
+ * transaction that also holds its last rows' metrics. */
+#include "results.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+extern const char res_schema_sql[];
+
+/* Rows buffered before a burst is written: large enough that a million
+ * request rows make ~50 transactions, small enough (a few MB) to stay cheap. */
+#define RES_BURST_ROWS 20000
+#define RES_BUSY_TIMEOUT_MS 60000
+
+/* The schema's vocabulary (CHECK constraints in schema.sql). */
+static const char *const source_names[] = {"storage", "shm"};
+static const char *const reason_names[] = {"demand", "standby", "failover", "scale_up", "prewarm"};
+static const char *const state_names[] = {"LOADING", "READY", "DRAINING", "EVICTED", "FAILED"};
+static const char *const event_names[] = {"REQUEST_ARRIVED",   "REQUEST_FINISHED", "LOAD_FINISHED",
+                                          "SHM_FILL_FINISHED", "GPU_FAILED",       "GPU_RECOVERED",
+                                          "NODE_FAILED",       "NODE_RECOVERED",   "TICK"};
+#define COUNT_OF(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+enum row_kind { ROW_LOAD, ROW_REQUEST, ROW_IEVENT, ROW_FAULT, ROW_CORE_EVENT };
+
+/* One buffered row; names are copied so the caller's spec may go away. */
+struct row {
+    enum row_kind kind;
+    int64_t run;
+    union {
+        struct {
+            struct res_load_row r;
+            char model[CORE_NAME_MAX], gpu_name[CORE_NAME_MAX], node[CORE_NAME_MAX];
+            int64_t deadline_ns; /* 0: none */
+            int outcome;         /* index into outcome_names */
+        } load;
+        struct {
+            struct res_request_row r;
+            char model[CORE_NAME_MAX];
+        } req;
+        struct {
+            uint64_t instance;
+            char model[CORE_NAME_MAX];
+            int gpu, state;
+            int64_t t_ns;
+            uint64_t vram;
+        } iev;
+        struct {
+            bool node;
+            char target[CORE_NAME_MAX];
+            int64_t t_ns, recovered_ns;
+        } fault;
+        struct {
+            uint64_t seq;
+            struct core_event ev;
+        } cev;
+    } u;
+};
+
+static const char *const outcome_names[] = {"ok", "failed", "cancelled"};
+
+struct res_db {
+    sqlite3 *db;
+    sqlite3_stmt *ins_load, *ins_request, *ins_ievent, *ins_fault, *ins_cevent;
+    struct row *rows;
+    int row_count;
+};
+
+static int db_error(struct res_db *db, struct thaw_err *err, const char *what)
+{
+    int code = sqlite3_errcode(db->db);
+    int rc = (code == SQLITE_CONSTRAINT || code == SQLITE_MISMATCH) ? THAW_EINVAL : THAW_EIO;
+    return thaw_err_set(err, rc, "%s: %s", what, sqlite3_errmsg(db->db));
+}
+
+static int exec_sql(struct res_db *db, const char *sql, struct thaw_err *err)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        int rc = thaw_err_set(err, THAW_EIO, "%s: %s", sql, msg ? msg : "sqlite error");
+        sqlite3_free(msg);
+        return rc;
+    }
+    return 0;
+}
+
+/* mkdir -p of the folder holding path (nothing when path has no folder). */
+static int make_parent(const char *path, struct thaw_err *err)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (!slash || slash == path) return 0;
+    size_t n = (size_t)(slash - path);
+    if (n >= sizeof dir) return thaw_err_set(err, THAW_ERANGE, "%s: path too long", path);
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+    for (char *p = dir + 1;; p++) {
+        if (*p == '/' || *p == '\0') {
+            char c = *p;
+            *p = '\0';
+            if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+                return thaw_err_set(err, THAW_EIO, "cannot create folder %s: %s", dir,
+                                    strerror(errno));
+            *p = c;
+            if (c == '\0') break;
+        }
+    }
+    return 0;
+}
+
+static int prepare(struct res_db *db, const char *sql, sqlite3_stmt **st, struct thaw_err *err)
+{
+    if (sqlite3_prepare_v3(db->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
+        return db_error(db, err, "prepare");
+    return 0;
+}
+
+int res_open(const char *path, struct res_db **out, struct thaw_err *err)
+{
+    *out = NULL;
+    if (!path || !*path) return thaw_err_set(err, THAW_EINVAL, "empty database path");
+    bool memory = !strcmp(path, ":memory:");
+    if (!memory) {
+        int rc = make_parent(path, err);
+        if (rc < 0) return rc;
+    }
+    struct res_db *db = calloc(1, sizeof *db);
+    if (!db) return thaw_err_set(err, THAW_ENOMEM, "out of memory");
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path, &db->db, flags, NULL) != SQLITE_OK) {
+        int rc = thaw_err_set(err, THAW_EIO, "%s: %s", path,
+                              db->db ? sqlite3_errmsg(db->db) : "cannot open");
+        res_close(db);
+        return rc;
+    }
+    sqlite3_busy_timeout(db->db, RES_BUSY_TIMEOUT_MS);
+    int rc;
+    /* WAL: readers (report, plot) never block the writer. NORMAL sync is
+     * durable across application crashes, which is what a run needs. */
+    if ((rc = exec_sql(db, "PRAGMA journal_mode = WAL", err)) < 0 ||
+        (rc = exec_sql(db, "PRAGMA synchronous = NORMAL", err)) < 0 ||
+        (rc = exec_sql(db, "PRAGMA foreign_keys = ON", err)) < 0 ||
+        (rc = exec_sql(db, res_schema_sql, err)) < 0) {
+        if (err) {
+            char msg[THAW_ERR_MSG_MAX];
+            snprintf(msg, sizeof msg, "%s", err->msg);
+            thaw_err_set(err, rc, "%s: %s", path, msg);
+        }
+        res_close(db);
+        return rc;
+    }
+    if ((rc = prepare(db,
+                      "INSERT INTO loads (run, load_id, model, instance, gpu, gpu_name, node, "
+                      "source, reason, enqueued, started, finished, bytes, vram, deadline, "
+                      "outcome) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                      &db->ins_load, err)) < 0 ||
+        (rc = prepare(db,
+                      "INSERT INTO requests (run, request_id, model, arrived, dispatched, "
+                      "finished, instance, cold) VALUES (?,?,?,?,?,?,?,?)",
+                      &db->ins_request, err)) < 0 ||
+        (rc = prepare(db,
+                      "INSERT INTO instance_events (run, instance, model, gpu, state, t, vram) "
+                      "VALUES (?,?,?,?,?,?,?)",
+                      &db->ins_ievent, err)) < 0 ||
+        (rc = prepare(db, "INSERT INTO faults (run, kind, target, t, recovered) VALUES (?,?,?,?,?)",
+                      &db->ins_fault, err)) < 0 ||
+        (rc = prepare(db,
+                      "INSERT INTO core_events (run, seq, kind, t_ns, request, instance, load_id, "
+                      "model, node, gpu, ok) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                      &db->ins_cevent, err)) < 0) {
+        res_close(db);
+        return rc;
+    }
+    db->rows = malloc(RES_BURST_ROWS * sizeof *db->rows);
+    if (!db->rows) {
+        res_close(db);
+        return thaw_err_set(err, THAW_ENOMEM, "out of memory");
+    }
+    *out = db;
+    return 0;
+}
+
+void res_close(struct res_db *db)
+{
+    if (!db) return;
+    /* Rows still buffered belong to a run that never finished: it stays
+     * 'running'. Writing them would not make it look complete, so do. */
+    if (db->row_count > 0) res_flush(db, NULL);
+    sqlite3_finalize(db->ins_load);
+    sqlite3_finalize(db->ins_request);
+    sqlite3_finalize(db->ins_ievent);
+    sqlite3_finalize(db->ins_fault);
+    sqlite3_finalize(db->ins_cevent);
+    if (db->db) sqlite3_close(db->db);
+    free(db->rows);
+    free(db);
+}
+
+void *res_handle(struct res_db *db)
+{
+    return db ? db->db : NULL;
+}
+
+static double ns_to_s(int64_t ns)
+{
+    return (double)ns / 1e9;
+}
+
+static void iso_now(char *buf, size_t len)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int make_uuid(char out[33], struct thaw_err *err)
+{
+    unsigned char bytes[16];
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return thaw_err_set(err, THAW_EIO, "/dev/urandom: %s", strerror(errno));
+    size_t got = 0;
+    while (got < sizeof bytes) {
+        ssize_t n = read(fd, bytes + got, sizeof bytes - got);
+        if (n <= 0) {
+            if (n < 0 && errno == EINTR) continue;
+            close(fd);
+            return thaw_err_set(err, THAW_EIO, "/dev/urandom: short read");
+        }
+        got += (size_t)n;
+    }
+    close(fd);
+    for (int i = 0; i < 16; i++)
+        snprintf(out + 2 * i, 3, "%02x", bytes[i]);
+    return 0;
+}
+
+static void policy_string(const struct core_policy_spec *p, char *buf, size_t len)
+{
+    snprintf(buf, len, "queue=%s,placement=%s,eviction=%s,shm=%s,balancer=%s,autoscale=%s",
+             p->queue, p->placement, p->eviction, p->shm, p->balancer, p->autoscale ? "on" : "off");
+}
+
+static int step_done(struct res_db *db, sqlite3_stmt *st, struct thaw_err *err, const char *what)
+{
+    int rc = sqlite3_step(st);
+    int out = rc == SQLITE_DONE ? 0 : db_error(db, err, what);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return out;
+}
+
+int res_run_begin(struct res_db *db, const struct core_spec *spec, const struct res_run_info *info,
+                  int64_t *run_id, struct thaw_err *err)
+{
+    if (!db || !spec || !info || !run_id) return thaw_err_set(err, THAW_EINVAL, "NULL argument");
+    const char *mode = info->mode ? info->mode : "";
+    if (strcmp(mode, "sim") && strcmp(mode, "exec"))
+        return thaw_err_set(err, THAW_EINVAL, "run mode must be sim or exec, found \"%s\"", mode);
+    char uuid[33], started[32], host[256] = "", policy[512];
+    int rc = make_uuid(uuid, err);
+    if (rc < 0) return rc;
+    iso_now(started, sizeof started);
+    if (gethostname(host, sizeof host - 1) != 0) snprintf(host, sizeof host, "unknown");
+    policy_string(&spec->policy, policy, sizeof policy);
+
+    if ((rc = res_flush(db, err)) < 0) return rc;
+    if ((rc = exec_sql(db, "BEGIN IMMEDIATE", err)) < 0) return rc;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db->db,
+                           "INSERT INTO runs (uuid, mode, scenario, scenario_sha256, policy, "
+                           "overrides, seed, host, version, backend, sweep_id, params, "
+                           "started_at, status) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,'running')",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = db_error(db, err, "insert run");
+        goto fail;
+    }
+    sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, mode, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, spec->path ? spec->path : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, spec->sha256_hex, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, policy, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, info->overrides ? info->overrides : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, (sqlite3_int64)info->seed);
+    sqlite3_bind_text(st, 8, host, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 9, THAW_VERSION, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 10, info->backend ? info->backend : "", -1, SQLITE_STATIC);
+    if (info->sweep_id)
+        sqlite3_bind_text(st, 11, info->sweep_id, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 11);
+    sqlite3_bind_text(st, 12, info->params ? info->params : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 13, started, -1, SQLITE_STATIC);
+    if ((rc = step_done(db, st, err, "insert run")) < 0) goto fail;
+    sqlite3_finalize(st);
+    st = NULL;
+    int64_t id = sqlite3_last_insert_rowid(db->db);
+
+    if (sqlite3_prepare_v2(db->db,
+                           "INSERT INTO gpus (run, gpu, name, node, vram) VALUES (?,?,?,?,?)", -1,
+                           &st, NULL) != SQLITE_OK) {
+        rc = db_error(db, err, "insert gpu");
+        goto fail;
+    }
+    for (int g = 0; g < spec->gpu_count; g++) {
+        const struct core_gpu_spec *gs = &spec->gpus[g];
+        const char *node =
+            gs->node >= 0 && gs->node < spec->node_count ? spec->nodes[gs->node].name : "";
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int(st, 2, g);
+        sqlite3_bind_text(st, 3, gs->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, node, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 5, (sqlite3_int64)gs->vram_bytes);
+        if ((rc = step_done(db, st, err, "insert gpu")) < 0) goto fail;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if ((rc = exec_sql(db, "COMMIT", err)) < 0) goto fail;
+    *run_id = id;
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+/* ---- buffered rows -------------------------------------------------------- */
+
+static void copy_name(char *dst, const char *src)
+{
+    snprintf(dst, CORE_NAME_MAX, "%s", src ? src : "");
+}
+
+static int bind_opt_time(sqlite3_stmt *st, int i, int64_t ns)
+{
+    return ns < 0 ? sqlite3_bind_null(st, i) : sqlite3_bind_double(st, i, ns_to_s(ns));
+}
+
+static int write_row(struct res_db *db, const struct row *w, struct thaw_err *err)
+{
+    sqlite3_stmt *st;
+    switch (w->kind) {
+    case ROW_LOAD: {
+        const struct res_load_row *r = &w->u.load.r;
+        st = db->ins_load;
+        sqlite3_bind_int64(st, 1, w->run);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)r->load_id);
+        sqlite3_bind_text(st, 3, w->u.load.model, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)r->instance);
+        sqlite3_bind_int(st, 5, r->gpu);
+        sqlite3_bind_text(st, 6, w->u.load.gpu_name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 7, w->u.load.node, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 8, source_names[r->source], -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 9, reason_names[r->reason], -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, 10, ns_to_s(r->enqueued_ns));
+        sqlite3_bind_double(st, 11, ns_to_s(r->started_ns));
+        bind_opt_time(st, 12, r->finished_ns);
+        sqlite3_bind_int64(st, 13, (sqlite3_int64)r->bytes);
+        sqlite3_bind_int64(st, 14, (sqlite3_int64)r->vram_bytes);
+        if (w->u.load.deadline_ns > 0)
+            sqlite3_bind_double(st, 15, ns_to_s(w->u.load.deadline_ns));
+        else
+            sqlite3_bind_null(st, 15);
+        sqlite3_bind_text(st, 16, outcome_names[w->u.load.outcome], -1, SQLITE_STATIC);
+        return step_done(db, st, err, "insert load");
+    }
+    case ROW_REQUEST: {
+        const struct res_request_row *r = &w->u.req.r;
+        st = db->ins_request;
+        sqlite3_bind_int64(st, 1, w->run);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)r->request_id);
+        sqlite3_bind_text(st, 3, w->u.req.model, -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, 4, ns_to_s(r->arrived_ns));
+        bind_opt_time(st, 5, r->dispatched_ns);
+        bind_opt_time(st, 6, r->finished_ns);
+        if (r->instance)
+            sqlite3_bind_int64(st, 7, (sqlite3_int64)r->instance);
+        else
+            sqlite3_bind_null(st, 7);
+        sqlite3_bind_int(st, 8, r->cold ? 1 : 0);
+        return step_done(db, st, err, "insert request");
+    }
+    case ROW_IEVENT:
+        st = db->ins_ievent;
+        sqlite3_bind_int64(st, 1, w->run);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)w->u.iev.instance);
+        sqlite3_bind_text(st, 3, w->u.iev.model, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 4, w->u.iev.gpu);
+        sqlite3_bind_text(st, 5, state_names[w->u.iev.state], -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, 6, ns_to_s(w->u.iev.t_ns));
+        sqlite3_bind_int64(st, 7, (sqlite3_int64)w->u.iev.vram);
+        return step_done(db, st, err, "insert instance event");
+    case ROW_FAULT:
+        st = db->ins_fault;
+        sqlite3_bind_int64(st, 1, w->run);
+        sqlite3_bind_text(st, 2, w->u.fault.node ? "node" : "gpu", -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, w->u.fault.target, -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, 4, ns_to_s(w->u.fault.t_ns));
+        bind_opt_time(st, 5, w->u.fault.recovered_ns);
+        return step_done(db, st, err, "insert fault");
+    case ROW_CORE_EVENT: {
+        const struct core_event *e = &w->u.cev.ev;
+        st = db->ins_cevent;
+        sqlite3_bind_int64(st, 1, w->run);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)w->u.cev.seq);
+        sqlite3_bind_text(st, 3, event_names[e->kind], -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, e->t_ns);
+        sqlite3_bind_int64(st, 5, (sqlite3_int64)e->request);
+        sqlite3_bind_int64(st, 6, (sqlite3_int64)e->instance);
+        sqlite3_bind_int64(st, 7, (sqlite3_int64)e->load);
+        sqlite3_bind_int(st, 8, e->model);
+        sqlite3_bind_int(st, 9, e->node);
+        sqlite3_bind_int(st, 10, e->gpu);
+        sqlite3_bind_int(st, 11, e->ok ? 1 : 0);
+        return step_done(db, st, err, "insert core event");
+    }
+    }
+    return thaw_err_set(err, THAW_EINVARIANT, "unknown row kind");
+}
+
+int res_flush(struct res_db *db, struct thaw_err *err)
+{
+    if (!db) return thaw_err_set(err, THAW_EINVAL, "NULL database");
+    if (db->row_count == 0) return 0;
+    int rc = exec_sql(db, "BEGIN IMMEDIATE", err);
+    if (rc < 0) return rc;
+    for (int i = 0; i < db->row_count; i++) {
+        /* A bad row (a duplicate id) is reported and skipped; the others are
+         * still written, so one driver bug does not lose a whole burst. */
+        int r = write_row(db, &db->rows[i], rc < 0 ? NULL : err);
+        if (r < 0 && rc == 0) rc = r;
+        if (r == THAW_EIO) break;
+    }
+    db->row_count = 0;
+    if (rc == THAW_EIO) {
+        sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+        return rc;
+    }
+    int crc = exec_sql(db, "COMMIT", rc < 0 ? NULL : err);
+    if (crc < 0) {
+        sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+        return crc;
+    }
+    return rc;
+}
+
+/* Reserves the next buffer slot, writing a burst first when full. */
+static struct row *next_row(struct res_db *db, int64_t run, enum row_kind kind,
+                            struct thaw_err *err, int *rc)
+{
+    *rc = 0;
+    if (db->row_count == RES_BURST_ROWS && (*rc = res_flush(db, err)) < 0 && *rc == THAW_EIO)
+        return NULL;
+    struct row *w = &db->rows[db->row_count++];
+    w->kind = kind;
+    w->run = run;
+    return w;
+}
+
+static bool model_ok(const struct core_spec *spec, int model)
+{
+    return spec && model >= 0 && model < spec->model_count;
+}
+
+static bool gpu_ok(const struct core_spec *spec, int gpu)
+{
+    return spec && gpu >= 0 && gpu < spec->gpu_count;
+}
+
+int res_add_load(struct res_db *db, int64_t run, const struct core_spec *spec,
+                 const struct res_load_row *row, struct thaw_err *err)
+{
+    if (!db || !row) return thaw_err_set(err, THAW_EINVAL, "NULL argument");
+    if (!model_ok(spec, row->model) || !gpu_ok(spec, row->gpu))
+        return thaw_err_set(err, THAW_EINVAL, "load %llu: model %d or gpu %d out of range",
+                            (unsigned long long)row->load_id, row->model, row->gpu);
+    if ((unsigned)row->source >= (unsigned)COUNT_OF(source_names) ||
+        (unsigned)row->reason >= (unsigned)COUNT_OF(reason_names))
+        return thaw_err_set(err, THAW_EINVAL, "load %llu: bad source or reason",
+                            (unsigned long long)row->load_id);
+    int outcome = -1;
+    for (int i = 0; i < COUNT_OF(outcome_names); i++)
+        if (row->outcome && !strcmp(row->outcome, outcome_names[i])) outcome = i;
+    if (outcome < 0)
+        return thaw_err_set(err, THAW_EINVAL, "load %llu: outcome must be ok|failed|cancelled",
+                            (unsigned long long)row->load_id);
+    int rc;
+    struct row *w = next_row(db, run, ROW_LOAD, err, &rc);
+    if (!w) return rc;
+    w->u.load.r = *row;
+    w->u.load.r.outcome = NULL;
+    const struct core_gpu_spec *g = &spec->gpus[row->gpu];
+    copy_name(w->u.load.model, spec->models[row->model].name);
+    copy_name(w->u.load.gpu_name, g->name);
+    copy_name(w->u.load.node,
+              g->node >= 0 && g->node < spec->node_count ? spec->nodes[g->node].name : "");
+    w->u.load.deadline_ns = spec->models[row->model].deadline_ns;
+    w->u.load.outcome = outcome;
+    return rc;
+}
+
+int res_add_request(struct res_db *db, int64_t run, const struct core_spec *spec,
+                    const struct res_request_row *row, struct thaw_err *err)
+{
+    if (!db || !row) return thaw_err_set(err, THAW_EINVAL, "NULL argument");
+    if (!model_ok(spec, row->model))
+        return thaw_err_set(err, THAW_EINVAL, "request %llu: model %d out of range",
+                            (unsigned long long)row->request_id, row->model);
+    int rc;
+    struct row *w = next_row(db, run, ROW_REQUEST, err, &rc);
+    if (!w) return rc;
+    w->u.req.r = *row;
+    copy_name(w->u.req.model, spec->models[row->model].name);
+    return rc;
+}
+
+int res_add_instance_event(struct res_db *db, int64_t run, const struct core_spec *spec,
+                           uint64_t instance, int model, int gpu, enum core_inst_state state,
+                           int64_t t_ns, struct thaw_err *err)
+{
+    if (!db) return thaw_err_set(err, THAW_EINVAL, "NULL database");
+    if (!model_ok(spec, model) || !gpu_ok(spec, gpu) ||
+        (unsigned)state >= (unsigned)COUNT_OF(state_names))
+        return thaw_err_set(err, THAW_EINVAL,
+                            "instance %llu: model %d, gpu %d or state out of range",
+                            (unsigned long long)instance, model, gpu);
+    int rc;
+    struct row *w = next_row(db, run, ROW_IEVENT, err, &rc);
+    if (!w) return rc;
+    w->u.iev.instance = instance;
+    copy_name(w->u.iev.model, spec->models[model].name);
+    w->u.iev.gpu = gpu;
+    w->u.iev.state = (int)state;
+    w->u.iev.t_ns = t_ns;
+    /* The footprint the instance reserves while LOADING or READY; stored on
+     * every event so VRAM over time needs no join. */
+    w->u.iev.vram = spec->models[model].vram_bytes;
+    return rc;
+}
+
+int res_add_fault(struct res_db *db, int64_t run, const struct core_spec *spec, bool node,
+                  int target, int64_t t_ns, int64_t recovered_ns, struct thaw_err *err)
+{
+    if (!db || !spec) return thaw_err_set(err, THAW_EINVAL, "NULL argument");
+    if (node ? (target < 0 || target >= spec->node_count) : !gpu_ok(spec, target))
+        return thaw_err_set(err, THAW_EINVAL, "fault target %d out of range", target);
+    int rc;
+    struct row *w = next_row(db, run, ROW_FAULT, err, &rc);
+    if (!w) return rc;
+    w->u.fault.node = node;
+    copy_name(w->u.fault.target, node ? spec->nodes[target].name : spec->gpus[target].name);
+    w->u.fault.t_ns = t_ns;
+    w->u.fault.recovered_ns = recovered_ns;
+    return rc;
+}
+
+int res_add_core_event(struct res_db *db, int64_t run, uint64_t seq, const struct core_event *ev,
+                       struct thaw_err *err)
+{
+    if (!db || !ev) return thaw_err_set(err, THAW_EINVAL, "NULL argument");
+    if ((unsigned)ev->kind >= (unsigned)COUNT_OF(event_names))
+        return thaw_err_set(err, THAW_EINVAL, "core event %llu: unknown kind %d",
+                            (unsigned long long)seq, (int)ev->kind);
+    int rc;
+    struct row *w = next_row(db, run, ROW_CORE_EVENT, err, &rc);
+    if (!w) return rc;
+    w->u.cev.seq = seq;
+    w->u.cev.ev = *ev;
+    return rc;
+}
+
+int res_set_metric(struct res_db *db, int64_t run, const char *name, double value,
+                   struct thaw_err *err)
+{
+    if (!db || !name) return thaw_err_set(err, THAW_EINVAL, "NULL argument");
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db->db,
+                           "INSERT OR REPLACE INTO metrics (run, name, value) VALUES (?,?,?)", -1,
+                           &st, NULL) != SQLITE_OK)
+        return db_error(db, err, "set metric");
+    sqlite3_bind_int64(st, 1, run);
+    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 3, value);
+    int rc = step_done(db, st, err, "set metric");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int res_run_finish(struct res_db *db, int64_t run, const char *status, int64_t duration_ns,
+                   struct thaw_err *err)
+{
+    if (!db || !status) return thaw_err_set(err, THAW_EINVAL, "NULL argument");
+    if (strcmp(status, "complete") && strcmp(status, "failed") && strcmp(status, "interrupted"))
+        return thaw_err_set(err, THAW_EINVAL,
+                            "run status must be complete, failed or interrupted, found \"%s\"",
+                            status);
+    int rc = res_flush(db, err);
+    if (rc < 0) return rc;
+    /* One transaction: duration (the metrics read it), metrics, then the
+     * status. A crash anywhere before COMMIT leaves the run 'running'. */
+    if ((rc = exec_sql(db, "BEGIN IMMEDIATE", err)) < 0) return rc;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db->db, "UPDATE runs SET duration_s = ? WHERE id = ?", -1, &st, NULL) !=
+        SQLITE_OK) {
+        rc = db_error(db, err, "finish run");
+        goto fail;
+    }
+    sqlite3_bind_double(st, 1, ns_to_s(duration_ns));
+    sqlite3_bind_int64(st, 2, run);
+    if ((rc = step_done(db, st, err, "finish run")) < 0) goto fail;
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_changes(db->db) != 1) {
+        rc = thaw_err_set(err, THAW_ENOENT, "run %lld does not exist", (long long)run);
+        goto fail;
+    }
+    if ((rc = res_metrics_compute(db, run, err)) < 0) goto fail;
+    char finished[32];
+    iso_now(finished, sizeof finished);
+    if (sqlite3_prepare_v2(db->db, "UPDATE runs SET status = ?, finished_at = ? WHERE id = ?", -1,
+                           &st, NULL) != SQLITE_OK) {
+        rc = db_error(db, err, "finish run");
+        goto fail;
+    }
+    sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, finished, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, run);
+    if ((rc = step_done(db, st, err, "finish run")) < 0) goto fail;
+    sqlite3_finalize(st);
+    st = NULL;
+    if ((rc = exec_sql(db, "COMMIT", err)) < 0) goto fail;
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+int res_last_run(struct res_db *db, int64_t *run, struct thaw_err *err)
+{
+    if (!db || !run) return thaw_err_set(err, THAW_EINVAL, "NULL argument");
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db->db, "SELECT coalesce(max(id), 0) FROM runs", -1, &st, NULL) !=
+        SQLITE_OK)
+        return db_error(db, err, "last run");
+    int rc = 0;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *run = sqlite3_column_int64(st, 0);
+    else
+        rc = db_error(db, err, "last run");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int res_resolve_run(struct res_db *db, const char *text, int64_t *run, struct thaw_err *err)
+{
+    if (!db || !text || !run) return thaw_err_set(err, THAW_EINVAL, "NULL argument");
+    size_t len = strlen(text);
+    if (len == 0) return thaw_err_set(err, THAW_EINVAL, "empty run selector");
+    bool digits = strspn(text, "0123456789") == len;
+    bool hex = strspn(text, "0123456789abcdefABCDEF") == len;
+    sqlite3_stmt *st = NULL;
+    int rc = 0;
+    if (digits && len <= 18) {
+        if (sqlite3_prepare_v2(db->db, "SELECT id FROM runs WHERE id = ?", -1, &st, NULL) !=
+            SQLITE_OK)
+            return db_error(db, err, "find run");
+        sqlite3_bind_int64(st, 1, strtoll(text, NULL, 10));
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            *run = sqlite3_column_int64(st, 0);
+            sqlite3_finalize(st);
+            return 0;
+        }
+        sqlite3_finalize(st);
+        st = NULL;
+    }
+    if (!hex || len < 4 || len > 32)
+        return thaw_err_set(err, THAW_ENOENT, "no run \"%s\" (give a run id or a uuid prefix)",
+                            text);
+    char lower[33];
+    for (size_t i = 0; i <= len; i++)
+        lower[i] = (char)(text[i] >= 'A' && text[i] <= 'F' ? text[i] - 'A' + 'a' : text[i]);
+    if (sqlite3_prepare_v2(db->db, "SELECT id FROM runs WHERE substr(uuid, 1, ?) = ? LIMIT 2", -1,
+                           &st, NULL) != SQLITE_OK)
+        return db_error(db, err, "find run");
+    sqlite3_bind_int(st, 1, (int)len);
+    sqlite3_bind_text(st, 2, lower, -1, SQLITE_STATIC);
+    int found = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (found++ == 0) *run = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    if (found == 0) rc = thaw_err_set(err, THAW_ENOENT, "no run \"%s\"", text);
+    if (found > 1) rc = thaw_err_set(err, THAW_EINVAL, "\"%s\" matches several runs", text);
+    return rc;
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# report.sh - `thaw report`, `thaw compare` and `thaw merge` on real sim runs:
+# report shows the last run by default and several side by side; compare
+# pairs by seed (same seeds on both sides) and falls back to "no interval"
+# with one run per side; merge copies runs once and is idempotent.
+set -u
+THAW=${THAW:-}
+if [ -z "$THAW" ] || [ ! -x "$THAW" ]; then
+    echo "skipped: THAW (the thaw binary) not set"
+    exit 77
+fi
+command -v sqlite3 > /dev/null || { echo "skipped: no sqlite3 shell"; exit 77; }
+tmp=$(mktemp -d /tmp/thaw-e2e-report.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+sc=scenarios/chained-cold-start.yaml
+
+for seed in 1 2 3; do
+    "$THAW" sim "$sc" --seed "$seed" --db "$tmp/a.db" --quiet > /dev/null || fail "sim seed $seed"
+    "$THAW" sim "$sc" --seed "$seed" --policy queue=priority --db "$tmp/b.db" --quiet \
+        > /dev/null || fail "sim b seed $seed"
+done
+
+# report: default is the last run (3); two runs give two columns
+out=$("$THAW" report --db "$tmp/a.db") || fail "report"
+echo "$out" | grep -q '^run 3 ' || fail "report did not show run 3: $out"
+echo "$out" | grep -q '^cold_start_mean_s' || fail "no metric rows"
+out=$("$THAW" report --db "$tmp/a.db" 1 2) || fail "report 1 2"
+echo "$out" | grep -Eq '^metric +run 1 +run 2$' || fail "no side-by-side header: $out"
+uuid=$(sqlite3 "$tmp/a.db" "SELECT substr(uuid, 1, 8) FROM runs WHERE id = 2")
+"$THAW" report --db "$tmp/a.db" "$uuid" | grep -q '^run 2 ' || fail "uuid prefix"
+"$THAW" report --db "$tmp/a.db" 99 > /dev/null 2>&1 && fail "report of a missing run succeeded"
+"$THAW" report --db "$tmp/none.db" > /dev/null 2>&1 && fail "report of a missing db succeeded"
+
+# merge a and b into m: 6 runs; again: nothing added
+"$THAW" merge "$tmp/m.db" "$tmp/a.db" "$tmp/b.db" > "$tmp/merge1" || fail "merge"
+grep -q '6 runs added in all' "$tmp/merge1" || fail "first merge: $(cat "$tmp/merge1")"
+"$THAW" merge "$tmp/m.db" "$tmp/a.db" "$tmp/b.db" > "$tmp/merge2" || fail "merge again"
+grep -q '0 runs added in all' "$tmp/merge2" || fail "second merge: $(cat "$tmp/merge2")"
+[ "$(sqlite3 "$tmp/m.db" 'SELECT count(*) FROM runs')" = 6 ] || fail "merged run count"
+[ "$(sqlite3 "$tmp/m.db" 'PRAGMA integrity_check')" = ok ] || fail "integrity"
+la=$(sqlite3 "$tmp/a.db" 'SELECT count(*) FROM loads')
+lb=$(sqlite3 "$tmp/b.db" 'SELECT count(*) FROM loads')
+[ "$(sqlite3 "$tmp/m.db" 'SELECT count(*) FROM loads')" = $((la + lb)) ] || fail "merged loads"
+
+# compare fifo (runs 1-3) with priority (4-6): same seeds -> paired, n=3
+out=$("$THAW" compare --db "$tmp/m.db" --a policy=queue=fifo --b policy=queue=priority \
+      --metric cold_start_mean_s) || fail "compare"
+echo "$out" | grep -Eq '^cold_start_mean_s .*paired n=3' || fail "not paired: $out"
+echo "$out" | grep -Eq 'A better|B better|no significant difference' || fail "no verdict: $out"
+out=$("$THAW" compare --db "$tmp/m.db" --a 1 --b 4) || fail "compare 1 4"
+echo "$out" | grep -q 'no interval can be computed' || fail "single runs: $out"
+"$THAW" compare --db "$tmp/m.db" --a 1 > /dev/null 2>&1
+[ $? = 2 ] || fail "compare without --b is not a usage error"
+"$THAW" compare --db "$tmp/m.db" --a 1 --b 2 --metric nope > /dev/null 2>&1 && fail "bad metric"
+"$THAW" compare --db "$tmp/m.db" --a sweep=none --b 2 > /dev/null 2>&1 && fail "empty side"
+echo "ok"

@@ -1,0 +1,63 @@
+#!/bin/bash
+# sim.sh - `thaw sim` end to end: the chained cold start prints its loads
+# timeline (A 0 -> 30, B 30 -> 60, C 60 -> 90 on backup/gpu0), the summary and
+# the run id, and records a complete run; --seed, --policy and --set reach the
+# run; --quiet prints only the run id; --no-record writes nothing; --bench
+# prints both measurements; bad input exits 1, usage errors exit 2.
+set -u
+THAW=${THAW:?THAW must name the thaw binary}
+command -v sqlite3 >/dev/null || { echo "skipped: the sqlite3 command is not installed"; exit 77; }
+
+tmp=$(mktemp -d /tmp/thaw-e2e-sim-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; [ -f "$tmp/out" ] && sed 's/^/  | /' "$tmp/out"; exit 1; }
+db=$tmp/t.db
+sql() { sqlite3 "$db" "$1"; }
+
+"$THAW" sim scenarios/chained-cold-start.yaml --db "$db" >"$tmp/out" 2>&1 || fail "sim exited $?"
+grep -Eq '^A +backup/gpu0 +storage +failover +0\.000 +0\.000 +30\.000 +0\.000$' "$tmp/out" ||
+  fail "timeline row of A"
+grep -Eq '^B +backup/gpu0 +storage +failover +10\.000 +30\.000 +60\.000 +20\.000$' "$tmp/out" ||
+  fail "timeline row of B"
+grep -Eq '^C +backup/gpu0 +storage +failover +15\.000 +60\.000 +90\.000 +45\.000$' "$tmp/out" ||
+  fail "timeline row of C"
+grep -Eq '^makespan_s +90\.000' "$tmp/out" || fail "summary (makespan 90 s)"
+grep -Eq "^run 1 \\($db\\)$" "$tmp/out" || fail "run id line"
+[ "$(sql "SELECT status || ' ' || mode || ' ' || seed FROM runs WHERE id = 1")" = "complete sim 1" ] ||
+  fail "runs row"
+
+# --seed, --policy, --set reach the run; --quiet prints the run id only.
+"$THAW" sim scenarios/chained-cold-start.yaml --db "$db" --quiet --seed 5 \
+  --policy max_loads_per_node=0 --set 'cluster.nodes[1].storage_read=1GiB/s' >"$tmp/out" 2>&1 ||
+  fail "quiet sim exited $?"
+[ "$(cat "$tmp/out")" = "run 2 ($db)" ] || fail "--quiet output"
+[ "$(sql "SELECT seed FROM runs WHERE id = 2")" = 5 ] || fail "--seed not recorded"
+# backup's storage at 1 GiB/s: a load is 2 + 14 = 16 s; backup has one GPU
+# (max_loads_per_gpu 1 still chains them): A 0 -> 16, B 16 -> 32, C 32 -> 48.
+last=$(sql "SELECT MAX(finished) FROM loads WHERE run = 2")
+[ "$last" = 48.0 ] || fail "--policy/--set had no effect (last load $last, want 48.0)"
+
+# --no-record: nothing written.
+"$THAW" sim scenarios/chained-cold-start.yaml --db "$tmp/none.db" --no-record >"$tmp/out" 2>&1 ||
+  fail "--no-record exited $?"
+[ ! -e "$tmp/none.db" ] || fail "--no-record wrote a database"
+grep -q 'not recorded' "$tmp/out" || fail "--no-record output"
+
+# --bench: both lines, and no database left behind.
+(cd "$tmp" && "$THAW" sim "$OLDPWD/scenarios/chained-cold-start.yaml" --bench) >"$tmp/out" 2>&1 ||
+  fail "--bench exited $?"
+grep -q '^with recorder' "$tmp/out" && grep -q '^without recorder' "$tmp/out" || fail "--bench output"
+[ ! -e "$tmp/results" ] || fail "--bench wrote results/ without --db"
+
+# Errors: a missing scenario exits 1; usage errors exit 2.
+"$THAW" sim "$tmp/missing.yaml" --db "$db" >"$tmp/out" 2>&1
+[ $? -eq 1 ] || fail "missing scenario should exit 1"
+"$THAW" sim >"$tmp/out" 2>&1
+[ $? -eq 2 ] || fail "no scenario should exit 2"
+"$THAW" sim scenarios/chained-cold-start.yaml --seed x >"$tmp/out" 2>&1
+[ $? -eq 2 ] || fail "bad --seed should exit 2"
+"$THAW" sim scenarios/chained-cold-start.yaml --frobnicate >"$tmp/out" 2>&1
+[ $? -eq 2 ] || fail "unknown option should exit 2"
+"$THAW" sim --help >"$tmp/out" 2>&1 || fail "--help exited $?"
+grep -q '^usage: thaw sim SCENARIO' "$tmp/out" || fail "--help text"
+echo "ok"

@@ -1,0 +1,78 @@
+/* test_driver.c - what the sim driver adds around the core: a load is init,
+ * CPU phases (flows over the node's cores, one core each at most), the copy
+ * (a flow over storage or shm, the GPU's link and the PCIe switch), more
+ * phases and warm-up; requests are served for their drawn time. Each figure
+ * is derived by hand from tests/sim/contention.yaml. */
+#include "sim_test_util.h"
+
+#define EPS 1e-6
+
+static double ready_at(struct simt *t, const char *const *kv, int64_t *run_out)
+{
+    struct core_spec *spec = simt_load("tests/sim/contention.yaml", kv);
+    int64_t run = simt_run(t, spec, NULL);
+    core_spec_free(spec);
+    if (run_out) *run_out = run;
+    /* All four loads start at 0 together, so they all end together. */
+    assert_float_equal(simt_num(t, run, "SELECT MIN(finished) FROM loads WHERE run = ?1"),
+                       simt_num(t, run, "SELECT MAX(finished) FROM loads WHERE run = ?1"), EPS);
+    assert_int_equal((int)simt_num(t, run, "SELECT COUNT(*) FROM loads WHERE run = ?1 AND "
+                                           "outcome = 'ok' AND started = 0"),
+                     4);
+    return simt_num(t, run, "SELECT MAX(finished) FROM loads WHERE run = ?1");
+}
+
+static void phases_share_cores(void **state)
+{
+    (void)state;
+    struct simt t;
+    simt_open(&t);
+    int64_t run;
+    /* 2 cores, four loads at t=0 (init 0):
+     *   bootstrap 8 core-s each, 4 on 2 cores: 0.5 core each -> 16 s;
+     *   copy 1 GiB each over its own 1 GiB/s link (storage 64 GiB/s) -> 17 s;
+     *   compile: the cache always hits (p = 1), 2 core-s, 0.5 core -> 21 s;
+     *   capture: a 3 s wait -> 24 s; warm-up 0: ready at 24 s.
+     * Each request (1 s of service) then finishes at 25 s. */
+    assert_float_equal(ready_at(&t, NULL, &run), 24, EPS);
+    assert_float_equal(simt_num(&t, run, "SELECT MAX(finished) FROM requests WHERE run = ?1"), 25,
+                       EPS);
+    assert_int_equal((int)simt_num(&t, run, "SELECT SUM(cold) FROM requests WHERE run = ?1"), 4);
+    /* 8 cores: every phase gets its one-core cap: 8 + 1 + 2 + 3 = 14 s. */
+    const char *const cores8[] = {"cluster.nodes[0].cpu_cores=8", NULL};
+    assert_float_equal(ready_at(&t, cores8, NULL), 14, EPS);
+    /* 8 cores and a 1 GiB/s PCIe switch: the four copies share it, 4 GiB at
+     * 1 GiB/s = 4 s instead of 1: 8 + 4 + 2 + 3 = 17 s. */
+    const char *const sw[] = {"cluster.nodes[0].cpu_cores=8",
+                              "cluster.nodes[0].pcie_switch=1GiB/s", NULL};
+    assert_float_equal(ready_at(&t, sw, NULL), 17, EPS);
+    /* A cache that never hits: compile is 30 core-s; with 8 cores at one
+     * core each: 8 + 1 + 30 + 3 = 42 s. */
+    const char *const miss[] = {"cluster.nodes[0].cpu_cores=8", "models[0].phases[1].cache_hit=0",
+                                NULL};
+    assert_float_equal(ready_at(&t, miss, NULL), 42, EPS);
+    simt_close(&t);
+}
+
+static void unrecorded_run_counts_events(void **state)
+{
+    (void)state;
+    /* Without a database nothing is written, and the run still happens:
+     * events are counted and the clock ends at the last request, 25 s. */
+    struct core_spec *spec = simt_load("tests/sim/contention.yaml", NULL);
+    struct sim_result res;
+    assert_int_equal(simt_run(NULL, spec, &res), 0);
+    assert_int_equal(res.rows, 0);
+    assert_true(res.events >= 4 * 6);
+    assert_int_equal(res.end_ns, 25000000000LL);
+    core_spec_free(spec);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(phases_share_cores),
+        cmocka_unit_test(unrecorded_run_counts_events),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,139 @@
+/* test_rng.c - the simulator's randomness (sim/rng.c): the generator against
+ * its published reference outputs, stream seeding, and the distributions'
+ * means within stated statistical tolerances. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <string.h>
+
+#include "rng.h"
+
+static void splitmix64_reference(void **state)
+{
+    (void)state;
+    /* Vigna's splitmix64.c seeded with 0 gives these first three outputs. */
+    uint64_t s = 0;
+    assert_true(sim_rng_splitmix64(&s) == 0xe220a8397b1dcdafULL);
+    assert_true(sim_rng_splitmix64(&s) == 0x6e789e6aa1b965f4ULL);
+    assert_true(sim_rng_splitmix64(&s) == 0x06c45d188009454fULL);
+}
+
+static void xoshiro_reference(void **state)
+{
+    (void)state;
+    /* xoshiro256** from state {1, 2, 3, 4} (Vigna's reference code) gives
+     * 11520, 0, 1509978240, 1215971899390074240, 1216172134540287360, ...;
+     * gsl_rng_get returns the top 32 bits of each: 0, 0, 0, 283115520,
+     * 283162140, 141558300, 3765552066, 1973512462. */
+    gsl_rng *r = gsl_rng_alloc(sim_rng_xoshiro256ss);
+    assert_non_null(r);
+    uint64_t init[4] = {1, 2, 3, 4};
+    assert_int_equal(gsl_rng_size(r), sizeof init);
+    memcpy(gsl_rng_state(r), init, sizeof init);
+    unsigned long want[8] = {0, 0, 0, 283115520, 283162140, 141558300, 3765552066UL, 1973512462};
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(gsl_rng_get(r), want[i]);
+    assert_int_equal(gsl_rng_max(r), 0xffffffffUL);
+    gsl_rng_free(r);
+}
+
+static void streams_are_keyed(void **state)
+{
+    (void)state;
+    /* Same (seed, kind, key): same sequence. Change any one: another. */
+    uint64_t k = sim_rng_key("llama-7b", 0);
+    gsl_rng *a = sim_rng_new(42, SIM_STREAM_ARRIVALS, k);
+    gsl_rng *b = sim_rng_new(42, SIM_STREAM_ARRIVALS, k);
+    gsl_rng *c = sim_rng_new(43, SIM_STREAM_ARRIVALS, k);
+    gsl_rng *d = sim_rng_new(42, SIM_STREAM_SERVICE, k);
+    gsl_rng *e = sim_rng_new(42, SIM_STREAM_ARRIVALS, sim_rng_key("llama-7b", 1));
+    assert_true(a && b && c && d && e);
+    int same_c = 0, same_d = 0, same_e = 0;
+    for (int i = 0; i < 100; i++) {
+        unsigned long x = gsl_rng_get(a);
+        assert_int_equal(x, gsl_rng_get(b));
+        same_c += x == gsl_rng_get(c);
+        same_d += x == gsl_rng_get(d);
+        same_e += x == gsl_rng_get(e);
+    }
+    /* Independent 32-bit outputs agree by chance with probability 2^-32. */
+    assert_true(same_c < 2 && same_d < 2 && same_e < 2);
+    assert_true(sim_rng_key("a", 0) != sim_rng_key("b", 0));
+    assert_true(sim_rng_key("a", 0) != sim_rng_key("a", 1));
+    gsl_rng_free(a);
+    gsl_rng_free(b);
+    gsl_rng_free(c);
+    gsl_rng_free(d);
+    gsl_rng_free(e);
+}
+
+/* Sample mean of n draws of d, in ns. */
+static double sample_mean(gsl_rng *r, const struct core_dist *d, int n, double *sd)
+{
+    double sum = 0, sum2 = 0;
+    for (int i = 0; i < n; i++) {
+        double x = (double)sim_rng_draw_ns(r, d);
+        assert_true(x >= 0);
+        sum += x;
+        sum2 += x * x;
+    }
+    double m = sum / n;
+    *sd = sqrt(sum2 / n - m * m);
+    return m;
+}
+
+static void distributions(void **state)
+{
+    (void)state;
+    gsl_rng *r = sim_rng_new(7, SIM_STREAM_NODE, sim_rng_key("node0", 0));
+    const int n = 200000;
+    double sd;
+    struct core_dist fixed = {.kind = CORE_DIST_FIXED, .mean_ns = 2000000000};
+    assert_int_equal(sim_rng_draw_ns(r, &fixed), 2000000000);
+    /* Exponential, mean 1 s: sd = mean, so the sample mean's standard error
+     * is 1 s / sqrt(200000) = 2.24 ms; allow 5 standard errors (11.2 ms),
+     * which a correct generator exceeds with probability below 1e-6. */
+    struct core_dist ex = {.kind = CORE_DIST_EXP, .mean_ns = 1000000000};
+    double m = sample_mean(r, &ex, n, &sd);
+    assert_true(fabs(m - 1e9) < 5 * 1e9 / sqrt(n));
+    assert_true(fabs(sd - 1e9) < 0.02e9); /* cv of an exponential is 1 */
+    /* Lognormal and gamma by mean 1 s and cv 0.5: sd 0.5 s, so the standard
+     * error is 0.5 s / sqrt(n) = 1.12 ms; 5 of them; the sample sd within
+     * 4% of 0.5 s. */
+    struct core_dist ln = {.kind = CORE_DIST_LOGNORMAL, .mean_ns = 1000000000, .cv = 0.5};
+    m = sample_mean(r, &ln, n, &sd);
+    assert_true(fabs(m - 1e9) < 5 * 0.5e9 / sqrt(n));
+    assert_true(fabs(sd - 0.5e9) < 0.02e9);
+    struct core_dist ga = {.kind = CORE_DIST_GAMMA, .mean_ns = 1000000000, .cv = 0.5};
+    m = sample_mean(r, &ga, n, &sd);
+    assert_true(fabs(m - 1e9) < 5 * 0.5e9 / sqrt(n));
+    assert_true(fabs(sd - 0.5e9) < 0.02e9);
+    /* Uniform on [1 s, 3 s]: mean 2 s, sd 2 / sqrt(12) = 0.577 s; every draw
+     * inside the bounds. */
+    struct core_dist un = {.kind = CORE_DIST_UNIFORM, .lo_ns = 1000000000, .hi_ns = 3000000000};
+    for (int i = 0; i < 1000; i++) {
+        int64_t x = sim_rng_draw_ns(r, &un);
+        assert_true(x >= 1000000000 && x <= 3000000000);
+    }
+    m = sample_mean(r, &un, n, &sd);
+    assert_true(fabs(m - 2e9) < 5 * 0.577e9 / sqrt(n));
+    /* cv 0 is a fixed duration, never NaN. */
+    struct core_dist ln0 = {.kind = CORE_DIST_LOGNORMAL, .mean_ns = 5};
+    assert_int_equal(sim_rng_draw_ns(r, &ln0), 5);
+    gsl_rng_free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(splitmix64_reference),
+        cmocka_unit_test(xoshiro_reference),
+        cmocka_unit_test(streams_are_keyed),
+        cmocka_unit_test(distributions),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
