@@ -3,6 +3,7 @@
  * database is an error, not a new empty file. */
 #include "cli.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 
 static const char report_usage[] =
     "usage: thaw report [--db PATH] [RUN...]\n"
+    "       thaw report [--db PATH] --select SELECTOR [--metric M]...\n"
     "\n"
     "Prints the summary of stored runs side by side: for each run its id, uuid,\n"
     "mode, scenario, seed, status and policy, then one row per metric (cold-start\n"
@@ -23,15 +25,51 @@ static const char report_usage[] =
     "  --db PATH   results database (default " CLI_DEFAULT_DB ")\n"
     "  RUN         a run id, or a prefix (4+ hex digits) of a run's uuid;\n"
     "              default: the last run\n"
+    "  --select S  a table instead, one row per selected run (selectors as in\n"
+    "              'thaw compare': sweep=ID, policy=k=v, param:k=v, 3-7, ...)\n"
+    "  --metric M  the table's columns (repeatable, or M1,M2; default\n"
+    "              cold_start_mean_s, cold_start_p99_s, makespan_s,\n"
+    "              recovery_mean_s)\n"
     "\n"
     "examples:\n"
     "  thaw report                 the last run\n"
     "  thaw report 3 4             runs 3 and 4 side by side\n"
-    "  thaw report --db lab.db 9f2c\n";
+    "  thaw report --db lab.db 9f2c\n"
+    "  thaw report --select sweep=4f1e --metric makespan_s\n";
+
+/* The --select table: one row per run of the selector. */
+static int report_table(struct res_db *db, const char *selector, const char **metrics,
+                        int n_metrics)
+{
+    static const char *const defaults[] = {"cold_start_mean_s", "cold_start_p99_s", "makespan_s",
+                                           "recovery_mean_s"};
+    struct thaw_err err = {0};
+    int64_t *ids = NULL;
+    int n = 0;
+    if (res_select_runs(db, selector, &ids, &n, &err) < 0) {
+        fprintf(stderr, "thaw report: %s\n", err.msg);
+        return CLI_EXIT_FAIL;
+    }
+    if (n == 0) {
+        fprintf(stderr, "thaw report: no complete run matches '%s'\n", selector);
+        free(ids);
+        return CLI_EXIT_FAIL;
+    }
+    int rc = n_metrics ? res_table_print(db, ids, n, metrics, n_metrics, stdout, &err)
+                       : res_table_print(db, ids, n, defaults, 4, stdout, &err);
+    free(ids);
+    if (rc < 0) {
+        fprintf(stderr, "thaw report: %s\n", err.msg);
+        return CLI_EXIT_FAIL;
+    }
+    return CLI_EXIT_OK;
+}
 
 static int report_run(int argc, char **argv)
 {
     const char *db_path = CLI_DEFAULT_DB;
+    const char *selector = NULL;
+    char metric_list[1024] = ""; /* every --metric, joined by ',' */
     const char **sel = calloc((size_t)argc + 1, sizeof *sel);
     if (!sel) {
         fprintf(stderr, "thaw report: out of memory\n");
@@ -39,23 +77,40 @@ static int report_run(int argc, char **argv)
     }
     int nsel = 0;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--db")) {
-            if (i + 1 >= argc) {
-                free(sel);
-                return cli_usage_error("report", "--db needs a path");
-            }
+        const char *opt = argv[i];
+        bool takes_value = !strcmp(opt, "--db") || !strcmp(opt, "--select") ||
+                           !strcmp(opt, "--metric");
+        if (takes_value && i + 1 >= argc) {
+            free(sel);
+            return cli_usage_error("report", "%s needs a value", opt);
+        }
+        if (!strcmp(opt, "--db")) {
             db_path = argv[++i];
-        } else if (!strncmp(argv[i], "--db=", 5)) {
-            db_path = argv[i] + 5;
-        } else if (!strcmp(argv[i], "--")) {
+        } else if (!strncmp(opt, "--db=", 5)) {
+            db_path = opt + 5;
+        } else if (!strcmp(opt, "--select")) {
+            selector = argv[++i];
+        } else if (!strcmp(opt, "--metric")) {
+            size_t used = strlen(metric_list);
+            snprintf(metric_list + used, sizeof metric_list - used, "%s%s", used ? "," : "",
+                     argv[++i]);
+        } else if (!strcmp(opt, "--")) {
             for (i++; i < argc; i++)
                 sel[nsel++] = argv[i];
-        } else if (argv[i][0] == '-' && argv[i][1]) {
+        } else if (opt[0] == '-' && opt[1]) {
             free(sel);
-            return cli_usage_error("report", "unknown option %s", argv[i]);
+            return cli_usage_error("report", "unknown option %s", opt);
         } else {
-            sel[nsel++] = argv[i];
+            sel[nsel++] = opt;
         }
+    }
+    if (selector && nsel) {
+        free(sel);
+        return cli_usage_error("report", "give runs or --select, not both");
+    }
+    if (metric_list[0] && !selector) {
+        free(sel);
+        return cli_usage_error("report", "--metric chooses the columns of a --select table");
     }
     if (access(db_path, F_OK) != 0) {
         fprintf(stderr,
@@ -75,6 +130,14 @@ static int report_run(int argc, char **argv)
     }
     if (res_open(db_path, &db, &err) < 0) {
         fprintf(stderr, "thaw report: %s\n", err.msg);
+        goto out;
+    }
+    if (selector) {
+        const char *metrics[64];
+        int n_metrics = 0;
+        for (char *tok = strtok(metric_list, ","); tok && n_metrics < 64; tok = strtok(NULL, ","))
+            metrics[n_metrics++] = tok;
+        rc = report_table(db, selector, metrics, n_metrics);
         goto out;
     }
     int n = 0;

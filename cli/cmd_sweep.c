@@ -16,13 +16,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "results.h"
 #include "sim.h"
 
 static const char usage[] =
     "usage: thaw sweep SCENARIO [--set KEY=V1,V2,...]... [--policy SPEC]... [--seeds LIST]\n"
     "                  [--jobs N] [--shard K/N] [--sweep-id ID] [--db DB] [--check]\n"
-    "                  [--dry-run] [--quiet]\n"
+    "                  [--resume] [--dry-run] [--quiet]\n"
     "\n"
     "Simulates every combination of the given values: each --set KEY is one axis\n"
     "(values separated by commas; commas inside [] or {} belong to the value), each\n"
@@ -44,6 +46,9 @@ static const char usage[] =
     "                       digits, '-', '_' and '.'\n"
     "  --db DB              results database (default " CLI_DEFAULT_DB ")\n"
     "  --check              check the core's invariants after every event (slower)\n"
+    "  --resume             with --sweep-id: skip the points (params and seed) that\n"
+    "                       already have a complete run of this sweep in DB, e.g. to\n"
+    "                       re-run a shard that was cut short\n"
     "  --dry-run            list the points of this shard (index, seed, params), run\n"
     "                       nothing\n"
     "  --quiet              no progress output\n"
@@ -270,6 +275,72 @@ static int load_combo(const char *scenario, const struct cli_sweep_grid *g,
     return c->spec ? 0 : -1;
 }
 
+/* --resume: the points of the sweep that already have a complete run. */
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int load_done(const char *db_path, const char *sweep_id, char ***out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (access(db_path, F_OK) != 0) return 0;
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db,
+                           "SELECT seed, params FROM runs WHERE sweep_id = ? AND status = "
+                           "'complete'",
+                           -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "thaw sweep: %s: %s\n", db_path, db ? sqlite3_errmsg(db) : "cannot open");
+        goto done;
+    }
+    sqlite3_bind_text(st, 1, sweep_id, -1, SQLITE_STATIC);
+    size_t cap = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 64;
+            char **grown = realloc(*out, cap * sizeof *grown);
+            if (!grown) goto oom;
+            *out = grown;
+        }
+        const unsigned char *params = sqlite3_column_text(st, 1);
+        char *key = NULL;
+        if (asprintf(&key, "%llu|%s", (unsigned long long)sqlite3_column_int64(st, 0),
+                     params ? (const char *)params : "") < 0)
+            goto oom;
+        (*out)[(*n)++] = key;
+    }
+    qsort(*out, *n, sizeof **out, cmp_str);
+    rc = 0;
+    goto done;
+oom:
+    fprintf(stderr, "thaw sweep: out of memory\n");
+done:
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return rc;
+}
+
+/* A point without a seed of its own ran with the scenario's seed, so any
+ * complete run with its params counts. */
+static bool is_done(char **done, size_t n, const struct cli_sweep_point *p, const char *params)
+{
+    if (!p->has_seed) {
+        for (size_t i = 0; i < n; i++) {
+            const char *bar = strchr(done[i], '|');
+            if (bar && !strcmp(bar + 1, params)) return true;
+        }
+        return false;
+    }
+    char key[1200];
+    snprintf(key, sizeof key, "%llu|%s", (unsigned long long)p->seed, params);
+    const char *k = key;
+    return bsearch(&k, done, n, sizeof *done, cmp_str) != NULL;
+}
+
 static int run(int argc, char **argv)
 {
     const char *scenario = NULL, *db_path = CLI_DEFAULT_DB, *sweep_id = NULL;
@@ -277,7 +348,9 @@ static int run(int argc, char **argv)
     struct cli_shard shard = {1, 1};
     struct thaw_err err = {0};
     unsigned long long jobs_n = 0;
-    bool dry = false, quiet = false, check = false;
+    bool dry = false, quiet = false, check = false, resume = false;
+    char **done = NULL; /* "seed|params" of complete runs, sorted (--resume) */
+    size_t ndone = 0, skipped = 0;
     int rc = CLI_EXIT_USAGE;
     struct combo *combos = NULL;
     struct cli_sweep_job *jobs = NULL;
@@ -316,6 +389,8 @@ static int run(int argc, char **argv)
                 cli_usage_error("sweep", "%s", err.msg);
                 goto out;
             }
+        } else if (!strcmp(a, "--resume")) {
+            resume = true;
         } else if (!strcmp(a, "--dry-run")) {
             dry = true;
         } else if (!strcmp(a, "--quiet")) {
@@ -334,6 +409,10 @@ static int run(int argc, char **argv)
     }
     if (!scenario) {
         cli_usage_error("sweep", "no scenario given");
+        goto out;
+    }
+    if (resume && !sweep_id) {
+        cli_usage_error("sweep", "--resume needs the --sweep-id of the sweep to resume");
         goto out;
     }
     if (sweep_id && !valid_id(sweep_id)) {
@@ -389,6 +468,7 @@ static int run(int argc, char **argv)
         fprintf(stderr, "thaw sweep: out of memory\n");
         goto out;
     }
+    if (resume && load_done(db_path, sweep_id, &done, &ndone) < 0) goto out;
     size_t nj = 0;
     for (size_t i = shard.k - 1; i < total; i += shard.n) {
         struct cli_sweep_point p;
@@ -397,6 +477,11 @@ static int run(int argc, char **argv)
         if (cli_sweep_point_params(&grid, &p, j->params, sizeof j->params) < 0) {
             fprintf(stderr, "thaw sweep: the parameters of point %zu are too long\n", i);
             goto out;
+        }
+        if (ndone && is_done(done, ndone, &p, j->params)) {
+            nj--;
+            skipped++;
+            continue;
         }
         struct combo *c = &combos[p.combo];
         if (!c->loaded && load_combo(scenario, &grid, &p, c) < 0) {
@@ -410,6 +495,13 @@ static int run(int argc, char **argv)
         j->seed = p.seed;
     }
 
+    if (resume && !quiet)
+        fprintf(stderr, "thaw sweep %s: %zu points already complete, skipped\n", sweep_id, skipped);
+    if (nj == 0) {
+        printf("sweep %s\n", sweep_id);
+        rc = CLI_EXIT_OK;
+        goto out;
+    }
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     struct cli_sweep_exec_opts o = {
         .db_path = db_path,
@@ -442,6 +534,9 @@ out:
     }
     free(combos);
     free(jobs);
+    for (size_t i = 0; i < ndone; i++)
+        free(done[i]);
+    free(done);
     cli_sweep_grid_free(&grid);
     return rc;
 }

@@ -364,8 +364,6 @@ static void parse_node_entry(struct core_ld *ld, struct fy_node *e, int idx, int
         free(g);
         return;
     }
-    int ncap_before = *node_cap;
-    (void)ncap_before;
     if (!grow(ld, (void **)&spec->nodes, node_cap, spec->node_count + (int)count,
               sizeof *spec->nodes)) {
         free(g);
@@ -373,7 +371,6 @@ static void parse_node_entry(struct core_ld *ld, struct fy_node *e, int idx, int
     }
     /* node_src grows with nodes (same capacity). */
     struct core_ld_src *ns = realloc(ld->node_src, (size_t)*node_cap * sizeof *ns);
-    int gcap_old = *gpu_cap;
     if (!ns) {
         ld->nomem = true;
         free(g);
@@ -386,7 +383,6 @@ static void parse_node_entry(struct core_ld *ld, struct fy_node *e, int idx, int
         return;
     }
     struct core_ld_src *gs = realloc(ld->gpu_src, (size_t)*gpu_cap * sizeof *gs);
-    (void)gcap_old;
     if (!gs) {
         ld->nomem = true;
         free(g);
@@ -454,24 +450,18 @@ static const char *const when_names[] = {"before", "after", NULL};
 
 static void parse_priority(struct core_ld *ld, struct fy_node *n, const char *path, int *out)
 {
-    char buf[64];
+    /* A leading digit or minus sign: an integer priority; else a name. */
     if (n && fy_node_is_scalar(n) && !fy_node_is_alias(n)) {
         size_t len;
         const char *s = fy_node_get_scalar(n, &len);
-        if (s && len > 0 && len < sizeof buf && ((s[0] >= '0' && s[0] <= '9') || s[0] == '-')) {
+        if (s && len > 0 && ((s[0] >= '0' && s[0] <= '9') || s[0] == '-')) {
             int64_t v;
             if (core_ld_int(ld, n, path, -1000000, 1000000, &v)) *out = (int)v;
             return;
         }
     }
-    (void)buf;
     int idx;
     if (core_ld_choice(ld, n, path, priority_names, &idx)) *out = idx;
-}
-
-static void free_phases(struct core_phase_spec *p)
-{
-    free(p);
 }
 
 static struct core_phase_spec *parse_phases(struct core_ld *ld, struct fy_node *list,
@@ -807,7 +797,7 @@ static void parse_model_entry(struct core_ld *ld, struct fy_node *e, int idx, in
     }
     if (ld->errors != before || ld->nomem || count == 0) {
         free(place);
-        free_phases(phases);
+        free(phases);
         return;
     }
     if (spec->model_count + count > CORE_LD_MAX_MODELS) {
@@ -815,14 +805,14 @@ static void parse_model_entry(struct core_ld *ld, struct fy_node *e, int idx, in
                     "too many models: at most %d in a scenario (after count expansion)",
                     CORE_LD_MAX_MODELS);
         free(place);
-        free_phases(phases);
+        free(phases);
         return;
     }
     int old_cap = *cap;
     if (!grow(ld, (void **)&spec->models, cap, spec->model_count + (int)count,
               sizeof *spec->models)) {
         free(place);
-        free_phases(phases);
+        free(phases);
         return;
     }
     if (*cap != old_cap) {
@@ -833,7 +823,7 @@ static void parse_model_entry(struct core_ld *ld, struct fy_node *e, int idx, in
         if (!ms || !mv) {
             ld->nomem = true;
             free(place);
-            free_phases(phases);
+            free(phases);
             return;
         }
     }
@@ -876,7 +866,7 @@ static void parse_model_entry(struct core_ld *ld, struct fy_node *e, int idx, in
         ld->model_vram_node[mi] = vram_node;
     }
     free(place);
-    free_phases(phases);
+    free(phases);
 }
 
 static void parse_models(struct core_ld *ld, struct fy_node *list)

@@ -93,8 +93,9 @@ int exec_shm_open(const struct exec_shm_options *o, struct exec_shm **out, struc
     }
     if (mkdir(s->dir, 0700) != 0 && errno != EEXIST) {
         int e = errno;
+        thaw_err_set(err, THAW_EIO, "%s: cannot create: %s", s->dir, strerror(e));
         free(s);
-        return thaw_err_set(err, THAW_EIO, "%s: cannot create: %s", s->dir, strerror(e));
+        return THAW_EIO;
     }
     struct stat before, after;
     int rc = 0;

@@ -143,6 +143,11 @@ int res_metric_higher_is_better(const char *name);
 int res_summary_print(struct res_db *db, const int64_t *runs, int n, FILE *out,
                       struct thaw_err *err);
 
+/* Prints one row per run (id, seed, sweep parameters or policy, then the
+ * given metrics as columns): the table of a sweep, e.g. makespan per N. */
+int res_table_print(struct res_db *db, const int64_t *runs, int n, const char *const *metrics,
+                    int n_metrics, FILE *out, struct thaw_err *err);
+
 /* A difference of means B - A with its confidence interval. */
 struct res_interval {
     int n_a, n_b; /* sample sizes (paired: both are the number of pairs) */

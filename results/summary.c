@@ -130,3 +130,61 @@ int res_summary_print(struct res_db *rdb, const int64_t *runs, int n, FILE *out,
     sqlite3_finalize(st);
     return 0;
 }
+
+/* A metric's value for the table, "-" when NULL or absent. */
+static void table_cell(sqlite3_stmt *st, int64_t run, const char *metric, char *buf, size_t len)
+{
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, run);
+    sqlite3_bind_text(st, 2, metric, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+        double v = sqlite3_column_double(st, 0);
+        if (is_count(metric))
+            snprintf(buf, len, "%.0f", v);
+        else
+            snprintf(buf, len, "%.3f", v);
+    } else {
+        snprintf(buf, len, "-");
+    }
+}
+
+int res_table_print(struct res_db *db, const int64_t *runs, int n, const char *const *metrics,
+                    int n_metrics, FILE *out, struct thaw_err *err)
+{
+    sqlite3 *h = res_handle(db);
+    sqlite3_stmt *info = NULL, *val = NULL;
+    int rc = 0;
+    if (sqlite3_prepare_v2(h,
+                           "SELECT seed, CASE WHEN params != '' THEN params "
+                           "WHEN overrides != '' THEN overrides ELSE policy END "
+                           "FROM runs WHERE id = ?",
+                           -1, &info, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(h, "SELECT value FROM metrics WHERE run = ? AND name = ?", -1, &val,
+                           NULL) != SQLITE_OK) {
+        rc = thaw_err_set(err, THAW_EIO, "table: %s", sqlite3_errmsg(h));
+        goto out;
+    }
+    fprintf(out, "%6s %6s  %-48s", "run", "seed", "parameters");
+    for (int m = 0; m < n_metrics; m++) fprintf(out, " %18s", metrics[m]);
+    fputc('\n', out);
+    for (int i = 0; i < n; i++) {
+        sqlite3_reset(info);
+        sqlite3_bind_int64(info, 1, runs[i]);
+        if (sqlite3_step(info) != SQLITE_ROW) {
+            rc = thaw_err_set(err, THAW_ENOENT, "table: no run %lld", (long long)runs[i]);
+            goto out;
+        }
+        fprintf(out, "%6lld %6lld  %-48s", (long long)runs[i],
+                (long long)sqlite3_column_int64(info, 0), col_text(info, 1));
+        for (int m = 0; m < n_metrics; m++) {
+            char cell[64];
+            table_cell(val, runs[i], metrics[m], cell, sizeof cell);
+            fprintf(out, " %18s", cell);
+        }
+        fputc('\n', out);
+    }
+out:
+    sqlite3_finalize(info);
+    sqlite3_finalize(val);
+    return rc;
+}

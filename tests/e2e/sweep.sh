@@ -2,8 +2,9 @@
 # sweep.sh - `thaw sweep` and `thaw plan` end to end: a 2 x 2 x 3 grid gives
 # 12 runs tagged with one sweep id and 4 parameter points; shards K/N for
 # N = 1..5 together run every point exactly once and give the same metrics
-# as the unsharded sweep; bad input is refused; `thaw plan` finds the known
-# smallest GPU count of the scaling scenario.
+# as the unsharded sweep; --resume runs only the missing points; bad input
+# is refused; `thaw plan` finds the known smallest GPU count of the scaling
+# scenario.
 set -u
 THAW=${THAW:-}
 if [ -z "$THAW" ] || [ ! -x "$THAW" ]; then
@@ -54,6 +55,20 @@ for n in 1 2 3 4 5; do
         WHERE m.value IS NOT am.value")
     [ "$diff" = 0 ] || fail "N=$n: $diff points differ from the unsharded sweep"
 done
+
+# --resume: after shard 1/2 (points 0, 2, .., 10), the whole grid with
+# --resume runs only the other 6 points; a second --resume runs none.
+"$THAW" sweep "$sc" "${grid[@]}" --shard 1/2 --sweep-id r --db "$tmp/r.db" --quiet > /dev/null ||
+    fail "resume: first shard"
+"$THAW" sweep "$sc" "${grid[@]}" --sweep-id r --resume --db "$tmp/r.db" 2> "$tmp/err" > /dev/null ||
+    fail "resume"
+grep -q '6 points already complete' "$tmp/err" || fail "resume skipped: $(cat "$tmp/err")"
+"$THAW" sweep "$sc" "${grid[@]}" --sweep-id r --resume --db "$tmp/r.db" --quiet > /dev/null ||
+    fail "resume again"
+[ "$(q "$tmp/r.db" "SELECT count(*) || '/' || count(DISTINCT params || '/' || seed) FROM runs")" = "12/12" ] ||
+    fail "resume ran a point twice or missed one"
+"$THAW" sweep "$sc" --resume --db "$tmp/r.db" > /dev/null 2>&1
+[ $? = 2 ] || fail "--resume without --sweep-id not a usage error"
 
 # --dry-run lists a shard's points without running: 3/5 of 12 is 2, 7.
 out=$("$THAW" sweep "$sc" "${grid[@]}" --shard 3/5 --dry-run --db "$tmp/none.db") ||
