@@ -651,11 +651,12 @@ static int prepare_timeline(sqlite3 *db, const struct run_meta *m, struct cli_pl
                       "t >= ?3 AND state IN ('EVICTED', 'FAILED')",
                       &ends, err)) < 0)
         goto out;
+    double last_done = -1;
     /* Loads: a queued span (enqueued -> started) and a loading span
      * (started -> finished; a load that never finished ends when its
      * instance left, or at the end of the run). */
     if ((rc = prepare(db,
-                      "SELECT instance, model, gpu, enqueued, started, finished FROM loads "
+                      "SELECT instance, model, gpu, enqueued, started, finished, outcome FROM loads "
                       "WHERE run = ? ORDER BY enqueued, load_id",
                       &st, err)) < 0)
         goto out;
@@ -668,6 +669,8 @@ static int prepare_timeline(sqlite3 *db, const struct run_meta *m, struct cli_pl
         if (row < 0 || model < 0) continue;
         double enq = sqlite3_column_double(st, 3), start = sqlite3_column_double(st, 4);
         double fin = col_real(st, 5);
+        /* the "last load done" mark: the latest load that finished ok */
+        if (!isnan(fin) && !strcmp(col_text(st, 6), "ok") && fin > last_done) last_done = fin;
         if (isnan(fin)) fin = inst_end_after(ends, m->id, id, start);
         if (isnan(fin)) fin = end;
         long idx = tl_inst(&t, id, model, row);
@@ -764,7 +767,6 @@ static int prepare_timeline(sqlite3 *db, const struct run_meta *m, struct cli_pl
     }
     fprintf(f, "# y_center t_start_s t_end_s y_half colour_index kind(0 queued,1 loading,2 ready)"
                " model\n");
-    double last_done = -1;
     colour = calloc(models.n ? models.n : 1, sizeof *colour);
     if (!colour || colour_groups(&models, &legend, colour) < 0) {
         free(lanes_of_row);
@@ -781,7 +783,6 @@ static int prepare_timeline(sqlite3 *db, const struct run_meta *m, struct cli_pl
         fput_name(f, models.v[in->model]);
         fputc('\n', f);
         job->rows[job->file_count - 1]++;
-        if (t.sp[s].kind == 1 && t.sp[s].t1 > last_done && t.sp[s].t1 < end) last_done = t.sp[s].t1;
     }
     free(lanes_of_row);
     rc = close_data(f, job->files[job->file_count - 1], err);
