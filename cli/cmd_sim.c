@@ -38,8 +38,10 @@ static const char usage[] =
     "  --no-record       do not write a database; print the run's counters\n"
     "  --check           verify the core's invariants after every event (slower)\n"
     "  --bench           measure the simulator: events/s, simulated seconds per wall\n"
-    "                    second, rows/s and peak RSS, once with the recorder (into\n"
-    "                    --db, or a temporary database) and once without\n"
+    "                    second, rows/s, peak RSS and the share of wall time spent in\n"
+    "                    the scheduling core, once with the recorder (into --db, or a\n"
+    "                    temporary database) and once without; each run in its own\n"
+    "                    process\n"
     "\n"
     "exit status: 0 done, 1 the scenario or the run failed, 2 usage error\n";
 
@@ -211,6 +213,7 @@ static int bench_child(const struct sim_args *a, const struct core_spec *spec, c
         }
         struct sim_opts opts;
         fill_opts(a, &opts, db);
+        opts.time_core = true;
         struct sim_result r;
         if (sim_run(spec, &opts, &r, &err) < 0) {
             fprintf(stderr, "thaw sim: %s\n", err.msg);
@@ -238,10 +241,10 @@ static int bench_child(const struct sim_args *a, const struct core_spec *spec, c
 static void bench_line(const char *label, const struct sim_result *r, long rss_kib)
 {
     double wall = r->wall_s > 0 ? r->wall_s : 1e-9;
-    printf("%-17s %12llu %12.0f %14.1f %11llu %11.0f %10.1f %8.2f\n", label,
+    printf("%-17s %12llu %12.0f %14.1f %11llu %11.0f %10.1f %8.2f %7.0f%%\n", label,
            (unsigned long long)r->events, (double)r->events / wall, (double)r->end_ns * 1e-9 / wall,
-           (unsigned long long)r->rows, (double)r->rows / wall, (double)rss_kib / 1024.0,
-           r->wall_s);
+           (unsigned long long)r->rows, (double)r->rows / wall, (double)rss_kib / 1024.0, r->wall_s,
+           100.0 * r->core_wall_s / wall);
 }
 
 static int bench(const struct sim_args *a, const struct core_spec *spec)
@@ -274,8 +277,8 @@ static int bench(const struct sim_args *a, const struct core_spec *spec)
     printf("thaw sim --bench %s (%d models, %d GPUs on %d nodes, seed %llu)\n", a->scenario,
            spec->model_count, spec->gpu_count, spec->node_count,
            (unsigned long long)(a->has_seed ? a->seed : spec->seed));
-    printf("%-17s %12s %12s %14s %11s %11s %10s %8s\n", "", "events", "events/s", "sim s/wall s",
-           "rows", "rows/s", "RSS MiB", "wall s");
+    printf("%-17s %12s %12s %14s %11s %11s %10s %8s %8s\n", "", "events", "events/s",
+           "sim s/wall s", "rows", "rows/s", "RSS MiB", "wall s", "in core");
     bench_line("with recorder", &with, rss_with);
     bench_line("without recorder", &without, rss_without);
     printf("(simulated %.0f s; recording costs %.0f%% of the run's wall time)\n",

@@ -114,6 +114,7 @@ struct sim {
     size_t wake_count, wake_cap;
     struct sim_ev tick;
     bool idle_tick; /* the last event was a tick that changed nothing */
+    double core_wall_s;
 };
 
 /* ---- request map ------------------------------------------------------- */
@@ -185,6 +186,13 @@ static void req_map_del(struct req_map *m, uint64_t id)
         }
         i = (i + 1) & m->mask;
     }
+}
+
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 /* ---- recording ---------------------------------------------------------- */
@@ -537,6 +545,16 @@ static int apply_actions(struct sim *s)
     return 0;
 }
 
+/* core_sched_feed, timed when the options ask for it. */
+static int core_feed(struct sim *s, const struct core_event *ev)
+{
+    if (!s->opts->time_core) return core_sched_feed(s->core, ev, s->err);
+    double t0 = wall_now();
+    int rc = core_sched_feed(s->core, ev, s->err);
+    s->core_wall_s += wall_now() - t0;
+    return rc;
+}
+
 static int after_core_call(struct sim *s)
 {
     if (s->opts->check_invariants) {
@@ -554,7 +572,7 @@ static int feed(struct sim *s, struct core_event *ev)
         int rc = rec_check(s, res_add_core_event(s->db, s->run_id, seq, ev, s->err));
         if (rc < 0) return rc;
     }
-    int rc = core_sched_feed(s->core, ev, s->err);
+    int rc = core_feed(s, ev);
     if (rc < 0) return rc;
     return after_core_call(s);
 }
@@ -958,13 +976,6 @@ static void sim_free(struct sim *s)
     sim_flownet_free(&s->net);
 }
 
-static double wall_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static int run_loop(struct sim *s)
 {
     int64_t duration = s->spec->duration_ns;
@@ -1049,6 +1060,7 @@ int sim_run(const struct core_spec *spec, const struct sim_opts *opts, struct si
         out->end_ns = s.engine.now_ns;
         out->rows = s.rows;
         out->wall_s = wall_now() - t0;
+        out->core_wall_s = s.core_wall_s;
     }
     sim_free(&s);
     return rc;

@@ -1,8 +1,11 @@
 /* test_determinism.c - same scenario, same seed: the same rows, every table,
  * in the same order (a text dump of each run minus its id and wall-clock
- * fields). And each model's randomness is its own: adding a model leaves
- * another model's arrival times unchanged. */
+ * fields), also when runs go on in parallel threads. And each model's
+ * randomness is its own: adding a model leaves another model's arrival
+ * times unchanged. */
 #include "sim_test_util.h"
+
+#include <pthread.h>
 
 /* Fields that legitimately differ between two runs of the same input. */
 static bool skipped(const char *table, const char *col)
@@ -139,11 +142,57 @@ static void adding_a_model_shifts_no_other_arrivals(void **state)
     simt_close(&t);
 }
 
+struct thread_run {
+    struct simt t;
+    const struct core_spec *spec;
+    int64_t run;
+};
+
+static void *run_in_thread(void *arg)
+{
+    struct thread_run *r = arg;
+    r->run = simt_run(&r->t, r->spec, NULL);
+    return NULL;
+}
+
+static void threads_share_nothing(void **state)
+{
+    (void)state;
+    /* Sweeps run simulations in parallel threads. Two runs of one spec at
+     * the same time, each into its own database, give the rows of a run
+     * alone: no state is shared between runs. */
+    struct core_spec *spec = simt_load("tests/sim/determinism.yaml", NULL);
+    struct thread_run r[2];
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) {
+        simt_open(&r[i].t);
+        r[i].spec = spec;
+        assert_int_equal(pthread_create(&th[i], NULL, run_in_thread, &r[i]), 0);
+    }
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+    struct simt alone;
+    simt_open(&alone);
+    int64_t a = simt_run(&alone, spec, NULL);
+    char *d0 = dump_run(&r[0].t, r[0].run), *d1 = dump_run(&r[1].t, r[1].run);
+    char *da = dump_run(&alone, a);
+    assert_string_equal(d0, da);
+    assert_string_equal(d1, da);
+    free(d0);
+    free(d1);
+    free(da);
+    for (int i = 0; i < 2; i++)
+        simt_close(&r[i].t);
+    simt_close(&alone);
+    core_spec_free(spec);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(same_seed_same_rows),
         cmocka_unit_test(adding_a_model_shifts_no_other_arrivals),
+        cmocka_unit_test(threads_share_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

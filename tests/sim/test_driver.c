@@ -1,8 +1,9 @@
 /* test_driver.c - what the sim driver adds around the core: a load is init,
  * CPU phases (flows over the node's cores, one core each at most), the copy
  * (a flow over storage or shm, the GPU's link and the PCIe switch), more
- * phases and warm-up; requests are served for their drawn time. Each figure
- * is derived by hand from tests/sim/contention.yaml. */
+ * phases and warm-up; requests are served for their drawn time; a GPU fault
+ * stops a copy and hands its bandwidth to the others. Each figure is derived
+ * by hand from tests/sim/contention.yaml and contention-fault.yaml. */
 #include "sim_test_util.h"
 
 #define EPS 1e-6
@@ -16,8 +17,9 @@ static double ready_at(struct simt *t, const char *const *kv, int64_t *run_out)
     /* All four loads start at 0 together, so they all end together. */
     assert_float_equal(simt_num(t, run, "SELECT MIN(finished) FROM loads WHERE run = ?1"),
                        simt_num(t, run, "SELECT MAX(finished) FROM loads WHERE run = ?1"), EPS);
-    assert_int_equal((int)simt_num(t, run, "SELECT COUNT(*) FROM loads WHERE run = ?1 AND "
-                                           "outcome = 'ok' AND started = 0"),
+    assert_int_equal((int)simt_num(t, run,
+                                   "SELECT COUNT(*) FROM loads WHERE run = ?1 AND "
+                                   "outcome = 'ok' AND started = 0"),
                      4);
     return simt_num(t, run, "SELECT MAX(finished) FROM loads WHERE run = ?1");
 }
@@ -43,8 +45,8 @@ static void phases_share_cores(void **state)
     assert_float_equal(ready_at(&t, cores8, NULL), 14, EPS);
     /* 8 cores and a 1 GiB/s PCIe switch: the four copies share it, 4 GiB at
      * 1 GiB/s = 4 s instead of 1: 8 + 4 + 2 + 3 = 17 s. */
-    const char *const sw[] = {"cluster.nodes[0].cpu_cores=8",
-                              "cluster.nodes[0].pcie_switch=1GiB/s", NULL};
+    const char *const sw[] = {"cluster.nodes[0].cpu_cores=8", "cluster.nodes[0].pcie_switch=1GiB/s",
+                              NULL};
     assert_float_equal(ready_at(&t, sw, NULL), 17, EPS);
     /* A cache that never hits: compile is 30 core-s; with 8 cores at one
      * core each: 8 + 1 + 30 + 3 = 42 s. */
@@ -68,11 +70,57 @@ static void unrecorded_run_counts_events(void **state)
     core_spec_free(spec);
 }
 
+static void gpu_fault_mid_copy(void **state)
+{
+    (void)state;
+    struct simt t;
+    simt_open(&t);
+    struct core_spec *spec = simt_load("tests/sim/contention-fault.yaml", NULL);
+    int64_t run = simt_run(&t, spec, NULL);
+    core_spec_free(spec);
+    /* 8 cores, 1 GiB/s switch: bootstraps end at 8 s; the four copies share
+     * the switch at 0.25 GiB/s. At 9 s each has 0.75 GiB left and gpu0 dies:
+     * m-0's load fails (its flow stops), and the three others share 1 GiB/s
+     * at 1/3 GiB/s: 0.75 / (1/3) = 2.25 s, copies end at 11.25 s; compile 2 s
+     * and capture 3 s: ready at 16.25 s (17 s without the fault).
+     * m-0's request still waits, so the core queues a demand load at 9 s; it
+     * starts when a GPU's load slot frees, at 16.25 s (gpu1, first fit), and
+     * runs alone: 8 + 1 + 2 + 3 = 14 s, ready at 30.25 s. */
+    assert_float_equal(simt_num(&t, run,
+                                "SELECT MAX(finished) FROM loads WHERE run = ?1 AND "
+                                "model <> 'm-0'"),
+                       16.25, EPS);
+    assert_int_equal((int)simt_num(&t, run,
+                                   "SELECT COUNT(*) FROM loads WHERE run = ?1 AND "
+                                   "model = 'm-0' AND outcome = 'failed' AND "
+                                   "finished IS NULL AND gpu_name = 'n/gpu0'"),
+                     1);
+    assert_float_equal(simt_num(&t, run,
+                                "SELECT enqueued FROM loads WHERE run = ?1 AND "
+                                "model = 'm-0' AND outcome = 'ok'"),
+                       9, EPS);
+    assert_float_equal(simt_num(&t, run,
+                                "SELECT started FROM loads WHERE run = ?1 AND "
+                                "model = 'm-0' AND outcome = 'ok'"),
+                       16.25, EPS);
+    assert_float_equal(simt_num(&t, run,
+                                "SELECT finished FROM loads WHERE run = ?1 AND "
+                                "model = 'm-0' AND outcome = 'ok'"),
+                       30.25, EPS);
+    /* The fault is recorded, never recovered. */
+    assert_float_equal(simt_num(&t, run,
+                                "SELECT t FROM faults WHERE run = ?1 AND "
+                                "target = 'n/gpu0' AND recovered IS NULL"),
+                       9, EPS);
+    simt_close(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(phases_share_cores),
         cmocka_unit_test(unrecorded_run_counts_events),
+        cmocka_unit_test(gpu_fault_mid_copy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -177,6 +177,19 @@ static void failover_standby_claim(void **state)
                                    "SELECT COUNT(*) FROM loads WHERE run = ?1 AND "
                                    "source = 'shm'"),
                      0);
+    /* The preload: one fill at a time on backup, critical first, each a flow
+     * over [storage 0.8 GB/s, shm write 2 GB/s], so at 0.8 GB/s: done at
+     * 37.58096384, + 18.79048192 = 56.37144576, + 9.39524096 = 65.76668672
+     * and 75.16192768 s (the core's input events record when). */
+    const double fills[4] = {37.58096384, 56.37144576, 65.76668672, 75.16192768};
+    for (int i = 0; i < 4; i++) {
+        char sql[160];
+        snprintf(sql, sizeof sql,
+                 "SELECT t_ns / 1e9 FROM core_events WHERE run = ?1 AND kind = "
+                 "'SHM_FILL_FINISHED' ORDER BY seq LIMIT 1 OFFSET %d",
+                 i);
+        assert_float_equal(simt_num(&t, best, sql), fills[i], EPS);
+    }
     simt_close(&t);
 }
 
