@@ -180,7 +180,10 @@ static int run_once(const struct sim_args *a, const struct core_spec *spec)
                (double)res.end_ns * 1e-9, (unsigned long long)res.events,
                (unsigned long long)res.rows, res.wall_s);
     }
-    printf("run %lld (%s)\n", (long long)res.run_id, a->db_path);
+    if (a->quiet)
+        printf("%lld\n", (long long)res.run_id); /* as `thaw exec --quiet`, for scripts */
+    else
+        printf("run %lld (%s)\n", (long long)res.run_id, a->db_path);
     res_close(db);
     return CLI_EXIT_OK;
 }
