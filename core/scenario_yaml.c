@@ -372,6 +372,16 @@ bool core_ld_number(struct core_ld *ld, struct fy_node *n, const char *path, dou
     return true;
 }
 
+/* A value that must be above zero was zero: one diagnostic, false. */
+static bool zero_error(struct core_ld *ld, struct fy_node *n, const char *path,
+                       const char *expected)
+{
+    char found[80];
+    core_ld_describe(n, found, sizeof found);
+    core_ld_err(ld, n, NULL, path, "expected %s, found %s (zero)", expected, found);
+    return false;
+}
+
 bool core_ld_size(struct core_ld *ld, struct fy_node *n, const char *path, uint64_t min_bytes,
                   uint64_t *out)
 {
@@ -384,10 +394,7 @@ bool core_ld_size(struct core_ld *ld, struct fy_node *n, const char *path, uint6
         return false;
     }
     if (*out < min_bytes) {
-        char found[80];
-        core_ld_describe(n, found, sizeof found);
-        core_ld_err(ld, n, NULL, path, "expected %s, found %s (zero)", expected, found);
-        return false;
+        return zero_error(ld, n, path, expected);
     }
     return true;
 }
@@ -405,10 +412,7 @@ bool core_ld_bandwidth(struct core_ld *ld, struct fy_node *n, const char *path, 
         return false;
     }
     if (!allow_zero && *out <= 0) {
-        char found[80];
-        core_ld_describe(n, found, sizeof found);
-        core_ld_err(ld, n, NULL, path, "expected %s, found %s (zero)", expected, found);
-        return false;
+        return zero_error(ld, n, path, expected);
     }
     return true;
 }
@@ -426,10 +430,7 @@ bool core_ld_duration(struct core_ld *ld, struct fy_node *n, const char *path, b
         return false;
     }
     if (!allow_zero && *out <= 0) {
-        char found[80];
-        core_ld_describe(n, found, sizeof found);
-        core_ld_err(ld, n, NULL, path, "expected %s, found %s (zero)", expected, found);
-        return false;
+        return zero_error(ld, n, path, expected);
     }
     return true;
 }
@@ -446,10 +447,7 @@ bool core_ld_rate(struct core_ld *ld, struct fy_node *n, const char *path, bool 
         return false;
     }
     if (!allow_zero && *out <= 0) {
-        char found[80];
-        core_ld_describe(n, found, sizeof found);
-        core_ld_err(ld, n, NULL, path, "expected %s, found %s (zero)", expected, found);
-        return false;
+        return zero_error(ld, n, path, expected);
     }
     return true;
 }
