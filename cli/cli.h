@@ -64,5 +64,6 @@ extern const struct cli_command cli_cmd_plot;
 extern const struct cli_command cli_cmd_sweep;
 extern const struct cli_command cli_cmd_plan;
 extern const struct cli_command cli_cmd_weights;
+extern const struct cli_command cli_cmd_validate;
 
 #endif

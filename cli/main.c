@@ -14,6 +14,7 @@ static const struct cli_command *const commands[] = {
     &cli_cmd_compare,
     &cli_cmd_merge,
     &cli_cmd_plot,
+    &cli_cmd_validate,
     &cli_cmd_sweep,
     &cli_cmd_plan,
     &cli_cmd_weights,

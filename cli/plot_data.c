@@ -1574,24 +1574,29 @@ out:
 
 /* ---- validate ------------------------------------------------------------- */
 
-static int latest_of_mode(sqlite3 *db, const char *mode, const char *sha, int64_t *id,
-                          struct thaw_err *err)
+/* The pairs (results/validate.c) as they stream in: one data row each. */
+struct validate_rows {
+    FILE *f;
+    struct names models;
+    double tmax, abs_rel;
+    size_t n, rel_n;
+};
+
+static int validate_row(const struct res_load_pair *p, void *ctx)
 {
-    sqlite3_stmt *st;
-    int rc = prepare(db,
-                     sha ? "SELECT max(id) FROM runs WHERE mode = ?1 AND scenario_sha256 = ?2"
-                         : "SELECT max(id) FROM runs WHERE mode = ?1",
-                     &st, err);
-    if (rc < 0) return rc;
-    sqlite3_bind_text(st, 1, mode, -1, SQLITE_STATIC);
-    if (sha) sqlite3_bind_text(st, 2, sha, -1, SQLITE_TRANSIENT);
-    bool found = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL;
-    if (found) *id = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    if (!found)
-        return thaw_err_set(err, THAW_ENOENT, "plot: no %s run%s in the database%s", mode,
-                            sha ? " of the same scenario" : "",
-                            strcmp(mode, "exec") ? "" : " (run thaw exec first)");
+    struct validate_rows *v = ctx;
+    long m = names_intern(&v->models, p->model);
+    if (m < 0) return 0;
+    fprintf(v->f, "%.9g %.9g %ld ", p->simulated_s, p->measured_s, m);
+    fput_name(v->f, v->models.v[m]);
+    fputc('\n', v->f);
+    v->n++;
+    if (p->simulated_s > v->tmax) v->tmax = p->simulated_s;
+    if (p->measured_s > v->tmax) v->tmax = p->measured_s;
+    if (p->simulated_s > 0) {
+        v->abs_rel += fabs(p->measured_s - p->simulated_s) / p->simulated_s;
+        v->rel_n++;
+    }
     return 0;
 }
 
@@ -1605,15 +1610,15 @@ static int prepare_validate(struct res_db *rdb, const struct cli_plot_request *r
     if (req->sel_count > 2)
         return thaw_err_set(err, THAW_EINVAL, "plot validate: give at most two runs");
     if (req->sel_count == 0) {
-        if ((rc = latest_of_mode(db, "exec", NULL, &id, err)) < 0) return rc;
+        if ((rc = res_latest_run_of_mode(rdb, "exec", NULL, &id, err)) < 0) return rc;
     } else if ((rc = res_resolve_run(rdb, req->sel[0], &id, err)) < 0) {
         return rc;
     }
     if ((rc = run_meta_load(db, id, &a, err)) < 0) return rc;
     if (req->sel_count == 2) {
         if ((rc = res_resolve_run(rdb, req->sel[1], &id, err)) < 0) return rc;
-    } else if ((rc = latest_of_mode(db, strcmp(a.mode, "exec") ? "exec" : "sim", a.sha, &id, err)) <
-               0) {
+    } else if ((rc = res_latest_run_of_mode(rdb, strcmp(a.mode, "exec") ? "exec" : "sim", a.sha,
+                                            &id, err)) < 0) {
         return rc;
     }
     if ((rc = run_meta_load(db, id, &b, err)) < 0) return rc;
@@ -1626,50 +1631,16 @@ static int prepare_validate(struct res_db *rdb, const struct cli_plot_request *r
                             (long long)a.id, (long long)b.id, a.mode, b.mode);
     snprintf(job->label, sizeof job->label, "%lld-%lld", (long long)ex->id, (long long)sm->id);
 
-    /* Loads that finished, per model in start order: the k-th of a model in
-     * one run pairs with the k-th of the same model in the other. */
-    sqlite3_stmt *st;
-    rc = prepare(db,
-                 "SELECT e.model, e.d, s.d FROM "
-                 "(SELECT model, finished - started AS d, row_number() OVER (PARTITION BY model "
-                 "ORDER BY started, load_id) AS k FROM loads WHERE run = ?1 AND outcome = 'ok' "
-                 "AND finished IS NOT NULL) e JOIN "
-                 "(SELECT model, finished - started AS d, row_number() OVER (PARTITION BY model "
-                 "ORDER BY started, load_id) AS k FROM loads WHERE run = ?2 AND outcome = 'ok' "
-                 "AND finished IS NOT NULL) s ON e.model = s.model AND e.k = s.k "
-                 "ORDER BY e.model, e.k",
-                 &st, err);
-    if (rc < 0) return rc;
-    sqlite3_bind_int64(st, 1, ex->id);
-    sqlite3_bind_int64(st, 2, sm->id);
-    FILE *f = open_data(job, "validate.dat", err);
-    if (!f) {
-        sqlite3_finalize(st);
-        return err->code;
-    }
-    fprintf(f, "# simulated_s measured_s model_index model\n");
-    struct names models = {0};
-    double tmax = 0, abs_rel = 0;
-    size_t n = 0, rel_n = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        long m = names_intern(&models, col_text(st, 0));
-        double meas = sqlite3_column_double(st, 1), sim = sqlite3_column_double(st, 2);
-        if (m < 0) continue;
-        fprintf(f, "%.9g %.9g %ld ", sim, meas, m);
-        fput_name(f, models.v[m]);
-        fputc('\n', f);
-        n++;
-        if (sim > tmax) tmax = sim;
-        if (meas > tmax) tmax = meas;
-        if (sim > 0) {
-            abs_rel += fabs(meas - sim) / sim;
-            rel_n++;
-        }
-    }
-    sqlite3_finalize(st);
-    job->rows[0] = n;
-    rc = close_data(f, job->files[0], err);
-    if (rc == 0 && n == 0)
+    struct validate_rows v = {0};
+    v.f = open_data(job, "validate.dat", err);
+    if (!v.f) return err->code;
+    fprintf(v.f, "# simulated_s measured_s model_index model\n");
+    rc = res_load_pairs(rdb, ex->id, sm->id, validate_row, &v, err);
+    job->rows[0] = v.n;
+    struct thaw_err close_err = {0}; /* the pairs' error, if any, is the one to report */
+    int crc = close_data(v.f, job->files[0], rc ? &close_err : err);
+    if (rc == 0) rc = crc;
+    if (rc == 0 && v.n == 0)
         rc = thaw_err_set(err, THAW_ENOENT,
                           "plot validate: exec run %lld and sim run %lld have no finished loads "
                           "of the same model to pair",
@@ -1681,14 +1652,14 @@ static int prepare_validate(struct res_db *rdb, const struct cli_plot_request *r
                  "%zu pairs, mean |measured - simulated| / simulated = %.1f%%",
                  (long long)ex->id, ex->scenario, (long long)sm->id,
                  strcmp(ex->sha, sm->sha) ? "warning: different scenario files" : "same scenario",
-                 "", n, rel_n ? 100.0 * abs_rel / (double)rel_n : 0.0);
+                 "", v.n, v.rel_n ? 100.0 * v.abs_rel / (double)v.rel_n : 0.0);
         gp_str(sb, "datafile", job->files[0]);
-        gp_words(sb, "models", models.v, models.n);
-        gp_num(sb, "tmax", tmax > 0 ? tmax * 1.08 : 1);
+        gp_words(sb, "models", v.models.v, v.models.n);
+        gp_num(sb, "tmax", v.tmax > 0 ? v.tmax * 1.08 : 1);
         gp_str(sb, "title", title);
-        job->series = models.n;
+        job->series = v.models.n;
     }
-    names_free(&models);
+    names_free(&v.models);
     return rc;
 }
 

@@ -216,4 +216,50 @@ struct res_merge_counts {
 int res_merge(struct res_db *out, const char *in_path, struct res_merge_counts *counts,
               struct thaw_err *err);
 
+/* Validation (validate.c): the simulator against a real run. A load pair is
+ * the k-th (1-based, by start time then load id) load of a model that
+ * finished with outcome ok in the exec run and the k-th such load of the
+ * same model in the sim run; durations are finished - started, in seconds.
+ * Models loaded in one run only, and loads beyond the shorter run's count,
+ * have no pair. */
+struct res_load_pair {
+    const char *model; /* valid during the callback only */
+    int k;
+    double measured_s, simulated_s;
+};
+/* Calls fn for every pair, ordered by model name then k. fn returns 0 to go
+ * on; any other value stops the walk and is returned (by convention a
+ * negative THAW_E* code, with err filled by fn). 0 when every pair was
+ * visited, also when there is none. */
+int res_load_pairs(struct res_db *db, int64_t exec_run, int64_t sim_run,
+                   int (*fn)(const struct res_load_pair *, void *), void *ctx,
+                   struct thaw_err *err);
+/* The pairs summed up per model and over all pairs, for `thaw validate`. */
+struct res_model_fit {
+    char model[CORE_NAME_MAX];
+    int pairs;
+    double measured_mean_s, simulated_mean_s; /* over the model's pairs */
+    double rel_error; /* (measured_mean - simulated_mean) / simulated_mean, signed
+                       * (> 0: the real loads were slower); NaN when the
+                       * simulated mean is 0 */
+};
+struct res_validation {
+    int pairs;             /* all pairs */
+    int rel_pairs;         /* pairs with simulated_s > 0 */
+    double mean_rel_error; /* mean over those of |measured - simulated| /
+                            * simulated; NaN when rel_pairs is 0 */
+    int model_count;
+    struct res_model_fit *models; /* by model name; malloc'ed, NULL when none */
+};
+/* Fills out (free it with res_validation_free); no pairs is not an error:
+ * out->pairs is 0. */
+int res_validate(struct res_db *db, int64_t exec_run, int64_t sim_run, struct res_validation *out,
+                 struct thaw_err *err);
+void res_validation_free(struct res_validation *v);
+/* The latest (highest id) run of mode "sim" or "exec", of any status; with
+ * sha_or_null, only runs whose scenario_sha256 equals it. THAW_ENOENT when
+ * there is none. */
+int res_latest_run_of_mode(struct res_db *db, const char *mode, const char *sha_or_null,
+                           int64_t *id, struct thaw_err *err);
+
 #endif

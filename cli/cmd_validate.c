@@ -1,0 +1,340 @@
+/* cmd_validate.c - `thaw validate`: does the simulator agree with a real
+ * run? Picks an exec run and a sim run of the same scenario, pairs their
+ * loads (results/validate.c, shared with `thaw plot validate`), and prints
+ * per-model load times, the mean relative error over all pairs and the
+ * shared summary metrics side by side. --tolerance makes it a pass/fail
+ * check for CI on GPU hosts; this file only selects runs and prints. */
+#include "cli.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "results.h"
+
+static const char validate_usage[] =
+    "usage: thaw validate [--db PATH] [RUN [RUN]] [--tolerance F]\n"
+    "\n"
+    "Checks the simulator against a real run: compares the load times of an\n"
+    "exec run (measured) with those of a sim run of the same scenario\n"
+    "(simulated). The k-th load of a model that finished ok in one run (in\n"
+    "start order) pairs with the k-th of the same model in the other; failed\n"
+    "and cancelled loads, models loaded in one run only, and the loads beyond\n"
+    "the shorter run's count are left out. `thaw plot validate` draws the\n"
+    "same pairs.\n"
+    "\n"
+    "Which runs (RUN: a run id, or 4+ hex digits of its uuid):\n"
+    "  none             the latest exec run and the latest sim run of the same\n"
+    "                   scenario file (same sha256)\n"
+    "  RUN              that run and the latest run of the other mode of the\n"
+    "                   same scenario file\n"
+    "  RUN RUN          an exec run and a sim run, in either order\n"
+    "\n"
+    "Prints both runs (id, mode, scenario, seed, policy, backend, status), a\n"
+    "warning when their scenario files or policies differ, then per model:\n"
+    "the pairs, the mean measured and simulated load time (finished - started,\n"
+    "seconds) and the relative error of the means, (measured - simulated) /\n"
+    "simulated (> 0: the real loads were slower); then the mean over all pairs\n"
+    "of |measured - simulated| / simulated, and the summary metrics both runs\n"
+    "share (cold_start_mean_s, cold_start_p95_s, makespan_s, shm_hit_rate,\n"
+    "request_warm_p50_s) side by side with (exec - sim) / sim.\n"
+    "\n"
+    "options:\n"
+    "  --db PATH        results database (default " CLI_DEFAULT_DB ")\n"
+    "  --tolerance F    fail (exit 1) when the mean relative error over all\n"
+    "                   pairs exceeds F, a fraction: 0.25 = 25%; a check for\n"
+    "                   CI on GPU hosts. Without it the exit status is 0\n"
+    "                   whenever there are pairs.\n"
+    "\n"
+    "exit status: 0 the runs pair (and, with --tolerance, agree within F);\n"
+    "1 no database, no matching runs, modes that do not pair, no pairs, or\n"
+    "an error above F; 2 usage error.\n"
+    "\n"
+    "examples:\n"
+    "  thaw exec scenarios/exec-small.yaml && thaw sim scenarios/exec-small.yaml\n"
+    "  thaw validate\n"
+    "  thaw validate 12 13 --tolerance 0.25\n";
+
+static const char *const shared_metrics[] = {"cold_start_mean_s", "cold_start_p95_s", "makespan_s",
+                                             "shm_hit_rate", "request_warm_p50_s"};
+
+struct run_row {
+    int64_t id;
+    char mode[8], sha[72], status[16], backend[32];
+    char scenario[512], policy[512];
+    long long seed;
+};
+
+static const char *col(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? (const char *)t : "";
+}
+
+static int run_row_load(struct res_db *db, int64_t id, struct run_row *r, struct thaw_err *err)
+{
+    sqlite3 *h = res_handle(db);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(h,
+                           "SELECT mode, scenario, scenario_sha256, seed, policy, backend, status "
+                           "FROM runs WHERE id = ?",
+                           -1, &st, NULL) != SQLITE_OK)
+        return thaw_err_set(err, THAW_EIO, "%s", sqlite3_errmsg(h));
+    sqlite3_bind_int64(st, 1, id);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return thaw_err_set(err, THAW_ENOENT, "no run %lld", (long long)id);
+    }
+    memset(r, 0, sizeof *r);
+    r->id = id;
+    snprintf(r->mode, sizeof r->mode, "%s", col(st, 0));
+    snprintf(r->scenario, sizeof r->scenario, "%s", col(st, 1));
+    snprintf(r->sha, sizeof r->sha, "%s", col(st, 2));
+    r->seed = sqlite3_column_int64(st, 3);
+    snprintf(r->policy, sizeof r->policy, "%s", col(st, 4));
+    snprintf(r->backend, sizeof r->backend, "%s", col(st, 5));
+    snprintf(r->status, sizeof r->status, "%s", col(st, 6));
+    sqlite3_finalize(st);
+    return 0;
+}
+
+/* NaN when the run has no such metric or it is NULL. */
+static double metric(struct res_db *db, int64_t run, const char *name)
+{
+    sqlite3 *h = res_handle(db);
+    sqlite3_stmt *st;
+    double v = NAN;
+    if (sqlite3_prepare_v2(h, "SELECT value FROM metrics WHERE run = ? AND name = ?", -1, &st,
+                           NULL) != SQLITE_OK)
+        return v;
+    sqlite3_bind_int64(st, 1, run);
+    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        v = sqlite3_column_double(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* The exec run's wall span (from the started_at / finished_at stamps, whole
+ * seconds) and its scenario span (duration_s); NaN when unknown. The time
+ * scale is not stored in the runs row, so this is how it is recovered. */
+static void exec_span(struct res_db *db, int64_t run, double *wall_s, double *scenario_s)
+{
+    sqlite3 *h = res_handle(db);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(h,
+                           "SELECT (julianday(finished_at) - julianday(started_at)) * 86400.0, "
+                           "duration_s FROM runs WHERE id = ?",
+                           -1, &st, NULL) != SQLITE_OK)
+        return;
+    sqlite3_bind_int64(st, 1, run);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        if (sqlite3_column_type(st, 0) != SQLITE_NULL) *wall_s = sqlite3_column_double(st, 0);
+        if (sqlite3_column_type(st, 1) != SQLITE_NULL) *scenario_s = sqlite3_column_double(st, 1);
+    }
+    sqlite3_finalize(st);
+}
+
+static void print_run(const char *label, const struct run_row *r)
+{
+    printf("%s run %lld: %s, seed %lld, policy %s, backend %s, %s\n", label, (long long)r->id,
+           r->scenario, r->seed, r->policy, *r->backend ? r->backend : "-", r->status);
+}
+
+static void fmt_num(char *buf, size_t len, double v)
+{
+    if (isnan(v))
+        snprintf(buf, len, "-");
+    else
+        snprintf(buf, len, "%.3f", v);
+}
+
+static void fmt_pct(char *buf, size_t len, double v)
+{
+    if (isnan(v) || isinf(v))
+        snprintf(buf, len, "-");
+    else
+        snprintf(buf, len, "%+.1f%%", 100 * v);
+}
+
+/* Finds the exec and the sim run as the RUN arguments ask. */
+static int pick_runs(struct res_db *db, char **sel, int nsel, struct run_row *ex,
+                     struct run_row *sm, struct thaw_err *err)
+{
+    struct run_row a, b;
+    int64_t id;
+    int rc;
+    if (nsel == 0)
+        rc = res_latest_run_of_mode(db, "exec", NULL, &id, err);
+    else
+        rc = res_resolve_run(db, sel[0], &id, err);
+    if (rc < 0 || (rc = run_row_load(db, id, &a, err)) < 0) return rc;
+    if (nsel == 2)
+        rc = res_resolve_run(db, sel[1], &id, err);
+    else
+        rc = res_latest_run_of_mode(db, strcmp(a.mode, "exec") ? "exec" : "sim", a.sha, &id, err);
+    if (rc < 0 || (rc = run_row_load(db, id, &b, err)) < 0) return rc;
+    bool a_exec = !strcmp(a.mode, "exec"), b_exec = !strcmp(b.mode, "exec");
+    if (a_exec == b_exec || (!a_exec && strcmp(a.mode, "sim")) ||
+        (!b_exec && strcmp(b.mode, "sim")))
+        return thaw_err_set(err, THAW_EINVAL,
+                            "needs one exec run and one sim run; runs %lld and %lld are %s and %s",
+                            (long long)a.id, (long long)b.id, a.mode, b.mode);
+    *ex = a_exec ? a : b;
+    *sm = a_exec ? b : a;
+    return 0;
+}
+
+static int report(struct res_db *db, const struct run_row *ex, const struct run_row *sm,
+                  bool have_tol, double tolerance)
+{
+    struct thaw_err err = {0};
+    print_run("exec", ex);
+    print_run("sim ", sm);
+    if (strcmp(ex->sha, sm->sha))
+        printf("warning: the runs' scenario files differ (sha256 %.12s vs %.12s): the pairs may "
+               "not be the same loads\n",
+               ex->sha, sm->sha);
+    if (strcmp(ex->policy, sm->policy)) printf("warning: the runs' policies differ\n");
+    for (int i = 0; i < 2; i++) {
+        const struct run_row *r = i ? sm : ex;
+        if (strcmp(r->status, "complete"))
+            printf("warning: %s run %lld is %s, not complete\n", r->mode, (long long)r->id,
+                   r->status);
+    }
+
+    double wall_s = NAN, scenario_s = NAN;
+    exec_span(db, ex->id, &wall_s, &scenario_s);
+    /* Wall clock stamps are whole seconds: only a clear departure from 1
+     * is worth a word. */
+    if (wall_s >= 2 && scenario_s / wall_s > 1.5)
+        printf("warning: exec run %lld ran %.0f scenario s in about %.0f wall s (--time-scale "
+               "about %.1f): its weight copies take wall time and are recorded scaled up, so "
+               "measured loads read long; validate with --time-scale 1\n",
+               (long long)ex->id, scenario_s, wall_s, scenario_s / wall_s);
+
+    struct res_validation v;
+    if (res_validate(db, ex->id, sm->id, &v, &err) < 0) {
+        fprintf(stderr, "thaw validate: %s\n", err.msg);
+        return CLI_EXIT_FAIL;
+    }
+    if (v.pairs == 0) {
+        fprintf(stderr,
+                "thaw validate: exec run %lld and sim run %lld have no pair of loads: no model "
+                "has a load that finished ok in both\n",
+                (long long)ex->id, (long long)sm->id);
+        res_validation_free(&v);
+        return CLI_EXIT_FAIL;
+    }
+
+    printf("\nload time per model (finished - started, s; k-th ok load paired with k-th):\n");
+    printf("%-20s %6s %12s %12s %10s\n", "model", "pairs", "measured", "simulated", "error");
+    for (int i = 0; i < v.model_count; i++) {
+        const struct res_model_fit *m = &v.models[i];
+        char e[32];
+        fmt_pct(e, sizeof e, m->rel_error);
+        printf("%-20s %6d %12.3f %12.3f %10s\n", m->model, m->pairs, m->measured_mean_s,
+               m->simulated_mean_s, e);
+    }
+    printf("\nmean |measured - simulated| / simulated over %d pair%s: ", v.rel_pairs,
+           v.rel_pairs == 1 ? "" : "s");
+    if (isnan(v.mean_rel_error))
+        printf("- (every simulated load took 0 s)\n");
+    else
+        printf("%.1f%%\n", 100 * v.mean_rel_error);
+    if (v.rel_pairs < v.pairs)
+        printf("(%d pair%s with a simulated time of 0 s left out)\n", v.pairs - v.rel_pairs,
+               v.pairs - v.rel_pairs == 1 ? "" : "s");
+
+    printf("\n%-20s %12s %12s %12s\n", "metric", "exec", "sim", "(exec-sim)/sim");
+    for (size_t i = 0; i < sizeof shared_metrics / sizeof shared_metrics[0]; i++) {
+        double me = metric(db, ex->id, shared_metrics[i]);
+        double ms = metric(db, sm->id, shared_metrics[i]);
+        char a[32], b[32], d[32];
+        fmt_num(a, sizeof a, me);
+        fmt_num(b, sizeof b, ms);
+        fmt_pct(d, sizeof d, ms != 0 ? (me - ms) / ms : NAN);
+        printf("%-20s %12s %12s %12s\n", shared_metrics[i], a, b, d);
+    }
+
+    int rc = CLI_EXIT_OK;
+    if (have_tol) {
+        if (isnan(v.mean_rel_error)) {
+            printf("\nFAIL: no relative error to hold to --tolerance %g\n", tolerance);
+            rc = CLI_EXIT_FAIL;
+        } else if (v.mean_rel_error > tolerance) {
+            printf("\nFAIL: mean relative error %.1f%% exceeds the tolerance %g%%\n",
+                   100 * v.mean_rel_error, 100 * tolerance);
+            rc = CLI_EXIT_FAIL;
+        } else {
+            printf("\nok: mean relative error %.1f%% is within the tolerance %g%%\n",
+                   100 * v.mean_rel_error, 100 * tolerance);
+        }
+    }
+    res_validation_free(&v);
+    return rc;
+}
+
+static int validate_run(int argc, char **argv)
+{
+    const char *db_path = CLI_DEFAULT_DB;
+    char *sel[2];
+    int nsel = 0;
+    bool have_tol = false;
+    double tolerance = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *opt = argv[i];
+        if (!strcmp(opt, "--db") || !strcmp(opt, "--tolerance")) {
+            if (i + 1 >= argc) return cli_usage_error("validate", "%s needs a value", opt);
+            const char *v = argv[++i];
+            if (!strcmp(opt, "--db")) {
+                db_path = v;
+                continue;
+            }
+            char *end;
+            tolerance = strtod(v, &end);
+            if (end == v || *end || !(tolerance >= 0) || isinf(tolerance))
+                return cli_usage_error("validate",
+                                       "--tolerance expects a fraction >= 0 (e.g. 0.25), found "
+                                       "\"%s\"",
+                                       v);
+            have_tol = true;
+        } else if (opt[0] == '-' && opt[1]) {
+            return cli_usage_error("validate", "unknown option %s", opt);
+        } else if (nsel == 2) {
+            return cli_usage_error("validate", "give at most two runs (found \"%s\")", opt);
+        } else {
+            sel[nsel++] = argv[i];
+        }
+    }
+    if (access(db_path, F_OK) != 0) {
+        fprintf(stderr, "thaw validate: no results database at %s\n", db_path);
+        return CLI_EXIT_FAIL;
+    }
+    struct res_db *db = NULL;
+    struct thaw_err err = {0};
+    if (res_open(db_path, &db, &err) < 0) {
+        fprintf(stderr, "thaw validate: %s\n", err.msg);
+        return CLI_EXIT_FAIL;
+    }
+    struct run_row ex, sm;
+    int rc;
+    if (pick_runs(db, sel, nsel, &ex, &sm, &err) < 0) {
+        fprintf(stderr, "thaw validate: %s\n", err.msg);
+        rc = CLI_EXIT_FAIL;
+    } else {
+        rc = report(db, &ex, &sm, have_tol, tolerance);
+    }
+    res_close(db);
+    return rc;
+}
+
+const struct cli_command cli_cmd_validate = {
+    "validate",
+    "the simulator against a real run: load times paired, errors, metrics",
+    validate_usage,
+    validate_run,
+};
