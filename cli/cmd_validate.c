@@ -119,8 +119,9 @@ static double metric(struct res_db *db, int64_t run, const char *name)
 }
 
 /* The exec run's wall span (from the started_at / finished_at stamps, whole
- * seconds) and its scenario span (duration_s); NaN when unknown. The time
- * scale is not stored in the runs row, so this is how it is recovered. */
+ * seconds) and its scenario span (duration_s); NaN when unknown. Runs
+ * recorded before the exec_time_scale metric existed get their scale
+ * estimated from these. */
 static void exec_span(struct res_db *db, int64_t run, double *wall_s, double *scenario_s)
 {
     sqlite3 *h = res_handle(db);
@@ -207,10 +208,17 @@ static int report(struct res_db *db, const struct run_row *ex, const struct run_
     }
 
     double wall_s = NAN, scenario_s = NAN;
-    exec_span(db, ex->id, &wall_s, &scenario_s);
-    /* Wall clock stamps are whole seconds: only a clear departure from 1
+    double scale = metric(db, ex->id, "exec_time_scale");
+    if (!isnan(scale) && scale != 1.0)
+        printf("warning: exec run %lld ran at --time-scale %g: its weight copies take wall "
+               "time and are recorded scaled, so measured loads read %gx long; validate with "
+               "--time-scale 1\n",
+               (long long)ex->id, scale, scale);
+    if (isnan(scale)) exec_span(db, ex->id, &wall_s, &scenario_s);
+    /* Runs recorded before exec_time_scale existed: estimate it from the
+     * wall clock stamps (whole seconds), so only a clear departure from 1
      * is worth a word. */
-    if (wall_s >= 2 && scenario_s / wall_s > 1.5)
+    if (isnan(scale) && wall_s >= 2 && scenario_s / wall_s > 1.5)
         printf("warning: exec run %lld ran %.0f scenario s in about %.0f wall s (--time-scale "
                "about %.1f): its weight copies take wall time and are recorded scaled up, so "
                "measured loads read long; validate with --time-scale 1\n",

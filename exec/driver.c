@@ -1356,6 +1356,8 @@ static int record_rows(struct exec_ctx *x)
     }
     if ((rc = exec_action_log_flush(x->alog, &x->err)) < 0) return rc;
     res_set_metric(x->db, x->run, "exec_bytes_loaded", (double)x->out->bytes_loaded, NULL);
+    /* `thaw validate` reads it: copies take wall time, recorded scaled */
+    res_set_metric(x->db, x->run, "exec_time_scale", x->scale, NULL);
     if (x->out->load_copy_s > 0)
         res_set_metric(x->db, x->run, "exec_load_gbps",
                        (double)x->out->bytes_loaded / x->out->load_copy_s / 1e9, NULL);

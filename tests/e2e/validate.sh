@@ -32,7 +32,7 @@ grep -q '^exec run 1: .*exec-small.yaml, seed 42, .*backend host, complete$' "$t
     fail "exec run line"
 grep -q '^sim  run 2: .*exec-small.yaml, seed 42, .*complete$' "$tmp/out" || fail "sim run line"
 grep -q 'scenario files differ' "$tmp/out" && fail "same file reported as different"
-grep -q 'time-scale about 3' "$tmp/out" || fail "no warning about --time-scale 3"
+grep -q 'ran at --time-scale 3' "$tmp/out" || fail "no warning about --time-scale 3"
 grep -Eq '^model +pairs +measured +simulated +error$' "$tmp/out" || fail "no per-model table"
 # chat is loaded at t=0 as a standby in both runs: it always pairs.
 grep -Eq '^chat +[1-9][0-9]* +[0-9.]+ +[0-9.]+ +[-+][0-9.]+%$' "$tmp/out" || fail "no chat row"
