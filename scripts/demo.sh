@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # demo.sh THAW - what `make demo` runs: the reference scenarios checked, the
 # chained cold start simulated, the failover A/B (baseline vs optimized
-# policy) compared, the scaling table swept, a real exec run beside its
+# policy) compared, the scaling table swept, a real exec run beside (and
+# validated against) its
 # simulation, and the charts of it all written to results/plots/.
 set -euo pipefail
 thaw=${1:-build/cli/thaw}
@@ -38,14 +39,15 @@ scaling_sweep=$("$thaw" sweep scenarios/scaling.yaml --db "$db" --quiet \
     --seeds 1 | last_line)
 "$thaw" report --db "$db" --select "sweep=$scaling_sweep" --metric makespan_s,cold_start_mean_s
 
-say "a real run (host backend unless a GPU answers) beside its simulation"
-exec_run=$("$thaw" exec scenarios/exec-small.yaml --db "$db" --time-scale 2 --quiet | run_id)
+say "a real run (host backend unless a GPU answers; about 15 s) beside its simulation"
+exec_run=$("$thaw" exec scenarios/exec-small.yaml --db "$db" --quiet | run_id)
 sim_run=$("$thaw" sim scenarios/exec-small.yaml --db "$db" --quiet | run_id)
 "$thaw" report --db "$db" "$exec_run" "$sim_run"
+"$thaw" validate --db "$db" "$exec_run" "$sim_run"
 
 say "charts"
 "$thaw" plot --db "$db" timeline "$chained" -o "$plots/timeline-chained.png"
 "$thaw" plot --db "$db" cdf "$failover_sweep" -o "$plots/cdf-failover.png"
 "$thaw" plot --db "$db" sweep "$scaling_sweep" --metric makespan_s -o "$plots/sweep-scaling.png"
-"$thaw" plot --db "$db" validate -o "$plots/validate-exec-small.png"
+"$thaw" plot --db "$db" validate "$exec_run" "$sim_run" -o "$plots/validate-exec-small.png"
 echo "results database: $db"
