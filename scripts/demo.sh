@@ -2,8 +2,8 @@
 # demo.sh THAW - what `make demo` runs: the reference scenarios checked, the
 # chained cold start simulated, the failover A/B (baseline vs optimized
 # policy) compared, the scaling table swept, a real exec run beside (and
-# validated against) its
-# simulation, and the charts of it all written to results/plots/.
+# validated against) its simulation, and the charts of it all written to
+# results/plots/.
 set -euo pipefail
 thaw=${1:-build/cli/thaw}
 db=results/demo.db
