@@ -10,6 +10,7 @@
 #include "actionlog.h"
 #include "backend.h"
 #include "loader.h"
+#include "rng.h"
 #include "schedule.h"
 #include "shm.h"
 #include "weights.h"
@@ -199,7 +200,7 @@ struct exec_ctx {
     struct exec_shm *shm;
     struct exec_weights **weights; /* per model; NULL when it did not open */
     char **weights_why;            /* per model: why it did not open */
-    struct exec_rng **node_rng;    /* per node: init, warm-up, phase draws */
+    gsl_rng **node_rng;            /* per node: init, warm-up, phase draws (sim's streams) */
     struct exec_schedule sched;
     int next_arrival, next_fault;
     int64_t *fault_recovered_ns; /* per schedule fault event (fail ones) */
@@ -608,22 +609,27 @@ static int start_load(struct exec_ctx *x, const struct core_action *a)
     /* Drawn here, on the main thread, in the order loads start. */
     int node = a->node >= 0 && a->node < x->spec->node_count ? a->node : 0;
     const struct core_node_spec *ns = &x->spec->nodes[node];
-    struct exec_rng *r = x->node_rng[node];
-    j->pre_wait_ns = exec_rng_draw(r, &ns->init);
-    j->post_wait_ns = exec_rng_draw(r, &ns->warmup);
     const struct core_model_spec *ms = &x->spec->models[a->model];
+    /* The simulator's draw, in the same order from the same stream. */
+    struct sim_load_costs costs = {
+        .phase_ns = calloc((size_t)(ms->phase_count > 0 ? ms->phase_count : 1), sizeof(int64_t))};
+    if (!costs.phase_ns) {
+        free(j);
+        return thaw_err_set(&x->err, THAW_ENOMEM, "out of memory");
+    }
+    sim_rng_draw_load(x->node_rng[node], ns, ms, &costs);
+    j->pre_wait_ns = costs.init_ns;
+    j->post_wait_ns = costs.warmup_ns;
     for (int p = 0; p < ms->phase_count; p++) {
         const struct core_phase_spec *ph = &ms->phases[p];
-        const struct core_dist *d = &ph->work;
-        if (ph->cache_hit_probability > 0 && exec_rng_uniform(r) < ph->cache_hit_probability)
-            d = &ph->hit_work;
-        int64_t v = exec_rng_draw(r, d);
+        int64_t v = costs.phase_ns[p];
         bool before = ph->when == CORE_PHASE_BEFORE_COPY;
         if (ph->cpu)
             *(before ? &j->pre_cpu_ns : &j->post_cpu_ns) += v;
         else
             *(before ? &j->pre_wait_ns : &j->post_wait_ns) += v;
     }
+    free(costs.phase_ns);
     struct inst *in = inst_get(x, a->instance);
     if (!in) {
         free(j);
@@ -1190,8 +1196,7 @@ static int setup(struct exec_ctx *x)
     if (!x->reqs || !x->fault_recovered_ns || !x->node_rng)
         return thaw_err_set(&x->err, THAW_ENOMEM, "out of memory");
     for (int n = 0; n < spec->node_count; n++)
-        if (exec_rng_new(spec->seed, exec_stream_seed(spec->seed, EXEC_STREAM_LOAD_COSTS, n),
-                         &x->node_rng[n]) < 0)
+        if (!(x->node_rng[n] = sim_rng_for_node(spec, spec->seed, n)))
             return thaw_err_set(&x->err, THAW_ENOMEM, "out of memory");
 
     if ((rc = open_backend(x)) < 0) return rc;
@@ -1386,7 +1391,7 @@ static void free_ctx(struct exec_ctx *x)
     free(x->weights_why);
     exec_backend_close(x->be);
     for (int n = 0; x->node_rng && n < x->spec->node_count; n++)
-        exec_rng_free(x->node_rng[n]);
+        gsl_rng_free(x->node_rng[n]);
     free(x->node_rng);
     exec_schedule_free(&x->sched);
     free(x->reqs);

@@ -1,278 +1,238 @@
-/* schedule.c - draws the exec driver's timetable (arrivals with service
- * times, fault injections) from GSL generators, one per source, seeded by
- * splitmix64 of (run seed, stream kind, index), so the timetable is a pure
- * function of the spec and the seed. */
+/* schedule.c - draws the exec driver's timetable with the simulator's
+ * generators (sim/workload.h) and streams (sim/rng.h's sim_rng_for_*), and
+ * replays the sim's event order: sources merged by (time, order scheduled),
+ * as its event heap does, and fault processes stepped the way sim/driver.c
+ * steps them. The timetable is a pure function of the spec and the seed. */
 #include "schedule.h"
 
-#include <gsl/gsl_randist.h>
-#include <gsl/gsl_rng.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct exec_rng {
-    gsl_rng *r;
+#include <gsl/gsl_rng.h>
+
+#include "rng.h"
+#include "workload.h"
+
+/* Appends el (sz bytes) to a growable array. */
+static int push(void **arr, int *count, int *cap, const void *el, size_t sz)
+{
+    if (*count == *cap) {
+        int c = *cap ? *cap * 2 : 64;
+        void *g = realloc(*arr, (size_t)c * sz);
+        if (!g) return THAW_ENOMEM;
+        *arr = g;
+        *cap = c;
+    }
+    memcpy((char *)*arr + (size_t)*count * sz, el, sz);
+    (*count)++;
+    return 0;
+}
+
+/* One pending event of a source, ordered like sim/engine.c: time, then the
+ * sequence number it got when scheduled. */
+struct pending {
+    int64_t t_ns;
+    uint64_t seq;
+    bool live;
 };
 
-static uint64_t splitmix64(uint64_t x)
+static bool before(const struct pending *a, const struct pending *b)
 {
-    x += 0x9E3779B97F4A7C15ull;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    return x ^ (x >> 31);
+    return a->t_ns != b->t_ns ? a->t_ns < b->t_ns : a->seq < b->seq;
 }
 
-uint64_t exec_stream_seed(uint64_t seed, int kind, int index)
-{
-    return splitmix64(splitmix64(seed ^ splitmix64((uint64_t)kind)) + (uint64_t)(int64_t)index);
-}
-
-int exec_rng_new(uint64_t seed, uint64_t stream, struct exec_rng **out)
-{
-    struct exec_rng *r = calloc(1, sizeof *r);
-    if (!r) return THAW_ENOMEM;
-    r->r = gsl_rng_alloc(gsl_rng_mt19937);
-    if (!r->r) {
-        free(r);
-        return THAW_ENOMEM;
-    }
-    /* mt19937 treats seed 0 as its default seed 4357; mixing first keeps
-     * streams apart even for seed 0. */
-    gsl_rng_set(r->r, (unsigned long)splitmix64(seed ^ stream));
-    *out = r;
-    return 0;
-}
-
-void exec_rng_free(struct exec_rng *r)
-{
-    if (!r) return;
-    gsl_rng_free(r->r);
-    free(r);
-}
-
-double exec_rng_uniform(struct exec_rng *r)
-{
-    return gsl_rng_uniform(r->r);
-}
-
-static int64_t to_ns(double ns)
-{
-    if (!(ns > 0)) return 0; /* also NaN */
-    if (ns > 9.0e18) return INT64_MAX / 2;
-    return (int64_t)llround(ns);
-}
-
-int64_t exec_rng_draw(struct exec_rng *r, const struct core_dist *d)
-{
-    double mean = (double)d->mean_ns;
-    switch (d->kind) {
-    case CORE_DIST_FIXED:
-        return d->mean_ns > 0 ? d->mean_ns : 0;
-    case CORE_DIST_EXP:
-        return to_ns(gsl_ran_exponential(r->r, mean));
-    case CORE_DIST_LOGNORMAL: {
-        /* mean m and cv: sigma^2 = ln(1 + cv^2), mu = ln m - sigma^2 / 2 */
-        if (d->cv <= 0 || mean <= 0) return d->mean_ns > 0 ? d->mean_ns : 0;
-        double s2 = log1p(d->cv * d->cv);
-        return to_ns(gsl_ran_lognormal(r->r, log(mean) - s2 / 2, sqrt(s2)));
-    }
-    case CORE_DIST_GAMMA: {
-        /* shape k = 1 / cv^2, scale theta = m cv^2 (mean k theta = m) */
-        if (d->cv <= 0 || mean <= 0) return d->mean_ns > 0 ? d->mean_ns : 0;
-        double k = 1.0 / (d->cv * d->cv);
-        return to_ns(gsl_ran_gamma(r->r, k, mean / k));
-    }
-    case CORE_DIST_UNIFORM:
-        if (d->hi_ns <= d->lo_ns) return d->lo_ns > 0 ? d->lo_ns : 0;
-        return to_ns(gsl_ran_flat(r->r, (double)d->lo_ns, (double)d->hi_ns));
-    }
-    return d->mean_ns > 0 ? d->mean_ns : 0;
-}
-
-struct builder {
-    struct exec_schedule *s;
-    int arrival_cap, fault_cap, max_arrivals;
+struct src {
+    struct sim_arrivals gen;
+    gsl_rng *arr, *svc;
+    struct pending next;
 };
 
-static int push_arrival(struct builder *b, int64_t t, int model, int workload)
+static int build_arrivals(const struct core_spec *spec, uint64_t seed, int max_arrivals,
+                          struct exec_schedule *out, struct thaw_err *err)
 {
-    struct exec_schedule *s = b->s;
-    if (s->arrival_count >= b->max_arrivals) return THAW_ERANGE;
-    if (s->arrival_count == b->arrival_cap) {
-        int cap = b->arrival_cap ? b->arrival_cap * 2 : 64;
-        struct exec_arrival *g = realloc(s->arrivals, (size_t)cap * sizeof *g);
-        if (!g) return THAW_ENOMEM;
-        s->arrivals = g;
-        b->arrival_cap = cap;
-    }
-    s->arrivals[s->arrival_count++] =
-        (struct exec_arrival){.t_ns = t, .model = model, .workload = workload};
-    return 0;
-}
-
-static int push_fault(struct builder *b, const struct exec_fault_ev *ev)
-{
-    struct exec_schedule *s = b->s;
-    if (s->fault_count == b->fault_cap) {
-        int cap = b->fault_cap ? b->fault_cap * 2 : 16;
-        struct exec_fault_ev *g = realloc(s->faults, (size_t)cap * sizeof *g);
-        if (!g) return THAW_ENOMEM;
-        s->faults = g;
-        b->fault_cap = cap;
-    }
-    s->faults[s->fault_count++] = *ev;
-    return 0;
-}
-
-/* Stable order: time, then workload, then the order drawn (kept by
- * comparing the index stashed in service_ns before services are drawn). */
-static int arrival_cmp(const void *pa, const void *pb)
-{
-    const struct exec_arrival *a = pa, *b = pb;
-    if (a->t_ns != b->t_ns) return a->t_ns < b->t_ns ? -1 : 1;
-    if (a->workload != b->workload) return a->workload < b->workload ? -1 : 1;
-    return (a->service_ns > b->service_ns) - (a->service_ns < b->service_ns);
-}
-
-static int fault_cmp(const void *pa, const void *pb)
-{
-    const struct exec_fault_ev *a = pa, *b = pb;
-    if (a->t_ns != b->t_ns) return a->t_ns < b->t_ns ? -1 : 1;
-    if (a->fault != b->fault) return a->fault < b->fault ? -1 : 1;
-    return (int)a->recover - (int)b->recover;
-}
-
-static int workload_arrivals(struct builder *b, const struct core_spec *spec, int w, uint64_t seed,
-                             struct thaw_err *err)
-{
-    const struct core_workload_spec *wl = &spec->workloads[w];
-    int rc = 0;
-    switch (wl->arrivals) {
-    case CORE_ARRIVAL_NONE:
-        break;
-    case CORE_ARRIVAL_TIMES:
-    case CORE_ARRIVAL_TRACE:
-        for (int i = 0; i < wl->time_count && rc == 0; i++)
-            if (spec->duration_ns <= 0 || wl->times_ns[i] < spec->duration_ns)
-                rc = push_arrival(b, wl->times_ns[i], wl->model, w);
-        break;
-    case CORE_ARRIVAL_BURSTS:
-        for (int i = 0; i < wl->burst_count && rc == 0; i++)
-            for (int k = 0; k < wl->bursts[i].count && rc == 0; k++)
-                if (spec->duration_ns <= 0 || wl->bursts[i].at_ns < spec->duration_ns)
-                    rc = push_arrival(b, wl->bursts[i].at_ns, wl->model, w);
-        break;
-    case CORE_ARRIVAL_POISSON: {
-        int64_t end = wl->end_ns > 0 ? wl->end_ns : spec->duration_ns;
-        if (spec->duration_ns > 0 && end > spec->duration_ns) end = spec->duration_ns;
-        if (end <= 0)
-            return thaw_err_set(err, THAW_EINVAL,
-                                "workload %d: poisson arrivals need an end or run.duration", w);
-        if (!(wl->rate_per_s > 0)) break;
-        struct exec_rng *r;
-        if (exec_rng_new(seed, exec_stream_seed(seed, EXEC_STREAM_ARRIVALS, w), &r) < 0)
-            return thaw_err_set(err, THAW_ENOMEM, "out of memory");
-        double mean_gap_ns = 1e9 / wl->rate_per_s;
-        double t = (double)wl->start_ns;
-        for (;;) {
-            t += gsl_ran_exponential(r->r, mean_gap_ns);
-            if (t >= (double)end) break;
-            rc = push_arrival(b, (int64_t)t, wl->model, w);
-            if (rc < 0) break;
+    int n = spec->workload_count, cap = 0, rc = 0;
+    struct src *src = calloc((size_t)(n > 0 ? n : 1), sizeof *src);
+    if (!src) return thaw_err_set(err, THAW_ENOMEM, "out of memory");
+    uint64_t seq = 0;
+    /* As sim/driver.c's build_sources and schedule_sources: each entry's
+     * streams, then its first arrival, in entry order. */
+    for (int w = 0; w < n && rc == 0; w++) {
+        const struct core_workload_spec *wl = &spec->workloads[w];
+        if (wl->model < 0 || wl->model >= spec->model_count) {
+            rc = thaw_err_set(err, THAW_EINVAL, "workload %d names no model", w);
+            break;
         }
-        exec_rng_free(r);
-        break;
+        src[w].arr = sim_rng_for_workload(spec, seed, w, SIM_STREAM_ARRIVALS);
+        src[w].svc = sim_rng_for_workload(spec, seed, w, SIM_STREAM_SERVICE);
+        if (!src[w].arr || !src[w].svc) {
+            rc = thaw_err_set(err, THAW_ENOMEM, "out of memory");
+            break;
+        }
+        rc = sim_arrivals_init(&src[w].gen, wl, src[w].arr, spec->duration_ns, err);
     }
+    for (int w = 0; w < n && rc == 0; w++)
+        if (sim_arrivals_next(&src[w].gen, &src[w].next.t_ns))
+            src[w].next = (struct pending){src[w].next.t_ns, seq++, true};
+    while (rc == 0) {
+        int w = -1;
+        for (int k = 0; k < n; k++)
+            if (src[k].next.live && (w < 0 || before(&src[k].next, &src[w].next))) w = k;
+        if (w < 0) break;
+        if (out->arrival_count >= max_arrivals) {
+            rc = thaw_err_set(err, THAW_ERANGE,
+                              "more than %d arrivals: shorten the run or lower the rate",
+                              max_arrivals);
+            break;
+        }
+        /* The service time is drawn at arrival, from the entry's stream, as
+         * the sim does (sim/driver.c's on_arrival). */
+        struct exec_arrival a = {.t_ns = src[w].next.t_ns,
+                                 .model = spec->workloads[w].model,
+                                 .workload = w,
+                                 .service_ns =
+                                     sim_rng_draw_ns(src[w].svc, &spec->workloads[w].service)};
+        if (push((void **)&out->arrivals, &out->arrival_count, &cap, &a, sizeof a) < 0) {
+            rc = thaw_err_set(err, THAW_ENOMEM, "out of memory");
+            break;
+        }
+        src[w].next.live = sim_arrivals_next(&src[w].gen, &src[w].next.t_ns);
+        src[w].next.seq = seq++;
     }
-    if (rc == THAW_ERANGE)
-        return thaw_err_set(err, rc, "more than %d arrivals: shorten the run or lower the rate",
-                            b->max_arrivals);
-    if (rc < 0) return thaw_err_set(err, rc, "out of memory");
-    return 0;
+    for (int w = 0; w < n; w++) {
+        gsl_rng_free(src[w].arr);
+        gsl_rng_free(src[w].svc);
+    }
+    free(src);
+    return rc;
 }
 
-static int fault_events(struct builder *b, const struct core_spec *spec, int f, uint64_t seed,
-                        int64_t horizon, struct thaw_err *err)
+struct fproc {
+    gsl_rng *rng;
+    int node; /* the target's node */
+    bool recover_next;
+    struct pending next;
+};
+
+/* The fault processes of sim/driver.c (fault_fire, fault_recover), stepped
+ * on their own: whether a target is down depends on faults only. */
+static int build_faults(const struct core_spec *spec, uint64_t seed, struct exec_schedule *out,
+                        struct thaw_err *err)
 {
-    const struct core_fault_spec *fs = &spec->faults[f];
-    struct exec_fault_ev ev = {.node = fs->target == CORE_FAULT_NODE, .fault = f};
-    ev.target = ev.node ? fs->node : fs->gpu;
-    if (fs->at_ns >= 0) {
-        if (spec->duration_ns > 0 && fs->at_ns >= spec->duration_ns) return 0;
-        ev.t_ns = fs->at_ns;
-        if (push_fault(b, &ev) < 0) goto oom;
-        if (fs->recover_after_ns > 0) {
-            ev.recover = true;
-            ev.t_ns = fs->at_ns + fs->recover_after_ns;
-            if (push_fault(b, &ev) < 0) goto oom;
+    int n = spec->fault_count, cap = 0, rc = 0;
+    if (n <= 0) return 0;
+    struct fproc *fp = calloc((size_t)n, sizeof *fp);
+    bool *gpu_down = calloc((size_t)(spec->gpu_count > 0 ? spec->gpu_count : 1), sizeof(bool));
+    bool *node_down = calloc((size_t)(spec->node_count > 0 ? spec->node_count : 1), sizeof(bool));
+    if (!fp || !gpu_down || !node_down) {
+        rc = thaw_err_set(err, THAW_ENOMEM, "out of memory");
+        goto done;
+    }
+    uint64_t seq = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        const struct core_fault_spec *f = &spec->faults[i];
+        bool node = f->target == CORE_FAULT_NODE;
+        if (node ? (f->node < 0 || f->node >= spec->node_count)
+                 : (f->gpu < 0 || f->gpu >= spec->gpu_count)) {
+            rc = thaw_err_set(err, THAW_EINVAL, "fault %d names no node or GPU", i);
+            break;
         }
-        return 0;
+        fp[i].node = node ? f->node : spec->gpus[f->gpu].node;
+        if (fp[i].node < 0 || fp[i].node >= spec->node_count) {
+            rc = thaw_err_set(err, THAW_EINVAL, "fault %d: its GPU is on no node", i);
+            break;
+        }
+        if (f->at_ns < 0 && f->mtbf_ns <= 0) {
+            rc = thaw_err_set(err, THAW_EINVAL, "fault %d has neither a time nor an MTBF", i);
+            break;
+        }
+        if (f->at_ns < 0 && spec->duration_ns <= 0) {
+            rc = thaw_err_set(err, THAW_EINVAL,
+                              "fault %d recurs (MTBF) and the run has no duration: it would "
+                              "never end; set run.duration",
+                              i);
+            break;
+        }
+        fp[i].rng = sim_rng_for_fault(spec, seed, i);
+        if (!fp[i].rng) rc = thaw_err_set(err, THAW_ENOMEM, "out of memory");
     }
-    if (fs->mtbf_ns <= 0 || horizon <= 0) return 0;
-    struct exec_rng *r;
-    if (exec_rng_new(seed, exec_stream_seed(seed, EXEC_STREAM_FAULTS, f), &r) < 0) goto oom;
-    double t = 0;
-    int rc = 0;
-    for (int n = 0; n < 100000 && rc == 0; n++) {
-        t += gsl_ran_exponential(r->r, (double)fs->mtbf_ns);
-        if (t >= (double)horizon) break;
-        ev.recover = false;
-        ev.t_ns = (int64_t)t;
-        rc = push_fault(b, &ev);
-        if (fs->recover_after_ns <= 0) break; /* dead for good */
-        t += (double)fs->recover_after_ns;
-        ev.recover = true;
-        ev.t_ns = (int64_t)t;
-        if (rc == 0) rc = push_fault(b, &ev);
+    /* First failures in fault order, as sim/driver.c's schedule_sources. */
+    for (int i = 0; i < n && rc == 0; i++) {
+        const struct core_fault_spec *f = &spec->faults[i];
+        int64_t t = f->at_ns >= 0 ? f->at_ns : sim_rng_fault_gap_ns(fp[i].rng, f);
+        fp[i].next = (struct pending){t, seq++, true};
     }
-    exec_rng_free(r);
-    if (rc < 0) goto oom;
-    return 0;
-oom:
-    return thaw_err_set(err, THAW_ENOMEM, "out of memory");
+    while (rc == 0) {
+        int i = -1;
+        for (int k = 0; k < n; k++)
+            if (fp[k].next.live && (i < 0 || before(&fp[k].next, &fp[i].next))) i = k;
+        if (i < 0) break;
+        int64_t now = fp[i].next.t_ns;
+        /* The sim's run loop stops at the first event past the duration. */
+        if (spec->duration_ns > 0 && now > spec->duration_ns) break;
+        const struct core_fault_spec *f = &spec->faults[i];
+        bool node = f->target == CORE_FAULT_NODE;
+        int first = node ? spec->nodes[fp[i].node].first_gpu : f->gpu;
+        int count = node ? spec->nodes[fp[i].node].gpu_count : 1;
+        if (first < 0 || count < 0 || first + count > spec->gpu_count) {
+            first = 0;
+            count = 0;
+        }
+        fp[i].next.live = false;
+        struct exec_fault_ev ev = {.t_ns = now,
+                                   .recover = fp[i].recover_next,
+                                   .node = node,
+                                   .target = node ? f->node : f->gpu,
+                                   .fault = i};
+        if (!fp[i].recover_next) {
+            bool already =
+                node ? node_down[fp[i].node] : (gpu_down[f->gpu] || node_down[fp[i].node]);
+            if (already) {
+                /* Nothing to break; a recurring process draws again. */
+                if (f->at_ns < 0)
+                    fp[i].next =
+                        (struct pending){now + sim_rng_fault_gap_ns(fp[i].rng, f), seq++, true};
+                continue;
+            }
+            if (node) node_down[fp[i].node] = true;
+            for (int g = first; g < first + count; g++)
+                gpu_down[g] = true;
+            if (f->recover_after_ns > 0) {
+                fp[i].recover_next = true;
+                fp[i].next = (struct pending){now + f->recover_after_ns, seq++, true};
+            }
+        } else {
+            if (node) node_down[fp[i].node] = false;
+            for (int g = first; g < first + count; g++)
+                gpu_down[g] = false;
+            fp[i].recover_next = false;
+            if (f->at_ns < 0)
+                fp[i].next =
+                    (struct pending){now + sim_rng_fault_gap_ns(fp[i].rng, f), seq++, true};
+        }
+        if (out->fault_count >= 1000000) {
+            rc = thaw_err_set(err, THAW_ERANGE,
+                              "more than 1000000 fault events: raise the MTBF or shorten the run");
+            break;
+        }
+        if (push((void **)&out->faults, &out->fault_count, &cap, &ev, sizeof ev) < 0)
+            rc = thaw_err_set(err, THAW_ENOMEM, "out of memory");
+    }
+done:
+    for (int i = 0; fp && i < n; i++)
+        gsl_rng_free(fp[i].rng);
+    free(fp);
+    free(gpu_down);
+    free(node_down);
+    return rc;
 }
 
 int exec_schedule_build(const struct core_spec *spec, uint64_t seed, int max_arrivals,
                         struct exec_schedule *out, struct thaw_err *err)
 {
     memset(out, 0, sizeof *out);
-    struct builder b = {.s = out, .max_arrivals = max_arrivals > 0 ? max_arrivals : 1 << 24};
-    int rc = 0;
-    for (int w = 0; w < spec->workload_count && rc == 0; w++) {
-        int before = out->arrival_count;
-        rc = workload_arrivals(&b, spec, w, seed, err);
-        /* Stash the draw order so the sort below is stable. */
-        for (int i = before; i < out->arrival_count; i++)
-            out->arrivals[i].service_ns = i - before;
-    }
-    if (rc < 0) goto fail;
-    if (out->arrival_count > 1)
-        qsort(out->arrivals, (size_t)out->arrival_count, sizeof *out->arrivals, arrival_cmp);
-
-    /* Service times: each workload's stream, drawn in arrival order. */
-    for (int w = 0; w < spec->workload_count; w++) {
-        struct exec_rng *r;
-        if (exec_rng_new(seed, exec_stream_seed(seed, EXEC_STREAM_SERVICE, w), &r) < 0) {
-            rc = thaw_err_set(err, THAW_ENOMEM, "out of memory");
-            goto fail;
-        }
-        for (int i = 0; i < out->arrival_count; i++)
-            if (out->arrivals[i].workload == w)
-                out->arrivals[i].service_ns = exec_rng_draw(r, &spec->workloads[w].service);
-        exec_rng_free(r);
-    }
-
-    int64_t horizon = spec->duration_ns;
-    if (horizon <= 0 && out->arrival_count > 0)
-        horizon = out->arrivals[out->arrival_count - 1].t_ns;
-    for (int f = 0; f < spec->fault_count && rc == 0; f++)
-        rc = fault_events(&b, spec, f, seed, horizon, err);
-    if (rc < 0) goto fail;
-    if (out->fault_count > 1)
-        qsort(out->faults, (size_t)out->fault_count, sizeof *out->faults, fault_cmp);
-    return 0;
-fail:
-    exec_schedule_free(out);
+    int rc = build_arrivals(spec, seed, max_arrivals > 0 ? max_arrivals : 1 << 24, out, err);
+    if (rc == 0) rc = build_faults(spec, seed, out, err);
+    if (rc < 0) exec_schedule_free(out);
     return rc;
 }
 

@@ -1,9 +1,8 @@
 /* schedule.h - the exec driver's timetable, drawn before the run: request
  * arrivals (with each request's drawn service time) and fault injections,
- * in scenario time. Drawn from GSL generators seeded from the run's seed,
- * one independent stream per source (a workload's arrivals, its service
- * times, a fault process, a node's load costs), so the same seed gives the
- * same timetable and adding a model does not shift another's arrivals.
+ * in scenario time. Drawn with the simulator's own generators and seeding
+ * (sim/rng.h, sim/workload.h), so an exec run and a sim run of the same
+ * scenario and seed see the same arrivals, service times and faults.
  * Internal to exec/. */
 #ifndef THAW_EXEC_SCHEDULE_H
 #define THAW_EXEC_SCHEDULE_H
@@ -31,35 +30,20 @@ struct exec_fault_ev {
 
 struct exec_schedule {
     int arrival_count;
-    struct exec_arrival *arrivals; /* sorted by (t, workload, order drawn) */
+    struct exec_arrival *arrivals; /* in the simulator's arrival order */
     int fault_count;
-    struct exec_fault_ev *faults; /* sorted by (t, fault index, fail before recover) */
+    struct exec_fault_ev *faults; /* in the simulator's firing order */
 };
 
-/* Draws the timetable. Poisson arrivals need an end (the workload's end or
- * run.duration); MTBF faults stop at run.duration, or at the last arrival
- * when the run has none. Caps at max_arrivals (THAW_ERANGE beyond). */
+/* Draws the timetable exactly as sim_run plays it out for the same seed:
+ * arrival i here is the sim's request id i + 1 (same instant, same service
+ * time); fault events are the ones the sim fires (a fault that finds its
+ * target already down is skipped, an MTBF one then draws its next failure
+ * from there; none after run.duration). Rejects what the sim rejects
+ * (Poisson arrivals with no end, MTBF faults with no run.duration, unsorted
+ * times). Caps at max_arrivals (THAW_ERANGE beyond; 0 = 2^24). */
 int exec_schedule_build(const struct core_spec *spec, uint64_t seed, int max_arrivals,
                         struct exec_schedule *out, struct thaw_err *err);
 void exec_schedule_free(struct exec_schedule *s);
-
-/* A seeded generator for draws made during the run (load costs). */
-struct exec_rng;
-int exec_rng_new(uint64_t seed, uint64_t stream, struct exec_rng **out);
-void exec_rng_free(struct exec_rng *r);
-/* One draw from d in ns (>= 0); FIXED returns mean_ns without drawing. */
-int64_t exec_rng_draw(struct exec_rng *r, const struct core_dist *d);
-/* Uniform in [0, 1). */
-double exec_rng_uniform(struct exec_rng *r);
-
-/* Stream numbers, so each source of randomness is independent. */
-enum {
-    EXEC_STREAM_ARRIVALS = 1,
-    EXEC_STREAM_SERVICE = 2,
-    EXEC_STREAM_FAULTS = 3,
-    EXEC_STREAM_LOAD_COSTS = 4,
-};
-/* The seed of stream (kind, index) of a run seeded with seed. */
-uint64_t exec_stream_seed(uint64_t seed, int kind, int index);
 
 #endif

@@ -47,6 +47,9 @@ struct load_job {
     int phase;
     struct sim_ev timer;
     struct sim_flow flow;
+    /* Drawn when the load starts (rng.h's sim_rng_draw_load), like exec. */
+    int64_t init_ns, warmup_ns;
+    int64_t phase_ns[]; /* one per phase of the model */
 };
 
 struct fill_job {
@@ -58,6 +61,7 @@ struct req {
     uint64_t id;
     int model, workload;
     int64_t arrived_ns, dispatched_ns;
+    int64_t service_ns; /* drawn at arrival; kept when requeued */
     uint64_t instance;
     bool cold;
     struct sim_ev done;
@@ -274,13 +278,7 @@ static int start_timer(struct sim *s, struct load_job *j, int64_t d_ns)
 static int start_phase(struct sim *s, struct load_job *j)
 {
     const struct core_phase_spec *ph = &s->spec->models[j->model].phases[j->phase];
-    gsl_rng *r = s->node_rng[j->node];
-    const struct core_dist *d = &ph->work;
-    /* The cache lottery is drawn only when it can matter, so a scenario
-     * without caches consumes no extra numbers from the node's stream. */
-    if (ph->cache_hit_probability > 0 && gsl_rng_uniform(r) < ph->cache_hit_probability)
-        d = &ph->hit_work;
-    int64_t work_ns = sim_rng_draw_ns(r, d);
+    int64_t work_ns = j->phase_ns[j->phase];
     if (!ph->cpu) return start_timer(s, j, work_ns);
     /* W core-seconds at most one core: alone on an idle node it takes W s;
      * with more phases than cores on the node each slows down. */
@@ -308,12 +306,11 @@ static int feed(struct sim *s, struct core_event *ev);
 static int load_next(struct sim *s, struct load_job *j)
 {
     const struct core_model_spec *m = &s->spec->models[j->model];
-    const struct core_node_spec *node = &s->spec->nodes[j->node];
     for (;;) {
         switch (j->stage) {
         case ST_NEW:
             j->stage = ST_INIT;
-            return start_timer(s, j, sim_rng_draw_ns(s->node_rng[j->node], &node->init));
+            return start_timer(s, j, j->init_ns);
         case ST_INIT:
             j->stage = ST_BEFORE;
             j->phase = -1;
@@ -334,7 +331,7 @@ static int load_next(struct sim *s, struct load_job *j)
                 return start_copy(s, j);
             }
             j->stage = ST_WARMUP;
-            return start_timer(s, j, sim_rng_draw_ns(s->node_rng[j->node], &node->warmup));
+            return start_timer(s, j, j->warmup_ns);
         }
         case ST_COPY:
             j->stage = ST_AFTER;
@@ -376,7 +373,9 @@ static int act_start_load(struct sim *s, const struct core_action *a)
         s->loads = grown;
         s->load_cap = cap;
     }
-    struct load_job *j = calloc(1, sizeof *j);
+    const struct core_model_spec *m = &sp->models[a->model];
+    struct load_job *j =
+        calloc(1, sizeof *j + (size_t)(m->phase_count > 0 ? m->phase_count : 0) * sizeof(int64_t));
     if (!j) return thaw_err_set(s->err, THAW_ENOMEM, "out of memory");
     *j = (struct load_job){.load = a->load,
                            .instance = a->instance,
@@ -391,6 +390,10 @@ static int act_start_load(struct sim *s, const struct core_action *a)
                            .vram_bytes = a->vram_bytes,
                            .stage = ST_NEW,
                            .phase = -1};
+    struct sim_load_costs costs = {.phase_ns = j->phase_ns};
+    sim_rng_draw_load(s->node_rng[j->node], &sp->nodes[j->node], m, &costs);
+    j->init_ns = costs.init_ns;
+    j->warmup_ns = costs.warmup_ns;
     sim_ev_init(&j->timer, EV_LOAD_TIMER);
     sim_flow_init(&j->flow, EV_LOAD_FLOW);
     s->loads[a->load] = j;
@@ -509,9 +512,7 @@ static int apply_actions(struct sim *s)
             r->dispatched_ns = s->engine.now_ns;
             r->instance = a->instance;
             r->cold = r->cold || a->cold;
-            struct arrival_src *src = &s->arrivals[r->workload];
-            int64_t d = sim_rng_draw_ns(src->service_rng, &s->spec->workloads[r->workload].service);
-            rc = sim_engine_schedule(&s->engine, &r->done, s->engine.now_ns + d);
+            rc = sim_engine_schedule(&s->engine, &r->done, s->engine.now_ns + r->service_ns);
             break;
         }
         case CORE_ACT_REQUEST_REQUEUED: {
@@ -590,10 +591,8 @@ static int fault_fire(struct sim *s, struct fault_proc *fp)
         /* Another fault holds the target down: this one finds nothing to
          * break. A recurring process draws its next failure from now. */
         if (f->at_ns < 0)
-            return sim_engine_schedule(
-                &s->engine, &fp->fail,
-                now + sim_rng_draw_ns(fp->rng, &(struct core_dist){.kind = CORE_DIST_EXP,
-                                                                   .mean_ns = f->mtbf_ns}));
+            return sim_engine_schedule(&s->engine, &fp->fail,
+                                       now + sim_rng_fault_gap_ns(fp->rng, f));
         return 0;
     }
     fp->down = true;
@@ -642,8 +641,7 @@ static int fault_recover(struct sim *s, struct fault_proc *fp)
     int rc = record_fault(s, fp, now);
     if (rc < 0) return rc;
     if (f->at_ns < 0) {
-        int64_t gap = sim_rng_draw_ns(
-            fp->rng, &(struct core_dist){.kind = CORE_DIST_EXP, .mean_ns = f->mtbf_ns});
+        int64_t gap = sim_rng_fault_gap_ns(fp->rng, f);
         rc = sim_engine_schedule(&s->engine, &fp->fail, now + gap);
         if (rc < 0) return rc;
     }
@@ -665,6 +663,9 @@ static int on_arrival(struct sim *s, struct arrival_src *src)
     r->model = s->spec->workloads[src->index].model;
     r->arrived_ns = s->engine.now_ns;
     r->dispatched_ns = -1;
+    /* Drawn at arrival, in each workload's arrival order, as exec does, so
+     * both give request i the same service time. */
+    r->service_ns = sim_rng_draw_ns(src->service_rng, &s->spec->workloads[src->index].service);
     sim_ev_init(&r->done, EV_REQ_DONE);
     if (req_map_put(&s->reqs, r) < 0) {
         free(r);
@@ -811,7 +812,7 @@ static int build_resources(struct sim *s)
         if (n->shm_bytes > 0 && ((rc = add_res(s, i, n->shm_read_bps, &s->shm_read_res[i])) < 0 ||
                                  (rc = add_res(s, i, n->shm_write_bps, &s->shm_write_res[i])) < 0))
             return rc;
-        s->node_rng[i] = sim_rng_new(s->seed, SIM_STREAM_NODE, sim_rng_key(n->name, 0));
+        s->node_rng[i] = sim_rng_for_node(sp, s->seed, i);
         if (!s->node_rng[i]) return thaw_err_set(s->err, THAW_ENOMEM, "out of memory");
     }
     for (int g = 0; g < ng; g++) {
@@ -837,14 +838,9 @@ static int build_sources(struct sim *s)
         sim_ev_init(&src->ev, EV_ARRIVAL);
         if (w->model < 0 || w->model >= sp->model_count)
             return thaw_err_set(s->err, THAW_EINVAL, "workload %d names no model", i);
-        /* The stream key is the model's name and the entry's ordinal among
-         * that model's entries: independent of every other model. */
-        int ordinal = 0;
-        for (int k = 0; k < i; k++)
-            ordinal += sp->workloads[k].model == w->model;
-        uint64_t key = sim_rng_key(sp->models[w->model].name, ordinal);
-        src->arrivals_rng = sim_rng_new(s->seed, SIM_STREAM_ARRIVALS, key);
-        src->service_rng = sim_rng_new(s->seed, SIM_STREAM_SERVICE, key);
+        /* Keyed by the model's name, independent of every other model. */
+        src->arrivals_rng = sim_rng_for_workload(sp, s->seed, i, SIM_STREAM_ARRIVALS);
+        src->service_rng = sim_rng_for_workload(sp, s->seed, i, SIM_STREAM_SERVICE);
         if (!src->arrivals_rng || !src->service_rng)
             return thaw_err_set(s->err, THAW_ENOMEM, "out of memory");
         int rc = sim_arrivals_init(&src->gen, w, src->arrivals_rng, sp->duration_ns, s->err);
@@ -868,12 +864,7 @@ static int build_sources(struct sim *s)
                                 "fault %d recurs (MTBF) and the run has no duration: it would "
                                 "never end; set run.duration",
                                 i);
-        const char *name = node ? sp->nodes[f->node].name : sp->gpus[f->gpu].name;
-        int ordinal = 0;
-        for (int k = 0; k < i; k++)
-            ordinal += sp->faults[k].target == f->target &&
-                       (node ? sp->faults[k].node == f->node : sp->faults[k].gpu == f->gpu);
-        fp->rng = sim_rng_new(s->seed, SIM_STREAM_FAULT, sim_rng_key(name, ordinal));
+        fp->rng = sim_rng_for_fault(sp, s->seed, i);
         if (!fp->rng) return thaw_err_set(s->err, THAW_ENOMEM, "out of memory");
     }
     return 0;
@@ -892,9 +883,7 @@ static int schedule_sources(struct sim *s)
     for (int i = 0; i < sp->fault_count; i++) {
         struct fault_proc *fp = &s->faults[i];
         int64_t t = fp->f->at_ns;
-        if (t < 0)
-            t = sim_rng_draw_ns(
-                fp->rng, &(struct core_dist){.kind = CORE_DIST_EXP, .mean_ns = fp->f->mtbf_ns});
+        if (t < 0) t = sim_rng_fault_gap_ns(fp->rng, fp->f);
         int rc = sim_engine_schedule(&s->engine, &fp->fail, t);
         if (rc < 0) return thaw_err_set(s->err, rc, "cannot schedule a fault");
     }

@@ -1,10 +1,11 @@
-/* rng.c - stream seeding and distribution draws for the simulator (rng.h).
+/* rng.c - stream seeding and distribution draws for sim and exec (rng.h).
  * The generator is xoshiro256** exposed as a gsl_rng_type, seeded by filling
  * its state with splitmix64 outputs (the seeding its authors recommend);
  * distributions are GSL's. */
 #include "rng.h"
 
 #include <math.h>
+#include <stdbool.h>
 
 #include <gsl/gsl_randist.h>
 
@@ -139,4 +140,58 @@ int64_t sim_rng_draw_ns(gsl_rng *r, const struct core_dist *d)
         return to_ns(gsl_ran_flat(r, (double)d->lo_ns, (double)d->hi_ns));
     }
     return to_ns(mean);
+}
+
+gsl_rng *sim_rng_for_workload(const struct core_spec *sp, uint64_t run_seed, int w, int kind)
+{
+    if (!sp || w < 0 || w >= sp->workload_count) return NULL;
+    int model = sp->workloads[w].model;
+    if (model < 0 || model >= sp->model_count) return NULL;
+    int ordinal = 0;
+    for (int k = 0; k < w; k++)
+        ordinal += sp->workloads[k].model == model;
+    return sim_rng_new(run_seed, kind, sim_rng_key(sp->models[model].name, ordinal));
+}
+
+gsl_rng *sim_rng_for_fault(const struct core_spec *sp, uint64_t run_seed, int f)
+{
+    if (!sp || f < 0 || f >= sp->fault_count) return NULL;
+    const struct core_fault_spec *fs = &sp->faults[f];
+    bool node = fs->target == CORE_FAULT_NODE;
+    if (node ? (fs->node < 0 || fs->node >= sp->node_count)
+             : (fs->gpu < 0 || fs->gpu >= sp->gpu_count))
+        return NULL;
+    const char *name = node ? sp->nodes[fs->node].name : sp->gpus[fs->gpu].name;
+    int ordinal = 0;
+    for (int k = 0; k < f; k++)
+        ordinal += sp->faults[k].target == fs->target &&
+                   (node ? sp->faults[k].node == fs->node : sp->faults[k].gpu == fs->gpu);
+    return sim_rng_new(run_seed, SIM_STREAM_FAULT, sim_rng_key(name, ordinal));
+}
+
+gsl_rng *sim_rng_for_node(const struct core_spec *sp, uint64_t run_seed, int n)
+{
+    if (!sp || n < 0 || n >= sp->node_count) return NULL;
+    return sim_rng_new(run_seed, SIM_STREAM_NODE, sim_rng_key(sp->nodes[n].name, 0));
+}
+
+int64_t sim_rng_fault_gap_ns(gsl_rng *r, const struct core_fault_spec *f)
+{
+    return sim_rng_draw_ns(r, &(struct core_dist){.kind = CORE_DIST_EXP, .mean_ns = f->mtbf_ns});
+}
+
+void sim_rng_draw_load(gsl_rng *r, const struct core_node_spec *n, const struct core_model_spec *m,
+                       struct sim_load_costs *out)
+{
+    out->init_ns = sim_rng_draw_ns(r, &n->init);
+    for (int p = 0; p < m->phase_count; p++) {
+        const struct core_phase_spec *ph = &m->phases[p];
+        const struct core_dist *d = &ph->work;
+        /* The cache lottery is drawn only when it can matter, so a scenario
+         * without caches consumes no extra numbers from the node's stream. */
+        if (ph->cache_hit_probability > 0 && gsl_rng_uniform(r) < ph->cache_hit_probability)
+            d = &ph->hit_work;
+        out->phase_ns[p] = sim_rng_draw_ns(r, d);
+    }
+    out->warmup_ns = sim_rng_draw_ns(r, &n->warmup);
 }

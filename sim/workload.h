@@ -1,7 +1,8 @@
-/* workload.h - arrival generators (internal to sim/): one per workload entry,
- * producing that entry's request times lazily, one at a time, so a million
- * requests never sit in the event heap at once. Poisson draws from the
- * entry's own stream (rng.h); times, traces and bursts replay the file. */
+/* workload.h - arrival generators, one per workload entry, producing its
+ * request times lazily, one at a time, so a million requests never sit in
+ * the event heap at once. Poisson draws from the entry's own stream (rng.h);
+ * times, traces and bursts replay the file. Shared by the simulator and the
+ * exec driver (exec links thaw_sim), so both see the same arrival instants. */
 #ifndef THAW_SIM_WORKLOAD_H
 #define THAW_SIM_WORKLOAD_H
 

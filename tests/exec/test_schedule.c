@@ -1,19 +1,10 @@
 /* test_schedule.c - the exec driver's timetable (exec/schedule.c): fixed
- * times and bursts come out exactly, sorted and cut at run.duration; Poisson
- * arrivals are a pure function of the seed, inside their window and about
- * as many as the rate says; faults and their recoveries land where the
- * scenario puts them; the distribution draws have the means they claim.
- * Specs are built by hand, so nothing here depends on the YAML loader. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
-
-#include <math.h>
-#include <stdio.h>
-#include <string.h>
+ * times and bursts come out exactly, in the sim's event order and cut at
+ * run.duration; Poisson arrivals are a pure function of the seed, inside
+ * their window and about as many as the rate says; faults fire as the sim
+ * fires them; and the whole timetable (arrival instants, service times,
+ * faults) equals what sim_run records for the same scenario and seed. */
+#include "tests/sim/sim_test_util.h"
 
 #include "schedule.h"
 
@@ -25,9 +16,9 @@ struct fixture {
     struct core_gpu_spec gpus[2];
     struct core_model_spec models[2];
     struct core_workload_spec wl[2];
-    struct core_fault_spec faults[2];
+    struct core_fault_spec faults[5];
     int64_t times[3];
-    struct core_burst bursts[1];
+    struct core_burst bursts[3];
     struct core_spec spec;
 };
 
@@ -35,6 +26,7 @@ static void base(struct fixture *f)
 {
     memset(f, 0, sizeof *f);
     f->node.gpu_count = 2;
+    snprintf(f->node.name, CORE_NAME_MAX, "n");
     for (int g = 0; g < 2; g++)
         f->gpus[g].vram_bytes = 1u << 30;
     snprintf(f->models[0].name, CORE_NAME_MAX, "a");
@@ -50,29 +42,32 @@ static void base(struct fixture *f)
     f->spec.seed = 1;
 }
 
-/* Workload 0: times 1 s, 500 ms, 4 s (4 s is past the 3 s run) with a fixed
- * 10 ms service; workload 1: a burst of 3 at 500 ms, service 20 ms. Sorted
- * by (time, workload, order drawn): 500ms w0, then the three of w1 at
- * 500 ms, then 1 s w0; 4 s is cut. The times list is taken as written, so
- * 500 ms drawn second still comes first. */
-static void test_times_and_bursts_exact(void **state)
+/* Workload 0: bursts of 2 at 500 ms, 1 at 1 s and 1 at 4 s (past the 3 s
+ * run), fixed 10 ms service; workload 1: times 500 ms and 2 s, 20 ms. The
+ * sim's event heap orders equal times by when each was scheduled: the first
+ * arrivals go in entry order (w0 seq 0, w1 seq 1), and each arrival
+ * schedules its source's next one with a fresh (larger) sequence number. So:
+ * w0@500 (next w0@500 gets seq 2), w1@500 (seq 1; next w1@2s seq 3),
+ * w0@500 (seq 2; next w0@1s), w0@1s, w1@2s; 4 s is cut by run.duration. */
+static void test_times_and_bursts_in_sim_order(void **state)
 {
     (void)state;
     struct fixture f;
     base(&f);
-    f.times[0] = 1 * S;
-    f.times[1] = 500 * MS;
-    f.times[2] = 4 * S;
+    f.bursts[0] = (struct core_burst){.at_ns = 500 * MS, .count = 2};
+    f.bursts[1] = (struct core_burst){.at_ns = 1 * S, .count = 1};
+    f.bursts[2] = (struct core_burst){.at_ns = 4 * S, .count = 1};
     f.wl[0] = (struct core_workload_spec){.model = 0,
-                                          .arrivals = CORE_ARRIVAL_TIMES,
-                                          .time_count = 3,
-                                          .times_ns = f.times,
-                                          .service = {.kind = CORE_DIST_FIXED, .mean_ns = 10 * MS}};
-    f.bursts[0] = (struct core_burst){.at_ns = 500 * MS, .count = 3};
-    f.wl[1] = (struct core_workload_spec){.model = 1,
                                           .arrivals = CORE_ARRIVAL_BURSTS,
-                                          .burst_count = 1,
+                                          .burst_count = 3,
                                           .bursts = f.bursts,
+                                          .service = {.kind = CORE_DIST_FIXED, .mean_ns = 10 * MS}};
+    f.times[0] = 500 * MS;
+    f.times[1] = 2 * S;
+    f.wl[1] = (struct core_workload_spec){.model = 1,
+                                          .arrivals = CORE_ARRIVAL_TIMES,
+                                          .time_count = 2,
+                                          .times_ns = f.times,
                                           .service = {.kind = CORE_DIST_FIXED, .mean_ns = 20 * MS}};
     f.spec.workload_count = 2;
     f.spec.duration_ns = 3 * S;
@@ -80,16 +75,20 @@ static void test_times_and_bursts_exact(void **state)
     struct thaw_err err = {0};
     assert_int_equal(exec_schedule_build(&f.spec, 1, 0, &s, &err), 0);
     assert_int_equal(s.arrival_count, 5);
-    const int64_t t[] = {500 * MS, 500 * MS, 500 * MS, 500 * MS, 1 * S};
-    const int model[] = {0, 1, 1, 1, 0};
-    const int64_t service[] = {10 * MS, 20 * MS, 20 * MS, 20 * MS, 10 * MS};
+    const int64_t t[] = {500 * MS, 500 * MS, 500 * MS, 1 * S, 2 * S};
+    const int wl[] = {0, 1, 0, 0, 1};
     for (int i = 0; i < 5; i++) {
         assert_int_equal(s.arrivals[i].t_ns, t[i]);
-        assert_int_equal(s.arrivals[i].model, model[i]);
-        assert_int_equal(s.arrivals[i].service_ns, service[i]);
+        assert_int_equal(s.arrivals[i].workload, wl[i]);
+        assert_int_equal(s.arrivals[i].model, wl[i]);
+        assert_int_equal(s.arrivals[i].service_ns, wl[i] ? 20 * MS : 10 * MS);
     }
     assert_int_equal(s.fault_count, 0);
     exec_schedule_free(&s);
+
+    /* The sim rejects unsorted times; so does the timetable. */
+    f.times[0] = 3 * S;
+    assert_int_equal(exec_schedule_build(&f.spec, 1, 0, &s, &err), THAW_EINVAL);
 }
 
 static void poisson(struct fixture *f, double rate, int64_t start, int64_t end)
@@ -147,7 +146,7 @@ static void test_poisson_needs_an_end(void **state)
     struct exec_schedule s;
     struct thaw_err err = {0};
     assert_int_equal(exec_schedule_build(&f.spec, 1, 0, &s, &err), THAW_EINVAL);
-    assert_non_null(strstr(err.msg, "poisson"));
+    assert_non_null(strstr(err.msg, "Poisson"));
     /* The run's duration is an end. */
     f.spec.duration_ns = 1 * S;
     assert_int_equal(exec_schedule_build(&f.spec, 1, 0, &s, &err), 0);
@@ -157,37 +156,50 @@ static void test_poisson_needs_an_end(void **state)
     assert_int_equal(exec_schedule_build(&f.spec, 1, 10, &s, &err), THAW_ERANGE);
 }
 
-/* Fault 0: gpu 1 at 1 s, back after 2 s -> fail at 1 s, recover at 3 s.
- * Fault 1: node 0 at 500 ms, never back -> one event. Sorted by time. A
- * fault at or past run.duration (5 s) is dropped. */
-static void test_faults_where_the_scenario_puts_them(void **state)
+/* As the sim plays faults out: node 0 fails at 500 ms and is back after
+ * 1 s (1.5 s); gpu 1 (on node 0) "fails" at 1 s while its node is down, so
+ * that fault finds nothing to break and is skipped; gpu 0 fails at 2 s and
+ * is back at 4 s; a fault at exactly run.duration (5 s) still fires (the
+ * sim stops at the first event *past* it) and one at 6 s does not. */
+static void test_faults_as_the_sim_fires_them(void **state)
 {
     (void)state;
     struct fixture f;
     base(&f);
-    f.faults[0] = (struct core_fault_spec){
-        .target = CORE_FAULT_GPU, .node = 0, .gpu = 1, .at_ns = 1 * S, .recover_after_ns = 2 * S};
+    f.faults[0] = (struct core_fault_spec){.target = CORE_FAULT_NODE,
+                                           .node = 0,
+                                           .gpu = -1,
+                                           .at_ns = 500 * MS,
+                                           .recover_after_ns = 1 * S};
     f.faults[1] = (struct core_fault_spec){
-        .target = CORE_FAULT_NODE, .node = 0, .gpu = -1, .at_ns = 500 * MS};
-    f.spec.fault_count = 2;
+        .target = CORE_FAULT_GPU, .node = 0, .gpu = 1, .at_ns = 1 * S, .recover_after_ns = 2 * S};
+    f.faults[2] = (struct core_fault_spec){
+        .target = CORE_FAULT_GPU, .node = 0, .gpu = 0, .at_ns = 2 * S, .recover_after_ns = 2 * S};
+    f.faults[3] =
+        (struct core_fault_spec){.target = CORE_FAULT_GPU, .node = 0, .gpu = 1, .at_ns = 5 * S};
+    f.faults[4] =
+        (struct core_fault_spec){.target = CORE_FAULT_GPU, .node = 0, .gpu = 0, .at_ns = 6 * S};
+    f.spec.fault_count = 5;
     f.spec.duration_ns = 5 * S;
     struct exec_schedule s;
     struct thaw_err err = {0};
     assert_int_equal(exec_schedule_build(&f.spec, 1, 0, &s, &err), 0);
-    assert_int_equal(s.fault_count, 3);
-    assert_int_equal(s.faults[0].t_ns, 500 * MS);
-    assert_true(s.faults[0].node && !s.faults[0].recover);
-    assert_int_equal(s.faults[1].t_ns, 1 * S);
-    assert_true(!s.faults[1].node && !s.faults[1].recover && s.faults[1].target == 1);
-    assert_int_equal(s.faults[2].t_ns, 3 * S);
-    assert_true(s.faults[2].recover && s.faults[2].target == 1);
+    assert_int_equal(s.fault_count, 5);
+    const int64_t t[] = {500 * MS, 1500 * MS, 2 * S, 4 * S, 5 * S};
+    const int fault[] = {0, 0, 2, 2, 3};
+    const bool recover[] = {false, true, false, true, false};
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(s.faults[i].t_ns, t[i]);
+        assert_int_equal(s.faults[i].fault, fault[i]);
+        assert_int_equal(s.faults[i].recover, recover[i]);
+        assert_int_equal(s.faults[i].node, fault[i] == 0);
+    }
+    assert_int_equal(s.faults[4].target, 1);
     exec_schedule_free(&s);
 
-    f.faults[0].at_ns = 5 * S;
-    f.spec.fault_count = 1;
-    assert_int_equal(exec_schedule_build(&f.spec, 1, 0, &s, &err), 0);
-    assert_int_equal(s.fault_count, 0);
-    exec_schedule_free(&s);
+    /* A fault with neither a time nor an MTBF is refused, as by the sim. */
+    f.faults[0].at_ns = -1;
+    assert_int_equal(exec_schedule_build(&f.spec, 1, 0, &s, &err), THAW_EINVAL);
 }
 
 /* MTBF 1 s with recovery 100 ms over a 20 s run: failures are ~1.1 s
@@ -215,50 +227,134 @@ static void test_mtbf_faults(void **state)
             assert_int_equal(s.faults[i].t_ns - s.faults[i - 1].t_ns, 100 * MS);
         } else {
             fails++;
-            assert_true(s.faults[i].t_ns < 20 * S);
+            assert_true(s.faults[i].t_ns <= 20 * S);
         }
     }
     assert_true(fails >= 10 && fails <= 30);
     exec_schedule_free(&s);
 }
 
-/* 20,000 draws per distribution of mean 100 ms: with cv 0.5 the sample
- * mean's sd is 0.35 ms, so +-3 ms is more than eight sd. */
-static void test_draw_means(void **state)
+/* exec-small.yaml, and the same with seed 7: the timetable is what sim_run
+ * of the same spec records. Request i + 1 of the sim arrived at arrival i's
+ * instant (ns-exact: the table holds seconds as doubles, 15 s carries
+ * ~2e-15 s of rounding) for the same model; each finished request was served
+ * for exactly its drawn service time (finished - dispatched, to 1 ns of
+ * rounding); and the fault rows are the timetable's fail/recover pairs. */
+static void check_against_sim(const char *seed_kv)
+{
+    const char *kv[] = {seed_kv, NULL};
+    struct core_spec *spec = simt_load("scenarios/exec-small.yaml", kv);
+    struct exec_schedule s;
+    struct thaw_err err = {0};
+    assert_int_equal(exec_schedule_build(spec, spec->seed, 0, &s, &err), 0);
+    struct simt t;
+    simt_open(&t);
+    int64_t run = simt_run(&t, spec, NULL);
+    assert_true(s.arrival_count > 20);
+    assert_int_equal((int)simt_num(&t, run, "SELECT count(*) FROM requests WHERE run = ?1"),
+                     s.arrival_count);
+    sqlite3 *h = res_handle(t.db);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(h,
+                                        "SELECT request_id, model, arrived, dispatched, finished "
+                                        "FROM requests WHERE run = ?1 ORDER BY request_id",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_int64(st, 1, run);
+    int i = 0, served = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        assert_true(i < s.arrival_count);
+        const struct exec_arrival *a = &s.arrivals[i];
+        assert_int_equal(sqlite3_column_int64(st, 0), i + 1);
+        assert_string_equal((const char *)sqlite3_column_text(st, 1), spec->models[a->model].name);
+        assert_int_equal(llround(sqlite3_column_double(st, 2) * 1e9), a->t_ns);
+        if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
+            double d = sqlite3_column_double(st, 4) - sqlite3_column_double(st, 3);
+            assert_true(llabs(llround(d * 1e9) - a->service_ns) <= 1);
+            served++;
+        }
+        i++;
+    }
+    sqlite3_finalize(st);
+    assert_int_equal(i, s.arrival_count);
+    assert_true(served > 0);
+    /* exec-small: gpu1 fails at 8 s, back at 12 s. */
+    assert_int_equal(s.fault_count, 2);
+    assert_int_equal(s.faults[0].t_ns, 8 * S);
+    assert_int_equal(s.faults[1].t_ns, 12 * S);
+    assert_int_equal((int)simt_num(&t, run, "SELECT count(*) FROM faults WHERE run = ?1"), 1);
+    assert_int_equal(llround(simt_num(&t, run, "SELECT t FROM faults WHERE run = ?1") * 1e9),
+                     s.faults[0].t_ns);
+    assert_int_equal(
+        llround(simt_num(&t, run, "SELECT recovered FROM faults WHERE run = ?1") * 1e9),
+        s.faults[1].t_ns);
+    simt_close(&t);
+    exec_schedule_free(&s);
+    core_spec_free(spec);
+}
+
+static void test_same_timetable_as_the_sim(void **state)
 {
     (void)state;
-    const struct core_dist d[] = {
-        {.kind = CORE_DIST_FIXED, .mean_ns = 100 * MS},
-        {.kind = CORE_DIST_EXP, .mean_ns = 100 * MS},
-        {.kind = CORE_DIST_LOGNORMAL, .mean_ns = 100 * MS, .cv = 0.5},
-        {.kind = CORE_DIST_GAMMA, .mean_ns = 100 * MS, .cv = 0.5},
-        {.kind = CORE_DIST_UNIFORM, .lo_ns = 50 * MS, .hi_ns = 150 * MS},
-    };
-    for (size_t k = 0; k < sizeof d / sizeof d[0]; k++) {
-        struct exec_rng *r;
-        assert_int_equal(exec_rng_new(5, exec_stream_seed(5, EXEC_STREAM_LOAD_COSTS, 0), &r), 0);
-        double sum = 0;
-        int n = 20000;
-        double tol = d[k].kind == CORE_DIST_EXP ? 5.0 * MS : 3.0 * MS; /* EXP: cv 1, sd 0.7 ms */
-        for (int i = 0; i < n; i++) {
-            int64_t v = exec_rng_draw(r, &d[k]);
-            assert_true(v >= 0);
-            sum += (double)v;
+    check_against_sim("run.seed=42");
+    check_against_sim("run.seed=7");
+}
+
+/* MTBF faults drawn from the sim's fault stream: exec-small.yaml with its
+ * gpu1 fault made recurring (MTBF 2 s, back after 300 ms) over its 15 s.
+ * The sim records one row per failure with its recovery (NULL when the run
+ * ended first); the timetable must list the same instants, fail and
+ * recover alternating. */
+static void test_mtbf_faults_as_the_sim(void **state)
+{
+    (void)state;
+    struct core_spec *spec = simt_load("scenarios/exec-small.yaml", NULL);
+    assert_int_equal(spec->fault_count, 1);
+    spec->faults[0].at_ns = -1;
+    spec->faults[0].mtbf_ns = 2 * S;
+    spec->faults[0].recover_after_ns = 300 * MS;
+    struct exec_schedule s;
+    struct thaw_err err = {0};
+    assert_int_equal(exec_schedule_build(spec, spec->seed, 0, &s, &err), 0);
+    struct simt t;
+    simt_open(&t);
+    int64_t run = simt_run(&t, spec, NULL);
+    int rows = (int)simt_num(&t, run, "SELECT count(*) FROM faults WHERE run = ?1");
+    assert_true(rows >= 3);
+    assert_int_equal((s.fault_count + 1) / 2, rows);
+    sqlite3 *h = res_handle(t.db);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(h,
+                                        "SELECT t, recovered FROM faults WHERE run = ?1 "
+                                        "ORDER BY t",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_int64(st, 1, run);
+    for (int i = 0; sqlite3_step(st) == SQLITE_ROW; i += 2) {
+        assert_false(s.faults[i].recover);
+        assert_int_equal(llround(sqlite3_column_double(st, 0) * 1e9), s.faults[i].t_ns);
+        if (i + 1 < s.fault_count) {
+            assert_true(s.faults[i + 1].recover);
+            assert_int_equal(s.faults[i + 1].t_ns - s.faults[i].t_ns, 300 * MS);
+            assert_int_equal(llround(sqlite3_column_double(st, 1) * 1e9), s.faults[i + 1].t_ns);
         }
-        exec_rng_free(r);
-        assert_true(fabs(sum / n - 100.0 * MS) < tol);
     }
+    sqlite3_finalize(st);
+    simt_close(&t);
+    exec_schedule_free(&s);
+    core_spec_free(spec);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_times_and_bursts_exact),
+        cmocka_unit_test(test_times_and_bursts_in_sim_order),
         cmocka_unit_test(test_poisson_seeded_and_in_window),
         cmocka_unit_test(test_poisson_needs_an_end),
-        cmocka_unit_test(test_faults_where_the_scenario_puts_them),
+        cmocka_unit_test(test_faults_as_the_sim_fires_them),
         cmocka_unit_test(test_mtbf_faults),
-        cmocka_unit_test(test_draw_means),
+        cmocka_unit_test(test_same_timetable_as_the_sim),
+        cmocka_unit_test(test_mtbf_faults_as_the_sim),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

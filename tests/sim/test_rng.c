@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "rng.h"
@@ -127,13 +128,91 @@ static void distributions(void **state)
     gsl_rng_free(r);
 }
 
+/* The per-source seeding functions sim and exec share: a workload's
+ * streams are keyed by its model's name and its ordinal among that model's
+ * entries (workload 2, the second entry of model "b", is key ("b", 1)); a
+ * fault's by its target's name and ordinal among that target's faults; a
+ * node's by (name, 0). Each must give the generator sim_rng_new gives for
+ * that key. And sim_rng_draw_load draws, from the node's stream: init, then
+ * each phase (its lottery only when the hit probability is > 0), then
+ * warm-up. With a lottery of probability 1 the hit work is always taken. */
+static bool same_stream(gsl_rng *a, gsl_rng *b)
+{
+    bool same = a && b;
+    for (int i = 0; same && i < 4; i++)
+        same = gsl_rng_get(a) == gsl_rng_get(b);
+    gsl_rng_free(a);
+    gsl_rng_free(b);
+    return same;
+}
+
+static void per_source_streams(void **state)
+{
+    (void)state;
+    struct core_node_spec nodes[1] = {{.name = "n0", .gpu_count = 2}};
+    struct core_gpu_spec gpus[2] = {{.name = "n0/gpu0"}, {.name = "n0/gpu1"}};
+    struct core_phase_spec ph[2] = {
+        {.when = CORE_PHASE_AFTER_COPY,
+         .work = {.kind = CORE_DIST_EXP, .mean_ns = 1000000},
+         .hit_work = {.kind = CORE_DIST_EXP, .mean_ns = 7000000},
+         .cache_hit_probability = 1.0},
+        {.when = CORE_PHASE_BEFORE_COPY, .work = {.kind = CORE_DIST_EXP, .mean_ns = 2000000}},
+    };
+    struct core_model_spec models[2] = {{.name = "a", .phase_count = 2, .phases = ph},
+                                        {.name = "b"}};
+    struct core_workload_spec wl[3] = {{.model = 1}, {.model = 0}, {.model = 1}};
+    struct core_fault_spec faults[3] = {
+        {.target = CORE_FAULT_GPU, .gpu = 1, .node = 0},
+        {.target = CORE_FAULT_NODE, .node = 0, .gpu = -1},
+        {.target = CORE_FAULT_GPU, .gpu = 1, .node = 0},
+    };
+    struct core_spec sp = {.node_count = 1,
+                           .nodes = nodes,
+                           .gpu_count = 2,
+                           .gpus = gpus,
+                           .model_count = 2,
+                           .models = models,
+                           .workload_count = 3,
+                           .workloads = wl,
+                           .fault_count = 3,
+                           .faults = faults};
+    assert_true(same_stream(sim_rng_for_workload(&sp, 9, 2, SIM_STREAM_SERVICE),
+                            sim_rng_new(9, SIM_STREAM_SERVICE, sim_rng_key("b", 1))));
+    assert_true(same_stream(sim_rng_for_workload(&sp, 9, 1, SIM_STREAM_ARRIVALS),
+                            sim_rng_new(9, SIM_STREAM_ARRIVALS, sim_rng_key("a", 0))));
+    assert_false(same_stream(sim_rng_for_workload(&sp, 9, 0, SIM_STREAM_ARRIVALS),
+                             sim_rng_new(9, SIM_STREAM_ARRIVALS, sim_rng_key("b", 1))));
+    assert_true(same_stream(sim_rng_for_fault(&sp, 9, 2),
+                            sim_rng_new(9, SIM_STREAM_FAULT, sim_rng_key("n0/gpu1", 1))));
+    assert_true(same_stream(sim_rng_for_fault(&sp, 9, 1),
+                            sim_rng_new(9, SIM_STREAM_FAULT, sim_rng_key("n0", 0))));
+    assert_true(same_stream(sim_rng_for_node(&sp, 9, 0),
+                            sim_rng_new(9, SIM_STREAM_NODE, sim_rng_key("n0", 0))));
+    assert_null(sim_rng_for_node(&sp, 9, 1));
+    assert_null(sim_rng_for_workload(&sp, 9, 3, SIM_STREAM_ARRIVALS));
+
+    nodes[0].init = (struct core_dist){.kind = CORE_DIST_EXP, .mean_ns = 3000000};
+    nodes[0].warmup = (struct core_dist){.kind = CORE_DIST_EXP, .mean_ns = 5000000};
+    gsl_rng *r = sim_rng_for_node(&sp, 4, 0), *ref = sim_rng_for_node(&sp, 4, 0);
+    int64_t phase_ns[2];
+    struct sim_load_costs c = {.phase_ns = phase_ns};
+    sim_rng_draw_load(r, &nodes[0], &models[0], &c);
+    assert_int_equal(c.init_ns, sim_rng_draw_ns(ref, &nodes[0].init));
+    assert_true(gsl_rng_uniform(ref) < 1.0); /* phase 0's lottery */
+    assert_int_equal(phase_ns[0], sim_rng_draw_ns(ref, &ph[0].hit_work));
+    assert_int_equal(phase_ns[1], sim_rng_draw_ns(ref, &ph[1].work)); /* no lottery */
+    assert_int_equal(c.warmup_ns, sim_rng_draw_ns(ref, &nodes[0].warmup));
+    assert_int_equal(gsl_rng_get(r), gsl_rng_get(ref)); /* nothing else drawn */
+    gsl_rng_free(r);
+    gsl_rng_free(ref);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(splitmix64_reference),
-        cmocka_unit_test(xoshiro_reference),
-        cmocka_unit_test(streams_are_keyed),
-        cmocka_unit_test(distributions),
+        cmocka_unit_test(splitmix64_reference), cmocka_unit_test(xoshiro_reference),
+        cmocka_unit_test(streams_are_keyed),    cmocka_unit_test(distributions),
+        cmocka_unit_test(per_source_streams),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
