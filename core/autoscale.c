@@ -35,13 +35,13 @@ static void scale_model(struct core_sched *s, int m)
     }
     while (waiting == 0 && ready > ms->replicas_min) {
         size_t victim = SIZE_MAX;
-        for (size_t i = 0; i < s->live_count; i++) {
-            const struct core_inst *in = &s->insts[s->live[i]];
-            if (in->model != m || in->state != CORE_INST_READY || in->hot || in->outstanding)
-                continue;
+        const struct core_model_state *mst = &s->models[m];
+        for (size_t i = 0; i < mst->live_count; i++) {
+            const struct core_inst *in = &s->insts[mst->live[i]];
+            if (!core_inst_idle(in)) continue;
             if (s->now < core_time_add(in->last_used_ns, p->keep_alive_ns)) continue;
             if (victim == SIZE_MAX || in->last_used_ns < s->insts[victim].last_used_ns)
-                victim = s->live[i];
+                victim = mst->live[i];
         }
         if (victim == SIZE_MAX) break;
         core_inst_evict(s, victim);

@@ -32,15 +32,19 @@ struct core_shm_entry {
 
 struct core_node_state {
     bool failed;
-    int loads;                  /* loads in flight on the node's GPUs */
-    uint64_t shm_used_bytes;    /* QUEUED + FILLING + RESIDENT entries */
-    struct core_shm_entry *shm; /* one per model */
+    int loads;                   /* loads in flight on the node's GPUs */
+    uint64_t shm_used_bytes;     /* QUEUED + FILLING + RESIDENT entries */
+    struct core_shm_entry *shm;  /* one per model */
+    int shm_queued, shm_filling; /* entries in those states: fills need no scan when idle */
 };
 
 struct core_gpu_state {
     bool failed; /* the GPU itself; it is usable only when its node is up too */
     int loads;
     uint64_t reserved_bytes;
+    /* VRAM of the GPU's idle instances (core_inst_idle): free + this bounds
+     * the room any eviction could make there */
+    uint64_t idle_bytes;
 };
 
 struct core_inst {
@@ -86,6 +90,12 @@ struct core_model_state {
     int concurrency;
     bool broken;      /* a load of it failed: nothing is queued for it automatically */
     uint64_t rr_last; /* round_robin: id of the last instance chosen */
+    /* The model's share of core_sched.live (same ascending id order) and of
+     * the job queue, so per-model questions cost the model's own instances,
+     * not every instance in the cluster. */
+    size_t *live;
+    size_t live_count, live_cap;
+    int jobs, jobs_hot; /* queued jobs of the model; of them hot standbys */
 };
 
 /* ---- policy tables (names exactly core_policy_names(kind)) ------------------ */
@@ -170,6 +180,30 @@ struct core_sched {
     size_t *scratch; /* balancer candidates */
     size_t scratch_cap;
 
+    /* One bit per model whose wait queue is not empty, so the per-event
+     * passes visit waiting models in index order without a scan of all; and
+     * one per model whose state (wait queue, instances, jobs) changed since
+     * the dispatch pass, resp. the demand pass, last looked at it: a model
+     * that pass left alone and that did not change would be left alone
+     * again, so the passes visit only waiting models with the bit set. */
+    uint64_t *waiting, *dirty_dispatch, *dirty_demand;
+    size_t model_words;
+    /* Queued jobs per distinct vram size (sizes ascending; need_class maps a
+     * model to its size), so start_jobs knows the smallest need queued. */
+    uint64_t *class_need;
+    size_t *class_jobs, class_count;
+    int *need_class;
+    bool can_evict; /* the eviction policy is not "none" */
+    bool evict_any; /* it is "lru": every idle instance may go */
+    uint64_t *room; /* start_jobs' scratch: evictable bytes per GPU */
+
+    /* evict.c's scratch, sized at start: candidates, freed per GPU, taken
+     * per model */
+    struct core_evict_cand *ev_cand;
+    size_t ev_cand_cap;
+    uint64_t *ev_freed;
+    int *ev_taken;
+
     uint64_t rng; /* splitmix64 state, from spec->seed */
     uint64_t shm_seq;
     int64_t next_autoscale_ns; /* CORE_NO_TIME when the autoscaler is off */
@@ -190,6 +224,33 @@ static inline int64_t core_time_add(int64_t t, int64_t d)
     if (d > 0 && t > INT64_MAX - d) return INT64_MAX;
     if (d < 0 && t < INT64_MIN - d) return INT64_MIN;
     return t + d;
+}
+
+/* An instance eviction could take: READY, serving, no request outstanding.
+ * core_gpu_state.idle_bytes sums these; every change to state, hot or
+ * outstanding goes through core_idle_out / core_idle_in around it, which
+ * also mark the model changed (core_model_touch). */
+static inline bool core_inst_idle(const struct core_inst *in)
+{
+    return in->state == CORE_INST_READY && !in->hot && in->outstanding == 0;
+}
+
+static inline void core_model_touch(struct core_sched *s, int m)
+{
+    s->dirty_dispatch[m / 64] |= 1ULL << (m % 64);
+    s->dirty_demand[m / 64] |= 1ULL << (m % 64);
+}
+
+static inline void core_idle_out(struct core_sched *s, const struct core_inst *in)
+{
+    core_model_touch(s, in->model);
+    if (core_inst_idle(in)) s->gpus[in->gpu].idle_bytes -= in->vram_bytes;
+}
+
+static inline void core_idle_in(struct core_sched *s, const struct core_inst *in)
+{
+    core_model_touch(s, in->model);
+    if (core_inst_idle(in)) s->gpus[in->gpu].idle_bytes += in->vram_bytes;
 }
 
 static inline uint64_t core_gpu_free(const struct core_sched *s, int g)
@@ -216,6 +277,11 @@ int core_model_max(const struct core_sched *s, int model);
 /* Queues a load job; marks the model's waiting requests cold when it serves. */
 void core_job_queue(struct core_sched *s, int model, enum core_reason reason, bool hot);
 
+/* Recounts the incremental bookkeeping (per-model lists and job counts,
+ * idle bytes, waiting bits, shm counters) from scratch: 0 when it agrees,
+ * else THAW_EINVARIANT with what differs in err. For tests. */
+int core_sched_check_books(const struct core_sched *s, struct thaw_err *err);
+
 /* queue.c */
 int core_queue_insert(struct core_sched *s, const struct core_job *job);
 void core_queue_remove(struct core_sched *s, size_t pos);
@@ -223,6 +289,11 @@ void core_queue_remove(struct core_sched *s, size_t pos);
 /* evict.c: evicts idle instances so that a GPU allowed by `allowed` has
  * `need` bytes free; returns that GPU or -1 (nothing evicted then). */
 int core_evict_for(struct core_sched *s, int model, const unsigned char *allowed, uint64_t need);
+struct core_evict_cand {
+    int64_t last_used_ns;
+    uint64_t id;
+    size_t idx;
+};
 
 /* shm_cache.c */
 bool core_shm_resident(const struct core_sched *s, int node, int model);

@@ -3,7 +3,10 @@
  * standby, not of the model being loaded) that the eviction policy allows and
  * whose model keeps replicas_min READY without them. They are taken in LRU
  * order (last_used, then id) across the allowed GPUs; the first GPU that
- * reaches enough room wins and only its victims are evicted. */
+ * reaches enough room wins and only its victims are evicted. GPUs that
+ * could not reach the room even with every idle instance gone (per-GPU
+ * idle_bytes) are ruled out first, and their candidates skipped where they
+ * cannot change the outcome. */
 #include "core_internal.h"
 
 #include <stdlib.h>
@@ -44,67 +47,89 @@ const struct core_eviction_policy *core_eviction_policy_find(const char *name)
     return NULL;
 }
 
-static int lru_order(const struct core_inst *a, const struct core_inst *b)
+/* LRU order: last_used, then id; a total order, so the sort is repeatable. */
+static int lru_order(const void *pa, const void *pb)
 {
+    const struct core_evict_cand *a = pa, *b = pb;
     if (a->last_used_ns != b->last_used_ns) return a->last_used_ns < b->last_used_ns ? -1 : 1;
     return a->id < b->id ? -1 : a->id > b->id ? 1 : 0;
 }
 
+/* READY serving instances of a model (what replicas_min counts). */
+static int ready_count(const struct core_sched *s, int model)
+{
+    const struct core_model_state *ms = &s->models[model];
+    int n = 0;
+    for (size_t i = 0; i < ms->live_count; i++) {
+        const struct core_inst *in = &s->insts[ms->live[i]];
+        n += in->state == CORE_INST_READY && !in->hot;
+    }
+    return n;
+}
+
+/* Only GPUs whose free VRAM plus all their idle instances reach `need` can
+ * be chosen, so candidates elsewhere matter only through the replicas_min
+ * count of their model (a model with replicas_min 0 is never held back:
+ * it has more READY instances than candidates taken before any of its own),
+ * and are left out otherwise. */
 int core_evict_for(struct core_sched *s, int model, const unsigned char *allowed, uint64_t need)
 {
     const struct core_spec *sp = s->spec;
-    size_t n = 0;
-    size_t *cand = malloc((s->live_count ? s->live_count : 1) * sizeof *cand);
-    uint64_t *freed = calloc((size_t)(sp->gpu_count > 0 ? sp->gpu_count : 1), sizeof *freed);
-    int *taken = calloc((size_t)(sp->model_count > 0 ? sp->model_count : 1), sizeof *taken);
-    int *ready = calloc((size_t)(sp->model_count > 0 ? sp->model_count : 1), sizeof *ready);
-    int chosen_gpu = -1;
-    if (!cand || !freed || !taken || !ready) {
-        s->oom = true;
-        goto out;
+    int G = sp->gpu_count;
+    unsigned char reach[G > 0 ? G : 1];
+    bool any = false;
+    for (int g = 0; g < G; g++) {
+        reach[g] = allowed[g] && sp->gpus[g].vram_bytes >= need &&
+                   core_gpu_free(s, g) + s->gpus[g].idle_bytes >= need;
+        any = any || reach[g];
     }
-    for (size_t i = 0; i < s->live_count; i++) {
-        const struct core_inst *in = &s->insts[s->live[i]];
-        if (in->state == CORE_INST_READY && !in->hot) ready[in->model]++;
-    }
-    for (size_t i = 0; i < s->live_count; i++) {
-        const struct core_inst *in = &s->insts[s->live[i]];
-        if (in->state != CORE_INST_READY || in->hot || in->outstanding > 0) continue;
-        if (in->model == model || !allowed[in->gpu]) continue;
-        if (sp->gpus[in->gpu].vram_bytes < need) continue;
-        if (!s->eviction->may_evict(s, in)) continue;
-        /* insertion sort into LRU order: candidate lists are short */
-        size_t at = n;
-        while (at > 0 && lru_order(&s->insts[cand[at - 1]], in) > 0) {
-            cand[at] = cand[at - 1];
-            at--;
+    if (!any || !s->can_evict) return -1;
+    if (s->ev_cand_cap < s->live_count) {
+        size_t cap = s->live_count * 2;
+        struct core_evict_cand *c = realloc(s->ev_cand, cap * sizeof *c);
+        if (!c) {
+            s->oom = true;
+            return -1;
         }
-        cand[at] = s->live[i];
-        n++;
+        s->ev_cand = c;
+        s->ev_cand_cap = cap;
     }
+    struct core_evict_cand *cand = s->ev_cand;
+    size_t n = 0;
+    for (size_t i = 0; i < s->live_count; i++) {
+        const struct core_inst *in = &s->insts[s->live[i]];
+        if (!core_inst_idle(in) || in->model == model || !allowed[in->gpu]) continue;
+        if (sp->gpus[in->gpu].vram_bytes < need) continue;
+        if (!reach[in->gpu] && sp->models[in->model].replicas_min <= 0) continue;
+        if (!s->eviction->may_evict(s, in)) continue;
+        cand[n++] = (struct core_evict_cand){in->last_used_ns, in->id, s->live[i]};
+    }
+    qsort(cand, n, sizeof *cand, lru_order);
+    int chosen_gpu = -1;
     size_t upto = 0;
     for (size_t k = 0; k < n && chosen_gpu < 0; k++) {
-        const struct core_inst *in = &s->insts[cand[k]];
-        if (ready[in->model] - taken[in->model] <= sp->models[in->model].replicas_min) {
-            cand[k] = SIZE_MAX; /* the last replica replicas_min needs */
+        const struct core_inst *in = &s->insts[cand[k].idx];
+        int rmin = sp->models[in->model].replicas_min;
+        if (rmin > 0 && ready_count(s, in->model) - s->ev_taken[in->model] <= rmin) {
+            cand[k].id = 0; /* the last replica replicas_min needs */
             continue;
         }
-        taken[in->model]++;
-        freed[in->gpu] += in->vram_bytes;
-        if (core_gpu_free(s, in->gpu) + freed[in->gpu] >= need) {
+        s->ev_taken[in->model]++;
+        s->ev_freed[in->gpu] += in->vram_bytes;
+        if (core_gpu_free(s, in->gpu) + s->ev_freed[in->gpu] >= need) {
             chosen_gpu = in->gpu;
             upto = k;
         }
     }
+    for (size_t k = 0; k < n; k++) {
+        const struct core_inst *in = &s->insts[cand[k].idx];
+        s->ev_taken[in->model] = 0;
+        s->ev_freed[in->gpu] = 0;
+    }
     if (chosen_gpu >= 0) {
         for (size_t k = 0; k <= upto; k++)
-            if (cand[k] != SIZE_MAX && s->insts[cand[k]].gpu == chosen_gpu)
-                core_inst_evict(s, cand[k]);
+            if (cand[k].id != 0 && s->insts[cand[k].idx].gpu == chosen_gpu)
+                core_inst_evict(s, cand[k].idx);
     }
-out:
-    free(cand);
-    free(freed);
-    free(taken);
-    free(ready);
     return chosen_gpu;
 }

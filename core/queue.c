@@ -110,11 +110,20 @@ int core_queue_insert(struct core_sched *s, const struct core_job *job)
     memmove(&s->jobs[lo + 1], &s->jobs[lo], (s->job_count - lo) * sizeof *s->jobs);
     s->jobs[lo] = *job;
     s->job_count++;
+    s->models[job->model].jobs++;
+    if (job->hot) s->models[job->model].jobs_hot++;
+    s->class_jobs[s->need_class[job->model]]++;
+    core_model_touch(s, job->model);
     return 0;
 }
 
 void core_queue_remove(struct core_sched *s, size_t pos)
 {
+    int m = s->jobs[pos].model;
+    s->models[m].jobs--;
+    if (s->jobs[pos].hot) s->models[m].jobs_hot--;
+    s->class_jobs[s->need_class[m]]--;
+    core_model_touch(s, m);
     memmove(&s->jobs[pos], &s->jobs[pos + 1], (s->job_count - pos - 1) * sizeof *s->jobs);
     s->job_count--;
 }

@@ -3,7 +3,10 @@
  * queues demand loads, starts the queued loads that can start, starts shm
  * fills and asks for the next wake-up. Every loop runs over arrays in index
  * or id order, never over addresses, so the same events give the same
- * actions. The semantics are written down in core.h. */
+ * actions. The semantics are written down in core.h. Per-event work is kept
+ * proportional to what changed: per-model instance lists and job counts,
+ * per-GPU idle bytes, bitmaps of waiting and changed models (see
+ * core_internal.h); core_sched_check_books recounts them for the tests. */
 #include "core_internal.h"
 
 #include <stdlib.h>
@@ -53,27 +56,53 @@ static bool waitq_reserve(struct core_sched *s, struct core_waitq *q)
     return true;
 }
 
-static void waitq_push_back(struct core_sched *s, struct core_waitq *q, struct core_wait w)
+static void waitq_push_back(struct core_sched *s, int m, struct core_wait w)
 {
+    struct core_waitq *q = &s->models[m].wait;
     if (!waitq_reserve(s, q)) return;
     q->items[(q->head + q->len) % q->cap] = w;
     q->len++;
+    s->waiting[m / 64] |= 1ULL << (m % 64);
+    core_model_touch(s, m);
 }
 
-static void waitq_push_front(struct core_sched *s, struct core_waitq *q, struct core_wait w)
+static void waitq_push_front(struct core_sched *s, int m, struct core_wait w)
 {
+    struct core_waitq *q = &s->models[m].wait;
     if (!waitq_reserve(s, q)) return;
     q->head = (q->head + q->cap - 1) % q->cap;
     q->items[q->head] = w;
     q->len++;
+    s->waiting[m / 64] |= 1ULL << (m % 64);
+    core_model_touch(s, m);
 }
 
-static struct core_wait waitq_pop(struct core_waitq *q)
+static struct core_wait waitq_pop(struct core_sched *s, int m)
 {
+    struct core_waitq *q = &s->models[m].wait;
     struct core_wait w = q->items[q->head];
     q->head = (q->head + 1) % q->cap;
     q->len--;
+    if (q->len == 0) s->waiting[m / 64] &= ~(1ULL << (m % 64));
+    core_model_touch(s, m);
     return w;
+}
+
+/* The next model >= m with requests waiting and its bit set in `dirty`, in
+ * index order; -1 when none. Reads the bits afresh, so models that start or
+ * stop waiting meanwhile are seen as a scan of every model would see them. */
+static int next_waiting(const struct core_sched *s, const uint64_t *dirty, int m)
+{
+    int M = s->spec->model_count;
+    while (m < M) {
+        uint64_t word = (s->waiting[m / 64] & dirty[m / 64]) >> (m % 64);
+        if (word) {
+            m += __builtin_ctzll(word);
+            return m < M ? m : -1;
+        }
+        m = (m / 64 + 1) * 64;
+    }
+    return -1;
 }
 
 static struct core_wait *waitq_at(struct core_waitq *q, size_t i)
@@ -102,8 +131,10 @@ static void emit_state(struct core_sched *s, size_t idx)
 static size_t inst_new(struct core_sched *s, int model, int gpu, enum core_inst_state state,
                        enum core_reason reason, bool hot)
 {
+    struct core_model_state *mst = &s->models[model];
     if (!grow((void **)&s->insts, &s->inst_cap, s->inst_count + 1, sizeof *s->insts) ||
-        !grow((void **)&s->live, &s->live_cap, s->live_count + 1, sizeof *s->live)) {
+        !grow((void **)&s->live, &s->live_cap, s->live_count + 1, sizeof *s->live) ||
+        !grow((void **)&mst->live, &mst->live_cap, mst->live_count + 1, sizeof *mst->live)) {
         s->oom = true;
         return SIZE_MAX;
     }
@@ -127,17 +158,33 @@ static size_t inst_new(struct core_sched *s, int model, int gpu, enum core_inst_
     in->reqs = reqs;
     s->gpus[gpu].reserved_bytes += in->vram_bytes;
     s->live[s->live_count++] = idx;
+    mst->live[mst->live_count++] = idx; /* the newest id: the order holds */
+    core_idle_in(s, in);                /* marks the model changed too */
     return idx;
+}
+
+/* Removes idx from an ascending array of instance indices. */
+static void sorted_remove(size_t *arr, size_t *count, size_t idx)
+{
+    size_t lo = 0, hi = *count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (arr[mid] < idx)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == *count || arr[lo] != idx) return;
+    memmove(&arr[lo], &arr[lo + 1], (*count - lo - 1) * sizeof *arr);
+    (*count)--;
 }
 
 static void live_remove(struct core_sched *s, size_t idx)
 {
-    for (size_t i = 0; i < s->live_count; i++) {
-        if (s->live[i] != idx) continue;
-        memmove(&s->live[i], &s->live[i + 1], (s->live_count - i - 1) * sizeof *s->live);
-        s->live_count--;
-        return;
-    }
+    struct core_model_state *ms = &s->models[s->insts[idx].model];
+    core_model_touch(s, s->insts[idx].model);
+    sorted_remove(s->live, &s->live_count, idx);
+    sorted_remove(ms->live, &ms->live_count, idx);
 }
 
 static void release(struct core_sched *s, struct core_inst *in)
@@ -157,6 +204,7 @@ void core_inst_evict(struct core_sched *s, size_t idx)
     a.node = s->spec->gpus[in->gpu].node;
     a.reason = in->reason;
     a.vram_bytes = in->vram_bytes;
+    core_idle_out(s, in);
     release(s, in);
     in->state = CORE_INST_EVICTED;
     live_remove(s, idx);
@@ -168,9 +216,9 @@ void core_inst_evict(struct core_sched *s, size_t idx)
 void core_model_count(const struct core_sched *s, int model, struct core_model_count *c)
 {
     memset(c, 0, sizeof *c);
-    for (size_t i = 0; i < s->live_count; i++) {
-        const struct core_inst *in = &s->insts[s->live[i]];
-        if (in->model != model) continue;
+    const struct core_model_state *ms = &s->models[model];
+    for (size_t i = 0; i < ms->live_count; i++) {
+        const struct core_inst *in = &s->insts[ms->live[i]];
         if (in->hot) {
             c->hot++;
         } else if (in->state == CORE_INST_READY) {
@@ -180,13 +228,8 @@ void core_model_count(const struct core_sched *s, int model, struct core_model_c
             c->loading++;
         }
     }
-    for (size_t j = 0; j < s->job_count; j++) {
-        if (s->jobs[j].model != model) continue;
-        if (s->jobs[j].hot)
-            c->hot++;
-        else
-            c->queued++;
-    }
+    c->hot += ms->jobs_hot;
+    c->queued = ms->jobs - ms->jobs_hot;
 }
 
 int core_model_max(const struct core_sched *s, int model)
@@ -223,7 +266,8 @@ void core_job_queue(struct core_sched *s, int model, enum core_reason reason, bo
     j.priority = ms->priority;
     j.enqueued_ns = s->now;
     j.deadline_ns = ms->deadline_ns > 0 ? core_time_add(s->now, ms->deadline_ns) : CORE_NO_TIME;
-    j.est_s = est_s(s, model);
+    /* only sjf orders by it, and it costs a pass over every GPU */
+    j.est_s = !strcmp(s->queue->name, "sjf") ? est_s(s, model) : 0.0;
     if (core_queue_insert(s, &j) != 0) return;
     if (hot) return;
     /* Every request waiting now waits for (or alongside) this load: cold. */
@@ -275,12 +319,23 @@ static void start_load(struct core_sched *s, const struct core_job *job, int gpu
 
 static bool serving_on(const struct core_sched *s, int model, int gpu, int node)
 {
-    for (size_t i = 0; i < s->live_count; i++) {
-        const struct core_inst *in = &s->insts[s->live[i]];
-        if (in->model != model || in->hot) continue;
+    const struct core_model_state *ms = &s->models[model];
+    for (size_t i = 0; i < ms->live_count; i++) {
+        const struct core_inst *in = &s->insts[ms->live[i]];
+        if (in->hot) continue;
         if (gpu >= 0 ? in->gpu == gpu : s->spec->gpus[in->gpu].node == node) return true;
     }
     return false;
+}
+
+/* Healthy and within the load limits: a load may go there if it fits. */
+static inline bool gpu_allowed(const struct core_sched *s, int g)
+{
+    const struct core_spec *sp = s->spec;
+    return core_gpu_healthy(s, g) &&
+           (sp->policy.max_loads_per_gpu <= 0 || s->gpus[g].loads < sp->policy.max_loads_per_gpu) &&
+           (sp->policy.max_loads_per_node <= 0 ||
+            s->nodes[sp->gpus[g].node].loads < sp->policy.max_loads_per_node);
 }
 
 /* Starts queued job `pos` if it can start now; true when it did. */
@@ -294,12 +349,7 @@ static bool try_start(struct core_sched *s, size_t pos)
     bool any_pref = false;
     for (int g = 0; g < G; g++) {
         int node = sp->gpus[g].node;
-        allowed[g] = core_gpu_healthy(s, g) &&
-                     (sp->policy.max_loads_per_gpu <= 0 ||
-                      s->gpus[g].loads < sp->policy.max_loads_per_gpu) &&
-                     (sp->policy.max_loads_per_node <= 0 ||
-                      s->nodes[node].loads < sp->policy.max_loads_per_node) &&
-                     (!job.hot || !serving_on(s, job.model, g, -1));
+        allowed[g] = gpu_allowed(s, g) && (!job.hot || !serving_on(s, job.model, g, -1));
         fits[g] = allowed[g] && core_gpu_free(s, g) >= need;
         /* a hot standby prefers a node with no serving instance of its model */
         pref[g] = job.hot && fits[g] && !serving_on(s, job.model, -1, node);
@@ -315,20 +365,62 @@ static bool try_start(struct core_sched *s, size_t pos)
     return true;
 }
 
+/* The most room a load could find on one allowed GPU: its free VRAM plus
+ * every idle instance on it that the eviction policy lets go now. A job that
+ * needs more cannot start (no fit, and eviction can free at most that much),
+ * so start_jobs passes it by without try_start's scans; the outcome is the
+ * same. Hot standbys also avoid GPUs of their model, which only lowers the
+ * bound, so it holds for them too. */
+static uint64_t room_bound(struct core_sched *s)
+{
+    const struct core_spec *sp = s->spec;
+    int G = sp->gpu_count;
+    if (!s->evict_any) {
+        memset(s->room, 0, (size_t)(G > 0 ? G : 1) * sizeof *s->room);
+        for (size_t i = 0; s->can_evict && i < s->live_count; i++) {
+            const struct core_inst *in = &s->insts[s->live[i]];
+            if (core_inst_idle(in) && s->eviction->may_evict(s, in))
+                s->room[in->gpu] += in->vram_bytes;
+        }
+    }
+    /* Stop once the bound reaches the largest model: every comparison
+     * against it then comes out as against the exact maximum. This loop
+     * runs after every event while jobs wait, so the load limits (the
+     * usual reason a GPU is out) are tested first. */
+    uint64_t enough = s->class_count ? s->class_need[s->class_count - 1] : 0, best = 0;
+    int per_gpu = sp->policy.max_loads_per_gpu;
+    for (int g = 0; g < G && best < enough; g++) {
+        const struct core_gpu_state *gs = &s->gpus[g];
+        if (per_gpu > 0 && gs->loads >= per_gpu) continue;
+        if (!gpu_allowed(s, g)) continue;
+        uint64_t room = core_gpu_free(s, g) + (s->evict_any ? gs->idle_bytes : s->room[g]);
+        if (room > best) best = room;
+    }
+    return best;
+}
+
 static void start_jobs(struct core_sched *s)
 {
     /* Head-of-line: jobs are tried in queue order and one that cannot start
      * does not block the ones behind it. After any start the pass repeats,
      * since an eviction may have left room for a job skipped earlier. */
     bool progress = true;
-    while (progress && !s->oom) {
+    while (progress && !s->oom && s->job_count > 0) {
         progress = false;
+        uint64_t bound = room_bound(s), least = UINT64_MAX;
+        for (size_t k = 0; k < s->class_count && least == UINT64_MAX; k++)
+            if (s->class_jobs[k]) least = s->class_need[k];
+        if (least > bound) break; /* no job can start: each would be passed by */
         size_t i = 0;
         while (i < s->job_count && !s->oom) {
-            if (try_start(s, i))
-                progress = true;
-            else
+            if (s->spec->models[s->jobs[i].model].vram_bytes > bound) {
                 i++;
+            } else if (try_start(s, i)) {
+                progress = true;
+                bound = room_bound(s);
+            } else {
+                i++;
+            }
         }
     }
 }
@@ -337,24 +429,25 @@ static void start_jobs(struct core_sched *s)
 
 static void dispatch_model(struct core_sched *s, int m)
 {
-    struct core_waitq *q = &s->models[m].wait;
-    int conc = s->models[m].concurrency;
+    struct core_model_state *ms = &s->models[m];
+    struct core_waitq *q = &ms->wait;
+    int conc = ms->concurrency;
     while (q->len > 0) {
-        if (!grow((void **)&s->scratch, &s->scratch_cap, s->live_count + 1, sizeof *s->scratch)) {
+        if (!grow((void **)&s->scratch, &s->scratch_cap, ms->live_count + 1, sizeof *s->scratch)) {
             s->oom = true;
             return;
         }
         size_t n = 0;
-        for (size_t i = 0; i < s->live_count; i++) {
-            const struct core_inst *in = &s->insts[s->live[i]];
-            if (in->model == m && in->state == CORE_INST_READY && !in->hot &&
-                in->outstanding < conc)
-                s->scratch[n++] = s->live[i];
+        for (size_t i = 0; i < ms->live_count; i++) {
+            const struct core_inst *in = &s->insts[ms->live[i]];
+            if (in->state == CORE_INST_READY && !in->hot && in->outstanding < conc)
+                s->scratch[n++] = ms->live[i];
         }
         if (n == 0) return;
         size_t idx = s->scratch[s->balancer->pick(s, m, s->scratch, n)];
-        struct core_wait w = waitq_pop(q);
+        struct core_wait w = waitq_pop(s, m);
         struct core_inst *in = &s->insts[idx];
+        core_idle_out(s, in);
         in->reqs[in->outstanding++] = w.request;
         in->last_used_ns = s->now;
         struct core_action a = {.kind = CORE_ACT_DISPATCH};
@@ -380,8 +473,9 @@ static bool cold_now(const struct core_sched *s, int m)
 
 static void demand(struct core_sched *s)
 {
-    for (int m = 0; m < s->spec->model_count; m++) {
-        if (s->models[m].wait.len == 0 || s->models[m].broken) continue;
+    for (int m = next_waiting(s, s->dirty_demand, 0); m >= 0;
+         m = next_waiting(s, s->dirty_demand, m + 1)) {
+        if (s->models[m].broken) continue;
         struct core_model_count c;
         core_model_count(s, m, &c);
         if (c.loading + c.queued == 0 && c.ready + c.loading + c.queued < core_model_max(s, m))
@@ -414,10 +508,14 @@ static void schedule_wake(struct core_sched *s)
 
 static void pump(struct core_sched *s)
 {
-    for (int m = 0; m < s->spec->model_count; m++)
-        if (s->models[m].wait.len) dispatch_model(s, m);
+    for (int m = next_waiting(s, s->dirty_dispatch, 0); m >= 0;
+         m = next_waiting(s, s->dirty_dispatch, m + 1))
+        dispatch_model(s, m);
+    /* every model is now dispatched as far as it goes */
+    memset(s->dirty_dispatch, 0, s->model_words * sizeof *s->dirty_dispatch);
     core_autoscale_run(s);
     demand(s);
+    memset(s->dirty_demand, 0, s->model_words * sizeof *s->dirty_demand);
     start_jobs(s);
     core_shm_start_fills(s);
     schedule_wake(s);
@@ -464,6 +562,7 @@ static void fail_gpus(struct core_sched *s, const unsigned char *dead)
             }
         }
         if (!in->hot) lost[in->model]++;
+        core_idle_out(s, in);
         release(s, in);
         in->state = CORE_INST_FAILED;
         live_remove(s, victims[v]);
@@ -475,15 +574,17 @@ static void fail_gpus(struct core_sched *s, const unsigned char *dead)
         if (lost[m] > 0 && ms->standby == CORE_STANDBY_HOT) {
             /* promote the surviving hot standby (READY first, else LOADING) */
             size_t pick = SIZE_MAX;
-            for (size_t i = 0; i < s->live_count; i++) {
-                const struct core_inst *in = &s->insts[s->live[i]];
-                if (in->model != m || !in->hot) continue;
+            const struct core_model_state *mst = &s->models[m];
+            for (size_t i = 0; i < mst->live_count; i++) {
+                const struct core_inst *in = &s->insts[mst->live[i]];
+                if (!in->hot) continue;
                 if (pick == SIZE_MAX ||
                     (in->state == CORE_INST_READY && s->insts[pick].state != CORE_INST_READY))
-                    pick = s->live[i];
+                    pick = mst->live[i];
             }
             if (pick != SIZE_MAX) {
                 s->insts[pick].hot = false;
+                core_idle_in(s, &s->insts[pick]);
                 s->insts[pick].reason = CORE_REASON_FAILOVER;
                 emit_state(s, pick);
                 lost[m]--;
@@ -509,7 +610,7 @@ static void fail_gpus(struct core_sched *s, const unsigned char *dead)
         bool cold = cold_now(s, in->model);
         for (int r = in->outstanding; r-- > 0;) {
             struct core_wait w = {in->reqs[r], cold};
-            waitq_push_front(s, &s->models[in->model].wait, w);
+            waitq_push_front(s, in->model, w);
         }
     }
     for (size_t v = 0; v < nv; v++)
@@ -570,7 +671,21 @@ int core_sched_new(const struct core_spec *spec, struct core_sched **out, struct
     s->gpus = calloc(G ? G : 1, sizeof *s->gpus);
     s->nodes = calloc(N ? N : 1, sizeof *s->nodes);
     s->models = calloc(M ? M : 1, sizeof *s->models);
-    bool ok = s->gpus && s->nodes && s->models;
+    s->model_words = M / 64 + 1;
+    s->waiting = calloc(s->model_words, sizeof *s->waiting);
+    s->dirty_dispatch = calloc(s->model_words, sizeof *s->dirty_dispatch);
+    s->dirty_demand = calloc(s->model_words, sizeof *s->dirty_demand);
+    s->class_need = calloc(M ? M : 1, sizeof *s->class_need);
+    s->class_jobs = calloc(M ? M : 1, sizeof *s->class_jobs);
+    s->need_class = calloc(M ? M : 1, sizeof *s->need_class);
+    s->ev_cand = malloc(sizeof *s->ev_cand); /* grown by evict.c */
+    s->ev_cand_cap = 1;
+    s->ev_freed = calloc(G ? G : 1, sizeof *s->ev_freed);
+    s->room = calloc(G ? G : 1, sizeof *s->room);
+    s->ev_taken = calloc(M ? M : 1, sizeof *s->ev_taken);
+    bool ok = s->gpus && s->nodes && s->models && s->waiting && s->dirty_dispatch &&
+              s->dirty_demand && s->class_need && s->class_jobs && s->need_class && s->ev_cand &&
+              s->ev_freed && s->ev_taken && s->room;
     for (size_t n = 0; ok && n < N; n++) {
         s->nodes[n].shm = calloc(M ? M : 1, sizeof *s->nodes[n].shm);
         ok = s->nodes[n].shm != NULL;
@@ -581,11 +696,37 @@ int core_sched_new(const struct core_spec *spec, struct core_sched **out, struct
     }
     for (size_t m = 0; m < M; m++)
         s->models[m].concurrency = 1;
+    /* the distinct vram sizes, ascending (insertion: few models per size) */
+    for (size_t m = 0; m < M; m++) {
+        uint64_t v = spec->models[m].vram_bytes;
+        size_t k = 0;
+        while (k < s->class_count && s->class_need[k] < v)
+            k++;
+        if (k == s->class_count || s->class_need[k] != v) {
+            memmove(&s->class_need[k + 1], &s->class_need[k],
+                    (s->class_count - k) * sizeof *s->class_need);
+            s->class_need[k] = v;
+            s->class_count++;
+        }
+    }
+    for (size_t m = 0; m < M; m++) {
+        size_t lo = 0, hi = s->class_count;
+        while (lo + 1 < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (s->class_need[mid] <= spec->models[m].vram_bytes)
+                lo = mid;
+            else
+                hi = mid;
+        }
+        s->need_class[m] = (int)lo;
+    }
     for (int w = 0; w < spec->workload_count; w++) {
         struct core_model_state *ms = &s->models[spec->workloads[w].model];
         if (spec->workloads[w].concurrency > ms->concurrency)
             ms->concurrency = spec->workloads[w].concurrency;
     }
+    s->can_evict = strcmp(s->eviction->name, "none") != 0;
+    s->evict_any = strcmp(s->eviction->name, "lru") == 0;
     s->rng = spec->seed;
     s->next_autoscale_ns = CORE_NO_TIME;
     s->wake_pending_ns = INT64_MIN;
@@ -602,8 +743,20 @@ void core_sched_free(struct core_sched *s)
         for (int n = 0; n < s->spec->node_count; n++)
             free(s->nodes[n].shm);
     if (s->models)
-        for (int m = 0; m < s->spec->model_count; m++)
+        for (int m = 0; m < s->spec->model_count; m++) {
             free(s->models[m].wait.items);
+            free(s->models[m].live);
+        }
+    free(s->waiting);
+    free(s->dirty_dispatch);
+    free(s->dirty_demand);
+    free(s->class_need);
+    free(s->class_jobs);
+    free(s->need_class);
+    free(s->ev_cand);
+    free(s->ev_freed);
+    free(s->room);
+    free(s->ev_taken);
     free(s->insts);
     free(s->live);
     free(s->load_inst);
@@ -719,10 +872,12 @@ static void on_request_finished(struct core_sched *s, const struct core_event *e
     struct core_inst *in = &s->insts[ev->instance - 1];
     for (int r = 0; r < in->outstanding; r++) {
         if (in->reqs[r] != ev->request) continue;
+        core_idle_out(s, in);
         memmove(&in->reqs[r], &in->reqs[r + 1],
                 (size_t)(in->outstanding - r - 1) * sizeof *in->reqs);
         in->outstanding--;
         in->last_used_ns = s->now;
+        core_idle_in(s, in);
         return;
     }
 }
@@ -738,6 +893,7 @@ static void on_load_finished(struct core_sched *s, const struct core_event *ev)
         in->state = CORE_INST_READY;
         in->loaded_ns = s->now;
         in->last_used_ns = s->now;
+        core_idle_in(s, in);
     } else {
         /* Not retried: a corrupt file would fail forever. See core.h. */
         release(s, in);
@@ -760,7 +916,7 @@ int core_sched_feed(struct core_sched *s, const struct core_event *ev, struct th
     switch (ev->kind) {
     case CORE_EV_REQUEST_ARRIVED: {
         struct core_wait w = {ev->request, cold_now(s, ev->model)};
-        waitq_push_back(s, &s->models[ev->model].wait, w);
+        waitq_push_back(s, ev->model, w);
         break;
     }
     case CORE_EV_REQUEST_FINISHED:
@@ -824,4 +980,69 @@ void core_sched_stats(const struct core_sched *s, struct core_stats *out)
     out->requests_waiting = 0;
     for (int m = 0; m < s->spec->model_count; m++)
         out->requests_waiting += s->models[m].wait.len;
+}
+
+/* ---- the incremental bookkeeping, recounted ----------------------------------------- */
+
+int core_sched_check_books(const struct core_sched *s, struct thaw_err *err)
+{
+    const struct core_spec *sp = s->spec;
+    for (int m = 0; m < sp->model_count; m++) {
+        const struct core_model_state *ms = &s->models[m];
+        size_t k = 0;
+        for (size_t i = 0; i < s->live_count; i++) {
+            if (s->insts[s->live[i]].model != m) continue;
+            if (k >= ms->live_count || ms->live[k] != s->live[i])
+                return thaw_err_set(err, THAW_EINVARIANT, "model %d: live list differs", m);
+            k++;
+        }
+        if (k != ms->live_count)
+            return thaw_err_set(err, THAW_EINVARIANT, "model %d: live list too long", m);
+        int jobs = 0, hot = 0;
+        for (size_t j = 0; j < s->job_count; j++) {
+            if (s->jobs[j].model != m) continue;
+            jobs++;
+            hot += s->jobs[j].hot;
+        }
+        if (jobs != ms->jobs || hot != ms->jobs_hot)
+            return thaw_err_set(err, THAW_EINVARIANT, "model %d: %d jobs (%d hot), counted %d (%d)",
+                                m, jobs, hot, ms->jobs, ms->jobs_hot);
+        bool bit = (s->waiting[m / 64] >> (m % 64)) & 1;
+        if (bit != (ms->wait.len > 0))
+            return thaw_err_set(err, THAW_EINVARIANT, "model %d: waiting bit %d, %zu waiting", m,
+                                bit, ms->wait.len);
+        /* a waiting model the passes will skip must be one they would leave */
+        struct core_model_count c;
+        core_model_count(s, m, &c);
+        if (ms->wait.len > 0 && !((s->dirty_dispatch[m / 64] >> (m % 64)) & 1) && c.ready_free > 0)
+            return thaw_err_set(err, THAW_EINVARIANT,
+                                "model %d: requests wait by a free instance, not marked", m);
+        if (ms->wait.len > 0 && !ms->broken && !((s->dirty_demand[m / 64] >> (m % 64)) & 1) &&
+            c.loading + c.queued == 0 && c.ready + c.loading + c.queued < core_model_max(s, m))
+            return thaw_err_set(err, THAW_EINVARIANT, "model %d: needs a demand load, not marked",
+                                m);
+    }
+    for (int g = 0; g < sp->gpu_count; g++) {
+        uint64_t idle = 0;
+        for (size_t i = 0; i < s->live_count; i++) {
+            const struct core_inst *in = &s->insts[s->live[i]];
+            if (in->gpu == g && core_inst_idle(in)) idle += in->vram_bytes;
+        }
+        if (idle != s->gpus[g].idle_bytes)
+            return thaw_err_set(err, THAW_EINVARIANT, "gpu %d: idle bytes %llu, counted %llu", g,
+                                (unsigned long long)idle,
+                                (unsigned long long)s->gpus[g].idle_bytes);
+    }
+    for (int n = 0; n < sp->node_count; n++) {
+        int queued = 0, filling = 0;
+        for (int m = 0; m < sp->model_count; m++) {
+            queued += s->nodes[n].shm[m].state == CORE_SHM_QUEUED;
+            filling += s->nodes[n].shm[m].state == CORE_SHM_FILLING;
+        }
+        if (queued != s->nodes[n].shm_queued || filling != s->nodes[n].shm_filling)
+            return thaw_err_set(err, THAW_EINVARIANT,
+                                "node %d: shm %d queued %d filling, counted %d %d", n, queued,
+                                filling, s->nodes[n].shm_queued, s->nodes[n].shm_filling);
+    }
+    return 0;
 }

@@ -40,6 +40,8 @@ static void drop(struct core_sched *s, int node, int model)
     struct core_node_state *n = &s->nodes[node];
     struct core_shm_entry *e = &n->shm[model];
     n->shm_used_bytes -= core_shm_entry_bytes(s, model);
+    n->shm_queued -= e->state == CORE_SHM_QUEUED;
+    n->shm_filling -= e->state == CORE_SHM_FILLING;
     memset(e, 0, sizeof *e);
     struct core_action a = {.kind = CORE_ACT_SHM_DROP, .node = node, .model = model, .gpu = -1};
     a.bytes = core_shm_entry_bytes(s, model);
@@ -73,6 +75,7 @@ static bool admit(struct core_sched *s, int node, int model, bool pinned, bool m
     }
     struct core_shm_entry *e = &n->shm[model];
     e->state = CORE_SHM_QUEUED;
+    n->shm_queued++;
     e->pinned = pinned;
     e->last_used_ns = s->now;
     e->admit_seq = ++s->shm_seq;
@@ -119,7 +122,8 @@ void core_shm_start_fills(struct core_sched *s)
 {
     for (int node = 0; node < s->spec->node_count; node++) {
         struct core_node_state *n = &s->nodes[node];
-        if (n->failed) continue;
+        /* the counters say whether a scan can find anything to start */
+        if (n->failed || n->shm_filling > 0 || n->shm_queued == 0) continue;
         int next = -1;
         bool busy = false;
         for (int m = 0; m < s->spec->model_count; m++) {
@@ -130,6 +134,8 @@ void core_shm_start_fills(struct core_sched *s)
         }
         if (busy || next < 0) continue;
         n->shm[next].state = CORE_SHM_FILLING;
+        n->shm_queued--;
+        n->shm_filling++;
         struct core_action a = {.kind = CORE_ACT_START_SHM_FILL, .node = node, .model = next};
         a.gpu = -1;
         a.bytes = core_shm_entry_bytes(s, next);
@@ -141,6 +147,7 @@ void core_shm_fill_done(struct core_sched *s, int node, int model, bool ok)
 {
     struct core_shm_entry *e = &s->nodes[node].shm[model];
     if (s->nodes[node].failed || e->state != CORE_SHM_FILLING) return; /* stale: ignored */
+    s->nodes[node].shm_filling--;
     if (ok) {
         e->state = CORE_SHM_RESIDENT;
         e->last_used_ns = s->now;
