@@ -64,8 +64,13 @@ static struct core_stats run(uint64_t seed, const char *queue, const char *place
     f->nodes[0].shm_bytes = 30 * GIB;
     f->nodes[1].shm_bytes = 12 * GIB;
     for (int m = 0; m < 6; m++) {
-        int idx = fx_model(f, "m", (uint64_t)(4 + (lcg(&x) % 20)) * GIB, (int)(lcg(&x) % 4),
-                           (int)(lcg(&x) % 2), 1 + (int)(lcg(&x) % 3));
+        /* one draw per statement: C leaves the order of arguments open, and
+         * the stream must be the same under every compiler and -O level */
+        uint64_t weights = (uint64_t)(4 + (lcg(&x) % 20)) * GIB;
+        int priority = (int)(lcg(&x) % 4);
+        int replicas_min = (int)(lcg(&x) % 2);
+        int replicas_max = 1 + (int)(lcg(&x) % 3);
+        int idx = fx_model(f, "m", weights, priority, replicas_min, replicas_max);
         f->models[idx].standby = (enum core_standby)(lcg(&x) % 3);
         f->models[idx].preload_to_shm = lcg(&x) % 2;
         f->models[idx].deadline_ns = (lcg(&x) % 2) ? SEC(1 + lcg(&x) % 30) : 0;
