@@ -67,6 +67,19 @@ static int item_count(struct fy_node *seq)
     return seq && fy_node_is_sequence(seq) ? fy_node_sequence_item_count(seq) : 0;
 }
 
+/* True when list is a non-empty list; else "expected <what>, found ..." at
+ * the list (at key when the value is empty) and false. */
+static bool nonempty_list(struct core_ld *ld, struct fy_node *list, struct fy_node *key,
+                          struct fy_node *owner, const char *path, const char *what)
+{
+    if (item_count(list) > 0) return true;
+    char found[80];
+    core_ld_describe(list, found, sizeof found);
+    core_ld_err(ld, list ? list : key, owner, path, "expected %s, found %s", what,
+                list && fy_node_is_sequence(list) ? "an empty list" : found);
+    return false;
+}
+
 /* Reads at most max bytes of a file into a NUL-terminated malloc'd buffer.
  * Returns 0, THAW_EIO (errno set), THAW_ERANGE (too big) or THAW_ENOMEM. */
 static int read_file(const char *path, size_t max, char **out, size_t *len)
@@ -174,6 +187,34 @@ static bool gpu_name_ok(const char *s)
             return false;
     }
     return true;
+}
+
+/* "unknown GPU" for a placement or fault reference, with a did-you-mean. */
+static void unknown_gpu(struct core_ld *ld, struct fy_node *at, const char *path, const char *ref)
+{
+    const struct core_spec *spec = ld->spec;
+    struct core_suggest sg;
+    core_suggest_init(&sg, ref);
+    for (int gi = 0; gi < spec->gpu_count; gi++)
+        core_suggest_offer(&sg, spec->gpus[gi].name);
+    if (core_suggest_result(&sg))
+        core_ld_err(ld, at, NULL, path, "unknown GPU '%s'; did you mean '%s'?", ref,
+                    core_suggest_result(&sg));
+    else
+        core_ld_err(ld, at, NULL, path,
+                    "unknown GPU '%s' (write a GPU name such as %s, or node/index)", ref,
+                    spec->gpu_count ? spec->gpus[0].name : "node0/gpu0");
+}
+
+/* A GPU name given in the file may hold '/' too (it names the GPU whole). */
+static void check_gpu_name(struct core_ld *ld, struct fy_node *at, const char *path,
+                           const char *name)
+{
+    if (!gpu_name_ok(name))
+        core_ld_err(ld, at, NULL, path,
+                    "expected a GPU name of letters, digits, '-', '_', '.' or '/' (at most 63), "
+                    "found \"%s\"",
+                    name);
 }
 
 static void parse_node_entry(struct core_ld *ld, struct fy_node *e, int idx, int *node_cap,
@@ -300,30 +341,22 @@ static void parse_node_entry(struct core_ld *ld, struct fy_node *e, int idx, int
                 if (gf[GNAME].key) {
                     snprintf(p3, sizeof p3, "%s.name", p2);
                     if (core_ld_string(ld, gf[GNAME].val, p3, g[i].name, sizeof g[i].name,
-                                       "a GPU name") &&
-                        !gpu_name_ok(g[i].name))
-                        core_ld_err(ld, gf[GNAME].val, NULL, p3,
-                                    "expected a GPU name of letters, digits, '-', '_', '.' or "
-                                    "'/' (at most 63), found \"%s\"",
-                                    g[i].name);
+                                       "a GPU name"))
+                        check_gpu_name(ld, gf[GNAME].val, p3, g[i].name);
                 }
                 if (gf[GVRAM].key) {
                     snprintf(p3, sizeof p3, "%s.vram", p2);
-                    gvram = core_ld_size(ld, gf[GVRAM].val, p3, 1, &g[i].vram_bytes);
-                    if (!gvram) gvram = true; /* reported already */
+                    core_ld_size(ld, gf[GVRAM].val, p3, 1, &g[i].vram_bytes);
+                    gvram = true; /* an error is reported already */
                 }
                 if (gf[GH2D].key) {
                     snprintf(p3, sizeof p3, "%s.h2d", p2);
-                    gh2d = core_ld_bandwidth(ld, gf[GH2D].val, p3, false, &g[i].h2d_bps);
-                    if (!gh2d) gh2d = true;
+                    core_ld_bandwidth(ld, gf[GH2D].val, p3, false, &g[i].h2d_bps);
+                    gh2d = true;
                 }
             } else if (core_ld_string(ld, it, p2, g[i].name, sizeof g[i].name,
                                       "a GPU name or {name, vram, h2d}")) {
-                if (!gpu_name_ok(g[i].name))
-                    core_ld_err(ld, it, NULL, p2,
-                                "expected a GPU name of letters, digits, '-', '_', '.' or '/' "
-                                "(at most 63), found \"%s\"",
-                                g[i].name);
+                check_gpu_name(ld, it, p2, g[i].name);
             }
             if (!gvram && !f[VRAM].key)
                 core_ld_err(ld, it, NULL, p2, "missing key 'vram' (here or on the node)");
@@ -427,14 +460,8 @@ static void parse_cluster(struct core_ld *ld, struct fy_node *n)
         return;
     }
     struct fy_node *list = f[0].val;
-    if (!list || !fy_node_is_sequence(list) || item_count(list) == 0) {
-        char found[80];
-        core_ld_describe(list, found, sizeof found);
-        core_ld_err(ld, list ? list : f[0].key, NULL, "cluster.nodes",
-                    "expected a list of nodes (at least one), found %s",
-                    list && fy_node_is_sequence(list) ? "an empty list" : found);
+    if (!nonempty_list(ld, list, f[0].key, NULL, "cluster.nodes", "a list of nodes (at least one)"))
         return;
-    }
     int node_cap = 0, gpu_cap = 0;
     void *it = NULL;
     struct fy_node *e;
@@ -759,19 +786,7 @@ static void parse_model_entry(struct core_ld *ld, struct fy_node *e, int idx, in
                 continue;
             if (!ld->cluster_ok) continue; /* the GPU may be in a broken node */
             place[i] = core_ld_find_gpu(spec, ld->gpu_ix, ld->node_ix, ref);
-            if (place[i] < 0) {
-                struct core_suggest sg;
-                core_suggest_init(&sg, ref);
-                for (int gi = 0; gi < spec->gpu_count; gi++)
-                    core_suggest_offer(&sg, spec->gpus[gi].name);
-                if (core_suggest_result(&sg))
-                    core_ld_err(ld, it, NULL, p2, "unknown GPU '%s'; did you mean '%s'?", ref,
-                                core_suggest_result(&sg));
-                else
-                    core_ld_err(ld, it, NULL, p2,
-                                "unknown GPU '%s' (write a GPU name such as %s, or node/index)",
-                                ref, spec->gpu_count ? spec->gpus[0].name : "node0/gpu0");
-            }
+            if (place[i] < 0) unknown_gpu(ld, it, p2, ref);
         }
         if (count > 1 && place_n != count && ld->errors == before)
             core_ld_err(ld, pl, NULL, sub,
@@ -849,7 +864,7 @@ static void parse_model_entry(struct core_ld *ld, struct fy_node *e, int idx, in
                 ld->nomem = true;
             }
         }
-        int pn = count > 1 ? (place_n ? 1 : 0) : place_n;
+        int pn = per_model_place;
         if (pn) {
             m->initial_gpus = malloc((size_t)pn * sizeof *m->initial_gpus);
             if (m->initial_gpus) {
@@ -871,13 +886,7 @@ static void parse_model_entry(struct core_ld *ld, struct fy_node *e, int idx, in
 
 static void parse_models(struct core_ld *ld, struct fy_node *list)
 {
-    if (!list || !fy_node_is_sequence(list) || item_count(list) == 0) {
-        char found[80];
-        core_ld_describe(list, found, sizeof found);
-        core_ld_err(ld, list, NULL, "models", "expected a list of models (at least one), found %s",
-                    list && fy_node_is_sequence(list) ? "an empty list" : found);
-        return;
-    }
+    if (!nonempty_list(ld, list, NULL, NULL, "models", "a list of models (at least one)")) return;
     int cap = 0;
     void *it = NULL;
     struct fy_node *e;
@@ -988,6 +997,21 @@ static int64_t *read_trace(struct core_ld *ld, struct fy_node *at, const char *p
     return times;
 }
 
+/* The length of a `times:` or `bursts:` list, or 0 after an error (not a
+ * list, empty, or more arrivals than the scenario may hold). */
+static int arrival_list(struct core_ld *ld, struct fy_node *key, struct fy_node *l,
+                        struct fy_node *owner, const char *path, const char *what)
+{
+    if (!nonempty_list(ld, l, key, owner, path, what)) return 0;
+    int c = item_count(l);
+    if (ld->arrivals_total + c > CORE_LD_MAX_ARRIVALS) {
+        core_ld_err(ld, l, NULL, path, "more than %d arrivals in the scenario",
+                    CORE_LD_MAX_ARRIVALS);
+        return 0;
+    }
+    return c;
+}
+
 static bool parse_arrivals(struct core_ld *ld, struct fy_node *n, const char *path,
                            struct core_workload_spec *w)
 {
@@ -1031,20 +1055,8 @@ static bool parse_arrivals(struct core_ld *ld, struct fy_node *n, const char *pa
         w->arrivals = CORE_ARRIVAL_TIMES;
         snprintf(sub, sizeof sub, "%s.times", path);
         struct fy_node *l = f[TIMES].val;
-        if (!l || !fy_node_is_sequence(l) || item_count(l) == 0) {
-            char found[80];
-            core_ld_describe(l, found, sizeof found);
-            core_ld_err(ld, l ? l : f[TIMES].key, n, sub,
-                        "expected a list of times such as [0s, 10s], found %s",
-                        l && fy_node_is_sequence(l) ? "an empty list" : found);
-            return false;
-        }
-        int c = item_count(l);
-        if (ld->arrivals_total + c > CORE_LD_MAX_ARRIVALS) {
-            core_ld_err(ld, l, NULL, sub, "more than %d arrivals in the scenario",
-                        CORE_LD_MAX_ARRIVALS);
-            return false;
-        }
+        int c = arrival_list(ld, f[TIMES].key, l, n, sub, "a list of times such as [0s, 10s]");
+        if (!c) return false;
         w->times_ns = calloc((size_t)c, sizeof *w->times_ns);
         if (!w->times_ns) {
             ld->nomem = true;
@@ -1064,20 +1076,9 @@ static bool parse_arrivals(struct core_ld *ld, struct fy_node *n, const char *pa
         w->arrivals = CORE_ARRIVAL_BURSTS;
         snprintf(sub, sizeof sub, "%s.bursts", path);
         struct fy_node *l = f[BURSTS].val;
-        if (!l || !fy_node_is_sequence(l) || item_count(l) == 0) {
-            char found[80];
-            core_ld_describe(l, found, sizeof found);
-            core_ld_err(ld, l ? l : f[BURSTS].key, n, sub,
-                        "expected a list of bursts such as [{at: 0s, count: 8}], found %s",
-                        l && fy_node_is_sequence(l) ? "an empty list" : found);
-            return false;
-        }
-        int c = item_count(l);
-        if (ld->arrivals_total + c > CORE_LD_MAX_ARRIVALS) {
-            core_ld_err(ld, l, NULL, sub, "more than %d arrivals in the scenario",
-                        CORE_LD_MAX_ARRIVALS);
-            return false;
-        }
+        int c = arrival_list(ld, f[BURSTS].key, l, n, sub,
+                             "a list of bursts such as [{at: 0s, count: 8}]");
+        if (!c) return false;
         w->bursts = calloc((size_t)c, sizeof *w->bursts);
         if (!w->bursts) {
             ld->nomem = true;
@@ -1282,21 +1283,10 @@ static void parse_fault_entry(struct core_ld *ld, struct fy_node *e, int idx, in
                            "a GPU (its name, such as primary/gpu0, or node/index)") &&
             ld->cluster_ok) {
             t.gpu = core_ld_find_gpu(spec, ld->gpu_ix, ld->node_ix, ref);
-            if (t.gpu < 0) {
-                struct core_suggest sg;
-                core_suggest_init(&sg, ref);
-                for (int gi = 0; gi < spec->gpu_count; gi++)
-                    core_suggest_offer(&sg, spec->gpus[gi].name);
-                if (core_suggest_result(&sg))
-                    core_ld_err(ld, f[GPU].val, NULL, sub, "unknown GPU '%s'; did you mean '%s'?",
-                                ref, core_suggest_result(&sg));
-                else
-                    core_ld_err(ld, f[GPU].val, NULL, sub,
-                                "unknown GPU '%s' (write a GPU name such as %s, or node/index)",
-                                ref, spec->gpus[0].name);
-            } else {
+            if (t.gpu < 0)
+                unknown_gpu(ld, f[GPU].val, sub, ref);
+            else
                 t.node = spec->gpus[t.gpu].node;
-            }
         }
     } else {
         t.target = CORE_FAULT_NODE;

@@ -235,7 +235,7 @@ bool core_ld_fields(struct core_ld *ld, struct fy_node *map, const char *path,
             fields[found].key = key;
             fields[found].val = fy_node_pair_value(p);
             /* Reported here with its key's path; later errors at the same
-             * node are dropped as duplicates (see add()). */
+             * node stay quiet (see core_ld_err()). */
             refuse_alias(ld, fields[found].val, sub);
             continue;
         }
@@ -363,23 +363,29 @@ bool core_ld_number(struct core_ld *ld, struct fy_node *n, const char *path, dou
     char *end;
     double v = strtod(buf, &end);
     if (end == buf || *end || !isfinite(v) || v < lo || v > hi) {
-        char found[80];
-        core_ld_describe(n, found, sizeof found);
-        core_ld_err(ld, n, NULL, path, "expected %s, found %s", expected, found);
+        expected_found(ld, n, path, expected);
         return false;
     }
     *out = v;
     return true;
 }
 
-/* A value that must be above zero was zero: one diagnostic, false. */
-static bool zero_error(struct core_ld *ld, struct fy_node *n, const char *path,
-                       const char *expected)
+/* The end of every unit reader: the error for status st, or for a zero
+ * (or too small) value that is refused; true when the value stands. */
+static bool unit_checked(struct core_ld *ld, struct fy_node *n, const char *path,
+                         const char *expected, const char *kind, int st, bool too_small)
 {
-    char found[80];
-    core_ld_describe(n, found, sizeof found);
-    core_ld_err(ld, n, NULL, path, "expected %s, found %s (zero)", expected, found);
-    return false;
+    if (st) {
+        unit_error(ld, n, path, expected, kind, st);
+        return false;
+    }
+    if (too_small) {
+        char found[80];
+        core_ld_describe(n, found, sizeof found);
+        core_ld_err(ld, n, NULL, path, "expected %s, found %s (zero)", expected, found);
+        return false;
+    }
+    return true;
 }
 
 bool core_ld_size(struct core_ld *ld, struct fy_node *n, const char *path, uint64_t min_bytes,
@@ -389,14 +395,7 @@ bool core_ld_size(struct core_ld *ld, struct fy_node *n, const char *path, uint6
     const char *expected = min_bytes ? "a size above zero such as 14GiB" : "a size such as 14GiB";
     if (!scalar_text(ld, n, path, expected, buf, sizeof buf)) return false;
     int st = core_units_bytes(buf, out);
-    if (st) {
-        unit_error(ld, n, path, expected, "size", st);
-        return false;
-    }
-    if (*out < min_bytes) {
-        return zero_error(ld, n, path, expected);
-    }
-    return true;
+    return unit_checked(ld, n, path, expected, "size", st, !st && *out < min_bytes);
 }
 
 bool core_ld_bandwidth(struct core_ld *ld, struct fy_node *n, const char *path, bool allow_zero,
@@ -407,14 +406,7 @@ bool core_ld_bandwidth(struct core_ld *ld, struct fy_node *n, const char *path, 
         allow_zero ? "a bandwidth such as 2GB/s" : "a bandwidth above zero such as 2GB/s";
     if (!scalar_text(ld, n, path, expected, buf, sizeof buf)) return false;
     int st = core_units_bandwidth(buf, out);
-    if (st) {
-        unit_error(ld, n, path, expected, "bandwidth", st);
-        return false;
-    }
-    if (!allow_zero && *out <= 0) {
-        return zero_error(ld, n, path, expected);
-    }
-    return true;
+    return unit_checked(ld, n, path, expected, "bandwidth", st, !st && !allow_zero && *out <= 0);
 }
 
 bool core_ld_duration(struct core_ld *ld, struct fy_node *n, const char *path, bool allow_zero,
@@ -425,14 +417,7 @@ bool core_ld_duration(struct core_ld *ld, struct fy_node *n, const char *path, b
         allow_zero ? "a duration such as 1.5s" : "a duration above zero such as 1.5s";
     if (!scalar_text(ld, n, path, expected, buf, sizeof buf)) return false;
     int st = core_units_duration(buf, out);
-    if (st) {
-        unit_error(ld, n, path, expected, "duration", st);
-        return false;
-    }
-    if (!allow_zero && *out <= 0) {
-        return zero_error(ld, n, path, expected);
-    }
-    return true;
+    return unit_checked(ld, n, path, expected, "duration", st, !st && !allow_zero && *out <= 0);
 }
 
 bool core_ld_rate(struct core_ld *ld, struct fy_node *n, const char *path, bool allow_zero,
@@ -442,14 +427,7 @@ bool core_ld_rate(struct core_ld *ld, struct fy_node *n, const char *path, bool 
     const char *expected = allow_zero ? "a rate such as 2/s" : "a rate above zero such as 2/s";
     if (!scalar_text(ld, n, path, expected, buf, sizeof buf)) return false;
     int st = core_units_rate(buf, out);
-    if (st) {
-        unit_error(ld, n, path, expected, "rate", st);
-        return false;
-    }
-    if (!allow_zero && *out <= 0) {
-        return zero_error(ld, n, path, expected);
-    }
-    return true;
+    return unit_checked(ld, n, path, expected, "rate", st, !st && !allow_zero && *out <= 0);
 }
 
 bool core_ld_probability(struct core_ld *ld, struct fy_node *n, const char *path, double *out)

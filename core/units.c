@@ -121,32 +121,39 @@ static bool at_end(const char *s)
     return *s == '\0';
 }
 
-/* Parses "NUMBER [blanks] UNIT" against a unit table and returns the value in
- * destination units, rounded to nearest, in *out (at most max). */
-static int parse_scaled(const char *s, const struct unit *units, u128 max, u128 *out)
+/* Reads "NUMBER [blanks] UNIT" against a unit table into *d and *unit; a
+ * bare zero is accepted with *unit NULL. */
+static int read_quantity(const char *s, const struct unit *units, struct decimal *d,
+                         const struct unit **unit)
 {
     if (!s || at_end(s)) return CORE_UNIT_EMPTY;
-    struct decimal d;
-    int st = read_decimal(s, &d);
+    int st = read_decimal(s, d);
     if (st) return st;
-    const char *u = d.end;
+    const char *u = d->end;
     while (is_space(*u))
         u++;
     size_t ulen = strlen(u);
     while (ulen > 0 && is_space(u[ulen - 1]))
         ulen--;
-    if (ulen == 0) {
-        if (d.mant == 0) {
-            *out = 0;
-            return CORE_UNIT_OK;
-        }
-        return CORE_UNIT_NO_UNIT;
-    }
-    const struct unit *found = NULL;
+    *unit = NULL;
+    if (ulen == 0) return d->mant == 0 ? CORE_UNIT_OK : CORE_UNIT_NO_UNIT;
     for (const struct unit *x = units; x->name; x++)
-        if (strlen(x->name) == ulen && !memcmp(x->name, u, ulen)) found = x;
-    if (!found) return CORE_UNIT_BAD_UNIT;
-    if (found->mult && d.mant > U128_MAX / found->mult) return CORE_UNIT_OVERFLOW;
+        if (strlen(x->name) == ulen && !memcmp(x->name, u, ulen)) *unit = x;
+    return *unit ? CORE_UNIT_OK : CORE_UNIT_BAD_UNIT;
+}
+
+/* A quantity in destination units, rounded to nearest, in *out (at most max). */
+static int parse_scaled(const char *s, const struct unit *units, u128 max, u128 *out)
+{
+    struct decimal d;
+    const struct unit *found;
+    int st = read_quantity(s, units, &d, &found);
+    if (st) return st;
+    if (!found) {
+        *out = 0;
+        return CORE_UNIT_OK;
+    }
+    if (d.mant > U128_MAX / found->mult) return CORE_UNIT_OVERFLOW;
     u128 num = d.mant * found->mult;
     u128 den = pow10_u128(d.frac);
     u128 v = num / den + ((num % den) * 2 >= den ? 1 : 0);
@@ -181,27 +188,14 @@ int core_units_duration(const char *s, int64_t *ns)
 
 int core_units_rate(const char *s, double *per_s)
 {
-    if (!s || at_end(s)) return CORE_UNIT_EMPTY;
     struct decimal d;
-    int st = read_decimal(s, &d);
+    const struct unit *found;
+    int st = read_quantity(s, rate_units, &d, &found);
     if (st) return st;
-    const char *u = d.end;
-    while (is_space(*u))
-        u++;
-    size_t ulen = strlen(u);
-    while (ulen > 0 && is_space(u[ulen - 1]))
-        ulen--;
-    if (ulen == 0) {
-        if (d.mant == 0) {
-            *per_s = 0;
-            return CORE_UNIT_OK;
-        }
-        return CORE_UNIT_NO_UNIT;
+    if (!found) {
+        *per_s = 0;
+        return CORE_UNIT_OK;
     }
-    const struct unit *found = NULL;
-    for (const struct unit *x = rate_units; x->name; x++)
-        if (strlen(x->name) == ulen && !memcmp(x->name, u, ulen)) found = x;
-    if (!found) return CORE_UNIT_BAD_UNIT;
     if (d.mant > (u128)UINT64_MAX * 1000000) return CORE_UNIT_OVERFLOW;
     *per_s = (double)d.mant / (double)pow10_u128(d.frac) / (double)found->mult;
     return CORE_UNIT_OK;
