@@ -1695,7 +1695,6 @@ done:
     free(ld.node_ix);
     free(ld.gpu_ix);
     free(ld.model_ix);
-    free(ld.group_ix);
     if (rc < 0) {
         core_spec_free(ld.spec);
         return rc;

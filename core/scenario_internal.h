@@ -91,7 +91,7 @@ struct core_ld {
     struct fy_node **model_vram_node; /* the node that set the VRAM footprint */
     int64_t arrivals_total;
     /* Name indexes, built once a section parsed cleanly (NULL otherwise). */
-    struct core_name_ix *node_ix, *gpu_ix, *model_ix, *group_ix;
+    struct core_name_ix *node_ix, *gpu_ix, *model_ix;
 };
 
 /* A key of a mapping and its value, filled by core_ld_fields(). */
