@@ -162,11 +162,9 @@ static long names_find(const struct names *l, const char *s)
     return -1;
 }
 
-/* Index of s, appended when new; -1 when out of memory. */
-static long names_intern(struct names *l, const char *s)
+/* Appends s (even when already there); its index, -1 when out of memory. */
+static long names_push(struct names *l, const char *s)
 {
-    long i = names_find(l, s);
-    if (i >= 0) return i;
     char *copy = strdup(s);
     char **grown = realloc(l->v, (l->n + 1) * sizeof *grown);
     if (!copy || !grown) {
@@ -177,6 +175,13 @@ static long names_intern(struct names *l, const char *s)
     l->v = grown;
     l->v[l->n] = copy;
     return (long)l->n++;
+}
+
+/* Index of s, appended when new; -1 when out of memory. */
+static long names_intern(struct names *l, const char *s)
+{
+    long i = names_find(l, s);
+    return i >= 0 ? i : names_push(l, s);
 }
 
 static int db_fail(sqlite3 *db, struct thaw_err *err, const char *what)
@@ -329,7 +334,7 @@ static int run_end_s(sqlite3 *db, const struct run_meta *m, double *end, struct 
  * the GPUs its loads and instances name. */
 struct gpu_list {
     struct names names;
-    struct names nodes;
+    struct names nodes; /* the node of each GPU row, for node faults */
     double *vram_gib;
     int *flat; /* flat index as stored in loads.gpu / instance_events.gpu */
 };
@@ -375,7 +380,7 @@ static int gpu_list_load(sqlite3 *db, int64_t run, struct gpu_list *g, struct th
         int *f = realloc(g->flat, (n + 1) * sizeof *f);
         if (f) g->flat = f;
         if (!v || !f || names_intern(&g->names, name) < 0 ||
-            names_intern(&g->nodes, col_text(st, 2)) < 0) {
+            (g->nodes.n < g->names.n && names_push(&g->nodes, col_text(st, 2)) < 0)) {
             sqlite3_finalize(st);
             gpu_list_free(g);
             return thaw_err_set(err, THAW_ENOMEM, "plot: out of memory");
@@ -391,30 +396,19 @@ static int gpu_list_load(sqlite3 *db, int64_t run, struct gpu_list *g, struct th
     return 0;
 }
 
-/* The node of each GPU row, for node faults (names_intern dedups, so keep
- * a per-GPU copy). */
-static int gpu_nodes(sqlite3 *db, int64_t run, const struct gpu_list *g, struct names *node_of,
-                     struct thaw_err *err)
+/* What the timeline and the vram chart both start from: the run's end and
+ * its GPUs, at least one (THAW_ENOENT otherwise; nothing to free then). */
+static int run_gpus_load(sqlite3 *db, const struct run_meta *m, double *end, struct gpu_list *g,
+                         struct thaw_err *err)
 {
-    memset(node_of, 0, sizeof *node_of);
-    node_of->v = calloc(g->names.n ? g->names.n : 1, sizeof *node_of->v);
-    if (!node_of->v) return thaw_err_set(err, THAW_ENOMEM, "plot: out of memory");
-    node_of->n = g->names.n;
-    sqlite3_stmt *st;
-    int rc = prepare(db,
-                     "SELECT gpu, node FROM gpus WHERE run = ?1 UNION ALL SELECT gpu, min(node) "
-                     "FROM loads WHERE run = ?1 GROUP BY gpu",
-                     &st, err);
+    int rc = run_end_s(db, m, end, err);
     if (rc < 0) return rc;
-    sqlite3_bind_int64(st, 1, run);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        long row = gpu_row(g, sqlite3_column_int(st, 0));
-        if (row >= 0 && !node_of->v[row]) node_of->v[row] = strdup(col_text(st, 1));
+    if ((rc = gpu_list_load(db, m->id, g, err)) < 0) return rc;
+    if (g->names.n == 0) {
+        gpu_list_free(g);
+        return thaw_err_set(err, THAW_ENOENT, "plot: run %lld has no GPUs to draw",
+                            (long long)m->id);
     }
-    sqlite3_finalize(st);
-    for (size_t i = 0; i < node_of->n; i++)
-        if (!node_of->v[i] && !(node_of->v[i] = strdup("")))
-            return thaw_err_set(err, THAW_ENOMEM, "plot: out of memory");
     return 0;
 }
 
@@ -469,6 +463,16 @@ static void differing(const struct names *mine, const struct names *all, size_t 
 
 /* ---- timeline ------------------------------------------------------------ */
 
+/* The scenario entry a model comes from: its name less a "-DIGITS" suffix. */
+static void entry_name(const char *model, char *name, size_t len)
+{
+    snprintf(name, len, "%s", model);
+    size_t n = strlen(name), d = n;
+    while (d > 0 && name[d - 1] >= '0' && name[d - 1] <= '9')
+        d--;
+    if (d > 1 && d < n && name[d - 1] == '-') name[d - 1] = '\0';
+}
+
 /* Colours for many models: a scenario entry with `count: N` becomes models
  * NAME-0 .. NAME-(N-1). With more than twelve models (more than there are
  * colours) and fewer entries than models, colour by entry - the name
@@ -481,11 +485,7 @@ static int colour_groups(const struct names *models, struct names *legend, long 
         struct names g = {0};
         for (size_t i = 0; i < models->n; i++) {
             char name[256];
-            snprintf(name, sizeof name, "%s", models->v[i]);
-            size_t n = strlen(name), d = n;
-            while (d > 0 && name[d - 1] >= '0' && name[d - 1] <= '9')
-                d--;
-            if (d > 1 && d < n && name[d - 1] == '-') name[d - 1] = '\0';
+            entry_name(models->v[i], name, sizeof name);
             if (names_intern(&g, name) < 0) {
                 names_free(&g);
                 return THAW_ENOMEM;
@@ -496,13 +496,10 @@ static int colour_groups(const struct names *models, struct names *legend, long 
     }
     for (size_t i = 0; i < models->n; i++) {
         char name[256];
-        snprintf(name, sizeof name, "%s", models->v[i]);
-        if (group) {
-            size_t n = strlen(name), d = n;
-            while (d > 0 && name[d - 1] >= '0' && name[d - 1] <= '9')
-                d--;
-            if (d > 1 && d < n && name[d - 1] == '-') name[d - 1] = '\0';
-        }
+        if (group)
+            entry_name(models->v[i], name, sizeof name);
+        else
+            snprintf(name, sizeof name, "%s", models->v[i]);
         colour[i] = names_intern(legend, name);
         if (colour[i] < 0) return THAW_ENOMEM;
     }
@@ -630,22 +627,14 @@ static int prepare_timeline(sqlite3 *db, const struct run_meta *m, struct cli_pl
                             struct sbuf *sb, struct thaw_err *err)
 {
     struct gpu_list gpus;
-    struct names models = {0}, node_of = {0}, legend = {0};
+    struct names models = {0}, legend = {0};
     long *colour = NULL;
     struct tl t = {0};
     sqlite3_stmt *st = NULL, *ends = NULL;
     FILE *f = NULL;
     double end;
-    int rc = run_end_s(db, m, &end, err);
+    int rc = run_gpus_load(db, m, &end, &gpus, err);
     if (rc < 0) return rc;
-    if ((rc = gpu_list_load(db, m->id, &gpus, err)) < 0) return rc;
-    if (gpus.names.n == 0) {
-        gpu_list_free(&gpus);
-        return thaw_err_set(err, THAW_ENOENT, "plot: run %lld has no GPUs to draw",
-                            (long long)m->id);
-    }
-    if ((rc = gpu_nodes(db, m->id, &gpus, &node_of, err)) < 0) goto out;
-
     if ((rc = prepare(db,
                       "SELECT min(t) FROM instance_events WHERE run = ?1 AND instance = ?2 AND "
                       "t >= ?3 AND state IN ('EVICTED', 'FAILED')",
@@ -806,7 +795,7 @@ static int prepare_timeline(sqlite3 *db, const struct run_meta *m, struct cli_pl
         bool node = !strcmp(col_text(st, 0), "node");
         const char *target = col_text(st, 1);
         for (size_t r = 0; r < gpus.names.n; r++) {
-            if (node ? strcmp(node_of.v[r], target) : strcmp(gpus.names.v[r], target)) continue;
+            if (node ? strcmp(gpus.nodes.v[r], target) : strcmp(gpus.names.v[r], target)) continue;
             double when[2] = {sqlite3_column_double(st, 2), col_real(st, 3)};
             for (int k = 0; k < 2; k++) {
                 if (isnan(when[k])) continue;
@@ -853,7 +842,6 @@ out:
     free(colour);
     names_free(&legend);
     names_free(&models);
-    names_free(&node_of);
     gpu_list_free(&gpus);
     return rc;
 }
@@ -865,14 +853,8 @@ static int prepare_vram(sqlite3 *db, const struct run_meta *m, struct cli_plot_j
 {
     struct gpu_list gpus;
     double end;
-    int rc = run_end_s(db, m, &end, err);
+    int rc = run_gpus_load(db, m, &end, &gpus, err);
     if (rc < 0) return rc;
-    if ((rc = gpu_list_load(db, m->id, &gpus, err)) < 0) return rc;
-    if (gpus.names.n == 0) {
-        gpu_list_free(&gpus);
-        return thaw_err_set(err, THAW_ENOENT, "plot: run %lld has no GPUs to draw",
-                            (long long)m->id);
-    }
     /* Each instance holds its vram from its first LOADING or READY event to
      * its first EVICTED or FAILED one (the rule of vram_util_mean in
      * results/metrics.c). A zero vram column falls back to the load's. */

@@ -133,8 +133,8 @@ int res_resolve_run(struct res_db *db, const char *text, int64_t *run, struct th
 /* The metric names above, in display order, NULL-terminated. */
 const char *const *res_metric_names(void);
 /* 1 when a larger value is better (shm_hit_rate, vram_util_mean,
- * requests_served, loads_ok), 0 when smaller is better, -1 for a name that
- * is not a metric. */
+ * requests_served, loads_ok, recovery_count), 0 when smaller is better, -1
+ * for a name that is not a metric. */
 int res_metric_higher_is_better(const char *name);
 
 /* Prints the summary of runs[0..n-1] side by side to out: a header line per
