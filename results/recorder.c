@@ -147,6 +147,28 @@ int res_open(const char *path, struct res_db **out, struct thaw_err *err)
     }
     sqlite3_busy_timeout(db->db, RES_BUSY_TIMEOUT_MS);
     int rc;
+    /* Someone else's database (tables, but no runs table) is refused before
+     * anything is written to it: thaw never adds its schema to a stranger. */
+    sqlite3_stmt *probe = NULL;
+    if (sqlite3_prepare_v2(db->db,
+                           "SELECT count(*), coalesce(sum(name = 'runs'), 0) FROM sqlite_master "
+                           "WHERE type = 'table'",
+                           -1, &probe, NULL) != SQLITE_OK ||
+        sqlite3_step(probe) != SQLITE_ROW) {
+        rc = thaw_err_set(err, THAW_EIO, "%s: %s", path, sqlite3_errmsg(db->db));
+        sqlite3_finalize(probe);
+        res_close(db);
+        return rc;
+    }
+    bool foreign = sqlite3_column_int(probe, 0) > 0 && sqlite3_column_int(probe, 1) == 0;
+    sqlite3_finalize(probe);
+    if (foreign) {
+        res_close(db);
+        return thaw_err_set(err, THAW_EINVAL,
+                            "%s: not a thaw results database (it holds other tables); give "
+                            "another --db",
+                            path);
+    }
     /* WAL: readers (report, plot) never block the writer. NORMAL sync is
      * durable across application crashes, which is what a run needs. */
     if ((rc = exec_sql(db, "PRAGMA journal_mode = WAL", err)) < 0 ||

@@ -72,6 +72,44 @@ static void test_open_bad_path(void **state)
     assert_int_equal(res_open("", &db, &err), THAW_EINVAL);
 }
 
+/* Someone else's database is refused and left exactly as it was; a file
+ * that is not SQLite at all is an I/O error naming it. */
+static void test_open_foreign_db(void **state)
+{
+    (void)state;
+    char dir[64], path[256];
+    fixture_tmpdb(dir, sizeof dir, path, sizeof path, "theirs.db");
+    sqlite3 *raw;
+    assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(raw, "CREATE TABLE notes (t TEXT)", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(raw);
+    struct res_db *db = (struct res_db *)1;
+    struct thaw_err err = {0};
+    assert_int_equal(res_open(path, &db, &err), THAW_EINVAL);
+    assert_null(db);
+    assert_non_null(strstr(err.msg, "not a thaw results database"));
+    /* still one table: nothing of thaw's schema was added */
+    assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(raw, "SELECT count(*) FROM sqlite_master", -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 1);
+    sqlite3_finalize(st);
+    sqlite3_close(raw);
+
+    char junk[256];
+    snprintf(junk, sizeof junk, "%s/junk.db", dir);
+    FILE *f = fopen(junk, "w");
+    assert_non_null(f);
+    for (int i = 0; i < 200; i++) fputs("this is not a database\n", f);
+    fclose(f);
+    assert_int_equal(res_open(junk, &db, &err), THAW_EIO);
+    assert_non_null(strstr(err.msg, "junk.db"));
+    unlink(junk);
+    fixture_rmdir(dir);
+}
+
 static void test_run_row(void **state)
 {
     (void)state;
@@ -397,6 +435,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_open_creates_folder_and_schema),
         cmocka_unit_test(test_open_bad_path),
+        cmocka_unit_test(test_open_foreign_db),
         cmocka_unit_test(test_run_row),
         cmocka_unit_test(test_unfinished_stays_running),
         cmocka_unit_test(test_bad_rows),
