@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <gsl/gsl_cdf.h>
+#include <gsl/gsl_statistics_double.h>
 #include <sqlite3.h>
 
 #include "results.h"
@@ -24,10 +25,10 @@ static const char usage[] =
     "\n"
     "Finds the smallest integer value of KEY in LO..HI for which METRIC (the mean\n"
     "over the seeds of a summary metric, see 'thaw report') meets the target, e.g.\n"
-    "how many GPUs keep the cold-start p99 under 15 s:\n"
+    "how many GPUs finish eight simultaneous cold starts within 70 s:\n"
     "\n"
-    "  thaw plan scenarios/scaling.yaml --vary cluster.nodes[0].gpus=1..16 \\\n"
-    "      --target 'cold_start_p99_s<15' --seeds 1-10\n"
+    "  thaw plan scenarios/scaling.yaml --vary 'cluster.nodes[0].gpus=1..8' \\\n"
+    "      --target 'makespan_s<=70'\n"
     "\n"
     "The search bisects the range, assuming the target is missed below some value\n"
     "and met from it on (more GPUs never hurt, say), then evaluates the neighbours\n"
@@ -141,34 +142,37 @@ static double eval(long x, void *arg)
         c->failed = true;
         goto done;
     }
-    /* Mean over the seeds that gave a value, and the t interval of it. */
-    double sum = 0, sq = 0;
-    int k = 0;
+    /* Mean over the seeds that gave a value, and the t interval of it
+     * (GSL's two-pass variance: no cancellation when values are close). */
+    double *vals = calloc(n ? n : 1, sizeof *vals);
+    if (!vals) {
+        fprintf(stderr, "thaw plan: out of memory\n");
+        c->failed = true;
+        goto done;
+    }
+    size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         bool has;
         double v = metric_of(c, jobs[i].run_id, &has);
-        if (!has) continue;
-        sum += v;
-        sq += v * v;
-        k++;
+        if (has) vals[k++] = v;
     }
     double half = 0;
-    if (k > 0) value = sum / k;
-    if (k > 1) {
-        double var = (sq - sum * sum / k) / (k - 1);
-        half = gsl_cdf_tdist_Pinv(0.975, k - 1) * sqrt(var > 0 ? var / k : 0);
-    }
+    if (k > 0) value = gsl_stats_mean(vals, 1, k);
+    if (k > 1)
+        half = gsl_cdf_tdist_Pinv(0.975, (double)(k - 1)) *
+               gsl_stats_sd_m(vals, 1, k, value) / sqrt((double)k);
+    free(vals);
     c->seen[c->count].x = x;
     c->seen[c->count].mean = value;
     c->seen[c->count].half = half;
-    c->seen[c->count].n = k;
+    c->seen[c->count].n = (int)k;
     c->seen[c->count].runs = (int)n;
     c->seen[c->count].first_run = jobs[0].run_id;
     c->seen[c->count].last_run = jobs[n - 1].run_id;
     c->count++;
     if (!c->quiet)
         fprintf(stderr, "plan: %s -> %s = %.6g over %d seed%s: %s\n", kv, c->target->metric, value,
-                k, k == 1 ? "" : "s",
+                (int)k, k == 1 ? "" : "s",
                 cli_plan_meets(c->target, value) ? "meets the target" : "misses the target");
 done:
     free(jobs);
