@@ -59,9 +59,9 @@ int exec_backend_open(const char *kind, const struct exec_backend_config *cfg,
         if (why) {
             char dev[200];
             exec_backend_describe(*out, 0, dev, sizeof dev);
-            snprintf(why, why_len, "cuda backend: %d CUDA device%s answered (GPU 0: %s)",
-                     exec_backend_cuda_probe(NULL), exec_backend_cuda_probe(NULL) == 1 ? "" : "s",
-                     dev);
+            int n = exec_backend_cuda_probe(NULL);
+            snprintf(why, why_len, "cuda backend: %d CUDA device%s answered (GPU 0: %s)", n,
+                     n == 1 ? "" : "s", dev);
         }
         return 0;
     }

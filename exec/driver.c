@@ -659,6 +659,8 @@ static int add_fill(struct exec_ctx *x, struct fill_job *j)
     return 0;
 }
 
+static void remove_fill(struct exec_ctx *x, struct fill_job *j);
+
 static int start_fill(struct exec_ctx *x, const struct core_action *a)
 {
     struct fill_job *j = calloc(1, sizeof *j);
@@ -685,9 +687,14 @@ static int start_fill(struct exec_ctx *x, const struct core_action *a)
         j->base.status = 0;
     } else {
         int rc = pthread_create(&j->thread, NULL, fill_main, j);
-        if (rc != 0)
+        if (rc != 0) {
+            /* No thread will push its completion: out of the table, or
+             * teardown would wait for it forever. */
+            remove_fill(x, j);
+            free(j);
             return thaw_err_set(&x->err, THAW_ENOMEM, "cannot start a fill thread: %s",
                                 strerror(rc));
+        }
         j->has_thread = true;
         return 0;
     }
@@ -1051,8 +1058,12 @@ static int main_loop(struct exec_ctx *x)
     const int64_t duration = x->spec->duration_ns;
     int64_t next_progress = 0;
     struct job *ready = NULL, *ready_tail = NULL;
+    int result = 0;
     for (;;) {
-        if (stop_requested(x)) return 1;
+        if (stop_requested(x)) {
+            result = 1;
+            break;
+        }
         pthread_mutex_lock(&x->mu);
         if (x->done_head) {
             if (ready_tail)
@@ -1073,7 +1084,10 @@ static int main_loop(struct exec_ctx *x)
                 ready = j->next;
                 if (!ready) ready_tail = NULL;
                 int rc = process_job(x, j, now);
-                if (rc < 0) return rc;
+                if (rc < 0) {
+                    result = rc;
+                    goto out;
+                }
                 continue;
             }
             if (t_sched > now || (duration > 0 && t_sched >= duration)) break;
@@ -1085,7 +1099,10 @@ static int main_loop(struct exec_ctx *x)
                 rc = fire_timer(x);
             else
                 rc = arrive(x);
-            if (rc < 0) return rc;
+            if (rc < 0) {
+                result = rc;
+                goto out;
+            }
         }
         if (duration <= 0 && idle(x)) break;
         int64_t wall = mono_ns();
@@ -1109,14 +1126,16 @@ static int main_loop(struct exec_ctx *x)
             pthread_mutex_unlock(&x->mu);
         }
     }
-    /* Leftover completions (none are fed after the end) go back to the queue
-     * so teardown finds every job in one place. */
+out:
+    /* Leftover completions (none are fed after the end, an interrupt or an
+     * error) go back to the queue so teardown finds every job in one place:
+     * a load left here would keep teardown waiting for it forever. */
     while (ready) {
         struct job *j = ready;
         ready = j->next;
         push_done(x, j);
     }
-    return 0;
+    return result;
 }
 
 /* ---- setup and teardown --------------------------------------------------------- */

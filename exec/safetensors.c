@@ -31,14 +31,6 @@ unsigned exec_st_dtype_size(const char *dtype)
     return 0;
 }
 
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d) memcpy(d, s, n);
-    return d;
-}
-
 static int read_full(int fd, void *buf, size_t len, uint64_t off)
 {
     uint8_t *p = buf;
@@ -221,7 +213,7 @@ static int parse_file(const char *path, struct exec_safetensors *st, int *tcap,
         goto out;
     }
     struct exec_st_file *f = &st->files[st->file_count];
-    f->path = dup_str(path);
+    f->path = strdup(path);
     if (!f->path) {
         rc = thaw_err_set(err, THAW_ENOMEM, "out of memory");
         goto out;
@@ -256,7 +248,7 @@ static int parse_file(const char *path, struct exec_safetensors *st, int *tcap,
                               (unsigned long long)f->data_bytes);
             goto out;
         }
-        t.name = dup_str(key);
+        t.name = strdup(key);
         if (!t.name || push_tensor(st, tcap, &t) != 0) {
             free(t.name);
             rc = thaw_err_set(err, THAW_ENOMEM, "out of memory");

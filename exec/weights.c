@@ -217,14 +217,6 @@ uint64_t exec_request_ref(const void *data, uint64_t bytes, uint64_t seed)
 
 /* ---- a model's weights ------------------------------------------------- */
 
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d) memcpy(d, s, n);
-    return d;
-}
-
 static int open_synthetic(const struct core_model_spec *m, const char *dir, bool generate,
                           struct exec_weights *w, struct thaw_err *err)
 {
@@ -245,7 +237,7 @@ static int open_synthetic(const struct core_model_spec *m, const char *dir, bool
         rc = exec_weights_gen(path, m->weights_bytes, seed, err);
         if (rc) return rc;
     }
-    w->label = dup_str(path);
+    w->label = strdup(path);
     w->segments = calloc(1, sizeof *w->segments);
     if (!w->label || !w->segments) return thaw_err_set(err, THAW_ENOMEM, "out of memory");
     w->segment_count = 1;
@@ -267,7 +259,7 @@ static int open_safetensors(const struct core_model_spec *m, struct exec_weights
                             m->name);
     int rc = exec_safetensors_open(m->weights_path, &w->st, err);
     if (rc) return rc;
-    w->label = dup_str(m->weights_path);
+    w->label = strdup(m->weights_path);
     w->segments = calloc((size_t)w->st->file_count, sizeof *w->segments);
     if (!w->label || !w->segments) return thaw_err_set(err, THAW_ENOMEM, "out of memory");
     w->segment_count = w->st->file_count;
