@@ -130,6 +130,7 @@ struct load_job {
     pthread_t thread;
     atomic_bool cancel;
     bool cancelled; /* the core cancelled it (main thread only) */
+    bool gpu_lost;  /* ... because its GPU or node failed: recorded 'failed', as in sim */
     uint64_t load_id, instance;
     int model, gpu, node;
     enum core_source source;
@@ -189,6 +190,7 @@ struct timer {
 };
 
 struct exec_ctx {
+    bool in_fault; /* feeding a GPU/node failure: its CANCEL_LOADs lost their GPU */
     const struct core_spec *spec;
     const struct exec_opts *opts;
     struct exec_result *out;
@@ -781,6 +783,7 @@ static int carry_out(struct exec_ctx *x, const struct core_action *a)
     case CORE_ACT_CANCEL_LOAD:
         if (a->load < x->load_cap && x->loads[a->load]) {
             x->loads[a->load]->cancelled = true;
+            x->loads[a->load]->gpu_lost = x->in_fault;
             atomic_store(&x->loads[a->load]->cancel, true);
         }
         return 0;
@@ -825,8 +828,11 @@ static int load_done(struct exec_ctx *x, struct load_job *j)
     int rc = 0;
     if (j->cancelled) {
         exec_backend_free(x->be, j->buf);
-        x->out->loads_cancelled++;
-        rc = record_load(x, j, "cancelled", -1);
+        if (j->gpu_lost)
+            x->out->loads_failed++;
+        else
+            x->out->loads_cancelled++;
+        rc = record_load(x, j, j->gpu_lost ? "failed" : "cancelled", -1);
         free(j);
         return rc;
     }
@@ -987,7 +993,9 @@ static int inject_fault(struct exec_ctx *x)
     }
     /* A failed node's shm entries and fills go with the SHM_DROP actions the
      * core emits for them. */
+    x->in_fault = !f->recover;
     int rc = feed(x, &ev);
+    x->in_fault = false;
     if (!f->recover) {
         x->fault_recovered_ns[i] = -1;
     } else {
