@@ -3,6 +3,8 @@
  * its own cmd_*.c and is registered in the table below. */
 #include "cli.h"
 
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const struct cli_command *const commands[] = {
@@ -78,5 +80,38 @@ int main(int argc, char **argv)
             return CLI_EXIT_OK;
         }
     }
-    return c->run(argc - 1, argv + 1);
+    /* Every command takes `--opt value` and `--opt=value` alike: the second
+     * form is split here, once, so no command parses it on its own. */
+    char **args = calloc((size_t)argc * 2, sizeof *args);
+    char **owned = calloc((size_t)argc, sizeof *owned);
+    if (!args || !owned) {
+        free(args);
+        free(owned);
+        fprintf(stderr, "thaw: out of memory\n");
+        return CLI_EXIT_FAIL;
+    }
+    int n = 0, n_owned = 0;
+    bool options = true;
+    for (int i = 1; i < argc; i++) {
+        const char *eq = options ? strchr(argv[i], '=') : NULL;
+        if (options && !strcmp(argv[i], "--")) options = false;
+        if (eq && !strncmp(argv[i], "--", 2) && eq > argv[i] + 2) {
+            char *name = strndup(argv[i], (size_t)(eq - argv[i]));
+            if (!name) {
+                fprintf(stderr, "thaw: out of memory\n");
+                n = -1;
+                break;
+            }
+            owned[n_owned++] = name;
+            args[n++] = name;
+            args[n++] = (char *)eq + 1;
+        } else {
+            args[n++] = argv[i];
+        }
+    }
+    int rc = n < 0 ? CLI_EXIT_FAIL : c->run(n, args);
+    for (int i = 0; i < n_owned; i++) free(owned[i]);
+    free(owned);
+    free(args);
+    return rc;
 }

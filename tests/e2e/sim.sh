@@ -49,6 +49,13 @@ grep -q 'not recorded' "$tmp/out" || fail "--no-record output"
 grep -q '^with recorder' "$tmp/out" && grep -q '^without recorder' "$tmp/out" || fail "--bench output"
 [ ! -e "$tmp/results" ] || fail "--bench wrote results/ without --db"
 
+# --opt=value is --opt value, for every option of every command (cli/main.c):
+# scaling with two models loading serially ends at 2 x 30 = 60 s.
+"$THAW" sim --db="$tmp/eq.db" --set='models[0].count=2' --policy=max_loads_per_node=1 --quiet \
+  scenarios/scaling.yaml >"$tmp/out" 2>&1 || fail "--opt=value sim exited $?"
+[ "$(sqlite3 "$tmp/eq.db" "SELECT count(*) || ' ' || MAX(finished) FROM loads")" = "2 60.0" ] ||
+  fail "--opt=value options were not applied"
+
 # Errors: a missing scenario exits 1; usage errors exit 2.
 "$THAW" sim "$tmp/missing.yaml" --db "$db" >"$tmp/out" 2>&1
 [ $? -eq 1 ] || fail "missing scenario should exit 1"
