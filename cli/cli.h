@@ -15,8 +15,8 @@
 
 struct cli_command {
     const char *name;
-    const char *summary;   /* one line for `thaw --help` */
-    const char *usage;     /* full text for `thaw help NAME` / `thaw NAME --help` */
+    const char *summary;               /* one line for `thaw --help` */
+    const char *usage;                 /* full text for `thaw help NAME` / `thaw NAME --help` */
     int (*run)(int argc, char **argv); /* argv[0] is the command name */
 };
 

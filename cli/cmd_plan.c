@@ -159,8 +159,8 @@ static double eval(long x, void *arg)
     double half = 0;
     if (k > 0) value = gsl_stats_mean(vals, 1, k);
     if (k > 1)
-        half = gsl_cdf_tdist_Pinv(0.975, (double)(k - 1)) *
-               gsl_stats_sd_m(vals, 1, k, value) / sqrt((double)k);
+        half = gsl_cdf_tdist_Pinv(0.975, (double)(k - 1)) * gsl_stats_sd_m(vals, 1, k, value) /
+               sqrt((double)k);
     free(vals);
     c->seen[c->count].x = x;
     c->seen[c->count].mean = value;

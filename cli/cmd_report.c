@@ -78,8 +78,8 @@ static int report_run(int argc, char **argv)
     int nsel = 0;
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i];
-        bool takes_value = !strcmp(opt, "--db") || !strcmp(opt, "--select") ||
-                           !strcmp(opt, "--metric");
+        bool takes_value =
+            !strcmp(opt, "--db") || !strcmp(opt, "--select") || !strcmp(opt, "--metric");
         if (takes_value && i + 1 >= argc) {
             free(sel);
             return cli_usage_error("report", "%s needs a value", opt);

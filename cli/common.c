@@ -15,7 +15,8 @@ void cli_overrides_init(struct cli_overrides *o)
 
 void cli_overrides_free(struct cli_overrides *o)
 {
-    for (int i = 0; i < o->owned_count; i++) free(o->owned[i]);
+    for (int i = 0; i < o->owned_count; i++)
+        free(o->owned[i]);
     free(o->owned);
     free(o->items);
     memset(o, 0, sizeof *o);
@@ -107,10 +108,8 @@ struct core_spec *cli_load_spec(const char *path, const struct cli_overrides *o)
         core_diag_format(&diags.items[i], line, sizeof line);
         fprintf(stderr, "%s\n", line);
     }
-    if (rc < 0 && diags.count == 0)
-        fprintf(stderr, "thaw: %s: %s\n", path, thaw_strerror(rc));
-    if (rc < 0 && diags.count > 1)
-        fprintf(stderr, "%s: %d errors\n", path, diags.count);
+    if (rc < 0 && diags.count == 0) fprintf(stderr, "thaw: %s: %s\n", path, thaw_strerror(rc));
+    if (rc < 0 && diags.count > 1) fprintf(stderr, "%s: %d errors\n", path, diags.count);
     core_diags_free(&diags);
     return rc < 0 ? NULL : spec;
 }

@@ -8,18 +8,10 @@
 #include <string.h>
 
 static const struct cli_command *const commands[] = {
-    &cli_cmd_check,
-    &cli_cmd_exec,
-    &cli_cmd_replay,
-    &cli_cmd_sim,
-    &cli_cmd_report,
-    &cli_cmd_compare,
-    &cli_cmd_merge,
-    &cli_cmd_plot,
-    &cli_cmd_validate,
-    &cli_cmd_sweep,
-    &cli_cmd_plan,
-    &cli_cmd_weights,
+    &cli_cmd_check, &cli_cmd_exec,   &cli_cmd_replay,
+    &cli_cmd_sim,   &cli_cmd_report, &cli_cmd_compare,
+    &cli_cmd_merge, &cli_cmd_plot,   &cli_cmd_validate,
+    &cli_cmd_sweep, &cli_cmd_plan,   &cli_cmd_weights,
     NULL,
 };
 
@@ -110,7 +102,8 @@ int main(int argc, char **argv)
         }
     }
     int rc = n < 0 ? CLI_EXIT_FAIL : c->run(n, args);
-    for (int i = 0; i < n_owned; i++) free(owned[i]);
+    for (int i = 0; i < n_owned; i++)
+        free(owned[i]);
     free(owned);
     free(args);
     return rc;

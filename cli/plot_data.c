@@ -644,10 +644,11 @@ static int prepare_timeline(sqlite3 *db, const struct run_meta *m, struct cli_pl
     /* Loads: a queued span (enqueued -> started) and a loading span
      * (started -> finished; a load that never finished ends when its
      * instance left, or at the end of the run). */
-    if ((rc = prepare(db,
-                      "SELECT instance, model, gpu, enqueued, started, finished, outcome FROM loads "
-                      "WHERE run = ? ORDER BY enqueued, load_id",
-                      &st, err)) < 0)
+    if ((rc =
+             prepare(db,
+                     "SELECT instance, model, gpu, enqueued, started, finished, outcome FROM loads "
+                     "WHERE run = ? ORDER BY enqueued, load_id",
+                     &st, err)) < 0)
         goto out;
     sqlite3_bind_int64(st, 1, m->id);
     while (sqlite3_step(st) == SQLITE_ROW) {

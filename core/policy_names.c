@@ -6,8 +6,7 @@
 #include <string.h>
 
 static const char *const queue_names[] = {"fifo", "priority", "edf", "sjf", NULL};
-static const char *const placement_names[] = {"first_fit", "best_fit", "spread", "locality",
-                                              NULL};
+static const char *const placement_names[] = {"first_fit", "best_fit", "spread", "locality", NULL};
 static const char *const eviction_names[] = {"lru", "keep_alive", "none", NULL};
 static const char *const shm_names[] = {"off", "preload", "lru", NULL};
 static const char *const balancer_names[] = {"lru", "round_robin", "least_outstanding", "p2c",

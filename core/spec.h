@@ -177,9 +177,9 @@ struct core_spec {
 /* One diagnostic of a scenario file. */
 struct core_diag {
     char file[256];
-    int line, column; /* 1-based; 0 when not tied to a place */
-    char path[128];   /* key path, e.g. "models[2].weights" */
-    char message[512];/* "expected a size such as 14GiB, found \"-3GB\"" */
+    int line, column;  /* 1-based; 0 when not tied to a place */
+    char path[128];    /* key path, e.g. "models[2].weights" */
+    char message[512]; /* "expected a size such as 14GiB, found \"-3GB\"" */
 };
 
 struct core_diags {

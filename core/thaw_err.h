@@ -8,15 +8,15 @@
 
 enum {
     THAW_OK = 0,
-    THAW_EINVAL = -1,  /* bad argument or bad input data */
-    THAW_ENOMEM = -2,  /* allocation failed */
-    THAW_EIO = -3,     /* file, database or device I/O failed */
-    THAW_ENOENT = -4,  /* named thing does not exist */
-    THAW_ERANGE = -5,  /* value out of range or overflow */
-    THAW_EPARSE = -6,  /* a file did not parse; see the diagnostics */
-    THAW_ESTATE = -7,  /* call not valid in the object's current state */
-    THAW_EDEVICE = -8, /* device (CUDA or host backend) failure */
-    THAW_EINTR = -9,   /* interrupted by a signal */
+    THAW_EINVAL = -1,      /* bad argument or bad input data */
+    THAW_ENOMEM = -2,      /* allocation failed */
+    THAW_EIO = -3,         /* file, database or device I/O failed */
+    THAW_ENOENT = -4,      /* named thing does not exist */
+    THAW_ERANGE = -5,      /* value out of range or overflow */
+    THAW_EPARSE = -6,      /* a file did not parse; see the diagnostics */
+    THAW_ESTATE = -7,      /* call not valid in the object's current state */
+    THAW_EDEVICE = -8,     /* device (CUDA or host backend) failure */
+    THAW_EINTR = -9,       /* interrupted by a signal */
     THAW_EINVARIANT = -10, /* an internal invariant does not hold */
 };
 

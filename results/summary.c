@@ -165,7 +165,8 @@ int res_table_print(struct res_db *db, const int64_t *runs, int n, const char *c
         goto out;
     }
     fprintf(out, "%6s %6s  %-48s", "run", "seed", "parameters");
-    for (int m = 0; m < n_metrics; m++) fprintf(out, " %18s", metrics[m]);
+    for (int m = 0; m < n_metrics; m++)
+        fprintf(out, " %18s", metrics[m]);
     fputc('\n', out);
     for (int i = 0; i < n; i++) {
         sqlite3_reset(info);

@@ -102,7 +102,8 @@ static void test_open_foreign_db(void **state)
     snprintf(junk, sizeof junk, "%s/junk.db", dir);
     FILE *f = fopen(junk, "w");
     assert_non_null(f);
-    for (int i = 0; i < 200; i++) fputs("this is not a database\n", f);
+    for (int i = 0; i < 200; i++)
+        fputs("this is not a database\n", f);
     fclose(f);
     assert_int_equal(res_open(junk, &db, &err), THAW_EIO);
     assert_non_null(strstr(err.msg, "junk.db"));
