@@ -12,6 +12,7 @@ static const struct cli_command *const commands[] = {
     &cli_cmd_sim,   &cli_cmd_report, &cli_cmd_compare,
     &cli_cmd_merge, &cli_cmd_plot,   &cli_cmd_validate,
     &cli_cmd_sweep, &cli_cmd_plan,   &cli_cmd_weights,
+    &cli_cmd_calibrate,
     NULL,
 };
 

@@ -262,4 +262,36 @@ void res_validation_free(struct res_validation *v);
 int res_latest_run_of_mode(struct res_db *db, const char *mode, const char *sha_or_null,
                            int64_t *id, struct thaw_err *err);
 
+/* Calibration (calibrate.c): the simulator's per-load parameters fitted to
+ * a run's measured loads, for `thaw calibrate`. In the simulator a lone
+ * load takes init + phases + bytes / bandwidth + warmup, a line in bytes:
+ * per (node, source) the ok loads that ran alone on their node (no other
+ * load of the node, of any source or outcome, overlapped [started,
+ * finished]; a load without a finish ends at its instance's FAILED or
+ * EVICTED event, else at the run's end) are fitted by least squares
+ * (gsl_fit_linear) to t = a + bytes / B, t = finished - started. */
+struct res_calibration {
+    char node[CORE_NAME_MAX];
+    enum core_source source; /* CORE_SRC_STORAGE or CORE_SRC_SHM */
+    int n_used;              /* ok loads that ran alone on the node */
+    int n_left_out;          /* ok loads that overlapped another load */
+    int n_sizes;             /* distinct byte counts among the used loads */
+    bool ok;                 /* a line was fitted: n_sizes >= 2 */
+    double a_s;              /* intercept: the fixed cost, seconds */
+    double bandwidth_bps;    /* 1 / slope; NaN when the slope is <= 0 */
+    double r2;               /* of the line; NaN when not ok */
+    double *bytes, *secs;    /* the n_used points, for res_calibration_through */
+};
+/* Fills *out with one entry per (node, source) that has ok loads, nodes in
+ * GPU order, storage before shm (free with res_calibration_free); *count 0
+ * and *out NULL when the run has none. THAW_ENOENT for no such run. */
+int res_calibrate(struct res_db *db, int64_t run, struct res_calibration **out, int *count,
+                  struct thaw_err *err);
+void res_calibration_free(struct res_calibration *c, int count);
+/* The fallback when the sizes do not span a line: the bandwidth of the
+ * least-squares fit through a given fixed cost a_s (gsl_fit_mul on bytes,
+ * t - a_s). THAW_EINVAL with no points or a slope <= 0. */
+int res_calibration_through(const struct res_calibration *c, double a_s, double *bandwidth_bps,
+                            struct thaw_err *err);
+
 #endif

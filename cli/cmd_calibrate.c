@@ -1,0 +1,431 @@
+/* cmd_calibrate.c - `thaw calibrate`: tunes the simulator to the host. Fits
+ * init and the source bandwidths of each node to a run's measured lone
+ * loads (results/calibrate.c does the fit), sets them beside the scenario's
+ * current values, and prints the --set lines that would apply them. This
+ * file picks the run, loads the scenario and maps the fit onto its keys. */
+#include "cli.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "results.h"
+
+static const char calibrate_usage[] =
+    "usage: thaw calibrate [--db PATH] [RUN]\n"
+    "\n"
+    "Fits the simulator's per-load parameters to a real run, so `thaw sim`\n"
+    "can be tuned to the host. In the simulator a load with the node to\n"
+    "itself takes init + phases + bytes / min(source read, h2d, pcie switch)\n"
+    "+ warmup: a line in bytes. For each node and each source (storage, shm)\n"
+    "the loads that finished ok and ran alone on their node (no other load of\n"
+    "the node overlapped them: a shared node would read as a slower\n"
+    "bandwidth) are fitted by least squares to\n"
+    "    t = a + bytes / B        (t = finished - started)\n"
+    "giving the fixed cost a (s), the bandwidth B and R^2. With fewer than 2\n"
+    "distinct sizes there is no line: B is then fitted through the\n"
+    "scenario's fixed cost (init + phases + warmup), and with no scenario\n"
+    "file it is \"not enough data\".\n"
+    "\n"
+    "RUN: a run id or 4+ hex digits of its uuid; default the latest exec run.\n"
+    "A sim run may be given too: its fit returns the scenario's own values.\n"
+    "\n"
+    "Prints per node the fit beside the scenario's current values (the file\n"
+    "in runs.scenario with the run's --set/--policy overrides, when it still\n"
+    "exists) and the suggested overrides, ready to paste:\n"
+    "  storage_read (source storage) and shm.read (source shm) = B;\n"
+    "  init = a - (warmup + mean phases of the models), from the line fits\n"
+    "  weighted by their loads (init = a when warmup and phases are 0).\n"
+    "When a GPU's h2d link (or the PCIe switch) is below B, the simulator's\n"
+    "copy is bound by the link, and the output says so.\n"
+    "\n"
+    "options:\n"
+    "  --db PATH        results database (default " CLI_DEFAULT_DB ")\n"
+    "\n"
+    "exit status: 0 a fit; 1 no database, no exec run, or no usable loads;\n"
+    "2 usage error.\n"
+    "\n"
+    "examples:\n"
+    "  thaw exec scenarios/exec-small.yaml --time-scale 1\n"
+    "  thaw calibrate\n"
+    "  thaw sim scenarios/exec-small.yaml $(thaw calibrate | grep -o -- \"--set '[^']*'\")\n";
+
+struct run_row {
+    char mode[8], status[16], backend[32], sha[72];
+    char scenario[512], overrides[1024];
+    long long seed;
+};
+
+static const char *col(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? (const char *)t : "";
+}
+
+static int run_row_load(struct res_db *db, int64_t id, struct run_row *r)
+{
+    sqlite3 *h = res_handle(db);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(h,
+                           "SELECT mode, scenario, overrides, seed, backend, status, "
+                           "scenario_sha256 FROM runs WHERE id = ?",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = -1;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        snprintf(r->mode, sizeof r->mode, "%s", col(st, 0));
+        snprintf(r->scenario, sizeof r->scenario, "%s", col(st, 1));
+        snprintf(r->overrides, sizeof r->overrides, "%s", col(st, 2));
+        r->seed = sqlite3_column_int64(st, 3);
+        snprintf(r->backend, sizeof r->backend, "%s", col(st, 4));
+        snprintf(r->status, sizeof r->status, "%s", col(st, 5));
+        snprintf(r->sha, sizeof r->sha, "%s", col(st, 6));
+        rc = 0;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static double metric(struct res_db *db, int64_t run, const char *name)
+{
+    sqlite3 *h = res_handle(db);
+    sqlite3_stmt *st;
+    double v = NAN;
+    if (sqlite3_prepare_v2(h, "SELECT value FROM metrics WHERE run = ? AND name = ?", -1, &st,
+                           NULL) != SQLITE_OK)
+        return v;
+    sqlite3_bind_int64(st, 1, run);
+    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        v = sqlite3_column_double(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* The node's index in the run's cluster (nodes are node-major in the gpus
+ * table), for the --set keys when the scenario file is gone; -1 unknown. */
+static int node_index_of_run(struct res_db *db, int64_t run, const char *node)
+{
+    sqlite3 *h = res_handle(db);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(h,
+                           "SELECT count(DISTINCT node) FROM gpus WHERE run = ?1 AND gpu < "
+                           "(SELECT min(gpu) FROM gpus WHERE run = ?1 AND node = ?2) AND "
+                           "EXISTS (SELECT 1 FROM gpus WHERE run = ?1 AND node = ?2)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(st, 1, run);
+    sqlite3_bind_text(st, 2, node, -1, SQLITE_STATIC);
+    int idx = -1;
+    if (sqlite3_step(st) == SQLITE_ROW) idx = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    /* count() is 0 both for the first node and for an unknown one. */
+    if (idx == 0) {
+        if (sqlite3_prepare_v2(h, "SELECT 1 FROM gpus WHERE run = ? AND node = ?", -1, &st, NULL) !=
+            SQLITE_OK)
+            return -1;
+        sqlite3_bind_int64(st, 1, run);
+        sqlite3_bind_text(st, 2, node, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_ROW) idx = -1;
+        sqlite3_finalize(st);
+    }
+    return idx;
+}
+
+/* Splits the runs.overrides text ("k=v,k=v", as cli/common.c joins them)
+ * back into --set items. A piece that does not start with "key=" belongs to
+ * the value before it (a value holding a comma, e.g. a list). */
+static int overrides_parse(const char *text, struct cli_overrides *o)
+{
+    char *copy = strdup(text);
+    if (!copy) return -1;
+    char *items[128];
+    int n = 0;
+    for (char *p = strtok(copy, ","); p; p = strtok(NULL, ",")) {
+        size_t k = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.[]");
+        if (k > 0 && p[k] == '=' && n < 128) {
+            items[n++] = p;
+        } else if (n > 0) {
+            p[-1] = ','; /* rejoin with the item before */
+        }
+    }
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++)
+        rc = cli_overrides_add_set(o, items[i]);
+    free(copy);
+    return rc;
+}
+
+/* Mean lone time of a phase, as core/lone_load.c counts it (cpu phases at
+ * one core; a cache hit draws hit_work with its probability). */
+static double phase_s(const struct core_phase_spec *p)
+{
+    double hit = p->cache_hit_probability;
+    if (!(hit > 0.0)) return p->work.mean_ns / 1e9;
+    if (hit > 1.0) hit = 1.0;
+    return (hit * p->hit_work.mean_ns + (1.0 - hit) * p->work.mean_ns) / 1e9;
+}
+
+static double mean_phases_s(const struct core_spec *spec)
+{
+    if (spec->model_count == 0) return 0;
+    double sum = 0;
+    for (int m = 0; m < spec->model_count; m++)
+        for (int i = 0; i < spec->models[m].phase_count; i++)
+            sum += phase_s(&spec->models[m].phases[i]);
+    return sum / spec->model_count;
+}
+
+/* The slowest link below the source on the node: min h2d of its GPUs and
+ * the PCIe switch when there is one; INFINITY when none. */
+static double link_bps(const struct core_spec *spec, int node)
+{
+    const struct core_node_spec *n = &spec->nodes[node];
+    double bw = INFINITY;
+    for (int g = n->first_gpu; g < n->first_gpu + n->gpu_count && g < spec->gpu_count; g++)
+        if (spec->gpus[g].h2d_bps < bw) bw = spec->gpus[g].h2d_bps;
+    if (n->pcie_switch_bps > 0 && n->pcie_switch_bps < bw) bw = n->pcie_switch_bps;
+    return bw;
+}
+
+static void fmt(char *buf, size_t len, double v, const char *f)
+{
+    if (isnan(v) || isinf(v))
+        snprintf(buf, len, "-");
+    else
+        snprintf(buf, len, f, v);
+}
+
+/* Prints one node's fits and suggestions; true when any B was fitted. */
+static bool report_node(struct res_db *db, int64_t run, const struct core_spec *spec,
+                        struct res_calibration *cal, int count)
+{
+    const char *name = cal[0].node;
+    int node = -1;
+    if (spec)
+        for (int i = 0; i < spec->node_count; i++)
+            if (!strcmp(spec->nodes[i].name, name)) node = i;
+    int key_index = node >= 0 ? node : node_index_of_run(db, run, name);
+    const struct core_node_spec *ns = node >= 0 ? &spec->nodes[node] : NULL;
+    double fixed_cur = NAN, link = INFINITY, phases = 0, warmup = 0;
+    if (ns) {
+        phases = mean_phases_s(spec);
+        warmup = ns->warmup.mean_ns / 1e9;
+        fixed_cur = ns->init.mean_ns / 1e9 + warmup + phases;
+        link = link_bps(spec, node);
+    }
+
+    printf("\nnode %s", name);
+    if (key_index >= 0) printf(" (cluster.nodes[%d])", key_index);
+    if (spec && !ns) printf(", not in the scenario file: fit only");
+    printf("\n  %-8s %5s %5s %5s %10s %9s %9s %6s   %10s %9s\n", "source", "used", "left", "sizes",
+           "a (s)", "B GB/s", "B GiB/s", "R^2", "scen. a", "scen. GB/s");
+
+    bool any = false;
+    double a_sum = 0;
+    int a_n = 0;
+    char sets[1024] = "";
+    char notes[2048] = "";
+    for (int i = 0; i < count; i++) {
+        struct res_calibration *c = &cal[i];
+        bool shm = c->source == CORE_SRC_SHM;
+        double b = c->bandwidth_bps, a = c->a_s;
+        const char *mark = "";
+        size_t nl = strlen(notes);
+        if (!c->ok && c->n_used > 0 && ns) {
+            /* Fewer than 2 sizes: no line, but a ratio through the
+             * scenario's fixed cost still measures the bandwidth. */
+            struct thaw_err err = {0};
+            a = fixed_cur;
+            if (res_calibration_through(c, a, &b, &err) < 0) b = NAN;
+            mark = "*";
+            snprintf(notes + nl, sizeof notes - nl,
+                     "  * %s: %s: no line; B fitted through the scenario's fixed cost %.3f s\n",
+                     shm ? "shm" : "storage", c->n_sizes == 1 ? "one load size only" : "no sizes",
+                     a);
+        } else if (!c->ok) {
+            b = NAN;
+            a = NAN;
+            snprintf(notes + nl, sizeof notes - nl, "  %s: not enough data (%s)\n",
+                     shm ? "shm" : "storage",
+                     c->n_used == 0 ? "no load ran alone on the node"
+                                    : "one load size only and no scenario to fix a");
+        } else if (!(b > 0)) {
+            snprintf(notes + nl, sizeof notes - nl,
+                     "  %s: the loads did not take longer with size (slope <= 0): no bandwidth\n",
+                     shm ? "shm" : "storage");
+        }
+        double src_cur = ns ? (shm ? ns->shm_read_bps : ns->storage_read_bps) : NAN;
+        char sa[32], sb[32], sg[32], sr[32], ca[32], cb[32];
+        fmt(sa, sizeof sa, a, "%.3f");
+        if (*mark && sa[0] != '-') strcat(sa, mark);
+        fmt(sb, sizeof sb, b / 1e9, "%.3f");
+        fmt(sg, sizeof sg, b / 1073741824.0, "%.3f");
+        fmt(sr, sizeof sr, c->ok ? c->r2 : NAN, "%.4f");
+        fmt(ca, sizeof ca, fixed_cur, "%.3f");
+        fmt(cb, sizeof cb, src_cur / 1e9, "%.3f");
+        printf("  %-8s %5d %5d %5d %10s %9s %9s %6s   %10s %9s\n", shm ? "shm" : "storage",
+               c->n_used, c->n_left_out, c->n_sizes, sa, sb, sg, sr, ca, cb);
+        if (!(b > 0) || isinf(b)) continue;
+        any = true;
+        if (c->ok) {
+            a_sum += a * c->n_used;
+            a_n += c->n_used;
+        }
+        if (key_index >= 0) {
+            size_t used = strlen(sets);
+            snprintf(sets + used, sizeof sets - used, "%s--set 'cluster.nodes[%d].%s=%.3fGB/s'",
+                     used ? " " : "", key_index, shm ? "shm.read" : "storage_read", b / 1e9);
+        }
+        nl = strlen(notes);
+        if (ns && link < b)
+            snprintf(notes + nl, sizeof notes - nl,
+                     "  %s: the link (min h2d / pcie switch %.3f GB/s) is below the fitted B: the "
+                     "simulator's copy is bound by it; raise h2d too to reach B\n",
+                     shm ? "shm" : "storage", link / 1e9);
+    }
+    fputs(notes, stdout);
+    if (a_n > 0 && key_index >= 0) {
+        double a = a_sum / a_n;
+        double init = a;
+        if (ns && (warmup > 0 || phases > 0)) {
+            init = a - warmup - phases;
+            printf("  init = a - (warmup %.3f s + mean phases %.3f s) = %.3f s\n", warmup, phases,
+                   init);
+        } else if (!ns) {
+            printf("  init = a (no scenario: assuming warmup and phases are 0)\n");
+        }
+        if (init < 0) {
+            printf("  (a is below warmup + phases: init clamped to 0)\n");
+            init = 0;
+        }
+        size_t used = strlen(sets);
+        snprintf(sets + used, sizeof sets - used, "%s--set 'cluster.nodes[%d].init=%.3fs'",
+                 used ? " " : "", key_index, init);
+    }
+    if (*sets) printf("  suggested: %s\n", sets);
+    return any;
+}
+
+static int calibrate(struct res_db *db, int64_t run)
+{
+    struct run_row r;
+    if (run_row_load(db, run, &r) < 0) {
+        fprintf(stderr, "thaw calibrate: no run %lld\n", (long long)run);
+        return CLI_EXIT_FAIL;
+    }
+    printf("%s run %lld: %s, seed %lld, backend %s, %s\n", r.mode, (long long)run, r.scenario,
+           r.seed, *r.backend ? r.backend : "-", r.status);
+    if (strcmp(r.mode, "exec"))
+        printf("note: a %s run: its loads are the simulator's own, so the fit returns the "
+               "scenario's values\n",
+               r.mode);
+    double scale = metric(db, run, "exec_time_scale");
+    if (!isnan(scale) && scale != 1.0)
+        printf("warning: the run ran at --time-scale %g: its copies are recorded %gx long, so "
+               "the fitted bandwidths read %gx low; calibrate with --time-scale 1\n",
+               scale, scale, scale);
+
+    struct core_spec *spec = NULL;
+    if (access(r.scenario, R_OK) == 0) {
+        struct cli_overrides o;
+        cli_overrides_init(&o);
+        if (overrides_parse(r.overrides, &o) == 0) spec = cli_load_spec(r.scenario, &o);
+        cli_overrides_free(&o);
+        if (!spec)
+            printf("scenario %s does not load: printing the fit only\n", r.scenario);
+        else if (strcmp(spec->sha256_hex, r.sha))
+            printf("warning: %s changed since the run (sha256 %.12s, run %.12s): the current "
+                   "values are today's file\n",
+                   r.scenario, spec->sha256_hex, r.sha);
+        if (spec && *r.overrides)
+            printf("scenario values with the run's overrides: %s\n", r.overrides);
+    } else {
+        printf("scenario %s is not here: printing the fit only\n", r.scenario);
+    }
+
+    struct res_calibration *cal = NULL;
+    int count = 0;
+    struct thaw_err err = {0};
+    if (res_calibrate(db, run, &cal, &count, &err) < 0) {
+        fprintf(stderr, "thaw calibrate: %s\n", err.msg);
+        core_spec_free(spec);
+        return CLI_EXIT_FAIL;
+    }
+    int used = 0, left = 0;
+    for (int i = 0; i < count; i++) {
+        used += cal[i].n_used;
+        left += cal[i].n_left_out;
+    }
+    printf("loads: %d that finished ok ran alone on their node and were used; %d overlapped "
+           "another load and were left out\n",
+           used, left);
+    bool any = false;
+    for (int i = 0; i < count;) {
+        int j = i;
+        while (j < count && !strcmp(cal[j].node, cal[i].node))
+            j++;
+        if (report_node(db, run, spec, cal + i, j - i)) any = true;
+        i = j;
+    }
+    res_calibration_free(cal, count);
+    core_spec_free(spec);
+    if (!any) {
+        fprintf(stderr, "thaw calibrate: run %lld has no usable loads: %s\n", (long long)run,
+                count == 0 ? "no load finished ok"
+                           : "no (node, source) had loads alone on the node spanning a fit");
+        return CLI_EXIT_FAIL;
+    }
+    return CLI_EXIT_OK;
+}
+
+static int calibrate_run(int argc, char **argv)
+{
+    const char *db_path = CLI_DEFAULT_DB;
+    const char *sel = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *opt = argv[i];
+        if (!strcmp(opt, "--db")) {
+            if (i + 1 >= argc) return cli_usage_error("calibrate", "--db needs a value");
+            db_path = argv[++i];
+        } else if (opt[0] == '-' && opt[1]) {
+            return cli_usage_error("calibrate", "unknown option %s", opt);
+        } else if (sel) {
+            return cli_usage_error("calibrate", "give at most one run (found \"%s\")", opt);
+        } else {
+            sel = opt;
+        }
+    }
+    if (access(db_path, F_OK) != 0) {
+        fprintf(stderr, "thaw calibrate: no results database at %s\n", db_path);
+        return CLI_EXIT_FAIL;
+    }
+    struct res_db *db = NULL;
+    struct thaw_err err = {0};
+    if (res_open(db_path, &db, &err) < 0) {
+        fprintf(stderr, "thaw calibrate: %s\n", err.msg);
+        return CLI_EXIT_FAIL;
+    }
+    int64_t run;
+    int rc = sel ? res_resolve_run(db, sel, &run, &err)
+                 : res_latest_run_of_mode(db, "exec", NULL, &run, &err);
+    if (rc < 0) {
+        fprintf(stderr, "thaw calibrate: %s\n", err.msg);
+        res_close(db);
+        return CLI_EXIT_FAIL;
+    }
+    rc = calibrate(db, run);
+    res_close(db);
+    return rc;
+}
+
+const struct cli_command cli_cmd_calibrate = {
+    "calibrate",
+    "fit init and bandwidths to an exec run's loads; prints --set lines",
+    calibrate_usage,
+    calibrate_run,
+};

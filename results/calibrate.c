@@ -1,0 +1,235 @@
+/* calibrate.c - fits the simulator's per-load parameters to a run's loads
+ * for `thaw calibrate`: per (node, source), the loads that ran alone on
+ * their node fitted to t = a + bytes / B with GSL. Contended loads are left
+ * out because sharing the node's bandwidth would read as a slower B. */
+#include "results.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_fit.h>
+#include <sqlite3.h>
+
+struct cal_load {
+    int node;   /* index into the node name list */
+    int source; /* CORE_SRC_* */
+    bool ok;
+    double started, end;
+    uint64_t bytes;
+    bool alone;
+};
+
+static int by_node_start(const void *a, const void *b)
+{
+    const struct cal_load *x = a, *y = b;
+    if (x->node != y->node) return x->node < y->node ? -1 : 1;
+    if (x->started != y->started) return x->started < y->started ? -1 : 1;
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+void res_calibration_free(struct res_calibration *c, int count)
+{
+    if (!c) return;
+    for (int i = 0; i < count; i++) {
+        free(c[i].bytes);
+        free(c[i].secs);
+    }
+    free(c);
+}
+
+/* Fits one (node, source) entry from its used points. */
+static void fit(struct res_calibration *c)
+{
+    c->ok = false;
+    c->a_s = c->bandwidth_bps = c->r2 = NAN;
+    c->n_sizes = 0;
+    if (c->n_used == 0) return;
+    double *sorted = malloc((size_t)c->n_used * sizeof *sorted);
+    if (!sorted) return;
+    memcpy(sorted, c->bytes, (size_t)c->n_used * sizeof *sorted);
+    qsort(sorted, (size_t)c->n_used, sizeof *sorted, cmp_double);
+    c->n_sizes = 1;
+    for (int i = 1; i < c->n_used; i++)
+        if (sorted[i] != sorted[i - 1]) c->n_sizes++;
+    free(sorted);
+    if (c->n_sizes < 2) return;
+    double c0, c1, cov00, cov01, cov11, sumsq;
+    if (gsl_fit_linear(c->bytes, 1, c->secs, 1, (size_t)c->n_used, &c0, &c1, &cov00, &cov01, &cov11,
+                       &sumsq) != 0)
+        return;
+    c->ok = true;
+    c->a_s = c0;
+    c->bandwidth_bps = c1 > 0 ? 1.0 / c1 : NAN;
+    /* R^2 = 1 - SS_res / SS_tot; equal times (SS_tot 0) fit exactly. */
+    double mean = 0, sst = 0;
+    for (int i = 0; i < c->n_used; i++)
+        mean += c->secs[i];
+    mean /= c->n_used;
+    for (int i = 0; i < c->n_used; i++)
+        sst += (c->secs[i] - mean) * (c->secs[i] - mean);
+    c->r2 = sst > 0 ? 1.0 - sumsq / sst : 1.0;
+}
+
+int res_calibration_through(const struct res_calibration *c, double a_s, double *bandwidth_bps,
+                            struct thaw_err *err)
+{
+    if (!c || !bandwidth_bps || c->n_used < 1 || !c->bytes || !c->secs)
+        return thaw_err_set(err, THAW_EINVAL, "calibrate: no points to fit");
+    double *y = malloc((size_t)c->n_used * sizeof *y);
+    if (!y) return thaw_err_set(err, THAW_ENOMEM, "calibrate: out of memory");
+    for (int i = 0; i < c->n_used; i++)
+        y[i] = c->secs[i] - a_s;
+    double c1, cov11, sumsq;
+    int rc = gsl_fit_mul(c->bytes, 1, y, 1, (size_t)c->n_used, &c1, &cov11, &sumsq);
+    free(y);
+    if (rc != 0 || !(c1 > 0))
+        return thaw_err_set(err, THAW_EINVAL,
+                            "calibrate: the loads took no longer than the fixed cost %.3f s", a_s);
+    *bandwidth_bps = 1.0 / c1;
+    return 0;
+}
+
+int res_calibrate(struct res_db *db, int64_t run, struct res_calibration **out, int *count,
+                  struct thaw_err *err)
+{
+    if (!db || !out || !count) return thaw_err_set(err, THAW_EINVAL, "calibrate: bad arguments");
+    *out = NULL;
+    *count = 0;
+    sqlite3 *h = res_handle(db);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(h, "SELECT 1 FROM runs WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+        return thaw_err_set(err, THAW_EIO, "calibrate: %s", sqlite3_errmsg(h));
+    sqlite3_bind_int64(st, 1, run);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW) return thaw_err_set(err, THAW_ENOENT, "no run %lld", (long long)run);
+
+    /* A load that never finished held the node until its instance failed or
+     * was evicted (the cancel), else to the run's end: counted as long as
+     * it may have run, so no load beside it is taken for a lone one. The
+     * node order is that of the node's first GPU. */
+    const char *sql =
+        "SELECT l.node, l.source, l.outcome = 'ok' AND l.finished IS NOT NULL, l.started, "
+        "COALESCE(l.finished, (SELECT min(t) FROM instance_events ie WHERE ie.run = l.run AND "
+        "ie.instance = l.instance AND ie.state IN ('FAILED', 'EVICTED') AND ie.t >= l.started), "
+        "(SELECT duration_s FROM runs WHERE id = l.run), 1e300), l.bytes, "
+        "(SELECT min(gpu) FROM loads x WHERE x.run = l.run AND x.node = l.node) AS first_gpu "
+        "FROM loads l WHERE l.run = ? ORDER BY first_gpu, l.node, l.started, l.load_id";
+    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
+        return thaw_err_set(err, THAW_EIO, "calibrate: %s", sqlite3_errmsg(h));
+    sqlite3_bind_int64(st, 1, run);
+
+    struct cal_load *loads = NULL;
+    int n = 0, cap = 0;
+    char(*nodes)[CORE_NAME_MAX] = NULL;
+    int n_nodes = 0;
+    rc = 0;
+    int s;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *node = (const char *)sqlite3_column_text(st, 0);
+        const char *src = (const char *)sqlite3_column_text(st, 1);
+        if (!node) node = "";
+        if (n == cap) {
+            cap = cap ? 2 * cap : 64;
+            struct cal_load *nl = realloc(loads, (size_t)cap * sizeof *nl);
+            if (!nl) {
+                rc = thaw_err_set(err, THAW_ENOMEM, "calibrate: out of memory");
+                break;
+            }
+            loads = nl;
+        }
+        /* Rows arrive grouped by node, so a node is new when it differs from
+         * the last one seen. */
+        if (n_nodes == 0 || strcmp(nodes[n_nodes - 1], node)) {
+            void *nn = realloc(nodes, (size_t)(n_nodes + 1) * sizeof *nodes);
+            if (!nn) {
+                rc = thaw_err_set(err, THAW_ENOMEM, "calibrate: out of memory");
+                break;
+            }
+            nodes = nn;
+            snprintf(nodes[n_nodes++], CORE_NAME_MAX, "%s", node);
+        }
+        struct cal_load *l = &loads[n++];
+        l->node = n_nodes - 1;
+        l->source = src && !strcmp(src, "shm") ? CORE_SRC_SHM : CORE_SRC_STORAGE;
+        l->ok = sqlite3_column_int(st, 2) != 0;
+        l->started = sqlite3_column_double(st, 3);
+        l->end = sqlite3_column_double(st, 4);
+        sqlite3_int64 b = sqlite3_column_int64(st, 5);
+        l->bytes = b > 0 ? (uint64_t)b : 0;
+        l->alone = true;
+    }
+    if (!rc && s != SQLITE_DONE)
+        rc = thaw_err_set(err, THAW_EIO, "calibrate: %s", sqlite3_errmsg(h));
+    sqlite3_finalize(st);
+    if (rc < 0) goto out;
+
+    /* Sorted by node then start: a load overlaps an earlier one when the
+     * latest end before it is past its start, and a later one when the
+     * next start is before its end. Touching intervals do not overlap. */
+    if (n > 0) qsort(loads, (size_t)n, sizeof *loads, by_node_start);
+    double max_end = -INFINITY;
+    for (int i = 0; i < n; i++) {
+        if (i > 0 && loads[i - 1].node != loads[i].node) max_end = -INFINITY;
+        if (max_end > loads[i].started) loads[i].alone = false;
+        if (i + 1 < n && loads[i + 1].node == loads[i].node && loads[i + 1].started < loads[i].end)
+            loads[i].alone = false;
+        if (loads[i].end > max_end) max_end = loads[i].end;
+    }
+
+    struct res_calibration *cal = calloc((size_t)(2 * n_nodes + 1), sizeof *cal);
+    if (!cal) {
+        rc = thaw_err_set(err, THAW_ENOMEM, "calibrate: out of memory");
+        goto out;
+    }
+    int nc = 0;
+    for (int node = 0; node < n_nodes; node++) {
+        for (int src = CORE_SRC_STORAGE; src <= CORE_SRC_SHM; src++) {
+            int used = 0, left = 0;
+            for (int i = 0; i < n; i++) {
+                if (loads[i].node != node || loads[i].source != src || !loads[i].ok) continue;
+                if (loads[i].alone)
+                    used++;
+                else
+                    left++;
+            }
+            if (used + left == 0) continue;
+            struct res_calibration *c = &cal[nc++];
+            snprintf(c->node, sizeof c->node, "%s", nodes[node]);
+            c->source = (enum core_source)src;
+            c->n_left_out = left;
+            c->bytes = malloc((size_t)(used + 1) * sizeof *c->bytes);
+            c->secs = malloc((size_t)(used + 1) * sizeof *c->secs);
+            if (!c->bytes || !c->secs) {
+                res_calibration_free(cal, nc);
+                rc = thaw_err_set(err, THAW_ENOMEM, "calibrate: out of memory");
+                goto out;
+            }
+            for (int i = 0; i < n; i++) {
+                const struct cal_load *l = &loads[i];
+                if (l->node != node || l->source != src || !l->ok || !l->alone) continue;
+                c->bytes[c->n_used] = (double)l->bytes;
+                c->secs[c->n_used] = l->end - l->started;
+                c->n_used++;
+            }
+            fit(c);
+        }
+    }
+    if (nc == 0) {
+        free(cal);
+        cal = NULL;
+    }
+    *out = cal;
+    *count = nc;
+out:
+    free(loads);
+    free(nodes);
+    return rc;
+}
