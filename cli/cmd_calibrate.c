@@ -90,22 +90,6 @@ static int run_row_load(struct res_db *db, int64_t id, struct run_row *r)
     return rc;
 }
 
-static double metric(struct res_db *db, int64_t run, const char *name)
-{
-    sqlite3 *h = res_handle(db);
-    sqlite3_stmt *st;
-    double v = NAN;
-    if (sqlite3_prepare_v2(h, "SELECT value FROM metrics WHERE run = ? AND name = ?", -1, &st,
-                           NULL) != SQLITE_OK)
-        return v;
-    sqlite3_bind_int64(st, 1, run);
-    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-        v = sqlite3_column_double(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
 /* The node's index in the run's cluster (nodes are node-major in the gpus
  * table), for the --set keys when the scenario file is gone; -1 unknown. */
 static int node_index_of_run(struct res_db *db, int64_t run, const char *node)
@@ -324,7 +308,7 @@ static int calibrate(struct res_db *db, int64_t run)
         printf("note: a %s run: its loads are the simulator's own, so the fit returns the "
                "scenario's values\n",
                r.mode);
-    double scale = metric(db, run, "exec_time_scale");
+    double scale = res_metric_value(db, run, "exec_time_scale");
     if (!isnan(scale) && scale != 1.0)
         printf("warning: the run ran at --time-scale %g: its copies are recorded %gx long, so "
                "the fitted bandwidths read %gx low; calibrate with --time-scale 1\n",

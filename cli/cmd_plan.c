@@ -77,25 +77,6 @@ struct plan_ctx {
     } seen[CLI_PLAN_MAX_POINTS];
 };
 
-static double metric_of(struct plan_ctx *c, int64_t run, bool *has)
-{
-    sqlite3_stmt *st = NULL;
-    double v = NAN;
-    *has = false;
-    if (sqlite3_prepare_v2(res_handle(c->db),
-                           "SELECT value FROM metrics WHERE run = ? AND name = ?", -1, &st,
-                           NULL) != SQLITE_OK)
-        return v;
-    sqlite3_bind_int64(st, 1, run);
-    sqlite3_bind_text(st, 2, c->target->metric, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-        v = sqlite3_column_double(st, 0);
-        *has = true;
-    }
-    sqlite3_finalize(st);
-    return v;
-}
-
 static double eval(long x, void *arg)
 {
     struct plan_ctx *c = arg;
@@ -152,9 +133,8 @@ static double eval(long x, void *arg)
     }
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        bool has;
-        double v = metric_of(c, jobs[i].run_id, &has);
-        if (has) vals[k++] = v;
+        double v = res_metric_value(c->db, jobs[i].run_id, c->target->metric);
+        if (!isnan(v)) vals[k++] = v;
     }
     double half = 0;
     if (k > 0) value = gsl_stats_mean(vals, 1, k);

@@ -101,23 +101,6 @@ static int run_row_load(struct res_db *db, int64_t id, struct run_row *r, struct
     return 0;
 }
 
-/* NaN when the run has no such metric or it is NULL. */
-static double metric(struct res_db *db, int64_t run, const char *name)
-{
-    sqlite3 *h = res_handle(db);
-    sqlite3_stmt *st;
-    double v = NAN;
-    if (sqlite3_prepare_v2(h, "SELECT value FROM metrics WHERE run = ? AND name = ?", -1, &st,
-                           NULL) != SQLITE_OK)
-        return v;
-    sqlite3_bind_int64(st, 1, run);
-    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-        v = sqlite3_column_double(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
 /* The exec run's wall span (from the started_at / finished_at stamps, whole
  * seconds) and its scenario span (duration_s); NaN when unknown. Runs
  * recorded before the exec_time_scale metric existed get their scale
@@ -208,7 +191,7 @@ static int report(struct res_db *db, const struct run_row *ex, const struct run_
     }
 
     double wall_s = NAN, scenario_s = NAN;
-    double scale = metric(db, ex->id, "exec_time_scale");
+    double scale = res_metric_value(db, ex->id, "exec_time_scale");
     if (!isnan(scale) && scale != 1.0)
         printf("warning: exec run %lld ran at --time-scale %g: its weight copies take wall "
                "time and are recorded scaled, so measured loads read %gx long; validate with "
@@ -259,8 +242,8 @@ static int report(struct res_db *db, const struct run_row *ex, const struct run_
 
     printf("\n%-20s %12s %12s %12s\n", "metric", "exec", "sim", "(exec-sim)/sim");
     for (size_t i = 0; i < sizeof shared_metrics / sizeof shared_metrics[0]; i++) {
-        double me = metric(db, ex->id, shared_metrics[i]);
-        double ms = metric(db, sm->id, shared_metrics[i]);
+        double me = res_metric_value(db, ex->id, shared_metrics[i]);
+        double ms = res_metric_value(db, sm->id, shared_metrics[i]);
         char a[32], b[32], d[32];
         fmt_num(a, sizeof a, me);
         fmt_num(b, sizeof b, ms);

@@ -137,6 +137,10 @@ const char *const *res_metric_names(void);
  * for a name that is not a metric. */
 int res_metric_higher_is_better(const char *name);
 
+/* One stored metric of a run; NaN when the run has no such metric, it is
+ * NULL (no data), or the query fails. */
+double res_metric_value(struct res_db *db, int64_t run, const char *name);
+
 /* Prints the summary of runs[0..n-1] side by side to out: a header line per
  * run (id, uuid prefix, mode, scenario, policy, seed, status), then one row
  * per metric with one column per run ("-" for NULL). */

@@ -4,6 +4,7 @@
  * `thaw report`, and by `thaw sim` / `thaw exec` after a run. */
 #include "results.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -188,4 +189,20 @@ out:
     sqlite3_finalize(info);
     sqlite3_finalize(val);
     return rc;
+}
+
+double res_metric_value(struct res_db *db, int64_t run, const char *name)
+{
+    sqlite3 *h = res_handle(db);
+    sqlite3_stmt *st;
+    double v = NAN;
+    if (sqlite3_prepare_v2(h, "SELECT value FROM metrics WHERE run = ? AND name = ?", -1, &st,
+                           NULL) != SQLITE_OK)
+        return v;
+    sqlite3_bind_int64(st, 1, run);
+    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        v = sqlite3_column_double(st, 0);
+    sqlite3_finalize(st);
+    return v;
 }

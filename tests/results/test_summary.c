@@ -1,6 +1,7 @@
 /* test_summary.c - results/summary.c: two runs side by side, a header block
  * per run, one row per metric with "-" for NULL, counts as integers, and a
  * driver's own metric appended after the standard ones. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -53,6 +54,13 @@ static void test_side_by_side(void **state)
     assert_non_null(strstr(text, "\ncold_start_count                 4           -\n"));
     assert_non_null(strstr(text, "\nexec_load_gbps              12.500           -\n"));
     free(text);
+
+    /* one metric by name: run 1's mean is 25 (above), its driver metric
+     * 12.5; run 2 has none and no run has a metric called "nope" */
+    assert_float_equal(res_metric_value(db, r1, "cold_start_mean_s"), 25.0, 1e-9);
+    assert_float_equal(res_metric_value(db, r1, "exec_load_gbps"), 12.5, 1e-9);
+    assert_true(isnan(res_metric_value(db, r2, "cold_start_mean_s")));
+    assert_true(isnan(res_metric_value(db, r1, "nope")));
 
     assert_int_equal(res_summary_print(db, (int64_t[]){9}, 1, stderr, &err), THAW_ENOENT);
     res_close(db);
