@@ -53,43 +53,6 @@ static const char calibrate_usage[] =
     "  thaw calibrate\n"
     "  thaw sim scenarios/exec-small.yaml $(thaw calibrate | grep -o -- \"--set '[^']*'\")\n";
 
-struct run_row {
-    char mode[8], status[16], backend[32], sha[72];
-    char scenario[512], overrides[1024];
-    long long seed;
-};
-
-static const char *col(sqlite3_stmt *st, int i)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    return t ? (const char *)t : "";
-}
-
-static int run_row_load(struct res_db *db, int64_t id, struct run_row *r)
-{
-    sqlite3 *h = res_handle(db);
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(h,
-                           "SELECT mode, scenario, overrides, seed, backend, status, "
-                           "scenario_sha256 FROM runs WHERE id = ?",
-                           -1, &st, NULL) != SQLITE_OK)
-        return -1;
-    sqlite3_bind_int64(st, 1, id);
-    int rc = -1;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        snprintf(r->mode, sizeof r->mode, "%s", col(st, 0));
-        snprintf(r->scenario, sizeof r->scenario, "%s", col(st, 1));
-        snprintf(r->overrides, sizeof r->overrides, "%s", col(st, 2));
-        r->seed = sqlite3_column_int64(st, 3);
-        snprintf(r->backend, sizeof r->backend, "%s", col(st, 4));
-        snprintf(r->status, sizeof r->status, "%s", col(st, 5));
-        snprintf(r->sha, sizeof r->sha, "%s", col(st, 6));
-        rc = 0;
-    }
-    sqlite3_finalize(st);
-    return rc;
-}
-
 /* The node's index in the run's cluster (nodes are node-major in the gpus
  * table), for the --set keys when the scenario file is gone; -1 unknown. */
 static int node_index_of_run(struct res_db *db, int64_t run, const char *node)
@@ -297,8 +260,8 @@ static bool report_node(struct res_db *db, int64_t run, const struct core_spec *
 
 static int calibrate(struct res_db *db, int64_t run)
 {
-    struct run_row r;
-    if (run_row_load(db, run, &r) < 0) {
+    struct res_run_meta r;
+    if (res_run_meta_load(db, run, &r, NULL) < 0) {
         fprintf(stderr, "thaw calibrate: no run %lld\n", (long long)run);
         return CLI_EXIT_FAIL;
     }

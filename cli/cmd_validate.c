@@ -61,46 +61,6 @@ static const char validate_usage[] =
 static const char *const shared_metrics[] = {"cold_start_mean_s", "cold_start_p95_s", "makespan_s",
                                              "shm_hit_rate", "request_warm_p50_s"};
 
-struct run_row {
-    int64_t id;
-    char mode[8], sha[72], status[16], backend[32];
-    char scenario[512], policy[512];
-    long long seed;
-};
-
-static const char *col(sqlite3_stmt *st, int i)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    return t ? (const char *)t : "";
-}
-
-static int run_row_load(struct res_db *db, int64_t id, struct run_row *r, struct thaw_err *err)
-{
-    sqlite3 *h = res_handle(db);
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(h,
-                           "SELECT mode, scenario, scenario_sha256, seed, policy, backend, status "
-                           "FROM runs WHERE id = ?",
-                           -1, &st, NULL) != SQLITE_OK)
-        return thaw_err_set(err, THAW_EIO, "%s", sqlite3_errmsg(h));
-    sqlite3_bind_int64(st, 1, id);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_finalize(st);
-        return thaw_err_set(err, THAW_ENOENT, "no run %lld", (long long)id);
-    }
-    memset(r, 0, sizeof *r);
-    r->id = id;
-    snprintf(r->mode, sizeof r->mode, "%s", col(st, 0));
-    snprintf(r->scenario, sizeof r->scenario, "%s", col(st, 1));
-    snprintf(r->sha, sizeof r->sha, "%s", col(st, 2));
-    r->seed = sqlite3_column_int64(st, 3);
-    snprintf(r->policy, sizeof r->policy, "%s", col(st, 4));
-    snprintf(r->backend, sizeof r->backend, "%s", col(st, 5));
-    snprintf(r->status, sizeof r->status, "%s", col(st, 6));
-    sqlite3_finalize(st);
-    return 0;
-}
-
 /* The exec run's wall span (from the started_at / finished_at stamps, whole
  * seconds) and its scenario span (duration_s); NaN when unknown. Runs
  * recorded before the exec_time_scale metric existed get their scale
@@ -122,7 +82,7 @@ static void exec_span(struct res_db *db, int64_t run, double *wall_s, double *sc
     sqlite3_finalize(st);
 }
 
-static void print_run(const char *label, const struct run_row *r)
+static void print_run(const char *label, const struct res_run_meta *r)
 {
     printf("%s run %lld: %s, seed %lld, policy %s, backend %s, %s\n", label, (long long)r->id,
            r->scenario, r->seed, r->policy, *r->backend ? r->backend : "-", r->status);
@@ -145,22 +105,22 @@ static void fmt_pct(char *buf, size_t len, double v)
 }
 
 /* Finds the exec and the sim run as the RUN arguments ask. */
-static int pick_runs(struct res_db *db, char **sel, int nsel, struct run_row *ex,
-                     struct run_row *sm, struct thaw_err *err)
+static int pick_runs(struct res_db *db, char **sel, int nsel, struct res_run_meta *ex,
+                     struct res_run_meta *sm, struct thaw_err *err)
 {
-    struct run_row a, b;
+    struct res_run_meta a, b;
     int64_t id;
     int rc;
     if (nsel == 0)
         rc = res_latest_run_of_mode(db, "exec", NULL, &id, err);
     else
         rc = res_resolve_run(db, sel[0], &id, err);
-    if (rc < 0 || (rc = run_row_load(db, id, &a, err)) < 0) return rc;
+    if (rc < 0 || (rc = res_run_meta_load(db, id, &a, err)) < 0) return rc;
     if (nsel == 2)
         rc = res_resolve_run(db, sel[1], &id, err);
     else
         rc = res_latest_run_of_mode(db, strcmp(a.mode, "exec") ? "exec" : "sim", a.sha, &id, err);
-    if (rc < 0 || (rc = run_row_load(db, id, &b, err)) < 0) return rc;
+    if (rc < 0 || (rc = res_run_meta_load(db, id, &b, err)) < 0) return rc;
     bool a_exec = !strcmp(a.mode, "exec"), b_exec = !strcmp(b.mode, "exec");
     if (a_exec == b_exec || (!a_exec && strcmp(a.mode, "sim")) ||
         (!b_exec && strcmp(b.mode, "sim")))
@@ -172,7 +132,7 @@ static int pick_runs(struct res_db *db, char **sel, int nsel, struct run_row *ex
     return 0;
 }
 
-static int report(struct res_db *db, const struct run_row *ex, const struct run_row *sm,
+static int report(struct res_db *db, const struct res_run_meta *ex, const struct res_run_meta *sm,
                   bool have_tol, double tolerance)
 {
     struct thaw_err err = {0};
@@ -184,7 +144,7 @@ static int report(struct res_db *db, const struct run_row *ex, const struct run_
                ex->sha, sm->sha);
     if (strcmp(ex->policy, sm->policy)) printf("warning: the runs' policies differ\n");
     for (int i = 0; i < 2; i++) {
-        const struct run_row *r = i ? sm : ex;
+        const struct res_run_meta *r = i ? sm : ex;
         if (strcmp(r->status, "complete"))
             printf("warning: %s run %lld is %s, not complete\n", r->mode, (long long)r->id,
                    r->status);
@@ -311,7 +271,7 @@ static int validate_run(int argc, char **argv)
         fprintf(stderr, "thaw validate: %s\n", err.msg);
         return CLI_EXIT_FAIL;
     }
-    struct run_row ex, sm;
+    struct res_run_meta ex, sm;
     int rc;
     if (pick_runs(db, sel, nsel, &ex, &sm, &err) < 0) {
         fprintf(stderr, "thaw validate: %s\n", err.msg);

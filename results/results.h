@@ -137,6 +137,17 @@ const char *const *res_metric_names(void);
  * for a name that is not a metric. */
 int res_metric_higher_is_better(const char *name);
 
+/* Who a run is: the runs row's identifying columns (text truncated to the
+ * field sizes). THAW_ENOENT for an unknown id. */
+struct res_run_meta {
+    int64_t id;
+    char mode[8], status[16], backend[32], sha[72];
+    char scenario[512], policy[512], overrides[1024];
+    long long seed;
+};
+int res_run_meta_load(struct res_db *db, int64_t id, struct res_run_meta *out,
+                      struct thaw_err *err);
+
 /* One stored metric of a run; NaN when the run has no such metric, it is
  * NULL (no data), or the query fails. */
 double res_metric_value(struct res_db *db, int64_t run, const char *name);

@@ -62,6 +62,16 @@ static void test_side_by_side(void **state)
     assert_true(isnan(res_metric_value(db, r2, "cold_start_mean_s")));
     assert_true(isnan(res_metric_value(db, r1, "nope")));
 
+    /* who run 1 is: the run info given above, finished complete */
+    struct res_run_meta meta;
+    assert_int_equal(res_run_meta_load(db, r1, &meta, &err), 0);
+    assert_int_equal(meta.id, r1);
+    assert_string_equal(meta.mode, "sim");
+    assert_string_equal(meta.overrides, "--set x=1");
+    assert_string_equal(meta.status, "complete");
+    assert_int_equal(meta.seed, 5);
+    assert_int_equal(res_run_meta_load(db, 9, &meta, &err), THAW_ENOENT);
+
     assert_int_equal(res_summary_print(db, (int64_t[]){9}, 1, stderr, &err), THAW_ENOENT);
     res_close(db);
     fixture_spec_free(spec);
