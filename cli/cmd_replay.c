@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "exec.h"
+#include "shell.h"
 #include "results.h"
 
 static const char replay_usage[] =
@@ -143,8 +144,8 @@ static int replay_run(int argc, char **argv)
         goto out;
     }
     spec->seed = (uint64_t)meta.seed;
-    struct exec_replay_report rep;
-    if (exec_replay(db, run, spec, &rep, &err) < 0) {
+    struct shell_replay_report rep;
+    if (shell_replay(db, run, spec, &rep, &err) < 0) {
         fprintf(stderr, "thaw replay: %s\n", err.msg);
         goto out;
     }

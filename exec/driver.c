@@ -1,17 +1,15 @@
-/* driver.c - the exec driver: one main thread owns the core, the records
- * and every table of loads, instances and requests; worker threads (one per
- * load or shm fill, a small pool for request work) only do blocking work and
- * hand their result back through one mutex+condvar queue. The main loop
- * merges four time-ordered sources (finished work, the drawn timetable of
- * arrivals and faults, the core's WAKE_AT timers and request service floors)
- * and feeds them to the core in time order, on the scenario clock
- * (virtual t = wall t x time_scale), then carries out the core's actions. */
+/* driver.c - the exec driver: the executor's side of the driver shell
+ * (shell/). The shell's loop, on the main thread, owns the core, the world's
+ * inputs and the records; this file carries out the core's actions with real
+ * work on the scenario clock (virtual t = wall t x time_scale): worker threads
+ * (one per load or shm fill, a small pool for request work) only do blocking
+ * work and hand their result back through one mutex+condvar queue, which
+ * `collect` moves into the shell's heap at the time the work ended. The main
+ * thread owns every table here (jobs, instances). */
 #include "exec.h"
-#include "actionlog.h"
 #include "backend.h"
 #include "loader.h"
-#include "rng.h"
-#include "schedule.h"
+#include "shell.h"
 #include "shm.h"
 #include "weights.h"
 
@@ -115,14 +113,18 @@ struct exec_ctx;
 
 enum job_kind { JOB_LOAD, JOB_FILL, JOB_REQUEST };
 
-/* What every job carries back through the queue (intrusive link). */
+/* What every job carries back through the queue (intrusive link), and its
+ * event in the shell's heap once collected. */
 struct job {
     enum job_kind kind;
     struct job *next;
     int64_t done_ns; /* scenario time when the work ended (set by the worker) */
     int status;      /* 0 or THAW_E* */
     char why[THAW_ERR_MSG_MAX];
+    struct shell_ev ev; /* pending in the shell's heap after collect */
 };
+
+enum { EV_LOAD_DONE = SHELL_EV_DRIVER, EV_FILL_DONE };
 
 struct load_job {
     struct job base; /* first: a struct job * is a struct load_job * */
@@ -130,12 +132,9 @@ struct load_job {
     pthread_t thread;
     atomic_bool cancel;
     bool cancelled; /* the core cancelled it (main thread only) */
-    bool gpu_lost;  /* ... because its GPU or node failed: recorded 'failed', as in sim */
     uint64_t load_id, instance;
     int model, gpu, node;
     enum core_source source;
-    enum core_reason reason;
-    int64_t enqueued_ns, started_ns;
     uint64_t bytes, vram_bytes;
     int64_t pre_wait_ns, pre_cpu_ns, post_wait_ns, post_cpu_ns; /* drawn, scenario time */
     struct exec_dev_buf *buf; /* the instance's memory when status == 0 */
@@ -170,30 +169,11 @@ struct inst {
     bool free_pending; /* free buf when running drops to 0 */
 };
 
-struct req {
-    bool arrived;
-    int model;
-    int64_t arrived_ns, dispatched_ns, finished_ns, service_ns;
-    uint64_t instance;
-    bool cold;
-    uint32_t gen; /* bumped on dispatch and requeue: stale work is ignored */
-};
-
-enum timer_kind { TIMER_WAKE, TIMER_REQ_DONE };
-
-struct timer {
-    int64_t t_ns;
-    uint64_t seq; /* ties fire in the order set */
-    enum timer_kind kind;
-    uint64_t request;
-    uint32_t gen;
-};
-
 struct exec_ctx {
-    bool in_fault; /* feeding a GPU/node failure: its CANCEL_LOADs lost their GPU */
     const struct core_spec *spec;
     const struct exec_opts *opts;
     struct exec_result *out;
+    struct shell *sh;
     double scale;
     struct timespec t0;
     bool clock_started;
@@ -202,18 +182,6 @@ struct exec_ctx {
     struct exec_shm *shm;
     struct exec_weights **weights; /* per model; NULL when it did not open */
     char **weights_why;            /* per model: why it did not open */
-    gsl_rng **node_rng;            /* per node: init, warm-up, phase draws (sim's streams) */
-    struct exec_schedule sched;
-    int next_arrival, next_fault;
-    int64_t *fault_recovered_ns; /* per schedule fault event (fail ones) */
-
-    struct core_sched *core;
-    struct res_db *db;
-    int64_t run;
-    struct exec_action_log *alog;
-    uint64_t seq; /* core events fed */
-    int64_t last_t;
-    int64_t last_tick;
 
     pthread_mutex_t mu;
     pthread_cond_t done_cv; /* main thread: something finished */
@@ -224,20 +192,15 @@ struct exec_ctx {
     pthread_t *req_threads;
     int req_thread_count;
 
-    struct load_job **loads; /* by load id; NULL when none in flight */
+    struct load_job **loads; /* by load id, from start until freed */
     size_t load_cap;
-    int loads_in_flight;
-    struct fill_job **fills; /* in flight, unordered */
+    int loads_in_flight;     /* load threads not yet collected */
+    struct fill_job **fills; /* started and not yet fed back, unordered */
     int fill_count, fill_cap;
-    struct inst *insts; /* by instance id */
+    int fills_in_flight; /* fill threads not yet collected */
+    struct inst *insts;  /* by instance id */
     size_t inst_cap;
-    struct req *reqs; /* by request id (1..arrival_count) */
     int requests_running;
-    int req_done_timers;
-
-    struct timer *timers; /* binary min-heap on (t_ns, seq) */
-    int timer_count, timer_cap;
-    uint64_t timer_seq;
 
     atomic_uint_least64_t bytes_moved;
     struct thaw_err err; /* the first fatal error */
@@ -445,53 +408,6 @@ static void *req_worker_main(void *arg)
     return NULL;
 }
 
-/* ---- timers ---------------------------------------------------------------- */
-
-static bool timer_less(const struct timer *a, const struct timer *b)
-{
-    return a->t_ns != b->t_ns ? a->t_ns < b->t_ns : a->seq < b->seq;
-}
-
-static int timer_push(struct exec_ctx *x, struct timer t)
-{
-    if (x->timer_count == x->timer_cap) {
-        int cap = x->timer_cap ? x->timer_cap * 2 : 64;
-        struct timer *g = realloc(x->timers, (size_t)cap * sizeof *g);
-        if (!g) return thaw_err_set(&x->err, THAW_ENOMEM, "out of memory");
-        x->timers = g;
-        x->timer_cap = cap;
-    }
-    t.seq = ++x->timer_seq;
-    int i = x->timer_count++;
-    while (i > 0) {
-        int p = (i - 1) / 2;
-        if (!timer_less(&t, &x->timers[p])) break;
-        x->timers[i] = x->timers[p];
-        i = p;
-    }
-    x->timers[i] = t;
-    if (t.kind == TIMER_REQ_DONE) x->req_done_timers++;
-    return 0;
-}
-
-static struct timer timer_pop(struct exec_ctx *x)
-{
-    struct timer top = x->timers[0];
-    struct timer last = x->timers[--x->timer_count];
-    int i = 0, n = x->timer_count;
-    for (;;) {
-        int c = 2 * i + 1;
-        if (c >= n) break;
-        if (c + 1 < n && timer_less(&x->timers[c + 1], &x->timers[c])) c++;
-        if (!timer_less(&x->timers[c], &last)) break;
-        x->timers[i] = x->timers[c];
-        i = c;
-    }
-    if (n > 0) x->timers[i] = last;
-    if (top.kind == TIMER_REQ_DONE) x->req_done_timers--;
-    return top;
-}
-
 /* ---- tables by id ------------------------------------------------------------ */
 
 static int grow(void **arr, size_t *cap, size_t need, size_t elem, struct thaw_err *err)
@@ -528,125 +444,113 @@ static void inst_release(struct exec_ctx *x, struct inst *in)
     in->free_pending = false;
 }
 
-/* ---- recording ------------------------------------------------------------ */
+/* ---- loads ------------------------------------------------------------------ */
 
-static int record_load(struct exec_ctx *x, const struct load_job *j, const char *outcome,
-                       int64_t finished_ns)
+static int m_start_load(void *drv, struct shell *sh, struct shell_load *l)
 {
-    if (!x->db) return 0;
-    struct res_load_row row = {
-        .load_id = j->load_id,
-        .instance = j->instance,
-        .model = j->model,
-        .gpu = j->gpu,
-        .source = j->source,
-        .reason = j->reason,
-        .enqueued_ns = j->enqueued_ns,
-        .started_ns = j->started_ns,
-        .finished_ns = finished_ns,
-        .bytes = j->bytes,
-        .vram_bytes = j->vram_bytes,
-        .outcome = outcome,
-    };
-    return res_add_load(x->db, x->run, x->spec, &row, &x->err);
-}
-
-/* ---- feeding the core and carrying out its actions ---------------------------- */
-
-static int carry_out(struct exec_ctx *x, const struct core_action *a);
-
-static int take_actions(struct exec_ctx *x, uint64_t seq)
-{
-    const struct core_action *acts;
-    size_t n = core_sched_actions(x->core, &acts);
-    /* Copied first: carrying an action out never calls the core, but the
-     * array is only valid until the next feed. */
-    for (size_t i = 0; i < n; i++) {
-        if (x->alog) {
-            char line[512];
-            core_action_format(&acts[i], line, sizeof line);
-            int rc = exec_action_log_add(x->alog, seq, (uint32_t)i, line, &x->err);
-            if (rc < 0) return rc;
-        }
-        int rc = carry_out(x, &acts[i]);
-        if (rc < 0) return rc;
-        x->out->actions++;
-    }
-    return 0;
-}
-
-static int feed(struct exec_ctx *x, struct core_event *ev)
-{
-    if (ev->t_ns < x->last_t) ev->t_ns = x->last_t; /* workers stamp slightly out of order */
-    x->last_t = ev->t_ns;
-    int rc = core_sched_feed(x->core, ev, &x->err);
-    if (rc < 0) return rc;
-    uint64_t seq = ++x->seq;
-    x->out->events++;
-    if (x->db && (rc = res_add_core_event(x->db, x->run, seq, ev, &x->err)) < 0) return rc;
-    if (x->opts->check_invariants && (rc = core_sched_check(x->core, &x->err)) < 0) return rc;
-    return take_actions(x, seq);
-}
-
-static int start_load(struct exec_ctx *x, const struct core_action *a)
-{
-    if (grow((void **)&x->loads, &x->load_cap, (size_t)a->load, sizeof *x->loads, &x->err) < 0)
+    (void)sh;
+    struct exec_ctx *x = drv;
+    if (grow((void **)&x->loads, &x->load_cap, (size_t)l->load, sizeof *x->loads, &x->err) < 0)
         return x->err.code;
     struct load_job *j = calloc(1, sizeof *j);
     if (!j) return thaw_err_set(&x->err, THAW_ENOMEM, "out of memory");
     j->base.kind = JOB_LOAD;
+    shell_ev_init(&j->base.ev, EV_LOAD_DONE);
     j->x = x;
     atomic_init(&j->cancel, false);
-    j->load_id = a->load;
-    j->instance = a->instance;
-    j->model = a->model;
-    j->gpu = a->gpu;
-    j->node = a->node;
-    j->source = a->source;
-    j->reason = a->reason;
-    j->enqueued_ns = a->enqueued_ns;
-    j->started_ns = x->last_t;
-    j->bytes = a->bytes;
-    j->vram_bytes = a->vram_bytes;
-    /* Drawn here, on the main thread, in the order loads start. */
-    int node = a->node >= 0 && a->node < x->spec->node_count ? a->node : 0;
-    const struct core_node_spec *ns = &x->spec->nodes[node];
-    const struct core_model_spec *ms = &x->spec->models[a->model];
-    /* The simulator's draw, in the same order from the same stream. */
-    struct sim_load_costs costs = {
-        .phase_ns = calloc((size_t)(ms->phase_count > 0 ? ms->phase_count : 1), sizeof(int64_t))};
-    if (!costs.phase_ns) {
-        free(j);
-        return thaw_err_set(&x->err, THAW_ENOMEM, "out of memory");
-    }
-    sim_rng_draw_load(x->node_rng[node], ns, ms, &costs);
-    j->pre_wait_ns = costs.init_ns;
-    j->post_wait_ns = costs.warmup_ns;
+    j->load_id = l->load;
+    j->instance = l->instance;
+    j->model = l->model;
+    j->gpu = l->gpu;
+    j->node = l->node;
+    j->source = l->source;
+    j->bytes = l->bytes;
+    j->vram_bytes = l->vram_bytes;
+    /* The costs the shell drew: waits sleep, CPU phases burn a core. */
+    const struct core_model_spec *ms = &x->spec->models[l->model];
+    j->pre_wait_ns = l->costs.init_ns;
+    j->post_wait_ns = l->costs.warmup_ns;
     for (int p = 0; p < ms->phase_count; p++) {
         const struct core_phase_spec *ph = &ms->phases[p];
-        int64_t v = costs.phase_ns[p];
+        int64_t v = l->costs.phase_ns[p];
         bool before = ph->when == CORE_PHASE_BEFORE_COPY;
         if (ph->cpu)
             *(before ? &j->pre_cpu_ns : &j->post_cpu_ns) += v;
         else
             *(before ? &j->pre_wait_ns : &j->post_wait_ns) += v;
     }
-    free(costs.phase_ns);
-    struct inst *in = inst_get(x, a->instance);
+    struct inst *in = inst_get(x, l->instance);
     if (!in) {
         free(j);
         return x->err.code;
     }
-    *in = (struct inst){.known = true, .model = a->model, .gpu = a->gpu};
+    *in = (struct inst){.known = true, .model = l->model, .gpu = l->gpu};
     int rc = pthread_create(&j->thread, NULL, load_main, j);
     if (rc != 0) {
         free(j);
         return thaw_err_set(&x->err, THAW_ENOMEM, "cannot start a load thread: %s", strerror(rc));
     }
-    x->loads[a->load] = j;
+    x->loads[l->load] = j;
     x->loads_in_flight++;
+    l->drv = j;
     return 0;
 }
+
+static void load_free(struct exec_ctx *x, struct load_job *j)
+{
+    exec_backend_free(x->be, j->buf);
+    x->loads[j->load_id] = NULL;
+    free(j);
+}
+
+/* The shell records the load (cancelled, or failed with its GPU); here the
+ * work stops. A job already back (pending in the heap) is freed now; one
+ * still running is told to stop and freed when it comes back. */
+static void m_cancel_load(void *drv, struct shell *sh, struct shell_load *l)
+{
+    struct exec_ctx *x = drv;
+    struct load_job *j = l->drv;
+    l->drv = NULL;
+    if (!j) return;
+    if (shell_ev_pending(&j->base.ev)) {
+        shell_cancel(sh, &j->base.ev);
+        load_free(x, j);
+        return;
+    }
+    j->cancelled = true;
+    atomic_store(&j->cancel, true);
+}
+
+static int load_back(struct exec_ctx *x, struct load_job *j)
+{
+    struct shell_load *l = shell_load(x->sh, j->load_id);
+    if (!l) { /* cancelled meanwhile: m_cancel_load freed it */
+        load_free(x, j);
+        return 0;
+    }
+    bool ok = j->base.status == 0;
+    struct inst *in = inst_get(x, j->instance);
+    if (!in) {
+        load_free(x, j);
+        return x->err.code;
+    }
+    in->buf = j->buf; /* NULL when it failed */
+    j->buf = NULL;
+    if (ok) {
+        x->out->bytes_loaded += j->res.bytes;
+        x->out->load_copy_s += (double)j->res.copy_ns / 1e9;
+        x->out->source_bytes[j->source == CORE_SRC_SHM] += j->res.bytes;
+        x->out->source_copy_s[j->source == CORE_SRC_SHM] += (double)j->res.copy_ns / 1e9;
+        x->out->source_loads[j->source == CORE_SRC_SHM]++;
+    }
+    char why[THAW_ERR_MSG_MAX];
+    snprintf(why, sizeof why, "%s", j->base.why);
+    load_free(x, j);
+    l->drv = NULL;
+    return shell_load_done(x->sh, l, ok, ok ? NULL : why, &x->err);
+}
+
+/* ---- shm fills ---------------------------------------------------------------- */
 
 static int add_fill(struct exec_ctx *x, struct fill_job *j)
 {
@@ -661,13 +565,27 @@ static int add_fill(struct exec_ctx *x, struct fill_job *j)
     return 0;
 }
 
-static void remove_fill(struct exec_ctx *x, struct fill_job *j);
-
-static int start_fill(struct exec_ctx *x, const struct core_action *a)
+/* Out of the table and, when it had one, its thread joined. */
+static void remove_fill(struct exec_ctx *x, struct fill_job *j)
 {
+    for (int i = 0; i < x->fill_count; i++)
+        if (x->fills[i] == j) {
+            x->fills[i] = x->fills[--x->fill_count];
+            break;
+        }
+    if (j->has_thread) {
+        pthread_join(j->thread, NULL);
+        j->has_thread = false;
+    }
+}
+
+static int m_start_fill(void *drv, struct shell *sh, const struct core_action *a)
+{
+    struct exec_ctx *x = drv;
     struct fill_job *j = calloc(1, sizeof *j);
     if (!j) return thaw_err_set(&x->err, THAW_ENOMEM, "out of memory");
     j->base.kind = JOB_FILL;
+    shell_ev_init(&j->base.ev, EV_FILL_DONE);
     j->x = x;
     atomic_init(&j->cancel, false);
     j->node = a->node;
@@ -678,7 +596,7 @@ static int start_fill(struct exec_ctx *x, const struct core_action *a)
         return x->err.code;
     }
     /* Already there (adopted from a --keep-shm run, or filled before a drop
-     * was undone): done at once, through the queue like any other fill. */
+     * was undone): done now, through the heap like any other fill. */
     struct thaw_err e = {0};
     if (!x->shm) {
         job_fail(&j->base, thaw_err_set(&e, THAW_ENOENT, "no shm tier"), &e);
@@ -690,20 +608,57 @@ static int start_fill(struct exec_ctx *x, const struct core_action *a)
     } else {
         int rc = pthread_create(&j->thread, NULL, fill_main, j);
         if (rc != 0) {
-            /* No thread will push its completion: out of the table, or
-             * teardown would wait for it forever. */
             remove_fill(x, j);
             free(j);
             return thaw_err_set(&x->err, THAW_ENOMEM, "cannot start a fill thread: %s",
                                 strerror(rc));
         }
         j->has_thread = true;
+        x->fills_in_flight++;
         return 0;
     }
-    j->base.done_ns = x->last_t;
-    push_done(x, &j->base);
-    return 0;
+    return shell_schedule(sh, &j->base.ev, shell_now(sh));
 }
+
+static void m_drop_shm(void *drv, struct shell *sh, int node, int model)
+{
+    struct exec_ctx *x = drv;
+    /* A fill in flight for the entry is aborted and its end not fed back
+     * (core.h); it removes its partial file itself. */
+    for (int k = 0; k < x->fill_count; k++) {
+        struct fill_job *j = x->fills[k];
+        if (j->node != node || j->model != model) continue;
+        if (shell_ev_pending(&j->base.ev)) {
+            shell_cancel(sh, &j->base.ev);
+            remove_fill(x, j);
+            free(j);
+            k--;
+            continue;
+        }
+        j->dropped = true;
+        atomic_store(&j->cancel, true);
+    }
+    if (x->shm) {
+        char name[256];
+        exec_shm_name(node, x->spec->models[model].name, name, sizeof name);
+        exec_shm_drop(x->shm, name);
+    }
+}
+
+static int fill_back(struct exec_ctx *x, struct fill_job *j)
+{
+    remove_fill(x, j);
+    bool ok = j->base.status == 0;
+    int node = j->node, model = j->model;
+    free(j);
+    if (ok)
+        x->out->shm_fills_ok++;
+    else
+        x->out->shm_fills_failed++;
+    return shell_fill_done(x->sh, node, model, ok, &x->err);
+}
+
+/* ---- requests ------------------------------------------------------------------- */
 
 /* Bytes one request's work reads: a share of the weights (exec.h's
  * request_fraction), whole rows of EXEC_REQUEST_COLS, at least one row. */
@@ -718,24 +673,18 @@ static uint64_t request_bytes(const struct exec_ctx *x, uint64_t weights_bytes)
     return b < weights_bytes ? b : weights_bytes;
 }
 
-static int dispatch(struct exec_ctx *x, const struct core_action *a)
+static int m_dispatch(void *drv, struct shell *sh, struct shell_req *r)
 {
-    if (a->request < 1 || a->request > (uint64_t)x->sched.arrival_count)
-        return thaw_err_set(&x->err, THAW_EINVARIANT, "dispatch of unknown request %llu",
-                            (unsigned long long)a->request);
-    struct req *rq = &x->reqs[a->request];
-    struct inst *in = inst_get(x, a->instance);
+    (void)sh;
+    struct exec_ctx *x = drv;
+    struct inst *in = inst_get(x, r->instance);
     if (!in) return x->err.code;
     struct req_job *j = calloc(1, sizeof *j);
     if (!j) return thaw_err_set(&x->err, THAW_ENOMEM, "out of memory");
-    rq->dispatched_ns = x->last_t;
-    rq->instance = a->instance;
-    rq->cold = a->cold;
-    rq->gen++;
     j->base.kind = JOB_REQUEST;
-    j->request = a->request;
-    j->instance = a->instance;
-    j->gen = rq->gen;
+    j->request = r->id;
+    j->instance = r->instance;
+    j->gen = r->gen;
     j->buf = in->buf;
     j->bytes = request_bytes(x, x->weights[in->model] ? x->weights[in->model]->bytes : 0);
     if (in->buf && j->bytes > in->buf->bytes) j->bytes = in->buf->bytes;
@@ -753,398 +702,200 @@ static int dispatch(struct exec_ctx *x, const struct core_action *a)
     return 0;
 }
 
-static int carry_out(struct exec_ctx *x, const struct core_action *a)
-{
-    switch (a->kind) {
-    case CORE_ACT_START_LOAD:
-        return start_load(x, a);
-    case CORE_ACT_START_SHM_FILL:
-        return start_fill(x, a);
-    case CORE_ACT_SHM_DROP:
-        /* A fill in flight for the entry is aborted and its end not fed
-         * back (core.h); it removes its partial file itself. */
-        for (int k = 0; k < x->fill_count; k++)
-            if (x->fills[k]->node == a->node && x->fills[k]->model == a->model) {
-                x->fills[k]->dropped = true;
-                atomic_store(&x->fills[k]->cancel, true);
-            }
-        if (x->shm) {
-            char name[256];
-            exec_shm_name(a->node, x->spec->models[a->model].name, name, sizeof name);
-            exec_shm_drop(x->shm, name);
-        }
-        return 0;
-    case CORE_ACT_EVICT: {
-        struct inst *in = inst_get(x, a->instance);
-        if (!in) return x->err.code;
-        inst_release(x, in);
-        return 0;
-    }
-    case CORE_ACT_CANCEL_LOAD:
-        if (a->load < x->load_cap && x->loads[a->load]) {
-            x->loads[a->load]->cancelled = true;
-            x->loads[a->load]->gpu_lost = x->in_fault;
-            atomic_store(&x->loads[a->load]->cancel, true);
-        }
-        return 0;
-    case CORE_ACT_DISPATCH:
-        return dispatch(x, a);
-    case CORE_ACT_REQUEST_REQUEUED:
-        if (a->request >= 1 && a->request <= (uint64_t)x->sched.arrival_count) {
-            struct req *rq = &x->reqs[a->request];
-            rq->gen++; /* its work in flight, if any, is now stale */
-            rq->dispatched_ns = -1;
-            rq->instance = 0;
-        }
-        return 0;
-    case CORE_ACT_WAKE_AT:
-        return timer_push(x, (struct timer){.t_ns = a->wake_ns, .kind = TIMER_WAKE});
-    case CORE_ACT_INSTANCE_STATE: {
-        struct inst *in = inst_get(x, a->instance);
-        if (!in) return x->err.code;
-        if (!in->known) *in = (struct inst){.known = true, .model = a->model, .gpu = a->gpu};
-        if (a->state == CORE_INST_FAILED || a->state == CORE_INST_EVICTED) inst_release(x, in);
-        if (x->db)
-            return res_add_instance_event(x->db, x->run, x->spec, a->instance, a->model, a->gpu,
-                                          a->state, x->last_t, &x->err);
-        return 0;
-    }
-    }
-    return 0;
-}
-
-/* ---- completions ------------------------------------------------------------- */
-
-static void join_load(struct exec_ctx *x, struct load_job *j)
-{
-    pthread_join(j->thread, NULL);
-    x->loads[j->load_id] = NULL;
-    x->loads_in_flight--;
-}
-
-static int load_done(struct exec_ctx *x, struct load_job *j)
-{
-    join_load(x, j);
-    int rc = 0;
-    if (j->cancelled) {
-        exec_backend_free(x->be, j->buf);
-        if (j->gpu_lost)
-            x->out->loads_failed++;
-        else
-            x->out->loads_cancelled++;
-        rc = record_load(x, j, j->gpu_lost ? "failed" : "cancelled", -1);
-        free(j);
-        return rc;
-    }
-    bool ok = j->base.status == 0;
-    struct core_event ev = {.kind = CORE_EV_LOAD_FINISHED,
-                            .t_ns = j->base.done_ns,
-                            .load = j->load_id,
-                            .instance = j->instance,
-                            .model = j->model,
-                            .node = j->node,
-                            .gpu = j->gpu,
-                            .ok = ok};
-    struct inst *in = inst_get(x, j->instance);
-    if (!in) {
-        exec_backend_free(x->be, j->buf);
-        free(j);
-        return x->err.code;
-    }
-    in->buf = j->buf; /* NULL when it failed */
-    if (ok) {
-        x->out->loads_ok++;
-        x->out->bytes_loaded += j->res.bytes;
-        x->out->load_copy_s += (double)j->res.copy_ns / 1e9;
-        x->out->source_bytes[j->source == CORE_SRC_SHM] += j->res.bytes;
-        x->out->source_copy_s[j->source == CORE_SRC_SHM] += (double)j->res.copy_ns / 1e9;
-        x->out->source_loads[j->source == CORE_SRC_SHM]++;
-    } else {
-        x->out->loads_failed++;
-    }
-    rc = feed(x, &ev);
-    if (rc == 0) rc = record_load(x, j, ok ? "ok" : "failed", ev.t_ns);
-    free(j);
-    return rc;
-}
-
-static void remove_fill(struct exec_ctx *x, struct fill_job *j)
-{
-    for (int i = 0; i < x->fill_count; i++)
-        if (x->fills[i] == j) {
-            x->fills[i] = x->fills[--x->fill_count];
-            break;
-        }
-    if (j->has_thread) pthread_join(j->thread, NULL);
-}
-
-static int fill_done(struct exec_ctx *x, struct fill_job *j)
-{
-    remove_fill(x, j);
-    if (j->dropped) {
-        free(j);
-        return 0;
-    }
-    bool ok = j->base.status == 0;
-    if (ok)
-        x->out->shm_fills_ok++;
-    else
-        x->out->shm_fills_failed++;
-    struct core_event ev = {.kind = CORE_EV_SHM_FILL_FINISHED,
-                            .t_ns = j->base.done_ns,
-                            .model = j->model,
-                            .node = j->node,
-                            .gpu = -1,
-                            .ok = ok};
-    free(j);
-    return feed(x, &ev);
-}
-
-static int finish_request(struct exec_ctx *x, uint64_t request, int64_t t_ns)
-{
-    struct req *rq = &x->reqs[request];
-    struct core_event ev = {.kind = CORE_EV_REQUEST_FINISHED,
-                            .t_ns = t_ns,
-                            .request = request,
-                            .instance = rq->instance,
-                            .model = rq->model,
-                            .node = -1,
-                            .gpu = -1,
-                            .ok = true};
-    int rc = feed(x, &ev);
-    rq->finished_ns = ev.t_ns;
-    x->out->requests_served++;
-    return rc;
-}
-
 /* A request's work came back. Its service ends at the later of the work's
  * end and dispatch + the drawn service time (the floor), so a request costs
  * at least what the scenario says and more when the real work is slower. */
-static int request_done(struct exec_ctx *x, struct req_job *j, int64_t now)
+static int request_back(struct exec_ctx *x, struct req_job *j)
 {
     struct inst *in = inst_get(x, j->instance);
     if (!in) return x->err.code;
     in->running--;
     x->requests_running--;
     if (in->running == 0 && in->free_pending) inst_release(x, in);
-    uint64_t request = j->request;
-    struct req *rq = &x->reqs[request];
+    struct shell_req *r = shell_request(x->sh, j->request);
     int64_t done = j->base.done_ns;
     uint32_t gen = j->gen;
     free(j);
-    if (gen != rq->gen) return 0; /* requeued meanwhile */
-    int64_t floor = rq->dispatched_ns + rq->service_ns;
-    int64_t end = done > floor ? done : floor;
-    if (end > now)
-        return timer_push(
-            x, (struct timer){.t_ns = end, .kind = TIMER_REQ_DONE, .request = request, .gen = gen});
-    return finish_request(x, request, end);
+    if (!r || r->gen != gen) return 0; /* requeued meanwhile */
+    int64_t floor = r->dispatched_ns + r->service_ns;
+    return shell_schedule(x->sh, &r->done, done > floor ? done : floor);
 }
 
-static int process_job(struct exec_ctx *x, struct job *j, int64_t now)
+static int m_instance(void *drv, struct shell *sh, const struct core_action *a)
 {
-    switch (j->kind) {
-    case JOB_LOAD:
-        return load_done(x, (struct load_job *)j);
-    case JOB_FILL:
-        return fill_done(x, (struct fill_job *)j);
-    case JOB_REQUEST:
-        return request_done(x, (struct req_job *)j, now);
+    (void)sh;
+    struct exec_ctx *x = drv;
+    struct inst *in = inst_get(x, a->instance);
+    if (!in) return x->err.code;
+    if (a->kind == CORE_ACT_EVICT) {
+        inst_release(x, in);
+        return 0;
     }
+    if (!in->known) *in = (struct inst){.known = true, .model = a->model, .gpu = a->gpu};
+    if (a->state == CORE_INST_FAILED || a->state == CORE_INST_EVICTED) inst_release(x, in);
     return 0;
 }
 
-/* ---- scheduled inputs --------------------------------------------------------- */
+/* ---- the clock and the completion queue ---------------------------------------- */
 
-static int arrive(struct exec_ctx *x)
+static int64_t m_clock(void *drv)
 {
-    const struct exec_arrival *a = &x->sched.arrivals[x->next_arrival++];
-    uint64_t id = (uint64_t)x->next_arrival; /* 1-based, in arrival order */
-    struct req *rq = &x->reqs[id];
-    rq->arrived = true;
-    rq->model = a->model;
-    rq->service_ns = a->service_ns;
-    rq->dispatched_ns = rq->finished_ns = -1;
-    x->out->requests_arrived++;
-    struct core_event ev = {.kind = CORE_EV_REQUEST_ARRIVED,
-                            .t_ns = a->t_ns,
-                            .request = id,
-                            .model = a->model,
-                            .node = -1,
-                            .gpu = -1,
-                            .ok = true};
-    int rc = feed(x, &ev);
-    rq->arrived_ns = ev.t_ns;
-    return rc;
+    return vnow(drv);
 }
 
-static int inject_fault(struct exec_ctx *x)
+/* Moves every finished job into the shell's heap at the time its work ended
+ * (the shell moves a time already past forward to its now). */
+static int m_collect(void *drv, struct shell *sh)
 {
-    int i = x->next_fault++;
-    const struct exec_fault_ev *f = &x->sched.faults[i];
-    struct core_event ev = {.t_ns = f->t_ns, .node = -1, .gpu = -1, .model = -1, .ok = true};
-    if (f->node) {
-        ev.kind = f->recover ? CORE_EV_NODE_RECOVERED : CORE_EV_NODE_FAILED;
-        ev.node = f->target;
-    } else {
-        ev.kind = f->recover ? CORE_EV_GPU_RECOVERED : CORE_EV_GPU_FAILED;
-        ev.gpu = f->target;
-        ev.node = x->spec->gpus[f->target].node;
-    }
-    /* A failed node's shm entries and fills go with the SHM_DROP actions the
-     * core emits for them. */
-    x->in_fault = !f->recover;
-    int rc = feed(x, &ev);
-    x->in_fault = false;
-    if (!f->recover) {
-        x->fault_recovered_ns[i] = -1;
-    } else {
-        /* Pair the recovery with the latest failure of the same target. */
-        for (int k = i - 1; k >= 0; k--) {
-            const struct exec_fault_ev *g = &x->sched.faults[k];
-            if (!g->recover && g->node == f->node && g->target == f->target) {
-                x->fault_recovered_ns[k] = ev.t_ns;
-                break;
-            }
+    struct exec_ctx *x = drv;
+    pthread_mutex_lock(&x->mu);
+    struct job *j = x->done_head;
+    x->done_head = x->done_tail = NULL;
+    pthread_mutex_unlock(&x->mu);
+    int rc = 0;
+    while (j) {
+        struct job *next = j->next;
+        switch (j->kind) {
+        case JOB_LOAD: {
+            struct load_job *lj = (struct load_job *)j;
+            pthread_join(lj->thread, NULL);
+            x->loads_in_flight--;
+            if (lj->cancelled)
+                load_free(x, lj);
+            else if (rc == 0)
+                rc = shell_schedule(sh, &j->ev, j->done_ns);
+            break;
         }
+        case JOB_FILL: {
+            struct fill_job *fj = (struct fill_job *)j;
+            x->fills_in_flight--;
+            if (fj->dropped) {
+                remove_fill(x, fj);
+                free(fj);
+            } else if (rc == 0) {
+                rc = shell_schedule(sh, &j->ev, j->done_ns);
+            }
+            break;
+        }
+        case JOB_REQUEST:
+            if (rc == 0) rc = request_back(x, (struct req_job *)j);
+            break;
+        }
+        j = next;
     }
     return rc;
 }
 
-static int fire_timer(struct exec_ctx *x)
+static bool m_busy(void *drv)
 {
-    struct timer t = timer_pop(x);
-    if (t.kind == TIMER_REQ_DONE) {
-        if (t.gen != x->reqs[t.request].gen) return 0;
-        return finish_request(x, t.request, t.t_ns);
-    }
-    if (t.t_ns <= x->last_tick) return 0; /* one tick per instant is enough */
-    x->last_tick = t.t_ns;
-    struct core_event ev = {
-        .kind = CORE_EV_TICK, .t_ns = t.t_ns, .node = -1, .gpu = -1, .model = -1, .ok = true};
-    return feed(x, &ev);
+    const struct exec_ctx *x = drv;
+    return x->loads_in_flight > 0 || x->fills_in_flight > 0 || x->requests_running > 0;
 }
 
-/* ---- the main loop -------------------------------------------------------------- */
-
-static int64_t next_scheduled(const struct exec_ctx *x)
-{
-    int64_t t = INT64_MAX;
-    if (x->next_arrival < x->sched.arrival_count) t = x->sched.arrivals[x->next_arrival].t_ns;
-    if (x->next_fault < x->sched.fault_count && x->sched.faults[x->next_fault].t_ns < t)
-        t = x->sched.faults[x->next_fault].t_ns;
-    if (x->timer_count > 0 && x->timers[0].t_ns < t) t = x->timers[0].t_ns;
-    return t;
-}
-
-/* True when nothing can happen any more except the core's own timers. */
-static bool idle(const struct exec_ctx *x)
-{
-    return x->next_arrival >= x->sched.arrival_count && x->next_fault >= x->sched.fault_count &&
-           x->loads_in_flight == 0 && x->fill_count == 0 && x->requests_running == 0 &&
-           x->req_done_timers == 0;
-}
-
-static void report_progress(struct exec_ctx *x, int64_t now)
+static void report_progress(struct exec_ctx *x)
 {
     if (!x->opts->progress) return;
+    struct shell_counts c;
+    shell_counts(x->sh, &c);
     struct exec_progress p = {
-        .now_ns = now,
+        .now_ns = vnow(x),
         .loads_in_flight = x->loads_in_flight,
-        .fills_in_flight = x->fill_count,
-        .loads_done = x->out->loads_ok + x->out->loads_failed,
-        .requests_done = x->out->requests_served,
+        .fills_in_flight = x->fills_in_flight,
+        .loads_done = c.loads_ok + c.loads_failed,
+        .requests_done = c.requests_served,
         .bytes_moved = atomic_load(&x->bytes_moved),
         .wall_s = (double)(mono_ns() - t0_ns(x)) / 1e9,
     };
     x->opts->progress(x->opts->progress_ctx, &p);
 }
 
-/* Runs until the end; returns 0 (complete), 1 (interrupted) or < 0. */
-static int main_loop(struct exec_ctx *x)
+/* Sleeps until scenario time t_ns, a finished job, a stop, or 100 ms. */
+static int m_wait(void *drv, struct shell *sh, int64_t t_ns)
 {
-    const int64_t duration = x->spec->duration_ns;
-    int64_t next_progress = 0;
-    struct job *ready = NULL, *ready_tail = NULL;
-    int result = 0;
-    for (;;) {
-        if (stop_requested(x)) {
-            result = 1;
-            break;
-        }
-        pthread_mutex_lock(&x->mu);
-        if (x->done_head) {
-            if (ready_tail)
-                ready_tail->next = x->done_head;
-            else
-                ready = x->done_head;
-            ready_tail = x->done_tail;
-            x->done_head = x->done_tail = NULL;
-        }
-        pthread_mutex_unlock(&x->mu);
-        int64_t now = vnow(x);
-        if (duration > 0 && now >= duration) break;
-        /* Everything due, oldest first. */
-        for (;;) {
-            int64_t t_sched = next_scheduled(x);
-            if (ready && ready->done_ns <= t_sched) {
-                struct job *j = ready;
-                ready = j->next;
-                if (!ready) ready_tail = NULL;
-                int rc = process_job(x, j, now);
-                if (rc < 0) {
-                    result = rc;
-                    goto out;
-                }
-                continue;
-            }
-            if (t_sched > now || (duration > 0 && t_sched >= duration)) break;
-            int rc;
-            if (x->next_fault < x->sched.fault_count &&
-                x->sched.faults[x->next_fault].t_ns == t_sched)
-                rc = inject_fault(x);
-            else if (x->timer_count > 0 && x->timers[0].t_ns == t_sched)
-                rc = fire_timer(x);
-            else
-                rc = arrive(x);
-            if (rc < 0) {
-                result = rc;
-                goto out;
-            }
-        }
-        if (duration <= 0 && idle(x)) break;
-        int64_t wall = mono_ns();
-        if (wall >= next_progress) {
-            report_progress(x, now);
-            next_progress = wall + 250000000;
-        }
-        /* Sleep until the next scheduled input, a finished job, the end, or
-         * 100 ms (to notice a signal). */
-        int64_t wake = next_scheduled(x);
-        if (duration > 0 && duration < wake) wake = duration;
-        int64_t wake_wall = wake == INT64_MAX ? INT64_MAX : wall_of(x, wake);
-        if (wake_wall > wall + 100000000) wake_wall = wall + 100000000;
-        if (wake_wall > wall) {
-            struct timespec ts = {.tv_sec = wake_wall / 1000000000,
-                                  .tv_nsec = wake_wall % 1000000000};
-            pthread_mutex_lock(&x->mu);
-            while (!x->done_head && !stop_requested(x) &&
-                   pthread_cond_timedwait(&x->done_cv, &x->mu, &ts) != ETIMEDOUT) {
-            }
-            pthread_mutex_unlock(&x->mu);
-        }
+    (void)sh;
+    struct exec_ctx *x = drv;
+    static const int64_t slice = 100000000;
+    int64_t wall = mono_ns();
+    report_progress(x);
+    int64_t wake_wall = t_ns == INT64_MAX ? INT64_MAX : wall_of(x, t_ns);
+    if (wake_wall > wall + slice) wake_wall = wall + slice;
+    if (wake_wall <= wall) return 0;
+    struct timespec ts = {.tv_sec = wake_wall / 1000000000, .tv_nsec = wake_wall % 1000000000};
+    pthread_mutex_lock(&x->mu);
+    while (!x->done_head && !stop_requested(x) &&
+           pthread_cond_timedwait(&x->done_cv, &x->mu, &ts) != ETIMEDOUT) {
     }
-out:
-    /* Leftover completions (none are fed after the end, an interrupt or an
-     * error) go back to the queue so teardown finds every job in one place:
-     * a load left here would keep teardown waiting for it forever. */
-    while (ready) {
-        struct job *j = ready;
-        ready = j->next;
-        push_done(x, j);
-    }
-    return result;
+    pthread_mutex_unlock(&x->mu);
+    return 0;
 }
+
+static int m_fire(void *drv, struct shell *sh, struct shell_ev *ev)
+{
+    (void)sh;
+    struct exec_ctx *x = drv;
+    struct job *j = SHELL_CONTAINER_OF(ev, struct job, ev);
+    switch (ev->kind) {
+    case EV_LOAD_DONE:
+        return load_back(x, (struct load_job *)j);
+    case EV_FILL_DONE:
+        return fill_back(x, (struct fill_job *)j);
+    }
+    return thaw_err_set(&x->err, THAW_EINVARIANT, "unknown exec event kind %d", ev->kind);
+}
+
+/* Instances READY at t=0 ("placement:") get their weights before the clock
+ * starts: the core already counts them as serving. Then the clock starts. */
+static int m_begin(void *drv, struct shell *sh, const struct core_action *acts, size_t n)
+{
+    (void)sh;
+    struct exec_ctx *x = drv;
+    for (size_t i = 0; i < n; i++) {
+        const struct core_action *a = &acts[i];
+        if (a->kind != CORE_ACT_INSTANCE_STATE || a->state != CORE_INST_READY) continue;
+        struct inst *in = inst_get(x, a->instance);
+        if (!in) return x->err.code;
+        if (in->known) continue;
+        *in = (struct inst){.known = true, .model = a->model, .gpu = a->gpu};
+        const struct exec_weights *w = x->weights[a->model];
+        if (!w)
+            return thaw_err_set(&x->err, THAW_EIO, "instance %llu of %s placed at start: %s",
+                                (unsigned long long)a->instance, x->spec->models[a->model].name,
+                                x->weights_why[a->model]);
+        uint64_t vram = x->spec->models[a->model].vram_bytes;
+        int rc =
+            exec_backend_alloc(x->be, a->gpu, vram > w->bytes ? vram : w->bytes, &in->buf, &x->err);
+        if (rc < 0) return rc;
+        struct exec_source src;
+        exec_weights_source(w, &src);
+        struct exec_load_options lo;
+        exec_load_options_init(&lo);
+        lo.chunk_bytes = load_chunk(x->opts, w->bytes);
+        lo.depth = x->opts->depth;
+        lo.have_expected = w->checksum_known;
+        lo.expected_checksum = w->checksum;
+        struct exec_load_result res;
+        if ((rc = exec_load(x->be, in->buf, &src, &lo, &res, &x->err)) < 0) return rc;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &x->t0);
+    x->clock_started = true;
+    return 0;
+}
+
+static const struct shell_methods exec_methods = {
+    .name = "exec",
+    .start_load = m_start_load,
+    .cancel_load = m_cancel_load,
+    .start_fill = m_start_fill,
+    .drop_shm = m_drop_shm,
+    .dispatch = m_dispatch,
+    .instance = m_instance,
+    .begin = m_begin,
+    .fire = m_fire,
+    .clock = m_clock,
+    .wait = m_wait,
+    .collect = m_collect,
+    .busy = m_busy,
+};
 
 /* ---- setup and teardown --------------------------------------------------------- */
 
@@ -1216,24 +967,12 @@ static int setup(struct exec_ctx *x)
     pthread_condattr_destroy(&ca);
     atomic_init(&x->bytes_moved, 0);
 
-    if ((rc = exec_schedule_build(spec, spec->seed, 0, &x->sched, &x->err)) < 0) return rc;
-    x->reqs = calloc((size_t)x->sched.arrival_count + 1, sizeof *x->reqs);
-    x->fault_recovered_ns = calloc((size_t)x->sched.fault_count + 1, sizeof(int64_t));
-    x->node_rng = calloc((size_t)spec->node_count, sizeof *x->node_rng);
-    if (!x->reqs || !x->fault_recovered_ns || !x->node_rng)
-        return thaw_err_set(&x->err, THAW_ENOMEM, "out of memory");
-    for (int n = 0; n < spec->node_count; n++)
-        if (!(x->node_rng[n] = sim_rng_for_node(spec, spec->seed, n)))
-            return thaw_err_set(&x->err, THAW_ENOMEM, "out of memory");
-
     if ((rc = open_backend(x)) < 0) return rc;
     if ((rc = open_weights(x)) < 0) return rc;
     if (spec_has_shm(spec)) {
         struct exec_shm_options so = {.base = x->opts->shm_dir, .keep = x->opts->keep_shm};
         if ((rc = exec_shm_open(&so, &x->shm, &x->err)) < 0) return rc;
     }
-    if ((rc = core_sched_new(spec, &x->core, &x->err)) < 0) return rc;
-
     int threads = x->opts->request_threads;
     if (threads <= 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -1247,64 +986,13 @@ static int setup(struct exec_ctx *x)
                                 strerror(rc));
         x->req_thread_count++;
     }
-
-    if (x->db) {
-        struct res_run_info info = x->opts->run_info;
-        info.mode = "exec";
-        info.backend = x->out->backend;
-        if (!info.overrides) info.overrides = "";
-        if (!info.params) info.params = "";
-        info.seed = spec->seed;
-        /* The action table is created before the run row, so its schema
-         * change never lands in the middle of the recorder's bursts. */
-        if ((rc = exec_action_log_ensure(x->db, &x->err)) < 0) return rc;
-        if ((rc = res_run_begin(x->db, spec, &info, &x->run, &x->err)) < 0) return rc;
-        x->out->run_id = x->run;
-        if ((rc = exec_action_log_open(x->db, x->run, &x->alog, &x->err)) < 0) return rc;
-    }
     return 0;
 }
 
-/* Instances READY at t=0 ("placement:") get their weights before the clock
- * starts: the core already counts them as serving. */
-static int preload_initial(struct exec_ctx *x)
+/* Stops every worker and joins it, and frees every job still held. Loads the
+ * shell still held were cancelled through m_cancel_load before this. */
+static void teardown_work(struct exec_ctx *x)
 {
-    const struct core_action *acts;
-    size_t n = core_sched_actions(x->core, &acts);
-    for (size_t i = 0; i < n; i++) {
-        const struct core_action *a = &acts[i];
-        if (a->kind != CORE_ACT_INSTANCE_STATE || a->state != CORE_INST_READY) continue;
-        struct inst *in = inst_get(x, a->instance);
-        if (!in) return x->err.code;
-        if (in->known) continue;
-        *in = (struct inst){.known = true, .model = a->model, .gpu = a->gpu};
-        const struct exec_weights *w = x->weights[a->model];
-        if (!w)
-            return thaw_err_set(&x->err, THAW_EIO, "instance %llu of %s placed at start: %s",
-                                (unsigned long long)a->instance, x->spec->models[a->model].name,
-                                x->weights_why[a->model]);
-        uint64_t vram = x->spec->models[a->model].vram_bytes;
-        int rc =
-            exec_backend_alloc(x->be, a->gpu, vram > w->bytes ? vram : w->bytes, &in->buf, &x->err);
-        if (rc < 0) return rc;
-        struct exec_source src;
-        exec_weights_source(w, &src);
-        struct exec_load_options lo;
-        exec_load_options_init(&lo);
-        lo.chunk_bytes = load_chunk(x->opts, w->bytes);
-        lo.depth = x->opts->depth;
-        lo.have_expected = w->checksum_known;
-        lo.expected_checksum = w->checksum;
-        struct exec_load_result res;
-        if ((rc = exec_load(x->be, in->buf, &src, &lo, &res, &x->err)) < 0) return rc;
-    }
-    return 0;
-}
-
-/* Stops every worker and joins it; records what was in flight at the end. */
-static int teardown_work(struct exec_ctx *x)
-{
-    int rc = 0;
     for (size_t id = 0; id < x->load_cap; id++)
         if (x->loads && x->loads[id]) atomic_store(&x->loads[id]->cancel, true);
     for (int k = 0; k < x->fill_count; k++)
@@ -1326,7 +1014,7 @@ static int teardown_work(struct exec_ctx *x)
     /* Every load and fill thread pushes exactly one completion; wait for them. */
     for (;;) {
         pthread_mutex_lock(&x->mu);
-        while (!x->done_head && (x->loads_in_flight > 0 || x->fill_count > 0))
+        while (!x->done_head && (x->loads_in_flight > 0 || x->fills_in_flight > 0))
             pthread_cond_wait(&x->done_cv, &x->mu);
         struct job *j = x->done_head;
         if (j) {
@@ -1337,13 +1025,11 @@ static int teardown_work(struct exec_ctx *x)
         if (!j) break;
         if (j->kind == JOB_LOAD) {
             struct load_job *lj = (struct load_job *)j;
-            join_load(x, lj);
-            exec_backend_free(x->be, lj->buf);
-            x->out->loads_cancelled++;
-            int r = record_load(x, lj, "cancelled", -1);
-            if (r < 0 && rc == 0) rc = r;
-            free(lj);
+            pthread_join(lj->thread, NULL);
+            x->loads_in_flight--;
+            load_free(x, lj);
         } else if (j->kind == JOB_FILL) {
+            x->fills_in_flight--;
             remove_fill(x, (struct fill_job *)j);
             free(j);
         } else {
@@ -1354,46 +1040,32 @@ static int teardown_work(struct exec_ctx *x)
             free(rj);
         }
     }
+    /* Jobs that came back and were waiting in the shell's heap. */
+    for (size_t id = 0; id < x->load_cap; id++)
+        if (x->loads && x->loads[id]) load_free(x, x->loads[id]);
+    while (x->fill_count > 0) {
+        struct fill_job *fj = x->fills[0];
+        remove_fill(x, fj);
+        free(fj);
+    }
     for (size_t id = 0; id < x->inst_cap; id++) {
         x->insts[id].running = 0;
         inst_release(x, &x->insts[id]);
     }
-    return rc;
 }
 
-static int record_rows(struct exec_ctx *x)
+static int record_metrics(struct exec_ctx *x)
 {
-    if (!x->db) return 0;
-    int rc;
-    for (int i = 1; i <= x->sched.arrival_count; i++) {
-        const struct req *rq = &x->reqs[i];
-        if (!rq->arrived) break;
-        struct res_request_row row = {
-            .request_id = (uint64_t)i,
-            .model = rq->model,
-            .arrived_ns = rq->arrived_ns,
-            .dispatched_ns = rq->dispatched_ns,
-            .finished_ns = rq->finished_ns,
-            .instance = rq->instance,
-            .cold = rq->cold,
-        };
-        if ((rc = res_add_request(x->db, x->run, x->spec, &row, &x->err)) < 0) return rc;
-    }
-    for (int i = 0; i < x->next_fault; i++) {
-        const struct exec_fault_ev *f = &x->sched.faults[i];
-        if (f->recover) continue;
-        if ((rc = res_add_fault(x->db, x->run, x->spec, f->node, f->target, f->t_ns,
-                                x->fault_recovered_ns[i], &x->err)) < 0)
-            return rc;
-    }
-    if ((rc = exec_action_log_flush(x->alog, &x->err)) < 0) return rc;
-    res_set_metric(x->db, x->run, "exec_bytes_loaded", (double)x->out->bytes_loaded, NULL);
+    struct res_db *db = shell_db(x->sh);
+    int64_t run = shell_run_id(x->sh);
+    if (!db || run <= 0) return 0;
+    int rc = res_set_metric(db, run, "exec_bytes_loaded", (double)x->out->bytes_loaded, &x->err);
     /* `thaw validate` reads it: copies take wall time, recorded scaled */
-    res_set_metric(x->db, x->run, "exec_time_scale", x->scale, NULL);
-    if (x->out->load_copy_s > 0)
-        res_set_metric(x->db, x->run, "exec_load_gbps",
-                       (double)x->out->bytes_loaded / x->out->load_copy_s / 1e9, NULL);
-    return 0;
+    if (rc == 0) rc = res_set_metric(db, run, "exec_time_scale", x->scale, &x->err);
+    if (rc == 0 && x->out->load_copy_s > 0)
+        rc = res_set_metric(db, run, "exec_load_gbps",
+                            (double)x->out->bytes_loaded / x->out->load_copy_s / 1e9, &x->err);
+    return rc;
 }
 
 static void free_ctx(struct exec_ctx *x)
@@ -1407,8 +1079,7 @@ static void free_ctx(struct exec_ctx *x)
             pthread_join(x->req_threads[i], NULL);
     }
     free(x->req_threads);
-    exec_action_log_close(x->alog);
-    core_sched_free(x->core);
+    shell_free(x->sh);
     exec_shm_close(x->shm);
     for (int m = 0; x->weights && m < x->spec->model_count; m++) {
         exec_weights_free(x->weights[m]);
@@ -1417,16 +1088,9 @@ static void free_ctx(struct exec_ctx *x)
     free(x->weights);
     free(x->weights_why);
     exec_backend_close(x->be);
-    for (int n = 0; x->node_rng && n < x->spec->node_count; n++)
-        gsl_rng_free(x->node_rng[n]);
-    free(x->node_rng);
-    exec_schedule_free(&x->sched);
-    free(x->reqs);
-    free(x->fault_recovered_ns);
     free(x->loads);
     free(x->fills);
     free(x->insts);
-    free(x->timers);
     pthread_cond_destroy(&x->done_cv);
     pthread_cond_destroy(&x->work_cv);
     pthread_mutex_destroy(&x->mu);
@@ -1443,43 +1107,52 @@ int exec_run(const struct core_spec *spec, const struct exec_opts *opts, struct 
     x->spec = spec;
     x->opts = opts;
     x->out = out;
-    x->db = opts->db;
     x->scale = opts->time_scale > 0 ? opts->time_scale : 1.0;
-    x->last_tick = -1;
 
     int rc = setup(x);
-    int status = -1; /* 0 complete, 1 interrupted */
-    if (rc == 0) rc = core_sched_start(x->core, 0, &x->err);
-    if (rc == 0) rc = preload_initial(x);
     if (rc == 0) {
-        clock_gettime(CLOCK_MONOTONIC, &x->t0);
-        x->clock_started = true;
-        rc = take_actions(x, 0);
+        struct shell_opts so = {
+            .check_invariants = opts->check_invariants,
+            .db = opts->db,
+            .run_info = opts->run_info,
+            .log_actions = opts->db != NULL,
+            .stop = opts->stop ? opts->stop : &exec_signal_flag,
+        };
+        so.run_info.mode = "exec";
+        so.run_info.backend = out->backend;
+        rc = shell_new(spec, &so, &exec_methods, x, &x->sh, &x->err);
     }
-    if (rc == 0) rc = main_loop(x);
-    if (rc >= 0) {
-        status = rc;
-        rc = 0;
+    if (rc == 0) {
+        x->spec = shell_spec(x->sh);
+        rc = shell_begin_run(x->sh, &x->err);
+        out->run_id = x->sh ? shell_run_id(x->sh) : 0;
     }
-    int64_t end = x->clock_started ? vnow(x) : 0;
-    if (spec->duration_ns > 0 && status == 0 && end > spec->duration_ns) end = spec->duration_ns;
-    if (end < x->last_t) end = x->last_t;
-    out->end_ns = end;
+    int status = rc;
+    if (rc == 0) status = shell_run(x->sh, &x->err);
+    if (x->sh && shell_run_id(x->sh) > 0) {
+        out->wall_s = x->clock_started ? (double)(mono_ns() - t0_ns(x)) / 1e9 : 0;
+        if (status >= 0 && (rc = record_metrics(x)) < 0) status = rc;
+        /* Leftover loads are cancelled through m_cancel_load, then the run
+         * is marked complete, interrupted or failed. */
+        rc = shell_finish_run(x->sh, status, &x->err);
+    } else if (x->sh) {
+        rc = status < 0 ? status : shell_finish_run(x->sh, status, &x->err);
+    }
     out->wall_s = x->clock_started ? (double)(mono_ns() - t0_ns(x)) / 1e9 : 0;
-    if (x->req_thread_count > 0 || x->loads_in_flight > 0 || x->fill_count > 0) {
-        int r = teardown_work(x);
-        if (r < 0 && rc == 0) rc = r;
+    teardown_work(x);
+    if (x->sh) {
+        struct shell_counts c;
+        shell_counts(x->sh, &c);
+        out->events = c.events;
+        out->actions = c.actions;
+        out->loads_ok = c.loads_ok;
+        out->loads_failed = c.loads_failed;
+        out->loads_cancelled = c.loads_cancelled;
+        out->requests_arrived = c.requests_arrived;
+        out->requests_served = c.requests_served;
+        out->end_ns = c.end_ns;
     }
-    if (rc == 0) rc = record_rows(x);
     out->status = rc < 0 ? "failed" : status == 1 ? "interrupted" : "complete";
-    if (x->db && x->run > 0) {
-        struct thaw_err fe = {0};
-        int r = res_run_finish(x->db, x->run, out->status, end, &fe);
-        if (r < 0 && rc == 0) {
-            rc = r;
-            x->err = fe;
-        }
-    }
     if (rc < 0) thaw_err_set(err, rc, "%s", x->err.msg[0] ? x->err.msg : thaw_strerror(rc));
     free_ctx(x);
     free(x);

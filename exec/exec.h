@@ -1,6 +1,6 @@
-/* exec.h - the real executor: drives the same core as the simulator on the
- * wall clock, with real weight files, a real /dev/shm tier and a device
- * backend (cuda or host), and records to the same schema with mode=exec.
+/* exec.h - the real executor: a driver of the driver shell (shell/shell.h),
+ * which feeds the same core as the simulator, on the wall clock, with real weight files, a real
+ * /dev/shm tier and a device backend (cuda or host), and records to the same schema with mode=exec.
  * This is the module's public face; backend.h, weights.h, shm.h and
  * loader.h are its internals. */
 #ifndef THAW_EXEC_H
@@ -149,34 +149,5 @@ struct exec_bench_result {
  * backend, weights dir, shm dir, chunk and depth. The shm file is removed. */
 int exec_bench(const struct core_spec *spec, int model, const struct exec_opts *opts,
                struct exec_bench_result *out, struct thaw_err *err);
-
-/* ---- replay ---------------------------------------------------------------- */
-
-struct exec_replay_report {
-    uint64_t events;           /* core events read from the run */
-    uint64_t actions;          /* actions the fresh core produced */
-    uint64_t recorded_actions; /* actions the run logged (core_actions); 0 if none */
-    bool had_log;              /* false: the run logged no actions (e.g. a sim run),
-                                  so two fresh cores were compared with each other */
-    bool identical;
-    /* First difference when !identical: the event sequence number (0 =
-     * core_sched_start), the action index within it, and both lines ("" =
-     * no action there). */
-    uint64_t diff_seq;
-    uint64_t diff_index;
-    char expected[512];
-    char got[512];
-};
-
-/* Feeds the core events of `run` (seq order) to a fresh core built from
- * spec and compares its actions with the ones the run logged. Returns 0
- * whether or not they match (see report->identical); THAW_ENOENT when the
- * run has no core events; THAW_EINVAL when an event is rejected. */
-int exec_replay(struct res_db *db, int64_t run, const struct core_spec *spec,
-                struct exec_replay_report *report, struct thaw_err *err);
-
-/* The exec-side table of the core's actions (run, seq, idx, line), created
- * on first use on the recorder's connection. Exposed for tests. */
-int exec_action_log_ensure(struct res_db *db, struct thaw_err *err);
 
 #endif

@@ -309,4 +309,39 @@ void res_calibration_free(struct res_calibration *c, int count);
 int res_calibration_through(const struct res_calibration *c, double a_s, double *bandwidth_bps,
                             struct thaw_err *err);
 
+/* ---- the core's action log and input events (replay) ------------------- */
+
+/* core_actions rows of one run: every action the core returned, one
+ * core_action_format line each, keyed by the input event that caused it
+ * (core_events.seq; 0 = core_sched_start). Written by the driver shell for
+ * both drivers. Lines are buffered (copied) and written in bursts. */
+struct res_action_log;
+int res_action_log_open(struct res_db *db, int64_t run, struct res_action_log **out,
+                        struct thaw_err *err);
+int res_action_log_add(struct res_action_log *l, uint64_t seq, uint32_t idx, const char *line,
+                       struct thaw_err *err);
+/* Writes what is buffered (one transaction). NULL ok. */
+int res_action_log_flush(struct res_action_log *l, struct thaw_err *err);
+/* Flushes (errors ignored: call flush first to see them) and frees. NULL ok. */
+void res_action_log_close(struct res_action_log *l);
+
+/* A run's core events in seq order (ev[i] numbered seq[i]). */
+struct res_core_events {
+    struct core_event *ev;
+    uint64_t *seq;
+    size_t count;
+};
+int res_core_events_load(struct res_db *db, int64_t run, struct res_core_events *out,
+                         struct thaw_err *err);
+void res_core_events_free(struct res_core_events *e);
+
+/* Walks a run's core_actions in (seq, idx) order. `line` stays valid until
+ * the next call. */
+struct res_action_reader;
+int res_action_reader_open(struct res_db *db, int64_t run, struct res_action_reader **out,
+                           struct thaw_err *err);
+bool res_action_reader_next(struct res_action_reader *r, uint64_t *seq, uint64_t *idx,
+                            const char **line);
+void res_action_reader_close(struct res_action_reader *r);
+
 #endif

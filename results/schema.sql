@@ -82,6 +82,18 @@ CREATE TABLE IF NOT EXISTS gpus (
     PRIMARY KEY (run, gpu)
 );
 
+-- The core's actions, one core_action_format line each, keyed by the input
+-- event that caused them (core_events.seq; 0 = core_sched_start), written by
+-- both drivers through the driver shell, so `thaw replay` can check a fresh
+-- core against them.
+CREATE TABLE IF NOT EXISTS core_actions (
+    run  INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    seq  INTEGER NOT NULL,
+    idx  INTEGER NOT NULL,
+    line TEXT NOT NULL,
+    PRIMARY KEY (run, seq, idx)
+);
+
 -- The core's input events, in order, so `thaw replay` can re-run decisions.
 CREATE TABLE IF NOT EXISTS core_events (
     run      INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,

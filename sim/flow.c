@@ -11,7 +11,7 @@
 
 #include "thaw_err.h"
 
-int sim_flownet_init(struct sim_flownet *net, struct sim_engine *engine, int group_count)
+int sim_flownet_init(struct sim_flownet *net, struct shell_heap *engine, int group_count)
 {
     net->engine = engine;
     net->res = NULL;
@@ -66,7 +66,7 @@ int sim_flownet_add_resource(struct sim_flownet *net, int group, double capacity
 
 void sim_flow_init(struct sim_flow *f, int kind)
 {
-    sim_ev_init(&f->done, kind);
+    shell_ev_init(&f->done, kind);
     f->remaining = 0;
     f->rate = 0;
     f->rate_cap = 0;
@@ -112,7 +112,7 @@ static void freeze(struct sim_flownet *net, struct sim_flow *f, int *unfrozen)
 static void recompute(struct sim_flownet *net, int group)
 {
     struct sim_flow_group *g = &net->groups[group];
-    struct sim_engine *e = net->engine;
+    struct shell_heap *e = net->engine;
     int64_t now = e->now_ns;
     for (int i = 0; i < g->res_count; i++) {
         struct sim_resource *r = &net->res[g->res[i]];
@@ -165,14 +165,14 @@ static void recompute(struct sim_flownet *net, int group)
     }
     for (struct sim_flow *f = g->head; f; f = f->next) {
         if (f->rate <= 0) {
-            sim_engine_cancel(e, &f->done); /* starved: no completion in sight */
+            shell_heap_cancel(e, &f->done); /* starved: no completion in sight */
             continue;
         }
         int64_t t = now + ns_to_finish(f->remaining, f->rate);
-        if (sim_ev_pending(&f->done) && f->done.t_ns == t) continue;
+        if (shell_ev_pending(&f->done) && f->done.t_ns == t) continue;
         /* Cannot fail: capacities and caps are > 0, so every flow has a rate
          * and its event is pending here; rescheduling frees its slot first. */
-        int rc = sim_engine_reschedule(e, &f->done, t);
+        int rc = shell_heap_reschedule(e, &f->done, t);
         assert(rc == 0);
         (void)rc;
     }
@@ -181,7 +181,7 @@ static void recompute(struct sim_flownet *net, int group)
 int sim_flow_start_in(struct sim_flownet *net, struct sim_flow *f, int group, double work,
                       const int *res, int n, double rate_cap)
 {
-    if (f->active || sim_ev_pending(&f->done) || n < 0 || n > SIM_FLOW_MAX_RES || group < 0 ||
+    if (f->active || shell_ev_pending(&f->done) || n < 0 || n > SIM_FLOW_MAX_RES || group < 0 ||
         group >= net->group_count || !(rate_cap >= 0) || isnan(work))
         return THAW_EINVAL;
     if (n == 0 && !(rate_cap > 0)) return THAW_EINVAL;
@@ -190,7 +190,7 @@ int sim_flow_start_in(struct sim_flownet *net, struct sim_flow *f, int group, do
             return THAW_EINVAL;
     /* Schedule first: it is the only step that can fail (heap growth), and
      * recompute then only moves an event that is already in the heap. */
-    int rc = sim_engine_schedule(net->engine, &f->done, net->engine->now_ns);
+    int rc = shell_heap_schedule(net->engine, &f->done, net->engine->now_ns);
     if (rc < 0) return rc;
     struct sim_flow_group *g = &net->groups[group];
     for (int i = 0; i < n; i++)
@@ -224,7 +224,7 @@ int sim_flow_start(struct sim_flownet *net, struct sim_flow *f, double work, con
 void sim_flow_remove(struct sim_flownet *net, struct sim_flow *f)
 {
     if (!f->active) return;
-    sim_engine_cancel(net->engine, &f->done);
+    shell_heap_cancel(net->engine, &f->done);
     struct sim_flow_group *g = &net->groups[f->group];
     if (f->prev)
         f->prev->next = f->next;

@@ -5,7 +5,7 @@
  * work crossing a set of resources, optionally capped (one core per phase).
  * Rates are max-min fair by progressive filling, recomputed whenever a flow
  * starts or stops, as in SimGrid's fluid models; each flow's completion event
- * is rescheduled on the engine accordingly.
+ * is rescheduled on the driver shell's heap accordingly.
  *
  * Resources belong to a group (a node) and a flow's resources all lie in one
  * group, so a change recomputes only that group: nodes do not share links. */
@@ -15,12 +15,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "engine.h"
+#include "shell.h"
 
 #define SIM_FLOW_MAX_RES 4
 
 struct sim_flow {
-    struct sim_ev done; /* fires when the work is done; done.kind is the owner's */
+    struct shell_ev done; /* fires when the work is done; done.kind is the owner's */
     double remaining;   /* work left at updated_ns (bytes, or core-seconds) */
     double rate;        /* work per second now */
     double rate_cap;    /* 0: no cap */
@@ -48,7 +48,7 @@ struct sim_flow_group {
 };
 
 struct sim_flownet {
-    struct sim_engine *engine;
+    struct shell_heap *engine;
     struct sim_resource *res;
     int res_count, res_capacity;
     struct sim_flow_group *groups;
@@ -56,7 +56,7 @@ struct sim_flownet {
 };
 
 /* Sets up a network of group_count groups (nodes) over the engine. */
-int sim_flownet_init(struct sim_flownet *net, struct sim_engine *engine, int group_count);
+int sim_flownet_init(struct sim_flownet *net, struct shell_heap *engine, int group_count);
 /* Flows still active are left alone (their owner frees them). */
 void sim_flownet_free(struct sim_flownet *net);
 /* Adds a resource to a group; returns its id (>= 0) or THAW_EINVAL (bad

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "exec.h"
+#include "shell.h"
 #include "results.h"
 #include "weights.h"
 
@@ -384,9 +385,9 @@ static void test_replay_identical(void **state)
     double rec = q(f, "SELECT recovered - t FROM faults WHERE run=%lld", r);
     assert_true(rec > 0.7 - 1e-6 && rec < 0.7 + 1e-6);
 
-    struct exec_replay_report rep;
+    struct shell_replay_report rep;
     struct thaw_err err = {0};
-    int rc = exec_replay(f->db, r, f->spec, &rep, &err);
+    int rc = shell_replay(f->db, r, f->spec, &rep, &err);
     if (rc < 0) fprintf(stderr, "%s\n", err.msg);
     assert_int_equal(rc, 0);
     if (!rep.identical)
@@ -408,7 +409,7 @@ static void test_replay_identical(void **state)
              "UPDATE core_actions SET line = 'tampered' WHERE run=%lld AND seq=%llu AND idx=0", r,
              (unsigned long long)seq);
     assert_int_equal(sqlite3_exec(res_handle(f->db), sql, NULL, NULL, NULL), SQLITE_OK);
-    rc = exec_replay(f->db, r, f->spec, &rep, &err);
+    rc = shell_replay(f->db, r, f->spec, &rep, &err);
     assert_int_equal(rc, 0);
     assert_false(rep.identical);
     assert_int_equal(rep.diff_seq, seq);

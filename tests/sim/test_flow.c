@@ -14,26 +14,26 @@
 #define S 1000000000LL
 
 struct net {
-    struct sim_engine e;
+    struct shell_heap e;
     struct sim_flownet n;
 };
 
 static void setup(struct net *t, int groups)
 {
-    sim_engine_init(&t->e);
+    shell_heap_init(&t->e);
     assert_int_equal(sim_flownet_init(&t->n, &t->e, groups), 0);
 }
 
 static void teardown(struct net *t)
 {
     sim_flownet_free(&t->n);
-    sim_engine_free(&t->e);
+    shell_heap_free(&t->e);
 }
 
 /* Pops the next event, checks it is flow f finishing at t_ns, removes f. */
 static void expect_done(struct net *t, struct sim_flow *f, int64_t t_ns)
 {
-    struct sim_ev *ev = sim_engine_pop(&t->e);
+    struct shell_ev *ev = shell_heap_pop(&t->e);
     assert_ptr_equal(ev, &f->done);
     assert_int_equal(ev->t_ns, t_ns);
     sim_flow_remove(&t->n, f);
@@ -115,10 +115,10 @@ static void late_joiner_and_abort(void **state)
     sim_flow_init(&timer_owner, 2);
     assert_int_equal(sim_flow_start(&t.n, &a, 2 * GB, &link, 1, 0), 0);
     /* A plain event at 1 s lets b join then. */
-    struct sim_ev tick;
-    sim_ev_init(&tick, 9);
-    assert_int_equal(sim_engine_schedule(&t.e, &tick, 1 * S), 0);
-    assert_ptr_equal(sim_engine_pop(&t.e), &tick);
+    struct shell_ev tick;
+    shell_ev_init(&tick, 9);
+    assert_int_equal(shell_heap_schedule(&t.e, &tick, 1 * S), 0);
+    assert_ptr_equal(shell_heap_pop(&t.e), &tick);
     assert_int_equal(sim_flow_start(&t.n, &b, 1 * GB, &link, 1, 0), 0);
     /* At 1 s a has 1 GB left; both at 0.5: both finish 2 s later, at 3 s. */
     assert_float_equal(sim_flow_remaining(&t.n, &a), 1 * GB, 1);
@@ -126,13 +126,13 @@ static void late_joiner_and_abort(void **state)
     assert_int_equal(b.done.t_ns, 3 * S);
     /* Abort b at 2 s (it has 0.5 GB left): a has 0.5 GB left, now at 1 GB/s,
      * so it ends at 2.5 s. */
-    assert_int_equal(sim_engine_schedule(&t.e, &tick, 2 * S), 0);
-    assert_ptr_equal(sim_engine_pop(&t.e), &tick);
+    assert_int_equal(shell_heap_schedule(&t.e, &tick, 2 * S), 0);
+    assert_ptr_equal(shell_heap_pop(&t.e), &tick);
     sim_flow_remove(&t.n, &b);
-    assert_false(sim_ev_pending(&b.done));
+    assert_false(shell_ev_pending(&b.done));
     assert_float_equal(b.remaining, 0.5 * GB, 1);
     expect_done(&t, &a, 2 * S + S / 2);
-    assert_null(sim_engine_pop(&t.e));
+    assert_null(shell_heap_pop(&t.e));
     teardown(&t);
 }
 

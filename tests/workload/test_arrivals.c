@@ -9,7 +9,6 @@
 
 #include <math.h>
 
-#include "rng.h"
 #include "workload.h"
 
 #define S 1000000000LL
@@ -20,26 +19,26 @@ static void times_replayed_until_the_end(void **state)
     int64_t times[3] = {0, 10 * S, 15 * S};
     struct core_workload_spec w = {
         .arrivals = CORE_ARRIVAL_TIMES, .time_count = 3, .times_ns = times};
-    struct sim_arrivals a;
+    struct wl_arrivals a;
     struct thaw_err err;
     int64_t t;
-    assert_int_equal(sim_arrivals_init(&a, &w, NULL, 0, &err), 0);
+    assert_int_equal(wl_arrivals_init(&a, &w, NULL, 0, &err), 0);
     for (int i = 0; i < 3; i++) {
-        assert_true(sim_arrivals_next(&a, &t));
+        assert_true(wl_arrivals_next(&a, &t));
         assert_int_equal(t, times[i]);
     }
-    assert_false(sim_arrivals_next(&a, &t));
-    assert_false(sim_arrivals_next(&a, &t));
+    assert_false(wl_arrivals_next(&a, &t));
+    assert_false(wl_arrivals_next(&a, &t));
     /* A run of 12 s never sees the arrival at 15 s. */
-    assert_int_equal(sim_arrivals_init(&a, &w, NULL, 12 * S, &err), 0);
-    assert_true(sim_arrivals_next(&a, &t) && t == 0);
-    assert_true(sim_arrivals_next(&a, &t) && t == 10 * S);
-    assert_false(sim_arrivals_next(&a, &t));
+    assert_int_equal(wl_arrivals_init(&a, &w, NULL, 12 * S, &err), 0);
+    assert_true(wl_arrivals_next(&a, &t) && t == 0);
+    assert_true(wl_arrivals_next(&a, &t) && t == 10 * S);
+    assert_false(wl_arrivals_next(&a, &t));
     /* Out of order: refused, not reordered silently. */
     int64_t bad[2] = {5 * S, 1 * S};
     w.times_ns = bad;
     w.time_count = 2;
-    assert_int_equal(sim_arrivals_init(&a, &w, NULL, 0, &err), THAW_EINVAL);
+    assert_int_equal(wl_arrivals_init(&a, &w, NULL, 0, &err), THAW_EINVAL);
 }
 
 static void bursts(void **state)
@@ -49,15 +48,15 @@ static void bursts(void **state)
      * adds nothing). */
     struct core_burst b[3] = {{0, 2}, {5 * S, 0}, {7 * S, 3}};
     struct core_workload_spec w = {.arrivals = CORE_ARRIVAL_BURSTS, .burst_count = 3, .bursts = b};
-    struct sim_arrivals a;
+    struct wl_arrivals a;
     struct thaw_err err;
     int64_t t, want[5] = {0, 0, 7 * S, 7 * S, 7 * S};
-    assert_int_equal(sim_arrivals_init(&a, &w, NULL, 0, &err), 0);
+    assert_int_equal(wl_arrivals_init(&a, &w, NULL, 0, &err), 0);
     for (int i = 0; i < 5; i++) {
-        assert_true(sim_arrivals_next(&a, &t));
+        assert_true(wl_arrivals_next(&a, &t));
         assert_int_equal(t, want[i]);
     }
-    assert_false(sim_arrivals_next(&a, &t));
+    assert_false(wl_arrivals_next(&a, &t));
 }
 
 static void poisson(void **state)
@@ -70,13 +69,13 @@ static void poisson(void **state)
                                    .rate_per_s = 100,
                                    .start_ns = 10 * S,
                                    .end_ns = 1010 * S};
-    gsl_rng *r = sim_rng_new(1, SIM_STREAM_ARRIVALS, sim_rng_key("m", 0));
-    struct sim_arrivals a;
+    gsl_rng *r = wl_rng_new(1, WL_STREAM_ARRIVALS, wl_rng_key("m", 0));
+    struct wl_arrivals a;
     struct thaw_err err;
-    assert_int_equal(sim_arrivals_init(&a, &w, r, 0, &err), 0);
+    assert_int_equal(wl_arrivals_init(&a, &w, r, 0, &err), 0);
     int64_t t, last = 10 * S;
     long n = 0;
-    while (sim_arrivals_next(&a, &t)) {
+    while (wl_arrivals_next(&a, &t)) {
         assert_true(t >= last && t < 1010 * S);
         last = t;
         n++;
@@ -84,12 +83,12 @@ static void poisson(void **state)
     assert_true(labs(n - 100000) < 5 * 316);
     /* The run's duration bounds an open-ended entry; with neither, refused. */
     w.end_ns = 0;
-    assert_int_equal(sim_arrivals_init(&a, &w, r, 20 * S, &err), 0);
-    while (sim_arrivals_next(&a, &t))
+    assert_int_equal(wl_arrivals_init(&a, &w, r, 20 * S, &err), 0);
+    while (wl_arrivals_next(&a, &t))
         assert_true(t < 20 * S);
-    assert_int_equal(sim_arrivals_init(&a, &w, r, 0, &err), THAW_EINVAL);
+    assert_int_equal(wl_arrivals_init(&a, &w, r, 0, &err), THAW_EINVAL);
     w.rate_per_s = -1;
-    assert_int_equal(sim_arrivals_init(&a, &w, r, 20 * S, &err), THAW_EINVAL);
+    assert_int_equal(wl_arrivals_init(&a, &w, r, 20 * S, &err), THAW_EINVAL);
     gsl_rng_free(r);
 }
 

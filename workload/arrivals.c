@@ -1,14 +1,14 @@
-/* workload.c - the arrival generators of workload.h. Poisson inter-arrival
+/* arrivals.c - the arrival generators of workload.h. Poisson inter-arrival
  * times are exponential with mean 1/rate, starting from the entry's start;
  * fixed times and traces are replayed as given; a burst is `count` arrivals
- * at the same instant (the engine's sequence numbers order them). */
+ * at the same instant (the shell heap's sequence numbers order them). */
 #include "workload.h"
 
 #include <gsl/gsl_randist.h>
 #include <math.h>
 
-int sim_arrivals_init(struct sim_arrivals *a, const struct core_workload_spec *w, gsl_rng *rng,
-                      int64_t run_end_ns, struct thaw_err *err)
+int wl_arrivals_init(struct wl_arrivals *a, const struct core_workload_spec *w, gsl_rng *rng,
+                     int64_t run_end_ns, struct thaw_err *err)
 {
     a->w = w;
     a->rng = rng;
@@ -61,12 +61,12 @@ int sim_arrivals_init(struct sim_arrivals *a, const struct core_workload_spec *w
                         (int)w->arrivals);
 }
 
-static bool before_end(const struct sim_arrivals *a, int64_t t)
+static bool before_end(const struct wl_arrivals *a, int64_t t)
 {
     return a->end_ns < 0 || t < a->end_ns;
 }
 
-bool sim_arrivals_next(struct sim_arrivals *a, int64_t *t_ns)
+bool wl_arrivals_next(struct wl_arrivals *a, int64_t *t_ns)
 {
     const struct core_workload_spec *w = a->w;
     if (a->done) return false;

@@ -1,23 +1,23 @@
-/* engine.c - the event heap behind engine.h: an array-backed binary min-heap
+/* heap.c - the event heap behind heap.h: an array-backed binary min-heap
  * of pointers whose index is kept inside each event (the intrusive part), so
  * cancel and reschedule are O(log n) without a search. Order is (t_ns, seq);
  * seq is unique, so the order is total and runs are reproducible. */
-#include "engine.h"
+#include "heap.h"
 
 #include <assert.h>
 #include <stdlib.h>
 
 #include "thaw_err.h"
 
-void sim_ev_init(struct sim_ev *ev, int kind)
+void shell_ev_init(struct shell_ev *ev, int kind)
 {
     ev->t_ns = 0;
     ev->seq = 0;
-    ev->heap_idx = SIM_EV_IDLE;
+    ev->heap_idx = SHELL_EV_IDLE;
     ev->kind = kind;
 }
 
-void sim_engine_init(struct sim_engine *e)
+void shell_heap_init(struct shell_heap *e)
 {
     e->heap = NULL;
     e->count = e->capacity = 0;
@@ -26,29 +26,29 @@ void sim_engine_init(struct sim_engine *e)
     e->processed = 0;
 }
 
-void sim_engine_free(struct sim_engine *e)
+void shell_heap_free(struct shell_heap *e)
 {
     for (size_t i = 0; i < e->count; i++)
-        e->heap[i]->heap_idx = SIM_EV_IDLE;
+        e->heap[i]->heap_idx = SHELL_EV_IDLE;
     free(e->heap);
-    sim_engine_init(e);
+    shell_heap_init(e);
 }
 
-static bool less(const struct sim_ev *a, const struct sim_ev *b)
+static bool less(const struct shell_ev *a, const struct shell_ev *b)
 {
     if (a->t_ns != b->t_ns) return a->t_ns < b->t_ns;
     return a->seq < b->seq;
 }
 
-static void place(struct sim_engine *e, size_t i, struct sim_ev *ev)
+static void place(struct shell_heap *e, size_t i, struct shell_ev *ev)
 {
     e->heap[i] = ev;
     ev->heap_idx = i;
 }
 
-static void sift_up(struct sim_engine *e, size_t i)
+static void sift_up(struct shell_heap *e, size_t i)
 {
-    struct sim_ev *ev = e->heap[i];
+    struct shell_ev *ev = e->heap[i];
     while (i > 0) {
         size_t parent = (i - 1) / 2;
         if (!less(ev, e->heap[parent])) break;
@@ -58,9 +58,9 @@ static void sift_up(struct sim_engine *e, size_t i)
     place(e, i, ev);
 }
 
-static void sift_down(struct sim_engine *e, size_t i)
+static void sift_down(struct shell_heap *e, size_t i)
 {
-    struct sim_ev *ev = e->heap[i];
+    struct shell_ev *ev = e->heap[i];
     for (;;) {
         size_t child = 2 * i + 1;
         if (child >= e->count) break;
@@ -72,12 +72,12 @@ static void sift_down(struct sim_engine *e, size_t i)
     place(e, i, ev);
 }
 
-int sim_engine_schedule(struct sim_engine *e, struct sim_ev *ev, int64_t t_ns)
+int shell_heap_schedule(struct shell_heap *e, struct shell_ev *ev, int64_t t_ns)
 {
-    if (sim_ev_pending(ev) || t_ns < e->now_ns) return THAW_EINVAL;
+    if (shell_ev_pending(ev) || t_ns < e->now_ns) return THAW_EINVAL;
     if (e->count == e->capacity) {
         size_t cap = e->capacity ? e->capacity * 2 : 64;
-        struct sim_ev **grown = realloc(e->heap, cap * sizeof *grown);
+        struct shell_ev **grown = realloc(e->heap, cap * sizeof *grown);
         if (!grown) return THAW_ENOMEM;
         e->heap = grown;
         e->capacity = cap;
@@ -89,13 +89,13 @@ int sim_engine_schedule(struct sim_engine *e, struct sim_ev *ev, int64_t t_ns)
     return 0;
 }
 
-void sim_engine_cancel(struct sim_engine *e, struct sim_ev *ev)
+void shell_heap_cancel(struct shell_heap *e, struct shell_ev *ev)
 {
-    if (!sim_ev_pending(ev)) return;
+    if (!shell_ev_pending(ev)) return;
     size_t i = ev->heap_idx;
     assert(i < e->count && e->heap[i] == ev);
-    ev->heap_idx = SIM_EV_IDLE;
-    struct sim_ev *last = e->heap[--e->count];
+    ev->heap_idx = SHELL_EV_IDLE;
+    struct shell_ev *last = e->heap[--e->count];
     if (last == ev) return;
     place(e, i, last);
     /* The moved element may belong above or below its new place. */
@@ -105,23 +105,23 @@ void sim_engine_cancel(struct sim_engine *e, struct sim_ev *ev)
         sift_down(e, i);
 }
 
-int sim_engine_reschedule(struct sim_engine *e, struct sim_ev *ev, int64_t t_ns)
+int shell_heap_reschedule(struct shell_heap *e, struct shell_ev *ev, int64_t t_ns)
 {
     if (t_ns < e->now_ns) return THAW_EINVAL;
-    sim_engine_cancel(e, ev);
-    return sim_engine_schedule(e, ev, t_ns);
+    shell_heap_cancel(e, ev);
+    return shell_heap_schedule(e, ev, t_ns);
 }
 
-struct sim_ev *sim_engine_peek(const struct sim_engine *e)
+struct shell_ev *shell_heap_peek(const struct shell_heap *e)
 {
     return e->count ? e->heap[0] : NULL;
 }
 
-struct sim_ev *sim_engine_pop(struct sim_engine *e)
+struct shell_ev *shell_heap_pop(struct shell_heap *e)
 {
     if (!e->count) return NULL;
-    struct sim_ev *top = e->heap[0];
-    sim_engine_cancel(e, top);
+    struct shell_ev *top = e->heap[0];
+    shell_heap_cancel(e, top);
     assert(top->t_ns >= e->now_ns);
     e->now_ns = top->t_ns;
     e->processed++;

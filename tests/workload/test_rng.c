@@ -11,16 +11,16 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "rng.h"
+#include "workload.h"
 
 static void splitmix64_reference(void **state)
 {
     (void)state;
     /* Vigna's splitmix64.c seeded with 0 gives these first three outputs. */
     uint64_t s = 0;
-    assert_true(sim_rng_splitmix64(&s) == 0xe220a8397b1dcdafULL);
-    assert_true(sim_rng_splitmix64(&s) == 0x6e789e6aa1b965f4ULL);
-    assert_true(sim_rng_splitmix64(&s) == 0x06c45d188009454fULL);
+    assert_true(wl_rng_splitmix64(&s) == 0xe220a8397b1dcdafULL);
+    assert_true(wl_rng_splitmix64(&s) == 0x6e789e6aa1b965f4ULL);
+    assert_true(wl_rng_splitmix64(&s) == 0x06c45d188009454fULL);
 }
 
 static void xoshiro_reference(void **state)
@@ -30,7 +30,7 @@ static void xoshiro_reference(void **state)
      * 11520, 0, 1509978240, 1215971899390074240, 1216172134540287360, ...;
      * gsl_rng_get returns the top 32 bits of each: 0, 0, 0, 283115520,
      * 283162140, 141558300, 3765552066, 1973512462. */
-    gsl_rng *r = gsl_rng_alloc(sim_rng_xoshiro256ss);
+    gsl_rng *r = gsl_rng_alloc(wl_rng_xoshiro256ss);
     assert_non_null(r);
     uint64_t init[4] = {1, 2, 3, 4};
     assert_int_equal(gsl_rng_size(r), sizeof init);
@@ -46,12 +46,12 @@ static void streams_are_keyed(void **state)
 {
     (void)state;
     /* Same (seed, kind, key): same sequence. Change any one: another. */
-    uint64_t k = sim_rng_key("llama-7b", 0);
-    gsl_rng *a = sim_rng_new(42, SIM_STREAM_ARRIVALS, k);
-    gsl_rng *b = sim_rng_new(42, SIM_STREAM_ARRIVALS, k);
-    gsl_rng *c = sim_rng_new(43, SIM_STREAM_ARRIVALS, k);
-    gsl_rng *d = sim_rng_new(42, SIM_STREAM_SERVICE, k);
-    gsl_rng *e = sim_rng_new(42, SIM_STREAM_ARRIVALS, sim_rng_key("llama-7b", 1));
+    uint64_t k = wl_rng_key("llama-7b", 0);
+    gsl_rng *a = wl_rng_new(42, WL_STREAM_ARRIVALS, k);
+    gsl_rng *b = wl_rng_new(42, WL_STREAM_ARRIVALS, k);
+    gsl_rng *c = wl_rng_new(43, WL_STREAM_ARRIVALS, k);
+    gsl_rng *d = wl_rng_new(42, WL_STREAM_SERVICE, k);
+    gsl_rng *e = wl_rng_new(42, WL_STREAM_ARRIVALS, wl_rng_key("llama-7b", 1));
     assert_true(a && b && c && d && e);
     int same_c = 0, same_d = 0, same_e = 0;
     for (int i = 0; i < 100; i++) {
@@ -63,8 +63,8 @@ static void streams_are_keyed(void **state)
     }
     /* Independent 32-bit outputs agree by chance with probability 2^-32. */
     assert_true(same_c < 2 && same_d < 2 && same_e < 2);
-    assert_true(sim_rng_key("a", 0) != sim_rng_key("b", 0));
-    assert_true(sim_rng_key("a", 0) != sim_rng_key("a", 1));
+    assert_true(wl_rng_key("a", 0) != wl_rng_key("b", 0));
+    assert_true(wl_rng_key("a", 0) != wl_rng_key("a", 1));
     gsl_rng_free(a);
     gsl_rng_free(b);
     gsl_rng_free(c);
@@ -77,7 +77,7 @@ static double sample_mean(gsl_rng *r, const struct core_dist *d, int n, double *
 {
     double sum = 0, sum2 = 0;
     for (int i = 0; i < n; i++) {
-        double x = (double)sim_rng_draw_ns(r, d);
+        double x = (double)wl_draw_ns(r, d);
         assert_true(x >= 0);
         sum += x;
         sum2 += x * x;
@@ -90,11 +90,11 @@ static double sample_mean(gsl_rng *r, const struct core_dist *d, int n, double *
 static void distributions(void **state)
 {
     (void)state;
-    gsl_rng *r = sim_rng_new(7, SIM_STREAM_NODE, sim_rng_key("node0", 0));
+    gsl_rng *r = wl_rng_new(7, WL_STREAM_NODE, wl_rng_key("node0", 0));
     const int n = 200000;
     double sd;
     struct core_dist fixed = {.kind = CORE_DIST_FIXED, .mean_ns = 2000000000};
-    assert_int_equal(sim_rng_draw_ns(r, &fixed), 2000000000);
+    assert_int_equal(wl_draw_ns(r, &fixed), 2000000000);
     /* Exponential, mean 1 s: sd = mean, so the sample mean's standard error
      * is 1 s / sqrt(200000) = 2.24 ms; allow 5 standard errors (11.2 ms),
      * which a correct generator exceeds with probability below 1e-6. */
@@ -117,14 +117,14 @@ static void distributions(void **state)
      * inside the bounds. */
     struct core_dist un = {.kind = CORE_DIST_UNIFORM, .lo_ns = 1000000000, .hi_ns = 3000000000};
     for (int i = 0; i < 1000; i++) {
-        int64_t x = sim_rng_draw_ns(r, &un);
+        int64_t x = wl_draw_ns(r, &un);
         assert_true(x >= 1000000000 && x <= 3000000000);
     }
     m = sample_mean(r, &un, n, &sd);
     assert_true(fabs(m - 2e9) < 5 * 0.577e9 / sqrt(n));
     /* cv 0 is a fixed duration, never NaN. */
     struct core_dist ln0 = {.kind = CORE_DIST_LOGNORMAL, .mean_ns = 5};
-    assert_int_equal(sim_rng_draw_ns(r, &ln0), 5);
+    assert_int_equal(wl_draw_ns(r, &ln0), 5);
     gsl_rng_free(r);
 }
 
@@ -132,8 +132,8 @@ static void distributions(void **state)
  * streams are keyed by its model's name and its ordinal among that model's
  * entries (workload 2, the second entry of model "b", is key ("b", 1)); a
  * fault's by its target's name and ordinal among that target's faults; a
- * node's by (name, 0). Each must give the generator sim_rng_new gives for
- * that key. And sim_rng_draw_load draws, from the node's stream: init, then
+ * node's by (name, 0). Each must give the generator wl_rng_new gives for
+ * that key. And wl_draw_load draws, from the node's stream: init, then
  * each phase (its lottery only when the hit probability is > 0), then
  * warm-up. With a lottery of probability 1 the hit work is always taken. */
 static bool same_stream(gsl_rng *a, gsl_rng *b)
@@ -176,32 +176,32 @@ static void per_source_streams(void **state)
                            .workloads = wl,
                            .fault_count = 3,
                            .faults = faults};
-    assert_true(same_stream(sim_rng_for_workload(&sp, 9, 2, SIM_STREAM_SERVICE),
-                            sim_rng_new(9, SIM_STREAM_SERVICE, sim_rng_key("b", 1))));
-    assert_true(same_stream(sim_rng_for_workload(&sp, 9, 1, SIM_STREAM_ARRIVALS),
-                            sim_rng_new(9, SIM_STREAM_ARRIVALS, sim_rng_key("a", 0))));
-    assert_false(same_stream(sim_rng_for_workload(&sp, 9, 0, SIM_STREAM_ARRIVALS),
-                             sim_rng_new(9, SIM_STREAM_ARRIVALS, sim_rng_key("b", 1))));
-    assert_true(same_stream(sim_rng_for_fault(&sp, 9, 2),
-                            sim_rng_new(9, SIM_STREAM_FAULT, sim_rng_key("n0/gpu1", 1))));
-    assert_true(same_stream(sim_rng_for_fault(&sp, 9, 1),
-                            sim_rng_new(9, SIM_STREAM_FAULT, sim_rng_key("n0", 0))));
-    assert_true(same_stream(sim_rng_for_node(&sp, 9, 0),
-                            sim_rng_new(9, SIM_STREAM_NODE, sim_rng_key("n0", 0))));
-    assert_null(sim_rng_for_node(&sp, 9, 1));
-    assert_null(sim_rng_for_workload(&sp, 9, 3, SIM_STREAM_ARRIVALS));
+    assert_true(same_stream(wl_rng_for_workload(&sp, 9, 2, WL_STREAM_SERVICE),
+                            wl_rng_new(9, WL_STREAM_SERVICE, wl_rng_key("b", 1))));
+    assert_true(same_stream(wl_rng_for_workload(&sp, 9, 1, WL_STREAM_ARRIVALS),
+                            wl_rng_new(9, WL_STREAM_ARRIVALS, wl_rng_key("a", 0))));
+    assert_false(same_stream(wl_rng_for_workload(&sp, 9, 0, WL_STREAM_ARRIVALS),
+                             wl_rng_new(9, WL_STREAM_ARRIVALS, wl_rng_key("b", 1))));
+    assert_true(same_stream(wl_rng_for_fault(&sp, 9, 2),
+                            wl_rng_new(9, WL_STREAM_FAULT, wl_rng_key("n0/gpu1", 1))));
+    assert_true(same_stream(wl_rng_for_fault(&sp, 9, 1),
+                            wl_rng_new(9, WL_STREAM_FAULT, wl_rng_key("n0", 0))));
+    assert_true(same_stream(wl_rng_for_node(&sp, 9, 0),
+                            wl_rng_new(9, WL_STREAM_NODE, wl_rng_key("n0", 0))));
+    assert_null(wl_rng_for_node(&sp, 9, 1));
+    assert_null(wl_rng_for_workload(&sp, 9, 3, WL_STREAM_ARRIVALS));
 
     nodes[0].init = (struct core_dist){.kind = CORE_DIST_EXP, .mean_ns = 3000000};
     nodes[0].warmup = (struct core_dist){.kind = CORE_DIST_EXP, .mean_ns = 5000000};
-    gsl_rng *r = sim_rng_for_node(&sp, 4, 0), *ref = sim_rng_for_node(&sp, 4, 0);
+    gsl_rng *r = wl_rng_for_node(&sp, 4, 0), *ref = wl_rng_for_node(&sp, 4, 0);
     int64_t phase_ns[2];
-    struct sim_load_costs c = {.phase_ns = phase_ns};
-    sim_rng_draw_load(r, &nodes[0], &models[0], &c);
-    assert_int_equal(c.init_ns, sim_rng_draw_ns(ref, &nodes[0].init));
+    struct wl_load_costs c = {.phase_ns = phase_ns};
+    wl_draw_load(r, &nodes[0], &models[0], &c);
+    assert_int_equal(c.init_ns, wl_draw_ns(ref, &nodes[0].init));
     assert_true(gsl_rng_uniform(ref) < 1.0); /* phase 0's lottery */
-    assert_int_equal(phase_ns[0], sim_rng_draw_ns(ref, &ph[0].hit_work));
-    assert_int_equal(phase_ns[1], sim_rng_draw_ns(ref, &ph[1].work)); /* no lottery */
-    assert_int_equal(c.warmup_ns, sim_rng_draw_ns(ref, &nodes[0].warmup));
+    assert_int_equal(phase_ns[0], wl_draw_ns(ref, &ph[0].hit_work));
+    assert_int_equal(phase_ns[1], wl_draw_ns(ref, &ph[1].work)); /* no lottery */
+    assert_int_equal(c.warmup_ns, wl_draw_ns(ref, &nodes[0].warmup));
     assert_int_equal(gsl_rng_get(r), gsl_rng_get(ref)); /* nothing else drawn */
     gsl_rng_free(r);
     gsl_rng_free(ref);

@@ -1,8 +1,8 @@
-/* rng.c - stream seeding and distribution draws for sim and exec (rng.h).
- * The generator is xoshiro256** exposed as a gsl_rng_type, seeded by filling
+/* rng.c - stream seeding and distribution draws of workload.h, for both
+ * drivers. The generator is xoshiro256** exposed as a gsl_rng_type, seeded by filling
  * its state with splitmix64 outputs (the seeding its authors recommend);
  * distributions are GSL's. */
-#include "rng.h"
+#include "workload.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -36,7 +36,7 @@ static void xoshiro_seed64(struct xoshiro_state *st, uint64_t seed)
 {
     uint64_t sm = seed;
     for (int i = 0; i < 4; i++)
-        st->s[i] = sim_rng_splitmix64(&sm);
+        st->s[i] = wl_rng_splitmix64(&sm);
     /* An all-zero state is the one fixed point; splitmix64 never gives four
      * zeros in a row, but be explicit. */
     if (!(st->s[0] | st->s[1] | st->s[2] | st->s[3])) st->s[0] = 1;
@@ -65,9 +65,9 @@ static const gsl_rng_type xoshiro_type = {
     xoshiro_get,    xoshiro_get_double,
 };
 
-const gsl_rng_type *const sim_rng_xoshiro256ss = &xoshiro_type;
+const gsl_rng_type *const wl_rng_xoshiro256ss = &xoshiro_type;
 
-uint64_t sim_rng_splitmix64(uint64_t *state)
+uint64_t wl_rng_splitmix64(uint64_t *state)
 {
     uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -75,7 +75,7 @@ uint64_t sim_rng_splitmix64(uint64_t *state)
     return z ^ (z >> 31);
 }
 
-uint64_t sim_rng_key(const char *name, int ordinal)
+uint64_t wl_rng_key(const char *name, int ordinal)
 {
     uint64_t h = 0xcbf29ce484222325ULL;
     for (const unsigned char *p = (const unsigned char *)(name ? name : ""); *p; p++) {
@@ -83,28 +83,28 @@ uint64_t sim_rng_key(const char *name, int ordinal)
         h *= 0x100000001b3ULL;
     }
     uint64_t st = h ^ ((uint64_t)(uint32_t)ordinal << 32);
-    return sim_rng_splitmix64(&st);
+    return wl_rng_splitmix64(&st);
 }
 
-uint64_t sim_rng_stream_seed(uint64_t run_seed, int kind, uint64_t key)
+uint64_t wl_rng_stream_seed(uint64_t run_seed, int kind, uint64_t key)
 {
     /* Chained splitmix64 steps: each input is absorbed, then mixed, so
      * (seed, kind, key) triples that differ anywhere give unrelated seeds. */
     uint64_t st = run_seed;
-    uint64_t a = sim_rng_splitmix64(&st);
+    uint64_t a = wl_rng_splitmix64(&st);
     st = a ^ (uint64_t)(uint32_t)kind;
-    uint64_t b = sim_rng_splitmix64(&st);
+    uint64_t b = wl_rng_splitmix64(&st);
     st = b ^ key;
-    return sim_rng_splitmix64(&st);
+    return wl_rng_splitmix64(&st);
 }
 
-gsl_rng *sim_rng_new(uint64_t run_seed, int kind, uint64_t key)
+gsl_rng *wl_rng_new(uint64_t run_seed, int kind, uint64_t key)
 {
-    gsl_rng *r = gsl_rng_alloc(sim_rng_xoshiro256ss);
+    gsl_rng *r = gsl_rng_alloc(wl_rng_xoshiro256ss);
     if (!r) return NULL;
     /* Write the state directly: gsl_rng_set takes an unsigned long, which
      * is 32 bits on some platforms. */
-    xoshiro_seed64(gsl_rng_state(r), sim_rng_stream_seed(run_seed, kind, key));
+    xoshiro_seed64(gsl_rng_state(r), wl_rng_stream_seed(run_seed, kind, key));
     return r;
 }
 
@@ -115,7 +115,7 @@ static int64_t to_ns(double x)
     return (int64_t)llround(x);
 }
 
-int64_t sim_rng_draw_ns(gsl_rng *r, const struct core_dist *d)
+int64_t wl_draw_ns(gsl_rng *r, const struct core_dist *d)
 {
     double mean = (double)d->mean_ns;
     switch (d->kind) {
@@ -142,7 +142,7 @@ int64_t sim_rng_draw_ns(gsl_rng *r, const struct core_dist *d)
     return to_ns(mean);
 }
 
-gsl_rng *sim_rng_for_workload(const struct core_spec *sp, uint64_t run_seed, int w, int kind)
+gsl_rng *wl_rng_for_workload(const struct core_spec *sp, uint64_t run_seed, int w, int kind)
 {
     if (!sp || w < 0 || w >= sp->workload_count) return NULL;
     int model = sp->workloads[w].model;
@@ -150,10 +150,10 @@ gsl_rng *sim_rng_for_workload(const struct core_spec *sp, uint64_t run_seed, int
     int ordinal = 0;
     for (int k = 0; k < w; k++)
         ordinal += sp->workloads[k].model == model;
-    return sim_rng_new(run_seed, kind, sim_rng_key(sp->models[model].name, ordinal));
+    return wl_rng_new(run_seed, kind, wl_rng_key(sp->models[model].name, ordinal));
 }
 
-gsl_rng *sim_rng_for_fault(const struct core_spec *sp, uint64_t run_seed, int f)
+gsl_rng *wl_rng_for_fault(const struct core_spec *sp, uint64_t run_seed, int f)
 {
     if (!sp || f < 0 || f >= sp->fault_count) return NULL;
     const struct core_fault_spec *fs = &sp->faults[f];
@@ -166,24 +166,24 @@ gsl_rng *sim_rng_for_fault(const struct core_spec *sp, uint64_t run_seed, int f)
     for (int k = 0; k < f; k++)
         ordinal += sp->faults[k].target == fs->target &&
                    (node ? sp->faults[k].node == fs->node : sp->faults[k].gpu == fs->gpu);
-    return sim_rng_new(run_seed, SIM_STREAM_FAULT, sim_rng_key(name, ordinal));
+    return wl_rng_new(run_seed, WL_STREAM_FAULT, wl_rng_key(name, ordinal));
 }
 
-gsl_rng *sim_rng_for_node(const struct core_spec *sp, uint64_t run_seed, int n)
+gsl_rng *wl_rng_for_node(const struct core_spec *sp, uint64_t run_seed, int n)
 {
     if (!sp || n < 0 || n >= sp->node_count) return NULL;
-    return sim_rng_new(run_seed, SIM_STREAM_NODE, sim_rng_key(sp->nodes[n].name, 0));
+    return wl_rng_new(run_seed, WL_STREAM_NODE, wl_rng_key(sp->nodes[n].name, 0));
 }
 
-int64_t sim_rng_fault_gap_ns(gsl_rng *r, const struct core_fault_spec *f)
+int64_t wl_fault_gap_ns(gsl_rng *r, const struct core_fault_spec *f)
 {
-    return sim_rng_draw_ns(r, &(struct core_dist){.kind = CORE_DIST_EXP, .mean_ns = f->mtbf_ns});
+    return wl_draw_ns(r, &(struct core_dist){.kind = CORE_DIST_EXP, .mean_ns = f->mtbf_ns});
 }
 
-void sim_rng_draw_load(gsl_rng *r, const struct core_node_spec *n, const struct core_model_spec *m,
-                       struct sim_load_costs *out)
+void wl_draw_load(gsl_rng *r, const struct core_node_spec *n, const struct core_model_spec *m,
+                  struct wl_load_costs *out)
 {
-    out->init_ns = sim_rng_draw_ns(r, &n->init);
+    out->init_ns = wl_draw_ns(r, &n->init);
     for (int p = 0; p < m->phase_count; p++) {
         const struct core_phase_spec *ph = &m->phases[p];
         const struct core_dist *d = &ph->work;
@@ -191,7 +191,7 @@ void sim_rng_draw_load(gsl_rng *r, const struct core_node_spec *n, const struct 
          * without caches consumes no extra numbers from the node's stream. */
         if (ph->cache_hit_probability > 0 && gsl_rng_uniform(r) < ph->cache_hit_probability)
             d = &ph->hit_work;
-        out->phase_ns[p] = sim_rng_draw_ns(r, d);
+        out->phase_ns[p] = wl_draw_ns(r, d);
     }
-    out->warmup_ns = sim_rng_draw_ns(r, &n->warmup);
+    out->warmup_ns = wl_draw_ns(r, &n->warmup);
 }

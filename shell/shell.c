@@ -1,0 +1,791 @@
+/* shell.c - the driver shell of shell.h: the loop, the feed, the actions the
+ * shell carries out itself (wake-ups, the records, the request and load
+ * tables) and the calls into the driver's methods for the rest. One struct
+ * shell holds a whole run, so runs in parallel threads share nothing. */
+#include "shell.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct shell_source {
+    struct shell_ev ev;
+    int index; /* wl_world source */
+};
+
+struct fault_state {
+    bool down;
+    int64_t failed_ns;
+};
+
+/* Requests in flight by id: open addressing with linear probing, deletion by
+ * backward shift (no tombstones). Only lookups go through it; iteration at
+ * the end sorts by id, so addresses never decide an order. */
+struct req_map {
+    struct shell_req **slots;
+    size_t mask, count;
+};
+
+struct shell {
+    struct core_spec spec; /* a shallow copy carrying the seed override */
+    struct shell_opts opts;
+    const struct shell_methods *m;
+    void *drv;
+    struct shell_heap heap;
+    struct core_sched *core;
+    struct wl_world *world;
+    struct shell_source *sources;
+    int source_count;
+    struct fault_state *faults;
+    struct shell_ev tick;
+    int64_t *wakes; /* pending wake times, ascending, distinct */
+    size_t wake_count, wake_cap;
+    bool idle_tick;            /* the last event was a tick that changed nothing */
+    struct shell_load **loads; /* by load id; NULL once finished */
+    size_t load_cap;
+    struct req_map reqs;
+    uint64_t next_request;
+    struct res_db *db;
+    int64_t run_id;
+    struct res_action_log *alog;
+    uint64_t seq;      /* core events fed */
+    bool carrying_out; /* inside an event's actions: no feeding now */
+    bool in_fault;     /* feeding a failure: its CANCEL_LOADs lost their GPU */
+    struct shell_counts counts;
+    struct thaw_err *err;
+};
+
+/* ---- request map ------------------------------------------------------- */
+
+static size_t req_hash(uint64_t id, size_t mask)
+{
+    uint64_t st = id;
+    return (size_t)wl_rng_splitmix64(&st) & mask;
+}
+
+static int req_map_put(struct req_map *m, struct shell_req *r)
+{
+    if ((m->count + 1) * 2 > m->mask + 1 || !m->slots) {
+        size_t cap = m->slots ? (m->mask + 1) * 2 : 1024;
+        struct shell_req **slots = calloc(cap, sizeof *slots);
+        if (!slots) return THAW_ENOMEM;
+        for (size_t i = 0; m->slots && i <= m->mask; i++) {
+            if (!m->slots[i]) continue;
+            size_t j = req_hash(m->slots[i]->id, cap - 1);
+            while (slots[j])
+                j = (j + 1) & (cap - 1);
+            slots[j] = m->slots[i];
+        }
+        free(m->slots);
+        m->slots = slots;
+        m->mask = cap - 1;
+    }
+    size_t j = req_hash(r->id, m->mask);
+    while (m->slots[j])
+        j = (j + 1) & m->mask;
+    m->slots[j] = r;
+    m->count++;
+    return 0;
+}
+
+static size_t req_map_find_slot(const struct req_map *m, uint64_t id)
+{
+    if (!m->slots) return SIZE_MAX;
+    size_t j = req_hash(id, m->mask);
+    while (m->slots[j]) {
+        if (m->slots[j]->id == id) return j;
+        j = (j + 1) & m->mask;
+    }
+    return SIZE_MAX;
+}
+
+static void req_map_del(struct req_map *m, uint64_t id)
+{
+    size_t j = req_map_find_slot(m, id);
+    if (j == SIZE_MAX) return;
+    m->slots[j] = NULL;
+    m->count--;
+    /* Backward shift: pull later members of the probe run into the hole
+     * unless their home slot lies cyclically in (hole, their slot]. */
+    size_t i = (j + 1) & m->mask;
+    while (m->slots[i]) {
+        size_t home = req_hash(m->slots[i]->id, m->mask);
+        bool stays = (j < i) ? (home > j && home <= i) : (home > j || home <= i);
+        if (!stays) {
+            m->slots[j] = m->slots[i];
+            m->slots[i] = NULL;
+            j = i;
+        }
+        i = (i + 1) & m->mask;
+    }
+}
+
+struct shell_req *shell_request(struct shell *sh, uint64_t id)
+{
+    size_t j = req_map_find_slot(&sh->reqs, id);
+    return j == SIZE_MAX ? NULL : sh->reqs.slots[j];
+}
+
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ---- accessors ------------------------------------------------------------ */
+
+const struct core_spec *shell_spec(const struct shell *sh)
+{
+    return &sh->spec;
+}
+
+uint64_t shell_seed(const struct shell *sh)
+{
+    return sh->spec.seed;
+}
+
+int64_t shell_run_id(const struct shell *sh)
+{
+    return sh->run_id;
+}
+
+struct res_db *shell_db(const struct shell *sh)
+{
+    return sh->db;
+}
+
+int64_t shell_now(const struct shell *sh)
+{
+    return sh->heap.now_ns;
+}
+
+struct shell_heap *shell_heap(struct shell *sh)
+{
+    return &sh->heap;
+}
+
+int shell_schedule(struct shell *sh, struct shell_ev *ev, int64_t t_ns)
+{
+    if (t_ns < sh->heap.now_ns) t_ns = sh->heap.now_ns;
+    if (shell_ev_pending(ev)) return shell_heap_reschedule(&sh->heap, ev, t_ns);
+    return shell_heap_schedule(&sh->heap, ev, t_ns);
+}
+
+void shell_cancel(struct shell *sh, struct shell_ev *ev)
+{
+    shell_heap_cancel(&sh->heap, ev);
+}
+
+struct shell_load *shell_load(struct shell *sh, uint64_t id)
+{
+    return id < sh->load_cap ? sh->loads[id] : NULL;
+}
+
+void shell_counts(const struct shell *sh, struct shell_counts *out)
+{
+    *out = sh->counts;
+    out->popped = sh->heap.processed;
+}
+
+/* ---- records ----------------------------------------------------------- */
+
+static int rec_check(struct shell *sh, int rc)
+{
+    if (rc == 0) sh->counts.rows++;
+    return rc;
+}
+
+static int record_load(struct shell *sh, const struct shell_load *l, int64_t finished_ns,
+                       const char *outcome)
+{
+    if (!sh->db) return 0;
+    struct res_load_row row = {
+        .load_id = l->load,
+        .instance = l->instance,
+        .model = l->model,
+        .gpu = l->gpu,
+        .source = l->source,
+        .reason = l->reason,
+        .enqueued_ns = l->enqueued_ns,
+        .started_ns = l->started_ns,
+        .finished_ns = finished_ns,
+        .bytes = l->bytes,
+        .vram_bytes = l->vram_bytes,
+        .outcome = outcome,
+    };
+    return rec_check(sh, res_add_load(sh->db, sh->run_id, &sh->spec, &row, sh->err));
+}
+
+static int record_request(struct shell *sh, const struct shell_req *r, int64_t finished_ns)
+{
+    if (!sh->db) return 0;
+    struct res_request_row row = {
+        .request_id = r->id,
+        .model = r->model,
+        .arrived_ns = r->arrived_ns,
+        .dispatched_ns = r->dispatched_ns,
+        .finished_ns = finished_ns,
+        .instance = r->instance,
+        .cold = r->cold,
+    };
+    return rec_check(sh, res_add_request(sh->db, sh->run_id, &sh->spec, &row, sh->err));
+}
+
+static int record_fault(struct shell *sh, int f, int64_t recovered_ns)
+{
+    if (!sh->db) return 0;
+    const struct core_fault_spec *fs = &sh->spec.faults[f];
+    bool node = fs->target == CORE_FAULT_NODE;
+    return rec_check(sh,
+                     res_add_fault(sh->db, sh->run_id, &sh->spec, node, node ? fs->node : fs->gpu,
+                                   sh->faults[f].failed_ns, recovered_ns, sh->err));
+}
+
+/* ---- loads --------------------------------------------------------------- */
+
+static void load_forget(struct shell *sh, struct shell_load *l)
+{
+    sh->loads[l->load] = NULL;
+    free(l->costs.phase_ns);
+    free(l);
+}
+
+static int act_start_load(struct shell *sh, const struct core_action *a)
+{
+    const struct core_spec *sp = &sh->spec;
+    if (a->model < 0 || a->model >= sp->model_count || a->gpu < 0 || a->gpu >= sp->gpu_count ||
+        a->load == 0 || shell_load(sh, a->load))
+        return thaw_err_set(sh->err, THAW_EINVARIANT,
+                            "core started load %llu of model %d on gpu %d: not a valid new load",
+                            (unsigned long long)a->load, a->model, a->gpu);
+    if (a->load >= sh->load_cap) {
+        size_t cap = sh->load_cap ? sh->load_cap : 256;
+        while (cap <= a->load)
+            cap *= 2;
+        struct shell_load **grown = realloc(sh->loads, cap * sizeof *grown);
+        if (!grown) return thaw_err_set(sh->err, THAW_ENOMEM, "out of memory");
+        memset(grown + sh->load_cap, 0, (cap - sh->load_cap) * sizeof *grown);
+        sh->loads = grown;
+        sh->load_cap = cap;
+    }
+    const struct core_model_spec *m = &sp->models[a->model];
+    struct shell_load *l = calloc(1, sizeof *l);
+    int64_t *phases = calloc((size_t)(m->phase_count > 0 ? m->phase_count : 1), sizeof *phases);
+    if (!l || !phases) {
+        free(l);
+        free(phases);
+        return thaw_err_set(sh->err, THAW_ENOMEM, "out of memory");
+    }
+    *l = (struct shell_load){.load = a->load,
+                             .instance = a->instance,
+                             .model = a->model,
+                             .gpu = a->gpu,
+                             .node = sp->gpus[a->gpu].node,
+                             .source = a->source,
+                             .reason = a->reason,
+                             .enqueued_ns = a->enqueued_ns,
+                             .started_ns = sh->heap.now_ns,
+                             .bytes = a->bytes,
+                             .vram_bytes = a->vram_bytes};
+    l->costs.phase_ns = phases;
+    /* Drawn when the load starts, in the order loads start. */
+    wl_world_load_costs(sh->world, l->node, l->model, &l->costs);
+    sh->loads[a->load] = l;
+    return sh->m->start_load(sh->drv, sh, l);
+}
+
+/* A load that cannot go on: cancelled by the core (its GPU died: 'failed';
+ * no longer wanted, or the run ended: 'cancelled'). */
+static int load_end(struct shell *sh, struct shell_load *l, const char *outcome)
+{
+    sh->m->cancel_load(sh->drv, sh, l);
+    if (!strcmp(outcome, "failed"))
+        sh->counts.loads_failed++;
+    else
+        sh->counts.loads_cancelled++;
+    int rc = record_load(sh, l, -1, outcome);
+    load_forget(sh, l);
+    return rc;
+}
+
+/* ---- wake-ups ------------------------------------------------------------ */
+
+static int wake_add(struct shell *sh, int64_t t)
+{
+    if (t < sh->heap.now_ns) t = sh->heap.now_ns;
+    size_t i = 0;
+    while (i < sh->wake_count && sh->wakes[i] < t)
+        i++;
+    if (i < sh->wake_count && sh->wakes[i] == t) return 0;
+    if (sh->wake_count == sh->wake_cap) {
+        size_t cap = sh->wake_cap ? sh->wake_cap * 2 : 16;
+        int64_t *grown = realloc(sh->wakes, cap * sizeof *grown);
+        if (!grown) return thaw_err_set(sh->err, THAW_ENOMEM, "out of memory");
+        sh->wakes = grown;
+        sh->wake_cap = cap;
+    }
+    memmove(sh->wakes + i + 1, sh->wakes + i, (sh->wake_count - i) * sizeof *sh->wakes);
+    sh->wakes[i] = t;
+    sh->wake_count++;
+    if (i == 0) return shell_heap_reschedule(&sh->heap, &sh->tick, t);
+    return 0;
+}
+
+/* ---- the feed ------------------------------------------------------------ */
+
+static int carry_out(struct shell *sh, const struct core_action *a)
+{
+    const struct shell_methods *m = sh->m;
+    switch (a->kind) {
+    case CORE_ACT_START_LOAD:
+        return act_start_load(sh, a);
+    case CORE_ACT_START_SHM_FILL:
+        if (a->node < 0 || a->node >= sh->spec.node_count || a->model < 0 ||
+            a->model >= sh->spec.model_count)
+            return thaw_err_set(sh->err, THAW_EINVARIANT,
+                                "core started an shm fill of model %d on node %d", a->model,
+                                a->node);
+        return m->start_fill(sh->drv, sh, a);
+    case CORE_ACT_SHM_DROP:
+        if (a->node >= 0 && a->node < sh->spec.node_count && a->model >= 0 &&
+            a->model < sh->spec.model_count)
+            m->drop_shm(sh->drv, sh, a->node, a->model);
+        return 0;
+    case CORE_ACT_EVICT:
+        return m->instance ? m->instance(sh->drv, sh, a) : 0;
+    case CORE_ACT_CANCEL_LOAD: {
+        struct shell_load *l = shell_load(sh, a->load);
+        return l ? load_end(sh, l, sh->in_fault ? "failed" : "cancelled") : 0;
+    }
+    case CORE_ACT_DISPATCH: {
+        struct shell_req *r = shell_request(sh, a->request);
+        if (!r || r->dispatched_ns >= 0)
+            return thaw_err_set(
+                sh->err, THAW_EINVARIANT, "core dispatched request %llu, which is %s",
+                (unsigned long long)a->request, r ? "already in service" : "unknown");
+        r->dispatched_ns = sh->heap.now_ns;
+        r->instance = a->instance;
+        r->cold = r->cold || a->cold;
+        r->gen++;
+        return m->dispatch(sh->drv, sh, r);
+    }
+    case CORE_ACT_REQUEST_REQUEUED: {
+        /* Its service is lost with the instance: until the core dispatches
+         * it again it is a request never served. */
+        struct shell_req *r = shell_request(sh, a->request);
+        if (r) {
+            shell_heap_cancel(&sh->heap, &r->done);
+            r->dispatched_ns = -1;
+            r->instance = 0;
+            r->gen++;
+            if (m->requeue) m->requeue(sh->drv, sh, r);
+        }
+        return 0;
+    }
+    case CORE_ACT_WAKE_AT:
+        return wake_add(sh, a->wake_ns);
+    case CORE_ACT_INSTANCE_STATE:
+        if (sh->db) {
+            int rc = rec_check(sh, res_add_instance_event(sh->db, sh->run_id, &sh->spec,
+                                                          a->instance, a->model, a->gpu, a->state,
+                                                          sh->heap.now_ns, sh->err));
+            if (rc < 0) return rc;
+        }
+        return m->instance ? m->instance(sh->drv, sh, a) : 0;
+    }
+    return 0;
+}
+
+/* Logs and carries out the actions of the last start/feed (event seq). */
+static int take_actions(struct shell *sh, uint64_t seq)
+{
+    const struct core_action *acts;
+    size_t n = core_sched_actions(sh->core, &acts);
+    sh->carrying_out = true;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (sh->alog) {
+            char line[512];
+            core_action_format(&acts[i], line, sizeof line);
+            rc = res_action_log_add(sh->alog, seq, (uint32_t)i, line, sh->err);
+            if (rc < 0) break;
+        }
+        rc = carry_out(sh, &acts[i]);
+        if (rc < 0) {
+            if (sh->err->code != rc)
+                thaw_err_set(sh->err, rc, "carrying out %s: %s",
+                             core_action_kind_name(acts[i].kind), thaw_strerror(rc));
+            break;
+        }
+        sh->counts.actions++;
+    }
+    sh->carrying_out = false;
+    return rc;
+}
+
+static int check(struct shell *sh)
+{
+#ifdef NDEBUG
+    if (!sh->opts.check_invariants) return 0;
+#endif
+    return core_sched_check(sh->core, sh->err);
+}
+
+static int feed(struct shell *sh, struct core_event *ev)
+{
+    if (sh->carrying_out)
+        return thaw_err_set(sh->err, THAW_EINVARIANT,
+                            "%s fed while carrying out actions: a driver must feed from an "
+                            "event of its own",
+                            core_event_kind_name(ev->kind));
+    ev->t_ns = sh->heap.now_ns;
+    uint64_t seq = ++sh->seq;
+    int rc;
+    if (sh->db &&
+        (rc = rec_check(sh, res_add_core_event(sh->db, sh->run_id, seq, ev, sh->err))) < 0)
+        return rc;
+    if (sh->opts.time_core) {
+        double t0 = wall_now();
+        rc = core_sched_feed(sh->core, ev, sh->err);
+        sh->counts.core_wall_s += wall_now() - t0;
+    } else {
+        rc = core_sched_feed(sh->core, ev, sh->err);
+    }
+    if (rc < 0) return rc;
+    sh->counts.events++;
+    if ((rc = check(sh)) < 0) return rc;
+    return take_actions(sh, seq);
+}
+
+int shell_load_done(struct shell *sh, struct shell_load *l, bool ok, const char *why,
+                    struct thaw_err *err)
+{
+    (void)why; /* kept by the driver for now; the loads row has no column for it */
+    (void)err;
+    if (sh->carrying_out)
+        return thaw_err_set(sh->err, THAW_EINVARIANT, "load %llu finished inside an action",
+                            (unsigned long long)l->load);
+    int rc = record_load(sh, l, sh->heap.now_ns, ok ? "ok" : "failed");
+    if (rc < 0) return rc;
+    if (ok)
+        sh->counts.loads_ok++;
+    else
+        sh->counts.loads_failed++;
+    struct core_event ev = {.kind = CORE_EV_LOAD_FINISHED,
+                            .load = l->load,
+                            .instance = l->instance,
+                            .model = l->model,
+                            .node = l->node,
+                            .gpu = l->gpu,
+                            .ok = ok};
+    load_forget(sh, l);
+    return feed(sh, &ev);
+}
+
+int shell_fill_done(struct shell *sh, int node, int model, bool ok, struct thaw_err *err)
+{
+    (void)err;
+    struct core_event ev = {
+        .kind = CORE_EV_SHM_FILL_FINISHED, .node = node, .model = model, .gpu = -1, .ok = ok};
+    return feed(sh, &ev);
+}
+
+/* ---- world inputs ---------------------------------------------------------- */
+
+static int arm_source(struct shell *sh, struct shell_source *src)
+{
+    int64_t t;
+    if (!wl_world_peek(sh->world, src->index, &t)) return 0;
+    int rc = shell_heap_schedule(&sh->heap, &src->ev, t);
+    if (rc < 0) return thaw_err_set(sh->err, rc, "cannot schedule a world input");
+    return 0;
+}
+
+static int on_arrival(struct shell *sh, const struct wl_input *in)
+{
+    struct shell_req *r = calloc(1, sizeof *r);
+    if (!r) return thaw_err_set(sh->err, THAW_ENOMEM, "out of memory");
+    r->id = ++sh->next_request;
+    r->workload = in->workload;
+    r->model = in->model;
+    r->arrived_ns = sh->heap.now_ns;
+    r->dispatched_ns = -1;
+    r->service_ns = in->service_ns;
+    shell_ev_init(&r->done, SHELL_EV_REQ_DONE);
+    if (req_map_put(&sh->reqs, r) < 0) {
+        free(r);
+        return thaw_err_set(sh->err, THAW_ENOMEM, "out of memory");
+    }
+    sh->counts.requests_arrived++;
+    struct core_event ev = {.kind = CORE_EV_REQUEST_ARRIVED,
+                            .request = r->id,
+                            .model = r->model,
+                            .node = -1,
+                            .gpu = -1};
+    return feed(sh, &ev);
+}
+
+static int on_source(struct shell *sh, struct shell_source *src)
+{
+    struct wl_input in;
+    if (!wl_world_take(sh->world, src->index, &in)) return 0;
+    /* The source's next input is armed before the core hears of this one. */
+    int rc = arm_source(sh, src);
+    if (rc < 0) return rc;
+    struct core_event ev = {.node = in.target_node, .gpu = -1, .model = -1};
+    switch (in.kind) {
+    case WL_INPUT_NONE:
+        return 0;
+    case WL_INPUT_ARRIVAL:
+        return on_arrival(sh, &in);
+    case WL_INPUT_FAIL:
+        sh->faults[in.fault].down = true;
+        sh->faults[in.fault].failed_ns = sh->heap.now_ns;
+        ev.kind = in.node ? CORE_EV_NODE_FAILED : CORE_EV_GPU_FAILED;
+        if (!in.node) ev.gpu = in.target;
+        sh->in_fault = true;
+        rc = feed(sh, &ev);
+        sh->in_fault = false;
+        return rc;
+    case WL_INPUT_RECOVER:
+        sh->faults[in.fault].down = false;
+        if ((rc = record_fault(sh, in.fault, sh->heap.now_ns)) < 0) return rc;
+        ev.kind = in.node ? CORE_EV_NODE_RECOVERED : CORE_EV_GPU_RECOVERED;
+        if (!in.node) ev.gpu = in.target;
+        return feed(sh, &ev);
+    }
+    return 0;
+}
+
+static int on_tick(struct shell *sh)
+{
+    size_t k = 0;
+    while (k < sh->wake_count && sh->wakes[k] <= sh->heap.now_ns)
+        k++;
+    memmove(sh->wakes, sh->wakes + k, (sh->wake_count - k) * sizeof *sh->wakes);
+    sh->wake_count -= k;
+    if (sh->wake_count) {
+        int rc = shell_heap_schedule(&sh->heap, &sh->tick, sh->wakes[0]);
+        if (rc < 0) return rc;
+    }
+    struct core_event ev = {.kind = CORE_EV_TICK, .model = -1, .node = -1, .gpu = -1};
+    int rc = feed(sh, &ev);
+    const struct core_action *acts;
+    size_t n = core_sched_actions(sh->core, &acts);
+    sh->idle_tick = true;
+    for (size_t i = 0; i < n; i++)
+        if (acts[i].kind != CORE_ACT_WAKE_AT) sh->idle_tick = false;
+    return rc;
+}
+
+static int on_request_done(struct shell *sh, struct shell_req *r)
+{
+    int rc = record_request(sh, r, sh->heap.now_ns);
+    if (rc < 0) return rc;
+    struct core_event ev = {.kind = CORE_EV_REQUEST_FINISHED,
+                            .request = r->id,
+                            .instance = r->instance,
+                            .model = r->model,
+                            .node = -1,
+                            .gpu = -1};
+    req_map_del(&sh->reqs, r->id);
+    free(r);
+    sh->counts.requests_served++;
+    return feed(sh, &ev);
+}
+
+static int handle(struct shell *sh, struct shell_ev *ev)
+{
+    switch (ev->kind) {
+    case SHELL_EV_SOURCE:
+        return on_source(sh, SHELL_CONTAINER_OF(ev, struct shell_source, ev));
+    case SHELL_EV_TICK:
+        return on_tick(sh);
+    case SHELL_EV_REQ_DONE:
+        return on_request_done(sh, SHELL_CONTAINER_OF(ev, struct shell_req, done));
+    default:
+        if (ev->kind >= SHELL_EV_DRIVER) return sh->m->fire(sh->drv, sh, ev);
+    }
+    return thaw_err_set(sh->err, THAW_EINVARIANT, "unknown event kind %d", ev->kind);
+}
+
+/* ---- life cycle ------------------------------------------------------------- */
+
+int shell_new(const struct core_spec *spec, const struct shell_opts *opts,
+              const struct shell_methods *m, void *drv, struct shell **out, struct thaw_err *err)
+{
+    *out = NULL;
+    if (!spec || !opts || !m || !m->start_load || !m->cancel_load || !m->start_fill ||
+        !m->drop_shm || !m->dispatch || !m->fire)
+        return thaw_err_set(err, THAW_EINVAL, "shell_new: no spec, options or driver method");
+    struct shell *sh = calloc(1, sizeof *sh);
+    if (!sh) return thaw_err_set(err, THAW_ENOMEM, "out of memory");
+    sh->spec = *spec;
+    if (opts->has_seed) sh->spec.seed = opts->seed;
+    sh->opts = *opts;
+    sh->m = m;
+    sh->drv = drv;
+    sh->db = opts->db;
+    sh->err = err;
+    shell_heap_init(&sh->heap);
+    shell_ev_init(&sh->tick, SHELL_EV_TICK);
+    int rc = core_sched_new(&sh->spec, &sh->core, err);
+    if (rc == 0) rc = wl_world_new(&sh->spec, sh->spec.seed, &sh->world, err);
+    if (rc == 0) {
+        sh->source_count = wl_world_source_count(sh->world);
+        sh->sources =
+            calloc((size_t)(sh->source_count > 0 ? sh->source_count : 1), sizeof *sh->sources);
+        sh->faults =
+            calloc((size_t)(spec->fault_count > 0 ? spec->fault_count : 1), sizeof *sh->faults);
+        if (!sh->sources || !sh->faults) rc = thaw_err_set(err, THAW_ENOMEM, "out of memory");
+    }
+    if (rc < 0) {
+        shell_free(sh);
+        return rc;
+    }
+    for (int i = 0; i < sh->source_count; i++) {
+        shell_ev_init(&sh->sources[i].ev, SHELL_EV_SOURCE);
+        sh->sources[i].index = i;
+    }
+    *out = sh;
+    return 0;
+}
+
+void shell_free(struct shell *sh)
+{
+    if (!sh) return;
+    /* The heap first: it detaches every pending event, so the owners can
+     * then be freed without touching it. */
+    shell_heap_free(&sh->heap);
+    for (size_t id = 0; id < sh->load_cap; id++)
+        if (sh->loads[id]) load_forget(sh, sh->loads[id]);
+    free(sh->loads);
+    for (size_t i = 0; sh->reqs.slots && i <= sh->reqs.mask; i++)
+        free(sh->reqs.slots[i]);
+    free(sh->reqs.slots);
+    free(sh->sources);
+    free(sh->faults);
+    free(sh->wakes);
+    res_action_log_close(sh->alog);
+    wl_world_free(sh->world);
+    core_sched_free(sh->core);
+    free(sh);
+}
+
+int shell_begin_run(struct shell *sh, struct thaw_err *err)
+{
+    sh->err = err;
+    if (!sh->db) return 0;
+    struct res_run_info info = sh->opts.run_info;
+    if (!info.mode) info.mode = "sim";
+    if (!info.backend) info.backend = "";
+    if (!info.overrides) info.overrides = "";
+    if (!info.params) info.params = "";
+    info.seed = sh->spec.seed;
+    int rc = res_run_begin(sh->db, &sh->spec, &info, &sh->run_id, err);
+    if (rc < 0) return rc;
+    if (sh->opts.log_actions) rc = res_action_log_open(sh->db, sh->run_id, &sh->alog, err);
+    return rc;
+}
+
+static bool stop_asked(const struct shell *sh)
+{
+    return sh->opts.stop && *sh->opts.stop;
+}
+
+/* Without a duration: nothing is left to happen (shell.h). */
+static bool nothing_left(const struct shell *sh, bool busy)
+{
+    if (busy) return false;
+    if (sh->heap.count == 0) return true;
+    return sh->idle_tick && sh->heap.count == 1 && shell_ev_pending(&sh->tick);
+}
+
+int shell_run(struct shell *sh, struct thaw_err *err)
+{
+    sh->err = err;
+    const struct shell_methods *m = sh->m;
+    const int64_t duration = sh->spec.duration_ns;
+    int rc = core_sched_start(sh->core, 0, err);
+    if (rc < 0) return rc;
+    if ((rc = check(sh)) < 0) return rc;
+    if (m->begin) {
+        const struct core_action *acts;
+        size_t n = core_sched_actions(sh->core, &acts);
+        if ((rc = m->begin(sh->drv, sh, acts, n)) < 0) return rc;
+    }
+    if ((rc = take_actions(sh, 0)) < 0) return rc;
+    for (int i = 0; i < sh->source_count; i++)
+        if ((rc = arm_source(sh, &sh->sources[i])) < 0) return rc;
+    for (;;) {
+        if (stop_asked(sh)) return 1;
+        if (m->collect && (rc = m->collect(sh->drv, sh)) < 0) return rc;
+        bool busy = m->busy && m->busy(sh->drv);
+        if (duration <= 0 && nothing_left(sh, busy)) break;
+        struct shell_ev *next = shell_heap_peek(&sh->heap);
+        int64_t target = next ? next->t_ns : INT64_MAX;
+        if (duration > 0 && target > duration) target = duration;
+        if (m->clock && m->clock(sh->drv) < target) {
+            /* A wall clock not there yet: wait for the time or for work. */
+            if ((rc = m->wait(sh->drv, sh, target)) < 0) return rc;
+            continue;
+        }
+        if (!next || (duration > 0 && next->t_ns > duration)) break;
+        struct shell_ev *ev = shell_heap_pop(&sh->heap);
+        if (ev->kind != SHELL_EV_TICK) sh->idle_tick = false;
+        if ((rc = handle(sh, ev)) < 0) return rc;
+    }
+    /* The run ends at its duration, or at the last event when it has none. */
+    if (duration > 0) sh->heap.now_ns = duration;
+    return 0;
+}
+
+static int cmp_req(const void *a, const void *b)
+{
+    uint64_t x = (*(struct shell_req *const *)a)->id, y = (*(struct shell_req *const *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
+/* Rows for what the end of the run cut short: loads in flight (outcome
+ * 'cancelled', finished NULL), requests not finished (by id), faults not
+ * recovered. */
+static int record_leftovers(struct shell *sh)
+{
+    int rc;
+    for (size_t id = 0; id < sh->load_cap; id++)
+        if (sh->loads[id] && (rc = load_end(sh, sh->loads[id], "cancelled")) < 0) return rc;
+    if (sh->reqs.count && sh->db) {
+        struct shell_req **all = malloc(sh->reqs.count * sizeof *all);
+        if (!all) return thaw_err_set(sh->err, THAW_ENOMEM, "out of memory");
+        size_t n = 0;
+        for (size_t i = 0; i <= sh->reqs.mask; i++)
+            if (sh->reqs.slots[i]) all[n++] = sh->reqs.slots[i];
+        qsort(all, n, sizeof *all, cmp_req);
+        for (size_t i = 0; i < n; i++)
+            if ((rc = record_request(sh, all[i], -1)) < 0) {
+                free(all);
+                return rc;
+            }
+        free(all);
+    }
+    for (int i = 0; i < sh->spec.fault_count; i++)
+        if (sh->faults[i].down && (rc = record_fault(sh, i, -1)) < 0) return rc;
+    return 0;
+}
+
+int shell_finish_run(struct shell *sh, int status, struct thaw_err *err)
+{
+    sh->err = err;
+    sh->counts.end_ns = sh->heap.now_ns;
+    int rc = status < 0 ? status : 0;
+    if (rc == 0) rc = record_leftovers(sh);
+    if (rc == 0 && sh->alog) rc = res_action_log_flush(sh->alog, err);
+    if (sh->db && sh->run_id > 0) {
+        const char *st = rc < 0 ? "failed" : status == 1 ? "interrupted" : "complete";
+        struct thaw_err ferr = {0};
+        int frc = res_run_finish(sh->db, sh->run_id, st, sh->heap.now_ns, rc < 0 ? &ferr : err);
+        if (rc == 0 && frc < 0) rc = frc;
+    }
+    return rc;
+}
