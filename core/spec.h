@@ -148,7 +148,7 @@ struct core_policy_spec {
     int64_t keep_alive_ns;         /* idle time before an instance may be evicted / scaled down */
     char shm[CORE_NAME_MAX];       /* off | preload | lru */
     char balancer[CORE_NAME_MAX];  /* lru | round_robin | least_outstanding | p2c */
-    bool autoscale;                /* autoscaler on */
+    bool autoscale;                /* autoscaler "on" (else "off") */
     double autoscale_target;       /* waiting requests per READY instance that triggers scale-up */
     int autoscale_max_step;        /* at most this many new instances per period */
     int64_t autoscale_period_ns;
@@ -211,7 +211,8 @@ void core_spec_free(struct core_spec *spec);
  * min(storage, link, switch) + warm-up. Used by `thaw check` and by sjf. */
 int64_t core_spec_lone_load_ns(const struct core_spec *spec, int model, int gpu, bool from_shm);
 
-/* Policy names by kind: "queue", "placement", "eviction", "shm", "balancer".
+/* Policy names by kind: "queue", "placement", "eviction", "shm", "balancer",
+ * "autoscaler" (off, on: policy.autoscale says which).
  * Returns a NULL-terminated list, or NULL for an unknown kind. */
 const char *const *core_policy_names(const char *kind);
 

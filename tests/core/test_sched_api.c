@@ -32,6 +32,7 @@ static void test_policy_tables_match_names(void **state)
     CHECK_NAMES("eviction", core_eviction_policies);
     CHECK_NAMES("shm", core_shm_policies);
     CHECK_NAMES("balancer", core_balancer_policies);
+    CHECK_NAMES("autoscaler", core_autoscale_policies);
 }
 
 static void test_unknown_policy_refused(void **state)
