@@ -136,7 +136,9 @@ struct core_eviction_policy {
 
 struct core_shm_policy {
     const char *name;
-    bool preload;       /* pin preload_to_shm and warm-standby models at start */
+    /* pin preload_to_shm and warm-standby models at start and when a node
+     * recovers */
+    bool preload;
     bool admit_on_load; /* a storage load also fills the cache (lru) */
 };
 
@@ -290,7 +292,8 @@ static inline uint64_t core_gpu_free(const struct core_sched *s, int g)
 void core_emit(struct core_sched *s, const struct core_action *a);
 /* Evicts a READY instance: releases VRAM, emits EVICT and INSTANCE_STATE. */
 void core_inst_evict(struct core_sched *s, size_t idx);
-/* Serving (non-hot) instances of a model. */
+/* A model's instances and queued jobs; every count but `hot` leaves hot
+ * standbys out. */
 struct core_model_count {
     int ready;      /* READY, not hot */
     int loading;    /* LOADING, not hot */
