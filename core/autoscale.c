@@ -1,15 +1,19 @@
-/* autoscale.c - a Kubernetes-HPA-like autoscaler, run once per
- * autoscale_period_ns (the scheduler asks for a WAKE_AT at each period).
- * Scale up: when waiting requests per READY instance exceed the target, queue
- * enough scale_up loads to bring the ratio to the target, at most max_step per
- * period and never past replicas_max. Scale down: evict READY instances idle
- * for at least keep_alive_ns, least recently used first, never below
- * replicas_min. Hot standbys are outside both. */
+/* autoscale.c - the autoscalers and the period they run at: each runs once
+ * per autoscale_period_ns from the start (the scheduler asks for a WAKE_AT
+ * at each period), one model at a time in index order.
+ * "on" is Kubernetes-HPA-like. Scale up: when waiting requests per READY
+ * instance exceed the target, queue enough scale_up loads to bring the ratio
+ * to the target, at most max_step per period and never past replicas_max.
+ * Scale down: evict READY instances idle for at least keep_alive_ns, least
+ * recently used first, never below replicas_min. Hot standbys are outside
+ * both. "off" has no step: no period, no wake-ups. */
 #include "core_internal.h"
 
+#include <assert.h>
 #include <math.h>
+#include <string.h>
 
-static void scale_model(struct core_sched *s, int m)
+static void hpa_scale(struct core_sched *s, int m)
 {
     const struct core_policy_spec *p = &s->spec->policy;
     const struct core_model_spec *ms = &s->spec->models[m];
@@ -49,9 +53,31 @@ static void scale_model(struct core_sched *s, int m)
     }
 }
 
+const struct core_autoscale_policy core_autoscale_policies[] = {
+    {.name = "off"},
+    {.name = "on", .scale = hpa_scale},
+    {.name = NULL},
+};
+
+const struct core_autoscale_policy *core_autoscale_policy_find(const char *name)
+{
+    for (const struct core_autoscale_policy *p = core_autoscale_policies; name && p->name; p++)
+        if (!strcmp(p->name, name)) return p;
+    return NULL;
+}
+
+/* The spec carries a switch, not a name (the scenario's policy.autoscaler
+ * is off, on or the on settings), so it selects by the words it is written
+ * in. */
+const struct core_autoscale_policy *core_autoscale_policy_of(const struct core_policy_spec *p)
+{
+    return core_autoscale_policy_find(p->autoscale ? "on" : "off");
+}
+
 void core_autoscale_run(struct core_sched *s)
 {
     if (s->next_autoscale_ns == CORE_NO_TIME || s->now < s->next_autoscale_ns) return;
+    assert(s->autoscaler->scale); /* next_autoscale_ns is set only then */
     int64_t period = s->spec->policy.autoscale_period_ns;
     /* one run even when several periods passed without an event */
     int64_t periods = (s->now - s->next_autoscale_ns) / period + 1;
@@ -59,5 +85,5 @@ void core_autoscale_run(struct core_sched *s)
                                ? CORE_NO_TIME
                                : s->next_autoscale_ns + period * periods;
     for (int m = 0; m < s->spec->model_count; m++)
-        scale_model(s, m);
+        s->autoscaler->scale(s, m);
 }

@@ -123,13 +123,15 @@
  * an instance appears (from a job queued before) or the run ends. A retry
  * loop on a corrupt file would otherwise never end.
  *
- * Autoscaler (policy.autoscale): runs at t0 + k * autoscale_period_ns (the
- * core asks WAKE_AT for each period). Per model, when waiting /
- * max(1, READY) > autoscale_target it queues min(autoscale_max_step (0 = no
- * limit), ceil(waiting / target) - (READY + LOADING + queued), replicas_max -
- * (READY + LOADING + queued)) scale_up loads; when no request waits it
- * evicts READY instances idle >= keep_alive_ns, least recently used first,
- * never below replicas_min.
+ * Autoscaler (policy.autoscale: "on", else "off" runs nothing): runs at
+ * t0 + k * autoscale_period_ns (the core asks WAKE_AT for each period; when
+ * several periods pass without an event it runs once). Per model, when
+ * waiting / max(1, READY) > autoscale_target it queues min(autoscale_max_step
+ * (0 = no limit), ceil(waiting / target) - (READY + LOADING + queued),
+ * max(replicas_max, replicas_min) - (READY + LOADING + queued)) scale_up
+ * loads (none for a broken model); when no request waits it evicts READY
+ * instances idle >= keep_alive_ns, least recently used first, never below
+ * replicas_min.
  *
  * Wake-ups: CORE_ACT_WAKE_AT is emitted when the next time the core needs
  * (autoscaler period, keep-alive expiry) is earlier than the one last asked
@@ -165,7 +167,8 @@ enum core_event_kind {
     CORE_EV_NODE_FAILED, /* every GPU of `node` fails, and its shm cache is lost */
     CORE_EV_NODE_RECOVERED,
     /* Nothing happened but time passed: delivered at a time asked for by
-     * CORE_ACT_WAKE_AT (keep-alive expiry, autoscaler period, aging). */
+     * CORE_ACT_WAKE_AT (keep-alive expiry, autoscaler period; aging needs
+     * no timer, see the cold-start queue above). */
     CORE_EV_TICK,
 };
 
@@ -259,16 +262,22 @@ struct core_action {
 
 /* ---- life cycle ---------------------------------------------------------- */
 
-/* Resolves the spec's policy names; THAW_EINVAL names an unknown one. */
+/* Resolves the spec's policy names. THAW_EINVAL (and *out NULL) names an
+ * unknown one, or says what else is wrong: counts that disagree with the
+ * arrays, a GPU or workload naming a missing node or model, an autoscaler
+ * period <= 0. */
 int core_sched_new(const struct core_spec *spec, struct core_sched **out, struct thaw_err *err);
 void core_sched_free(struct core_sched *s);
 
 /* At t_ns (normally 0): places initial instances READY, queues shm preloads
- * (priority order) and loads for replicas_min / hot standbys. Call once. */
+ * (priority order) and loads for replicas_min / hot standbys. Call once
+ * (THAW_ESTATE otherwise). THAW_EINVAL, with nothing changed, when initial
+ * placements name a missing GPU or over-commit one. */
 int core_sched_start(struct core_sched *s, int64_t t_ns, struct thaw_err *err);
 
-/* Feeds one event. THAW_EINVAL for an event that names an unknown model,
- * GPU or load, or goes back in time; the scheduler is unchanged then (and
+/* Feeds one event (after core_sched_start, else THAW_ESTATE). THAW_EINVAL
+ * for an event of unknown kind, that names an unknown model, GPU, node, load
+ * or instance, or that goes back in time; the scheduler is unchanged then (and
  * the previous call's actions stay readable). THAW_ENOMEM: an allocation
  * failed, the actions may be incomplete; free the scheduler. Events that
  * are merely stale (a LOAD_FINISHED for a cancelled load, a fill finished on
@@ -279,10 +288,13 @@ int core_sched_feed(struct core_sched *s, const struct core_event *ev, struct th
 /* The actions produced by the last start/feed call, in order. */
 size_t core_sched_actions(const struct core_sched *s, const struct core_action **out);
 
-/* Verifies the invariants (VRAM reservations <= capacity on every GPU; READY
- * instances on healthy GPUs; every waiting request has a load queued or in
- * flight for its model unless replicas_max forbids it; no load in two
- * places). Returns 0 or THAW_EINVARIANT with the broken one in err. */
+/* Verifies the invariants (VRAM reservations <= capacity on every GPU and
+ * match its instances; load limits; shm use <= capacity, one fill per node;
+ * READY instances on healthy GPUs; the queue in policy order; no request
+ * waits beside a free slot, and every waiting request has a load queued or
+ * in flight for its model unless replicas_max forbids it or the model is
+ * broken; no load in two places). Returns 0 or THAW_EINVARIANT with the
+ * broken one in err. */
 int core_sched_check(const struct core_sched *s, struct thaw_err *err);
 
 /* Counters for the record. */

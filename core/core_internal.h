@@ -71,7 +71,7 @@ struct core_job {
     int priority;
     int64_t enqueued_ns;
     int64_t deadline_ns; /* absolute; CORE_NO_TIME = none */
-    double est_s;        /* expected lone load time, for sjf */
+    double est_s;        /* expected lone load time: set by sjf, else 0 */
 };
 
 struct core_wait {
@@ -99,6 +99,8 @@ struct core_model_state {
 };
 
 /* ---- policy tables (names exactly core_policy_names(kind)) ------------------ */
+/* What the scheduler needs to know about a policy is a field of its entry:
+ * sched.c never compares a policy's name (tests/core/test_policy_tables). */
 
 struct core_sched;
 
@@ -106,6 +108,9 @@ struct core_queue_policy {
     const char *name;
     /* <0 when a goes before b. Never 0 for distinct jobs (seq breaks ties). */
     int (*cmp)(const struct core_job *a, const struct core_job *b, double aging_per_s);
+    /* Fills the job fields only this policy's cmp reads (sjf: est_s) when
+     * the job is queued, so the others skip their cost. NULL: none. */
+    void (*prepare)(const struct core_sched *s, struct core_job *job);
 };
 
 struct core_placement_policy {
@@ -116,13 +121,24 @@ struct core_placement_policy {
 
 struct core_eviction_policy {
     const char *name;
-    /* Whether this idle READY instance may be evicted at s->now. */
+    /* Whether this idle instance (core_inst_idle) may be evicted at s->now.
+     * NULL: never evict; a load waits until room appears. */
     bool (*may_evict)(const struct core_sched *s, const struct core_inst *in);
+    /* may_evict holds for every idle instance, so the per-GPU idle_bytes
+     * bound the room eviction can make without a scan. */
+    bool any_idle;
+    /* When may_evict may next turn true for this idle instance without any
+     * event (keep_alive: last_used + keep_alive_ns); times <= s->now are
+     * ignored. The core asks a WAKE_AT for the earliest while jobs wait.
+     * NULL: the answer changes only with events. */
+    int64_t (*evictable_at_ns)(const struct core_sched *s, const struct core_inst *in);
 };
 
 struct core_shm_policy {
     const char *name;
-    bool preload;       /* pin preload_to_shm and warm-standby models at start */
+    /* pin preload_to_shm and warm-standby models at start and when a node
+     * recovers */
+    bool preload;
     bool admit_on_load; /* a storage load also fills the cache (lru) */
 };
 
@@ -132,11 +148,21 @@ struct core_balancer_policy {
     size_t (*pick)(struct core_sched *s, int model, const size_t *cand, size_t n);
 };
 
+/* The autoscaler, run once per autoscale_period_ns from the start while
+ * `scale` is set (autoscale.c keeps the period and asks for the wake-ups). */
+struct core_autoscale_policy {
+    const char *name;
+    /* One model's step at a due period, models in index order. NULL: no
+     * autoscaler (no period, no wake-ups). */
+    void (*scale)(struct core_sched *s, int model);
+};
+
 extern const struct core_queue_policy core_queue_policies[];
 extern const struct core_placement_policy core_placement_policies[];
 extern const struct core_eviction_policy core_eviction_policies[];
 extern const struct core_shm_policy core_shm_policies[];
 extern const struct core_balancer_policy core_balancer_policies[];
+extern const struct core_autoscale_policy core_autoscale_policies[];
 
 /* By name; NULL when unknown. */
 const struct core_queue_policy *core_queue_policy_find(const char *name);
@@ -144,6 +170,10 @@ const struct core_placement_policy *core_placement_policy_find(const char *name)
 const struct core_eviction_policy *core_eviction_policy_find(const char *name);
 const struct core_shm_policy *core_shm_policy_find(const char *name);
 const struct core_balancer_policy *core_balancer_policy_find(const char *name);
+const struct core_autoscale_policy *core_autoscale_policy_find(const char *name);
+/* The autoscaler a spec selects: its on/off switch (policy.autoscale) names
+ * an entry of core_autoscale_policies. */
+const struct core_autoscale_policy *core_autoscale_policy_of(const struct core_policy_spec *p);
 
 /* ---- the scheduler ------------------------------------------------------------ */
 
@@ -154,6 +184,7 @@ struct core_sched {
     const struct core_eviction_policy *eviction;
     const struct core_shm_policy *shm;
     const struct core_balancer_policy *balancer;
+    const struct core_autoscale_policy *autoscaler;
 
     bool started;
     bool oom; /* an allocation failed: the call reports THAW_ENOMEM */
@@ -193,8 +224,6 @@ struct core_sched {
     uint64_t *class_need;
     size_t *class_jobs, class_count;
     int *need_class;
-    bool can_evict; /* the eviction policy is not "none" */
-    bool evict_any; /* it is "lru": every idle instance may go */
     uint64_t *room; /* start_jobs' scratch: evictable bytes per GPU */
 
     /* evict.c's scratch, sized at start: candidates, freed per GPU, taken
@@ -263,7 +292,8 @@ static inline uint64_t core_gpu_free(const struct core_sched *s, int g)
 void core_emit(struct core_sched *s, const struct core_action *a);
 /* Evicts a READY instance: releases VRAM, emits EVICT and INSTANCE_STATE. */
 void core_inst_evict(struct core_sched *s, size_t idx);
-/* Serving (non-hot) instances of a model. */
+/* A model's instances and queued jobs; every count but `hot` leaves hot
+ * standbys out. */
 struct core_model_count {
     int ready;      /* READY, not hot */
     int loading;    /* LOADING, not hot */
@@ -308,7 +338,8 @@ uint64_t core_shm_entry_bytes(const struct core_sched *s, int model);
 /* balancer.c */
 uint64_t core_rng_next(uint64_t *state);
 
-/* autoscale.c: runs the autoscaler when its period is due; the next due time. */
+/* autoscale.c: runs the autoscaler when its period is due (once, however
+ * many periods passed) and moves next_autoscale_ns to the next due time. */
 void core_autoscale_run(struct core_sched *s);
 
 #endif

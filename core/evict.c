@@ -19,25 +19,24 @@ static bool lru_may(const struct core_sched *s, const struct core_inst *in)
     return true;
 }
 
+/* keep_alive: when an idle instance has been idle for keep_alive_ns. */
+static int64_t keep_alive_at(const struct core_sched *s, const struct core_inst *in)
+{
+    return core_time_add(in->last_used_ns, s->spec->policy.keep_alive_ns);
+}
+
 /* Only instances idle for at least keep_alive. */
 static bool keep_alive_may(const struct core_sched *s, const struct core_inst *in)
 {
-    return s->now >= core_time_add(in->last_used_ns, s->spec->policy.keep_alive_ns);
+    return s->now >= keep_alive_at(s, in);
 }
 
-/* Never evict: a load waits until room appears. */
-static bool none_may(const struct core_sched *s, const struct core_inst *in)
-{
-    (void)s;
-    (void)in;
-    return false;
-}
-
+/* lru: any idle instance; none: no may_evict, a load waits for room. */
 const struct core_eviction_policy core_eviction_policies[] = {
-    {"lru", lru_may},
-    {"keep_alive", keep_alive_may},
-    {"none", none_may},
-    {NULL, NULL},
+    {.name = "lru", .may_evict = lru_may, .any_idle = true},
+    {.name = "keep_alive", .may_evict = keep_alive_may, .evictable_at_ns = keep_alive_at},
+    {.name = "none"},
+    {.name = NULL},
 };
 
 const struct core_eviction_policy *core_eviction_policy_find(const char *name)
@@ -83,7 +82,7 @@ int core_evict_for(struct core_sched *s, int model, const unsigned char *allowed
                    core_gpu_free(s, g) + s->gpus[g].idle_bytes >= need;
         any = any || reach[g];
     }
-    if (!any || !s->can_evict) return -1;
+    if (!any || !s->eviction->may_evict) return -1;
     if (s->ev_cand_cap < s->live_count) {
         size_t cap = s->live_count * 2;
         struct core_evict_cand *c = realloc(s->ev_cand, cap * sizeof *c);

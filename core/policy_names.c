@@ -11,6 +11,8 @@ static const char *const eviction_names[] = {"lru", "keep_alive", "none", NULL};
 static const char *const shm_names[] = {"off", "preload", "lru", NULL};
 static const char *const balancer_names[] = {"lru", "round_robin", "least_outstanding", "p2c",
                                              NULL};
+/* policy.autoscaler is a switch (spec.autoscale): its two words */
+static const char *const autoscaler_names[] = {"off", "on", NULL};
 
 const char *const *core_policy_names(const char *kind)
 {
@@ -20,5 +22,6 @@ const char *const *core_policy_names(const char *kind)
     if (!strcmp(kind, "eviction")) return eviction_names;
     if (!strcmp(kind, "shm")) return shm_names;
     if (!strcmp(kind, "balancer")) return balancer_names;
+    if (!strcmp(kind, "autoscaler")) return autoscaler_names;
     return NULL;
 }

@@ -64,6 +64,23 @@ static int edf_cmp(const struct core_job *a, const struct core_job *b, double ag
     return tail(a, b);
 }
 
+/* sjf's key, set when a job is queued (it costs a pass over every GPU): the
+ * expected lone load time from the best source the model has now, healthy
+ * GPUs first, any GPU when none is. */
+static void sjf_prepare(const struct core_sched *s, struct core_job *job)
+{
+    int64_t best = -1;
+    for (int pass = 0; pass < 2 && best < 0; pass++) {
+        for (int g = 0; g < s->spec->gpu_count; g++) {
+            if (pass == 0 && !core_gpu_healthy(s, g)) continue;
+            bool shm = core_shm_resident(s, s->spec->gpus[g].node, job->model);
+            int64_t t = core_spec_lone_load_ns(s->spec, job->model, g, shm);
+            if (t >= 0 && (best < 0 || t < best)) best = t;
+        }
+    }
+    job->est_s = best < 0 ? 1e300 : (double)best / 1e9;
+}
+
 /* sjf: shortest expected lone load time (from the best source the model has
  * when queued), then higher priority, then arrival. */
 static int sjf_cmp(const struct core_job *a, const struct core_job *b, double aging)
@@ -75,8 +92,11 @@ static int sjf_cmp(const struct core_job *a, const struct core_job *b, double ag
 }
 
 const struct core_queue_policy core_queue_policies[] = {
-    {"fifo", fifo_cmp}, {"priority", priority_cmp}, {"edf", edf_cmp}, {"sjf", sjf_cmp},
-    {NULL, NULL},
+    {.name = "fifo", .cmp = fifo_cmp},
+    {.name = "priority", .cmp = priority_cmp},
+    {.name = "edf", .cmp = edf_cmp},
+    {.name = "sjf", .cmp = sjf_cmp, .prepare = sjf_prepare},
+    {.name = NULL},
 };
 
 const struct core_queue_policy *core_queue_policy_find(const char *name)

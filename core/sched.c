@@ -9,6 +9,7 @@
  * core_internal.h); core_sched_check_books recounts them for the tests. */
 #include "core_internal.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -240,21 +241,6 @@ int core_model_max(const struct core_sched *s, int model)
 
 /* ---- the cold-start queue ------------------------------------------------------- */
 
-/* Expected lone load time from the best source the model has now (sjf). */
-static double est_s(const struct core_sched *s, int model)
-{
-    int64_t best = -1;
-    for (int pass = 0; pass < 2 && best < 0; pass++) {
-        for (int g = 0; g < s->spec->gpu_count; g++) {
-            if (pass == 0 && !core_gpu_healthy(s, g)) continue;
-            bool shm = core_shm_resident(s, s->spec->gpus[g].node, model);
-            int64_t t = core_spec_lone_load_ns(s->spec, model, g, shm);
-            if (t >= 0 && (best < 0 || t < best)) best = t;
-        }
-    }
-    return best < 0 ? 1e300 : (double)best / 1e9;
-}
-
 void core_job_queue(struct core_sched *s, int model, enum core_reason reason, bool hot)
 {
     const struct core_model_spec *ms = &s->spec->models[model];
@@ -266,8 +252,7 @@ void core_job_queue(struct core_sched *s, int model, enum core_reason reason, bo
     j.priority = ms->priority;
     j.enqueued_ns = s->now;
     j.deadline_ns = ms->deadline_ns > 0 ? core_time_add(s->now, ms->deadline_ns) : CORE_NO_TIME;
-    /* only sjf orders by it, and it costs a pass over every GPU */
-    j.est_s = !strcmp(s->queue->name, "sjf") ? est_s(s, model) : 0.0;
+    if (s->queue->prepare) s->queue->prepare(s, &j);
     if (core_queue_insert(s, &j) != 0) return;
     if (hot) return;
     /* Every request waiting now waits for (or alongside) this load: cold. */
@@ -375,9 +360,10 @@ static uint64_t room_bound(struct core_sched *s)
 {
     const struct core_spec *sp = s->spec;
     int G = sp->gpu_count;
-    if (!s->evict_any) {
+    bool any_idle = s->eviction->any_idle;
+    if (!any_idle) {
         memset(s->room, 0, (size_t)(G > 0 ? G : 1) * sizeof *s->room);
-        for (size_t i = 0; s->can_evict && i < s->live_count; i++) {
+        for (size_t i = 0; s->eviction->may_evict && i < s->live_count; i++) {
             const struct core_inst *in = &s->insts[s->live[i]];
             if (core_inst_idle(in) && s->eviction->may_evict(s, in))
                 s->room[in->gpu] += in->vram_bytes;
@@ -393,7 +379,7 @@ static uint64_t room_bound(struct core_sched *s)
         const struct core_gpu_state *gs = &s->gpus[g];
         if (per_gpu > 0 && gs->loads >= per_gpu) continue;
         if (!gpu_allowed(s, g)) continue;
-        uint64_t room = core_gpu_free(s, g) + (s->evict_any ? gs->idle_bytes : s->room[g]);
+        uint64_t room = core_gpu_free(s, g) + (any_idle ? gs->idle_bytes : s->room[g]);
         if (room > best) best = room;
     }
     return best;
@@ -488,13 +474,13 @@ static void demand(struct core_sched *s)
 static void schedule_wake(struct core_sched *s)
 {
     int64_t next = s->next_autoscale_ns;
-    /* keep_alive eviction: a queued load may fit once an instance has been
-     * idle long enough, which no event announces. */
-    if (s->job_count > 0 && !strcmp(s->eviction->name, "keep_alive")) {
+    /* A queued load may fit once the eviction policy lets an idle instance
+     * go (keep_alive: idle long enough), which no event announces. */
+    if (s->job_count > 0 && s->eviction->evictable_at_ns) {
         for (size_t i = 0; i < s->live_count; i++) {
             const struct core_inst *in = &s->insts[s->live[i]];
-            if (in->state != CORE_INST_READY || in->hot || in->outstanding) continue;
-            int64_t t = core_time_add(in->last_used_ns, s->spec->policy.keep_alive_ns);
+            if (!core_inst_idle(in)) continue;
+            int64_t t = s->eviction->evictable_at_ns(s, in);
             if (t > s->now && t < next) next = t;
         }
     }
@@ -640,7 +626,9 @@ int core_sched_new(const struct core_spec *spec, struct core_sched **out, struct
             return thaw_err_set(err, THAW_EINVAL, "workload %d names model %d of %d", w,
                                 spec->workloads[w].model, spec->model_count);
     const struct core_policy_spec *p = &spec->policy;
-    if (p->autoscale && p->autoscale_period_ns <= 0)
+    const struct core_autoscale_policy *autoscaler = core_autoscale_policy_of(p);
+    assert(autoscaler); /* a bool selects: both entries exist */
+    if (autoscaler->scale && p->autoscale_period_ns <= 0)
         return thaw_err_set(err, THAW_EINVAL, "autoscaler period must be > 0");
 
     struct core_sched *s = calloc(1, sizeof *s);
@@ -651,6 +639,7 @@ int core_sched_new(const struct core_spec *spec, struct core_sched **out, struct
     s->eviction = core_eviction_policy_find(p->eviction);
     s->shm = core_shm_policy_find(p->shm);
     s->balancer = core_balancer_policy_find(p->balancer);
+    s->autoscaler = autoscaler;
     const char *bad_kind = !s->queue       ? "queue"
                            : !s->placement ? "placement"
                            : !s->eviction  ? "eviction"
@@ -725,8 +714,6 @@ int core_sched_new(const struct core_spec *spec, struct core_sched **out, struct
         if (spec->workloads[w].concurrency > ms->concurrency)
             ms->concurrency = spec->workloads[w].concurrency;
     }
-    s->can_evict = strcmp(s->eviction->name, "none") != 0;
-    s->evict_any = strcmp(s->eviction->name, "lru") == 0;
     s->rng = spec->seed;
     s->next_autoscale_ns = CORE_NO_TIME;
     s->wake_pending_ns = INT64_MIN;
@@ -819,7 +806,7 @@ int core_sched_start(struct core_sched *s, int64_t t_ns, struct thaw_err *err)
     for (int m = 0; m < sp->model_count; m++)
         if (sp->models[m].standby == CORE_STANDBY_HOT)
             core_job_queue(s, m, CORE_REASON_STANDBY, true);
-    if (sp->policy.autoscale)
+    if (s->autoscaler->scale)
         s->next_autoscale_ns = core_time_add(t_ns, sp->policy.autoscale_period_ns);
     pump(s);
     if (s->oom) return thaw_err_set(err, THAW_ENOMEM, "scheduler out of memory");

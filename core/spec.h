@@ -148,7 +148,7 @@ struct core_policy_spec {
     int64_t keep_alive_ns;         /* idle time before an instance may be evicted / scaled down */
     char shm[CORE_NAME_MAX];       /* off | preload | lru */
     char balancer[CORE_NAME_MAX];  /* lru | round_robin | least_outstanding | p2c */
-    bool autoscale;                /* autoscaler on */
+    bool autoscale;                /* autoscaler "on" (else "off") */
     double autoscale_target;       /* waiting requests per READY instance that triggers scale-up */
     int autoscale_max_step;        /* at most this many new instances per period */
     int64_t autoscale_period_ns;
@@ -206,12 +206,16 @@ int core_spec_load(const char *path, const struct core_override *ovr, int ovr_co
                    struct core_spec **out, struct core_diags *diags);
 void core_spec_free(struct core_spec *spec);
 
-/* Lone load time of a model from storage on the given GPU, ignoring every
- * other load: init + phases (means; cpu phases at one core) + copy at
- * min(storage, link, switch) + warm-up. Used by `thaw check` and by sjf. */
+/* Lone load time of a model on the given GPU, from storage (or from the
+ * node's shm when from_shm), ignoring every other load: init + phases
+ * (means; cpu phases at one core, cache hits weighted in) + copy at
+ * min(source read, link, switch) + warm-up. -1 for a bad model or GPU index,
+ * INT64_MAX when a bandwidth the copy needs is zero. Used by `thaw check` and
+ * by sjf. */
 int64_t core_spec_lone_load_ns(const struct core_spec *spec, int model, int gpu, bool from_shm);
 
-/* Policy names by kind: "queue", "placement", "eviction", "shm", "balancer".
+/* Policy names by kind: "queue", "placement", "eviction", "shm", "balancer",
+ * "autoscaler" (off, on: policy.autoscale says which).
  * Returns a NULL-terminated list, or NULL for an unknown kind. */
 const char *const *core_policy_names(const char *kind);
 

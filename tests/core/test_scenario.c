@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core_internal.h"
 #include "scenario_internal.h"
 #include "spec.h"
 
@@ -458,6 +459,43 @@ static void test_override_creates_and_replaces(void **state)
     core_diags_free(&d);
 }
 
+/* Every name core_policy_names() lists is accepted by the loader under its
+ * policy key and reaches the spec, so the loader, the lists and the
+ * scheduler's tables (test_policy_tables.c) all agree; the autoscaler's
+ * words select the table entry of that name. */
+static void test_every_policy_name_loads(void **state)
+{
+    (void)state;
+    char text[2048];
+    snprintf(text, sizeof text, "%smodels:\n  - name: a\n    weights: 14GiB\n", base_cluster);
+    char path[512];
+    snprintf(path, sizeof path, "%s", put_text("names.yaml", text));
+    static const char *const kinds[] = {"queue",    "placement",  "eviction", "shm",
+                                        "balancer", "autoscaler", NULL};
+    int loaded = 0;
+    for (int k = 0; kinds[k]; k++) {
+        const char *const *names = core_policy_names(kinds[k]);
+        assert_non_null(names);
+        for (int i = 0; names[i]; i++) {
+            char key[64];
+            snprintf(key, sizeof key, "policy.%s", kinds[k]);
+            struct core_override o = {key, names[i]};
+            struct core_spec *s = load_ok(path, &o, 1);
+            const struct core_policy_spec *p = &s->policy;
+            const char *got = k == 0   ? p->queue
+                              : k == 1 ? p->placement
+                              : k == 2 ? p->eviction
+                              : k == 3 ? p->shm
+                              : k == 4 ? p->balancer
+                                       : core_autoscale_policy_of(p)->name;
+            assert_string_equal(got, names[i]);
+            core_spec_free(s);
+            loaded++;
+        }
+    }
+    assert_true(loaded >= 6);
+}
+
 static void test_override_errors(void **state)
 {
     (void)state;
@@ -801,6 +839,7 @@ int main(void)
         cmocka_unit_test(test_every_key),
         cmocka_unit_test(test_override_creates_and_replaces),
         cmocka_unit_test(test_override_errors),
+        cmocka_unit_test(test_every_policy_name_loads),
         cmocka_unit_test(test_trace_and_paths),
         cmocka_unit_test(test_all_errors_in_file_order),
         cmocka_unit_test(test_missing_file),

@@ -1,5 +1,5 @@
-/* test_sched_api.c - the scheduler's contract at its edges: policy tables
- * carry exactly core_policy_names(), bad specs and bad events are refused
+/* test_sched_api.c - the scheduler's contract at its edges (policy tables
+ * against their names: test_policy_tables.c): bad specs and bad events are refused
  * with the scheduler unchanged, names and the action format are stable, and
  * core_spec_lone_load_ns follows its formula. */
 #include <setjmp.h>
@@ -11,28 +11,6 @@
 
 #include "core_internal.h"
 #include "spec_fixture.h"
-
-#define CHECK_NAMES(kind, table)                                                                   \
-    do {                                                                                           \
-        const char *const *names = core_policy_names(kind);                                        \
-        assert_non_null(names);                                                                    \
-        size_t i = 0;                                                                              \
-        for (; table[i].name; i++) {                                                               \
-            assert_non_null(names[i]);                                                             \
-            assert_string_equal(table[i].name, names[i]);                                          \
-        }                                                                                          \
-        assert_null(names[i]);                                                                     \
-    } while (0)
-
-static void test_policy_tables_match_names(void **state)
-{
-    (void)state;
-    CHECK_NAMES("queue", core_queue_policies);
-    CHECK_NAMES("placement", core_placement_policies);
-    CHECK_NAMES("eviction", core_eviction_policies);
-    CHECK_NAMES("shm", core_shm_policies);
-    CHECK_NAMES("balancer", core_balancer_policies);
-}
 
 static void test_unknown_policy_refused(void **state)
 {
@@ -182,7 +160,6 @@ static void test_lone_load(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_policy_tables_match_names),
         cmocka_unit_test(test_unknown_policy_refused),
         cmocka_unit_test(test_overcommitted_initial_placement),
         cmocka_unit_test(test_bad_events_change_nothing),
