@@ -68,20 +68,6 @@ int exec_load(struct exec_backend *be, struct exec_dev_buf *dst, const struct ex
               const struct exec_load_options *o, struct exec_load_result *res,
               struct thaw_err *err);
 
-/* A load on its own thread. `done` (may be NULL) runs on that thread when
- * the load ends; then exec_load_join waits and frees the job. be, dst, src
- * (and what it points to) and the options' cancel flag must live until
- * join returns. */
-struct exec_load_job;
-typedef void (*exec_load_done_fn)(void *ctx, int status, const struct exec_load_result *res,
-                                  const struct thaw_err *err);
-int exec_load_start(struct exec_backend *be, struct exec_dev_buf *dst,
-                    const struct exec_source *src, const struct exec_load_options *o,
-                    exec_load_done_fn done, void *ctx, struct exec_load_job **out,
-                    struct thaw_err *err);
-void exec_load_cancel(struct exec_load_job *job); /* asks; join still needed */
-int exec_load_join(struct exec_load_job *job, struct exec_load_result *res, struct thaw_err *err);
-
 /* Drops one file from the page cache: fdatasync then posix_fadvise
  * DONTNEED over the whole file. Pages other processes keep mapped or
  * dirty may stay; the bench measures what it gets. */

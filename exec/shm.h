@@ -62,28 +62,13 @@ struct exec_shm_fill_result {
  * into a mapping of the file where sendfile is refused; a MEMORY source is
  * copied with memcpy. The source stays in the page cache afterwards: a load
  * that must read cold storage sets drop_cache (loader.h). Blocks: the
- * driver calls it in a worker thread (or uses exec_shm_fill_start). Polls
+ * driver calls it in a worker thread. Polls
  * `cancel` (may be NULL) between chunks: THAW_EINTR. On any failure the
  * partial file is removed. THAW_ESTATE when `name` is already filled or
  * filling. `res` may be NULL. */
 int exec_shm_fill(struct exec_shm *s, const char *name, const struct exec_source *src,
                   size_t chunk_bytes, const atomic_bool *cancel, struct exec_shm_fill_result *res,
                   struct thaw_err *err);
-
-/* A fill on its own thread. `done` (may be NULL) is called on that thread
- * when the fill ends, with the status and the error; the caller then (or
- * any time) calls exec_shm_fill_join, which waits and frees the job. src
- * and everything it points to must live until join returns. */
-struct exec_shm_job;
-typedef void (*exec_shm_done_fn)(void *ctx, int status, const struct exec_shm_fill_result *res,
-                                 const struct thaw_err *err);
-int exec_shm_fill_start(struct exec_shm *s, const char *name, const struct exec_source *src,
-                        size_t chunk_bytes, exec_shm_done_fn done, void *ctx,
-                        struct exec_shm_job **out, struct thaw_err *err);
-void exec_shm_fill_cancel(struct exec_shm_job *job); /* asks; join still needed */
-/* Returns the fill's status (0 or THAW_E*); res and err may be NULL. */
-int exec_shm_fill_join(struct exec_shm_job *job, struct exec_shm_fill_result *res,
-                       struct thaw_err *err);
 
 /* True when `name` is completely filled (or adopted) and not dropped. */
 bool exec_shm_has(struct exec_shm *s, const char *name);

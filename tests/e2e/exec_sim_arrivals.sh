@@ -1,7 +1,7 @@
 #!/bin/bash
 # exec_sim_arrivals.sh - `thaw exec` and `thaw sim` of the same scenario and
-# seed draw the same randomness (exec's timetable comes from sim/rng.h and
-# sim/workload.h): exec-small.yaml, shrunk to a few MiB of weights and run
+# seed draw the same randomness (both take their inputs from workload/ through
+# the driver shell): exec-small.yaml, shrunk to a few MiB of weights and run
 # at 3x, records in both modes the same requests (same ids, models and
 # `arrived` instants, compared exactly: both are scenario-time ns converted
 # to seconds) and the same fault rows, for its own seed and another one.

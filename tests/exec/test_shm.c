@@ -227,33 +227,16 @@ static void test_fill_errors(void **state)
     exec_shm_close(s);
 }
 
-static int done_calls;
-static void on_done(void *ctx, int status, const struct exec_shm_fill_result *r,
-                    const struct thaw_err *err)
-{
-    (void)err;
-    (void)r;
-    *(int *)ctx = status == 0 ? 1 : -1;
-    done_calls++;
-}
-
-/* A background fill, then a load from the mapping on the host backend. */
-static void test_async_fill_then_load(void **state)
+/* A fill, then a load from the mapping on the host backend. */
+static void test_fill_then_load(void **state)
 {
     struct fixture *f = *state;
     struct exec_shm_options o = {f->base, false};
     struct exec_shm *s = NULL;
     struct thaw_err err = {0, ""};
     assert_int_equal(exec_shm_open(&o, &s, &err), 0);
-    int flag = 0;
-    done_calls = 0;
-    struct exec_shm_job *job = NULL;
-    assert_int_equal(exec_shm_fill_start(s, "n0-a.w", &f->src, 65536, on_done, &flag, &job, &err),
-                     0);
     struct exec_shm_fill_result r;
-    assert_int_equal(exec_shm_fill_join(job, &r, &err), 0);
-    assert_int_equal(flag, 1);
-    assert_int_equal(done_calls, 1);
+    assert_int_equal(exec_shm_fill(s, "n0-a.w", &f->src, 65536, NULL, &r, &err), 0);
     assert_int_equal(r.bytes, f->bytes);
 
     uint64_t caps[1] = {1 << 20};
@@ -302,7 +285,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_symlink_dir_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_symlink_file_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fill_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_async_fill_then_load, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fill_then_load, setup, teardown),
         cmocka_unit_test(test_real_dev_shm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
