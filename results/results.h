@@ -149,7 +149,7 @@ struct res_run_meta {
     int64_t id;
     char mode[8], status[16], backend[32], sha[72];
     char scenario[1024], policy[512], overrides[1024];
-    char params[512];  /* sweep point "k=v;k=v", or "" */
+    char params[1024]; /* sweep point "k=v;k=v", or "" */
     char sweep_id[64]; /* "" unless part of a sweep */
     long long seed;
     double duration_s; /* runs.duration_s; NaN while NULL */
