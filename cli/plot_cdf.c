@@ -36,6 +36,16 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Appends an empty series; NULL when out of memory. */
+static struct series *series_new(struct series **s, size_t *n)
+{
+    struct series *grown = realloc(*s, (*n + 1) * sizeof *grown);
+    if (!grown) return NULL;
+    *s = grown;
+    memset(&grown[*n], 0, sizeof *grown);
+    return &grown[(*n)++];
+}
+
 /* Builds the series of a cdf: a RUN selector is one run; otherwise a sweep
  * id gives one series per (mode, policy, params) point of the sweep. */
 static int cdf_series(struct res_db *db, const struct cli_plot_request *req, struct series **out,
@@ -57,14 +67,10 @@ static int cdf_series(struct res_db *db, const struct cli_plot_request *req, str
                 break;
             }
             struct res_run_meta m;
-            struct series *grown = realloc(s, (n + 1) * sizeof *grown);
-            if (!grown) {
+            if (!series_new(&s, &n)) {
                 rc = thaw_err_set(err, THAW_ENOMEM, "plot: out of memory");
                 break;
             }
-            s = grown;
-            memset(&s[n], 0, sizeof s[n]);
-            n++;
             if ((rc = res_run_meta_load(db, run, &m, err)) < 0) break;
             cli_plot_run_items(&m, true, &s[n - 1].items);
             if (series_add_run(&s[n - 1], run) < 0)
@@ -80,16 +86,12 @@ static int cdf_series(struct res_db *db, const struct cli_plot_request *req, str
             while (k < n && strcmp(s[k].key, key))
                 k++;
             if (k == n) {
-                struct series *grown = realloc(s, (n + 1) * sizeof *grown);
-                if (!grown) {
+                if (!series_new(&s, &n)) {
                     rc = thaw_err_set(err, THAW_ENOMEM, "plot: out of memory");
                     break;
                 }
-                s = grown;
-                memset(&s[n], 0, sizeof s[n]);
-                snprintf(s[n].key, sizeof s[n].key, "%s", key);
-                cli_plot_run_items(&m, false, &s[n].items);
-                n++;
+                snprintf(s[k].key, sizeof s[k].key, "%s", key);
+                cli_plot_run_items(&m, false, &s[k].items);
             }
             if (series_add_run(&s[k], m.id) < 0)
                 rc = thaw_err_set(err, THAW_ENOMEM, "plot: out of memory");
