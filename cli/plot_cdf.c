@@ -208,7 +208,7 @@ int cli_plot_cdf(struct res_db *db, const struct cli_plot_request *req, struct c
     }
     struct res_run_meta m0;
     if ((rc = res_run_meta_load(db, s[0].runs[0], &m0, err)) < 0) goto out;
-    char title[1800];
+    char title[sizeof m0.scenario + sizeof common + 400];
     snprintf(title, sizeof title, "Cold-start latency (loads for a demand or a failover): %s%s%s%s",
              m0.scenario, common[0] ? "\n" : "", common,
              skipped[0] ? "\n(runs without cold starts left out: " : "");

@@ -342,7 +342,7 @@ int cli_plot_sweep(struct res_db *db, const struct cli_plot_request *req, struct
                           sweep, metric);
         goto sweep_out;
     }
-    char xlabel[400], ylabel[200], title[1200], seeds[64];
+    char xlabel[400], ylabel[200], title[sizeof scenario + 1200], seeds[64];
     snprintf(xlabel, sizeof xlabel, "%s%s%s%s", xkey, unit[0] ? " (" : "", unit,
              unit[0] ? ")" : "");
     const char *yu = metric_unit(metric);
