@@ -14,7 +14,6 @@
 
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_statistics_double.h>
-#include <sqlite3.h>
 
 #include "results.h"
 

@@ -16,8 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "results.h"
 #include "sim.h"
 
@@ -286,31 +284,24 @@ static int load_done(const char *db_path, const char *sweep_id, char ***out, siz
     *out = NULL;
     *n = 0;
     if (access(db_path, F_OK) != 0) return 0;
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    int rc = -1;
-    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db,
-                           "SELECT seed, params FROM runs WHERE sweep_id = ? AND status = "
-                           "'complete'",
-                           -1, &st, NULL) != SQLITE_OK) {
-        fprintf(stderr, "thaw sweep: %s: %s\n", db_path, db ? sqlite3_errmsg(db) : "cannot open");
+    struct thaw_err err = {0};
+    struct res_db *db = NULL;
+    int64_t *ids = NULL;
+    int count = 0, rc = -1;
+    if (res_open(db_path, &db, &err) < 0 ||
+        res_sweep_runs(db, sweep_id, true, &ids, &count, &err) < 0) {
+        fprintf(stderr, "thaw sweep: %s: %s\n", db_path, err.msg);
         goto done;
     }
-    sqlite3_bind_text(st, 1, sweep_id, -1, SQLITE_STATIC);
-    size_t cap = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? 2 * cap : 64;
-            char **grown = realloc(*out, cap * sizeof *grown);
-            if (!grown) goto oom;
-            *out = grown;
+    if (count > 0 && !(*out = calloc((size_t)count, sizeof **out))) goto oom;
+    for (int i = 0; i < count; i++) {
+        struct res_run_meta m;
+        if (res_run_meta_load(db, ids[i], &m, &err) < 0) {
+            fprintf(stderr, "thaw sweep: %s: %s\n", db_path, err.msg);
+            goto done;
         }
-        const unsigned char *params = sqlite3_column_text(st, 1);
         char *key = NULL;
-        if (asprintf(&key, "%llu|%s", (unsigned long long)sqlite3_column_int64(st, 0),
-                     params ? (const char *)params : "") < 0)
-            goto oom;
+        if (asprintf(&key, "%llu|%s", (unsigned long long)m.seed, m.params) < 0) goto oom;
         (*out)[(*n)++] = key;
     }
     qsort(*out, *n, sizeof **out, cmp_str);
@@ -319,8 +310,8 @@ static int load_done(const char *db_path, const char *sweep_id, char ***out, siz
 oom:
     fprintf(stderr, "thaw sweep: out of memory\n");
 done:
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    free(ids);
+    res_close(db);
     return rc;
 }
 
