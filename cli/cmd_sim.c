@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "exec.h"
 #include "results.h"
 #include "sim.h"
 
@@ -43,7 +44,8 @@ static const char usage[] =
     "                    temporary database) and once without; each run in its own\n"
     "                    process\n"
     "\n"
-    "exit status: 0 done, 1 the scenario or the run failed, 2 usage error\n";
+    "Ctrl-C (or SIGTERM) stops the run cleanly: it is recorded as 'interrupted'.\n"
+    "exit status: 0 done, 1 the scenario or the run failed or was interrupted, 2 usage error\n";
 
 struct sim_args {
     const char *scenario;
@@ -153,6 +155,13 @@ static int run_once(const struct sim_args *a, const struct core_spec *spec)
     }
     struct sim_opts opts;
     fill_opts(a, &opts, db);
+    /* Ctrl-C or SIGTERM stops the run cleanly, recorded 'interrupted'. */
+    if (exec_signals_install(&err) < 0) {
+        fprintf(stderr, "thaw sim: %s\n", err.msg);
+        res_close(db);
+        return CLI_EXIT_FAIL;
+    }
+    opts.stop = &exec_signal_flag;
     struct sim_result res;
     int rc = sim_run(spec, &opts, &res, &err);
     if (rc < 0) {
@@ -160,6 +169,14 @@ static int run_once(const struct sim_args *a, const struct core_spec *spec)
                 err.msg[0] ? err.msg : thaw_strerror(rc));
         if (db && res.run_id)
             fprintf(stderr, "thaw sim: run %lld recorded as failed\n", (long long)res.run_id);
+        res_close(db);
+        return CLI_EXIT_FAIL;
+    }
+    if (res.interrupted) {
+        fprintf(stderr, "thaw sim: interrupted at %.3f s of simulated time",
+                (double)res.end_ns * 1e-9);
+        if (db) fprintf(stderr, "; run %lld recorded as interrupted", (long long)res.run_id);
+        fprintf(stderr, "\n");
         res_close(db);
         return CLI_EXIT_FAIL;
     }

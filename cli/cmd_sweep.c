@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exec.h"
 #include "results.h"
 #include "sim.h"
 
@@ -76,6 +77,7 @@ struct runner {
     size_t done; /* jobs finished */
     size_t failed;
     int open_failed; /* threads that could not open the database */
+    int exited;      /* threads that left their loop */
     char open_err[THAW_ERR_MSG_MAX];
 };
 
@@ -94,7 +96,8 @@ static void *worker(void *arg)
     }
     for (;;) {
         pthread_mutex_lock(&r->lock);
-        size_t i = r->next < r->n ? r->next++ : r->n;
+        bool stop = r->o->stop && *r->o->stop;
+        size_t i = !stop && r->next < r->n ? r->next++ : r->n;
         pthread_mutex_unlock(&r->lock);
         if (i == r->n) break;
         struct cli_sweep_job *j = &r->jobs[i];
@@ -109,6 +112,7 @@ static void *worker(void *arg)
         opts.run_info.overrides = j->overrides ? j->overrides : "";
         opts.run_info.sweep_id = r->o->sweep_id;
         opts.run_info.params = j->params;
+        opts.stop = r->o->stop;
         struct sim_result res;
         memset(&res, 0, sizeof res);
         err = (struct thaw_err){0};
@@ -124,6 +128,10 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&r->lock);
     }
     res_close(db);
+    pthread_mutex_lock(&r->lock);
+    r->exited++;
+    pthread_cond_broadcast(&r->changed);
+    pthread_mutex_unlock(&r->lock);
     return NULL;
 }
 
@@ -195,7 +203,7 @@ long cli_sweep_execute(struct cli_sweep_job *jobs, size_t n, const struct cli_sw
     double t0 = now_s(), last = t0;
     size_t last_done = 0;
     pthread_mutex_lock(&r.lock);
-    while (r.done < n && r.open_failed < started) {
+    while (r.done < n && r.open_failed + r.exited < started) {
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_nsec += 200 * 1000000L;
@@ -224,6 +232,11 @@ long cli_sweep_execute(struct cli_sweep_job *jobs, size_t n, const struct cli_sw
     if (o->progress) report(o, tty, r.done, r.failed, n, now_s() - t0, true);
     pthread_cond_destroy(&r.changed);
     pthread_mutex_destroy(&r.lock);
+    if (r.done < n && o->stop && *o->stop)
+        return thaw_err_set(err, THAW_EINTR,
+                            "interrupted: %zu of %zu points done (runs in flight recorded "
+                            "'interrupted'); --resume with the same --sweep-id finishes it",
+                            r.done, n);
     if (r.done < n) return thaw_err_set(err, THAW_EIO, "%s: %s", o->db_path, r.open_err);
     return (long)r.failed;
 }
@@ -501,7 +514,12 @@ static int run(int argc, char **argv)
         .check_invariants = check,
         .progress = !quiet,
         .what = "sweep",
+        .stop = &exec_signal_flag, /* the process's one signal flag (exec.h) */
     };
+    if (exec_signals_install(&err) < 0) {
+        fprintf(stderr, "thaw sweep: %s\n", err.msg);
+        goto out;
+    }
     if (!quiet)
         fprintf(stderr, "thaw sweep %s: %zu runs%s on %d threads into %s\n", sweep_id, nj,
                 shard.n > 1 ? " (this shard)" : "", o.threads < (int)nj ? o.threads : (int)nj,
