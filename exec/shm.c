@@ -34,6 +34,8 @@ struct entry {
 struct exec_shm {
     char dir[512];
     int dirfd;
+    int parentfd;      /* thaw-$UID when dir is this run's own folder in it, else -1 */
+    char own[64];      /* the name of that folder */
     bool keep;
     char fallback[256]; /* empty when not a fallback */
     pthread_mutex_t lock;
@@ -69,12 +71,41 @@ static int check_dir(const char *dir, const struct stat *sb, struct thaw_err *er
     return 0;
 }
 
+/* This run's own folder inside thaw-$UID (run-<pid>-<n>, 0700, created
+ * exclusively), so two runs of one user never see, adopt or remove each
+ * other's files. The checked thaw-$UID stays open as the parent. */
+static int open_own(struct exec_shm *s, struct thaw_err *err)
+{
+    for (unsigned n = 0; n < 1000; n++) {
+        snprintf(s->own, sizeof s->own, "run-%ld-%u", (long)getpid(), n);
+        if (mkdirat(s->dirfd, s->own, 0700) == 0) break;
+        if (errno != EEXIST)
+            return thaw_err_set(err, THAW_EIO, "%s/%s: cannot create: %s", s->dir, s->own,
+                                strerror(errno));
+        if (n == 999)
+            return thaw_err_set(err, THAW_EIO, "%s: no free run folder name", s->dir);
+    }
+    int fd = openat(s->dirfd, s->own, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        int rc = thaw_err_set(err, THAW_EIO, "%s/%s: cannot open: %s", s->dir, s->own,
+                              strerror(errno));
+        unlinkat(s->dirfd, s->own, AT_REMOVEDIR);
+        return rc;
+    }
+    s->parentfd = s->dirfd;
+    s->dirfd = fd;
+    size_t len = strlen(s->dir);
+    snprintf(s->dir + len, sizeof s->dir - len, "/%s", s->own);
+    return 0;
+}
+
 int exec_shm_open(const struct exec_shm_options *o, struct exec_shm **out, struct thaw_err *err)
 {
     *out = NULL;
     struct exec_shm *s = calloc(1, sizeof *s);
     if (!s) return thaw_err_set(err, THAW_ENOMEM, "shm: out of memory");
     s->dirfd = -1;
+    s->parentfd = -1;
     s->keep = o && o->keep;
     const char *base = o && o->base ? o->base : NULL;
     if (!base) {
@@ -117,6 +148,11 @@ int exec_shm_open(const struct exec_shm_options *o, struct exec_shm **out, struc
         free(s);
         return rc;
     }
+    if (!s->keep && (rc = open_own(s, err)) < 0) {
+        close(s->dirfd);
+        free(s);
+        return rc;
+    }
     pthread_mutex_init(&s->lock, NULL);
     *out = s;
     return 0;
@@ -132,8 +168,12 @@ void exec_shm_close(struct exec_shm *s)
         free(e);
         e = next;
     }
-    if (!s->keep) rmdir(s->dir); /* only succeeds when nothing else is left */
     close(s->dirfd);
+    if (s->parentfd >= 0) {
+        /* Only this run's folder (empty now), never another run's files. */
+        unlinkat(s->parentfd, s->own, AT_REMOVEDIR);
+        close(s->parentfd);
+    }
     pthread_mutex_destroy(&s->lock);
     free(s);
 }

@@ -1,5 +1,8 @@
 /* shm.h - the host-memory weight cache as real files: one file per (node,
- * model) under /dev/shm/thaw-$UID/, filled from storage by a worker thread
+ * model) under /dev/shm/thaw-$UID/run-<pid>-<n>/, a folder of this run's own
+ * (so concurrent runs of one user never touch each other's files; with
+ * --keep-shm the files go in /dev/shm/thaw-$UID/ itself, where a later
+ * --keep-shm run adopts them), filled from storage by a worker thread
  * when the core says CORE_ACT_START_SHM_FILL, read through mmap by loads,
  * unlinked on CORE_ACT_SHM_DROP and when the tier is closed (unless keep).
  *
@@ -34,11 +37,12 @@ struct exec_shm_options {
     bool keep;        /* leave the files behind at close (--keep-shm) */
 };
 
-/* Opens (creating if needed) BASE/thaw-$UID. When base is NULL and /dev/shm
+/* Opens (creating if needed) BASE/thaw-$UID and, unless keep, creates this
+ * run's own folder in it (exec_shm_dir names it). When base is NULL and /dev/shm
  * does not exist, falls back to $TMPDIR or /tmp. Free with exec_shm_close. */
 int exec_shm_open(const struct exec_shm_options *o, struct exec_shm **out, struct thaw_err *err);
-/* Unlinks every file this tier created or adopted (unless keep), removes the
- * directory if it is then empty, frees. Mappings handed out stay valid until
+/* Unlinks every file this tier created or adopted (unless keep), removes this
+ * run's own folder, frees. Mappings handed out stay valid until
  * unmapped. Fill jobs must be joined first. NULL ok. */
 void exec_shm_close(struct exec_shm *s);
 const char *exec_shm_dir(const struct exec_shm *s);

@@ -77,8 +77,10 @@ static void test_modes_and_fill(void **state)
     struct exec_shm *s = NULL;
     struct thaw_err err = {0, ""};
     assert_int_equal(exec_shm_open(&o, &s, &err), 0);
-    char dir[128];
-    tier_dir(f, dir, sizeof dir);
+    /* This run's own folder inside thaw-$UID: run-<pid>-0 (the first). */
+    char dir[160], top[128];
+    tier_dir(f, top, sizeof top);
+    snprintf(dir, sizeof dir, "%s/run-%ld-0", top, (long)getpid());
     assert_string_equal(exec_shm_dir(s), dir);
     assert_null(exec_shm_fallback_reason(s));
     struct stat sb;
@@ -117,10 +119,11 @@ static void test_modes_and_fill(void **state)
     exec_shm_unmap(&m);
     assert_int_equal(exec_shm_map(s, name, &m, &err), THAW_ENOENT);
 
-    /* Close removes what is left, and the empty directory. */
+    /* Close removes what is left, and the run's folder; thaw-$UID stays. */
     assert_int_equal(exec_shm_fill(s, "n1-x.w", &f->src, 0, NULL, NULL, &err), 0);
     exec_shm_close(s);
     assert_int_equal(lstat(dir, &sb), -1);
+    assert_int_equal(lstat(top, &sb), 0);
 }
 
 static void test_keep_and_adopt(void **state)
@@ -137,14 +140,23 @@ static void test_keep_and_adopt(void **state)
     strcat(path, "/n0-m.w");
     struct stat sb;
     assert_int_equal(lstat(path, &sb), 0); /* kept */
+    /* A run without keep works in a folder of its own: it never sees (or
+     * removes) what another run left or is using. */
     o.keep = false;
+    assert_int_equal(exec_shm_open(&o, &s, &err), 0);
+    assert_int_equal(exec_shm_adopt(s, "n0-m.w", f->bytes, &err), THAW_ENOENT);
+    exec_shm_close(s);
+    assert_int_equal(lstat(path, &sb), 0);
+    /* A later --keep-shm run adopts it (size checked) and keeps it. */
+    o.keep = true;
     assert_int_equal(exec_shm_open(&o, &s, &err), 0);
     assert_int_equal(exec_shm_adopt(s, "n0-m.w", f->bytes + 1, &err), THAW_EINVAL);
     assert_int_equal(exec_shm_adopt(s, "n0-absent.w", 1, &err), THAW_ENOENT);
     assert_int_equal(exec_shm_adopt(s, "n0-m.w", f->bytes, &err), 0);
     assert_true(exec_shm_has(s, "n0-m.w"));
     exec_shm_close(s);
-    assert_int_equal(lstat(path, &sb), -1); /* adopted, then removed */
+    assert_int_equal(lstat(path, &sb), 0);
+    unlink(path);
 }
 
 static void test_symlink_dir_refused(void **state)
@@ -269,10 +281,10 @@ static void test_real_dev_shm(void **state)
     struct exec_shm *s = NULL;
     struct thaw_err err = {0, ""};
     assert_int_equal(exec_shm_open(NULL, &s, &err), 0);
-    char dir[64];
-    snprintf(dir, sizeof dir, "/dev/shm/thaw-%u", (unsigned)getuid());
-    assert_string_equal(exec_shm_dir(s), dir);
-    assert_int_equal(lstat(dir, &sb), 0);
+    char dir[96];
+    snprintf(dir, sizeof dir, "/dev/shm/thaw-%u/run-%ld-", (unsigned)getuid(), (long)getpid());
+    assert_memory_equal(exec_shm_dir(s), dir, strlen(dir));
+    assert_int_equal(lstat(exec_shm_dir(s), &sb), 0);
     assert_int_equal(sb.st_mode & 07777, 0700);
     exec_shm_close(s);
 }
