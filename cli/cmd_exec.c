@@ -131,6 +131,19 @@ static void print_bench(const struct exec_bench_result *b)
                "  memory; on a shared host both also compete with other processes.\n");
 }
 
+/* Every failed load, with its reason, on stderr: a run that goes on past a
+ * bad weight file still says what was wrong with it. */
+static int print_failed(const struct res_stored_load *l, void *ctx)
+{
+    (void)ctx;
+    if (strcmp(l->outcome, "failed")) return 0;
+    fprintf(stderr, "thaw exec: load %lld of %s on %s failed at %.3f s: %s\n",
+            (long long)l->load_id, l->model, l->gpu_name,
+            isnan(l->finished_s) ? l->started_s : l->finished_s,
+            l->error ? l->error : "no reason recorded");
+    return 0;
+}
+
 static int exec_cmd_run(int argc, char **argv)
 {
     struct exec_opts opts;
@@ -329,6 +342,9 @@ static int exec_cmd_run(int argc, char **argv)
         if (res.run_id > 0 && res_summary_print(db, &res.run_id, 1, stdout, &err) < 0)
             fprintf(stderr, "thaw exec: %s\n", err.msg);
     }
+    if (res.loads_failed > 0 && res.run_id > 0 &&
+        res_rows_loads(db, res.run_id, RES_LOADS_BY_START, print_failed, NULL, &err) < 0)
+        fprintf(stderr, "thaw exec: %s\n", err.msg);
     if (strcmp(res.status, "complete")) {
         fprintf(stderr, "thaw exec: run %lld %s\n", (long long)res.run_id, res.status);
         goto out;

@@ -45,6 +45,7 @@ struct row {
             char model[CORE_NAME_MAX], gpu_name[CORE_NAME_MAX], node[CORE_NAME_MAX];
             int64_t deadline_ns; /* 0: none */
             int outcome;         /* index into outcome_names */
+            char *error;         /* owned (strdup), NULL when none */
         } load;
         struct {
             struct res_request_row r;
@@ -183,10 +184,22 @@ int res_open(const char *path, struct res_db **out, struct thaw_err *err)
         res_close(db);
         return rc;
     }
+    /* A database from before loads.error: add the column (NULL for old rows). */
+    sqlite3_stmt *probe_err = NULL;
+    if (sqlite3_prepare_v2(db->db, "SELECT error FROM loads LIMIT 0", -1, &probe_err, NULL) !=
+        SQLITE_OK) {
+        sqlite3_finalize(probe_err);
+        probe_err = NULL;
+        if ((rc = exec_sql(db, "ALTER TABLE loads ADD COLUMN error TEXT", err)) < 0) {
+            res_close(db);
+            return rc;
+        }
+    }
+    sqlite3_finalize(probe_err);
     if ((rc = prepare(db,
                       "INSERT INTO loads (run, load_id, model, instance, gpu, gpu_name, node, "
                       "source, reason, enqueued, started, finished, bytes, vram, deadline, "
-                      "outcome) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                      "outcome, error) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                       &db->ins_load, err)) < 0 ||
         (rc = prepare(db,
                       "INSERT INTO requests (run, request_id, model, arrived, dispatched, "
@@ -396,6 +409,10 @@ static int write_row(struct res_db *db, const struct row *w, struct thaw_err *er
         else
             sqlite3_bind_null(st, 15);
         sqlite3_bind_text(st, 16, outcome_names[w->u.load.outcome], -1, SQLITE_STATIC);
+        if (w->u.load.error)
+            sqlite3_bind_text(st, 17, w->u.load.error, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, 17);
         return step_done(db, st, err, "insert load");
     }
     case ROW_REQUEST: {
@@ -452,6 +469,14 @@ static int write_row(struct res_db *db, const struct row *w, struct thaw_err *er
     return thaw_err_set(err, THAW_EINVARIANT, "unknown row kind");
 }
 
+/* Empties the buffer, freeing what rows own. */
+static void drop_rows(struct res_db *db)
+{
+    for (int i = 0; i < db->row_count; i++)
+        if (db->rows[i].kind == ROW_LOAD) free(db->rows[i].u.load.error);
+    db->row_count = 0;
+}
+
 int res_flush(struct res_db *db, struct thaw_err *err)
 {
     if (!db) return thaw_err_set(err, THAW_EINVAL, "NULL database");
@@ -465,7 +490,7 @@ int res_flush(struct res_db *db, struct thaw_err *err)
         if (r < 0 && rc == 0) rc = r;
         if (r == THAW_EIO) break;
     }
-    db->row_count = 0;
+    drop_rows(db);
     if (rc == THAW_EIO) {
         sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
         return rc;
@@ -523,6 +548,8 @@ int res_add_load(struct res_db *db, int64_t run, const struct core_spec *spec,
     if (!w) return rc;
     w->u.load.r = *row;
     w->u.load.r.outcome = NULL;
+    w->u.load.r.error = NULL;
+    w->u.load.error = row->error && row->error[0] ? strdup(row->error) : NULL;
     const struct core_gpu_spec *g = &spec->gpus[row->gpu];
     copy_name(w->u.load.model, spec->models[row->model].name);
     copy_name(w->u.load.gpu_name, g->name);

@@ -51,6 +51,7 @@ struct res_load_row {
     int64_t finished_ns; /* < 0: never finished */
     uint64_t bytes, vram_bytes;
     const char *outcome; /* "ok" | "failed" | "cancelled" */
+    const char *error;   /* why it failed (copied), or NULL: unknown / not failed */
 };
 
 struct res_request_row {
@@ -196,6 +197,7 @@ struct res_stored_load {
     double left_s;     /* loads without a finish: the instance's first
                         * EVICTED or FAILED at or after started; else NaN */
     uint64_t bytes, vram_bytes;
+    const char *error; /* why a failed load failed; NULL when not known */
 };
 enum res_load_order {
     RES_LOADS_BY_START = 0, /* started, then load_id */

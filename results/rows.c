@@ -55,7 +55,7 @@ int res_rows_loads(struct res_db *db, int64_t run, enum res_load_order order,
     "l.enqueued, l.started, l.finished, l.bytes, l.vram, l.deadline, l.outcome, "                  \
     "CASE WHEN l.finished IS NULL THEN (SELECT min(e.t) FROM instance_events e WHERE e.run = "     \
     "l.run AND e.instance = l.instance AND e.t >= l.started AND e.state IN ('EVICTED', "           \
-    "'FAILED')) END FROM loads l WHERE l.run = ?1 "
+    "'FAILED')) END, l.error FROM loads l WHERE l.run = ?1 "
     static const char *const sql[] = {
         [RES_LOADS_BY_START] = LOADS_SELECT "ORDER BY l.started, l.load_id",
         [RES_LOADS_BY_ENQUEUE] = LOADS_SELECT "ORDER BY l.enqueued, l.load_id",
@@ -84,6 +84,7 @@ int res_rows_loads(struct res_db *db, int64_t run, enum res_load_order order,
             .deadline_s = col_real(st, 13),
             .outcome = col_text(st, 14),
             .left_s = col_real(st, 15),
+            .error = sqlite3_column_type(st, 16) == SQLITE_NULL ? NULL : col_text(st, 16),
         };
         if ((rc = fn(&l, ctx)) != 0) break;
     }

@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS loads (
     vram      INTEGER NOT NULL,
     deadline  REAL,                          -- seconds after enqueued; NULL = none
     outcome   TEXT NOT NULL CHECK (outcome IN ('ok', 'failed', 'cancelled')),
+    error     TEXT,                          -- why a failed load failed, when known
     PRIMARY KEY (run, load_id)
 );
 

@@ -197,7 +197,7 @@ static int rec_check(struct shell *sh, int rc)
 }
 
 static int record_load(struct shell *sh, const struct shell_load *l, int64_t finished_ns,
-                       const char *outcome)
+                       const char *outcome, const char *why)
 {
     if (!sh->db) return 0;
     struct res_load_row row = {
@@ -213,6 +213,7 @@ static int record_load(struct shell *sh, const struct shell_load *l, int64_t fin
         .bytes = l->bytes,
         .vram_bytes = l->vram_bytes,
         .outcome = outcome,
+        .error = why,
     };
     return rec_check(sh, res_add_load(sh->db, sh->run_id, &sh->spec, &row, sh->err));
 }
@@ -304,7 +305,8 @@ static int load_end(struct shell *sh, struct shell_load *l, const char *outcome)
         sh->counts.loads_failed++;
     else
         sh->counts.loads_cancelled++;
-    int rc = record_load(sh, l, -1, outcome);
+    int rc = record_load(sh, l, -1, outcome,
+                         !strcmp(outcome, "failed") ? "its GPU failed while it loaded" : NULL);
     load_forget(sh, l);
     return rc;
 }
@@ -461,12 +463,11 @@ static int feed(struct shell *sh, struct core_event *ev)
 int shell_load_done(struct shell *sh, struct shell_load *l, bool ok, const char *why,
                     struct thaw_err *err)
 {
-    (void)why; /* kept by the driver for now; the loads row has no column for it */
     (void)err;
     if (sh->carrying_out)
         return thaw_err_set(sh->err, THAW_EINVARIANT, "load %llu finished inside an action",
                             (unsigned long long)l->load);
-    int rc = record_load(sh, l, sh->heap.now_ns, ok ? "ok" : "failed");
+    int rc = record_load(sh, l, sh->heap.now_ns, ok ? "ok" : "failed", ok ? NULL : why);
     if (rc < 0) return rc;
     if (ok)
         sh->counts.loads_ok++;

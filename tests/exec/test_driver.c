@@ -491,6 +491,16 @@ static void test_bad_weight_files_fail_instances(void **state)
                       "state='READY'",
                       r, m) == 0);
     }
+    /* Each failed load says why in its row: the flipped bytes fail the
+     * checksum, the truncated file is shorter than the model's size. */
+    assert_true(q(f,
+                  "SELECT count(*) FROM loads WHERE run=%lld AND model='flipped' AND "
+                  "outcome='failed' AND error LIKE '%%checksum%%'",
+                  r) >= 1);
+    assert_true(q(f,
+                  "SELECT count(*) FROM loads WHERE run=%lld AND model='short' AND "
+                  "outcome='failed' AND error LIKE '%%short.bin%%'",
+                  r) >= 1);
     /* The healthy model loads once and serves both its requests, the second
      * (600 ms) after the failures. */
     assert_true(q(f, "SELECT count(*) FROM loads WHERE run=%lld AND model='good' AND outcome='ok'",

@@ -59,7 +59,7 @@ static void load(struct env *e, int64_t run, uint64_t id, int gpu, enum core_sou
     struct res_load_row r = {id,           id,           0,
                              gpu,          src,          CORE_REASON_DEMAND,
                              SEC(started), SEC(started), finished < 0 ? -1 : SEC(finished),
-                             bytes,        20,           outcome};
+                             bytes,        20,           outcome, NULL};
     assert_int_equal(res_add_load(e->db, run, e->spec, &r, &err), 0);
 }
 

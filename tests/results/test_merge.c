@@ -45,9 +45,9 @@ static void make_input(const char *path, const struct core_spec *spec, uint64_t 
     int64_t run;
     assert_int_equal(res_run_begin(db, spec, &info, &run, &err), 0);
     struct res_load_row l1 = {1,       1,  0,  0,   CORE_SRC_STORAGE, CORE_REASON_DEMAND, 0, 0,
-                              SEC(10), 18, 20, "ok"};
+                              SEC(10), 18, 20, "ok", NULL};
     struct res_load_row l2 = {2,      2,      1,       2, CORE_SRC_SHM, CORE_REASON_FAILOVER,
-                              SEC(5), SEC(5), SEC(35), 9, 10,           "ok"};
+                              SEC(5), SEC(5), SEC(35), 9, 10,           "ok", NULL};
     assert_int_equal(res_add_load(db, run, spec, &l1, &err), 0);
     assert_int_equal(res_add_load(db, run, spec, &l2, &err), 0);
     for (uint64_t i = 1; i <= 3; i++) {

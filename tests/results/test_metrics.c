@@ -55,7 +55,7 @@ static void add_load(struct res_db *db, int64_t run, const struct core_spec *spe
     struct thaw_err err = {0};
     struct res_load_row r = {
         id, id, model,  gpu, src, reason, SEC(enq), SEC(start), fin < 0 ? -1 : SEC(fin),
-        18, 20, outcome};
+        18, 20, outcome, NULL};
     assert_int_equal(res_add_load(db, run, spec, &r, &err), 0);
 }
 

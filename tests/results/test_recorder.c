@@ -235,7 +235,7 @@ static void test_bad_rows(void **state)
     int64_t run;
     assert_int_equal(res_run_begin(db, spec, &sim_info, &run, &err), 0);
     struct res_load_row ld = {1,       1,  0,  0,   CORE_SRC_STORAGE, CORE_REASON_DEMAND, 0, 0,
-                              SEC(10), 18, 20, "ok"};
+                              SEC(10), 18, 20, "ok", NULL};
     struct res_load_row bad = ld;
     bad.model = 2;
     assert_int_equal(res_add_load(db, run, spec, &bad, &err), THAW_EINVAL);
@@ -337,7 +337,7 @@ static void test_row_kinds(void **state)
     int64_t run;
     assert_int_equal(res_run_begin(db, spec, &sim_info, &run, &err), 0);
     struct res_load_row ld = {7,      3,      1,  2, CORE_SRC_SHM, CORE_REASON_SCALE_UP,
-                              SEC(1), SEC(2), -1, 9, 10,           "cancelled"};
+                              SEC(1), SEC(2), -1, 9, 10,           "cancelled", NULL};
     assert_int_equal(res_add_load(db, run, spec, &ld, &err), 0);
     assert_int_equal(
         res_add_instance_event(db, run, spec, 3, 1, 2, CORE_INST_DRAINING, SEC(4), &err), 0);

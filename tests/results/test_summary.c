@@ -27,7 +27,7 @@ static void test_side_by_side(void **state)
     for (int i = 1; i <= 4; i++) {
         struct res_load_row ld = {
             (uint64_t)i, (uint64_t)i, 0,  0,   CORE_SRC_STORAGE, CORE_REASON_DEMAND, 0, 0,
-            SEC(10 * i), 18,          20, "ok"};
+            SEC(10 * i), 18,          20, "ok", NULL};
         assert_int_equal(res_add_load(db, r1, spec, &ld, &err), 0);
     }
     assert_int_equal(res_set_metric(db, r1, "exec_load_gbps", 12.5, &err), 0);

@@ -66,7 +66,7 @@ static void load(struct env *e, int64_t run, uint64_t id, int m, double started,
                              finished < 0 ? -1 : SEC(finished),
                              18,
                              20,
-                             outcome};
+                             outcome, NULL};
     assert_int_equal(res_add_load(e->db, run, e->spec, &r, &err), 0);
 }
 
