@@ -29,7 +29,10 @@ struct cli_overrides {
     struct core_override *items;
     char **owned;
     int owned_count;
-    char text[1024]; /* all of them as given, for the runs table */
+    /* all of them as given, "k=v,k=v", for the runs table: malloc'ed, any
+     * length; NULL while there are none */
+    char *text;
+    size_t text_len, text_cap;
 };
 
 void cli_overrides_init(struct cli_overrides *o);

@@ -19,6 +19,7 @@ void cli_overrides_free(struct cli_overrides *o)
         free(o->owned[i]);
     free(o->owned);
     free(o->items);
+    free(o->text);
     memset(o, 0, sizeof *o);
 }
 
@@ -47,11 +48,22 @@ static int push(struct cli_overrides *o, const char *key, const char *value)
         o->items = grown;
         o->capacity = cap;
     }
+    /* ",key=value" and the terminator */
+    size_t add = 1 + strlen(key) + 1 + strlen(value) + 1;
+    if (o->text_len + add > o->text_cap) {
+        size_t cap = o->text_cap ? o->text_cap : 256;
+        while (cap < o->text_len + add)
+            cap *= 2;
+        char *grown = realloc(o->text, cap);
+        if (!grown) return -1;
+        o->text = grown;
+        o->text_cap = cap;
+    }
+    o->text_len += (size_t)snprintf(o->text + o->text_len, o->text_cap - o->text_len, "%s%s=%s",
+                                    o->text_len ? "," : "", key, value);
     o->items[o->count].key = key;
     o->items[o->count].value = value;
     o->count++;
-    size_t used = strlen(o->text);
-    snprintf(o->text + used, sizeof o->text - used, "%s%s=%s", used ? "," : "", key, value);
     return 0;
 }
 
