@@ -2,6 +2,7 @@
  * and --policy, loading a scenario with its diagnostics printed, usage
  * errors. */
 #include "cli.h"
+#include "core.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -142,15 +143,21 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     return CLI_EXIT_USAGE;
 }
 
+int cli_parse_range(const char *cmd, const char *opt, const char *s, unsigned long long lo,
+                    unsigned long long hi, unsigned long long *out)
+{
+    uint64_t v;
+    int rc = core_parse_u64(s, lo, hi, NULL, &v);
+    if (rc == 0) {
+        *out = v;
+        return 0;
+    }
+    cli_usage_error(cmd, "%s expects an integer from %llu to %llu, found \"%s\"", opt, lo, hi,
+                    s ? s : "");
+    return -1;
+}
+
 int cli_parse_u64(const char *cmd, const char *opt, const char *s, unsigned long long *out)
 {
-    char *end;
-    errno = 0;
-    if (!s || !*s || *s == '-') goto bad;
-    *out = strtoull(s, &end, 10);
-    if (errno || *end) goto bad;
-    return 0;
-bad:
-    cli_usage_error(cmd, "%s expects a non-negative integer, found \"%s\"", opt, s ? s : "");
-    return -1;
+    return cli_parse_range(cmd, opt, s, 0, UINT64_MAX, out);
 }

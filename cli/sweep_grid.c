@@ -3,6 +3,7 @@
  * points in one fixed order (mixed radix, seed fastest), shards, and the
  * plan's bisection over a monotone integer range. No I/O, no globals. */
 #include "sweep.h"
+#include "core.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -139,14 +140,7 @@ int cli_sweep_grid_add_policy(struct cli_sweep_grid *g, const char *spec, struct
 
 static int parse_seed(const char **p, uint64_t *out)
 {
-    if (**p < '0' || **p > '9') return -1;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(*p, &end, 10);
-    if (errno) return -1;
-    *p = end;
-    *out = v;
-    return 0;
+    return core_parse_u64(*p, 0, UINT64_MAX, p, out) ? -1 : 0;
 }
 
 static int push_seed(struct cli_sweep_grid *g, uint64_t s, const char *list, struct thaw_err *err)
@@ -272,14 +266,13 @@ int cli_sweep_point_params(const struct cli_sweep_grid *g, const struct cli_swee
 
 int cli_shard_parse(const char *s, struct cli_shard *out, struct thaw_err *err)
 {
-    char *end;
-    const char *p = s ? s : "";
-    if (*p < '0' || *p > '9') goto bad;
-    errno = 0;
-    out->k = strtoul(p, &end, 10);
-    if (errno || *end != '/' || end[1] < '0' || end[1] > '9') goto bad;
-    out->n = strtoul(end + 1, &end, 10);
-    if (errno || *end || out->n == 0 || out->k == 0 || out->k > out->n) goto bad;
+    const char *end;
+    uint64_t k, n;
+    if (core_parse_u64(s, 1, ULONG_MAX, &end, &k) || *end != '/' ||
+        core_parse_u64(end + 1, 1, ULONG_MAX, NULL, &n) || k > n)
+        goto bad;
+    out->k = (unsigned long)k;
+    out->n = (unsigned long)n;
     return 0;
 bad:
     return thaw_err_set(err, THAW_EINVAL, "--shard expects K/N with 1 <= K <= N, found \"%s\"",
@@ -355,14 +348,14 @@ int cli_plan_range_parse(const char *s, char *key, size_t key_len, long *lo, lon
                          struct thaw_err *err)
 {
     const char *eq = s ? strchr(s, '=') : NULL;
-    char *end;
+    const char *end;
+    int64_t l, h;
     if (!eq || eq == s || (size_t)(eq - s) >= key_len) goto bad;
-    errno = 0;
-    *lo = strtol(eq + 1, &end, 10);
-    if (end == eq + 1 || errno || strncmp(end, "..", 2)) goto bad;
-    const char *h = end + 2;
-    *hi = strtol(h, &end, 10);
-    if (end == h || errno || *end || *lo > *hi) goto bad;
+    if (core_parse_i64(eq + 1, LONG_MIN, LONG_MAX, &end, &l) || strncmp(end, "..", 2) ||
+        core_parse_i64(end + 2, LONG_MIN, LONG_MAX, NULL, &h) || l > h)
+        goto bad;
+    *lo = (long)l;
+    *hi = (long)h;
     memcpy(key, s, (size_t)(eq - s));
     key[eq - s] = '\0';
     return 0;

@@ -149,7 +149,8 @@ static void test_shard_parse(void **state)
     assert_int_equal(cli_shard_parse("2/3", &s, &err), 0);
     assert_int_equal(s.k, 2);
     assert_int_equal(s.n, 3);
-    const char *bad[] = {"0/3", "4/3", "1/0", "1", "a/b", "1/2x", "/2", "-1/2", "", NULL};
+    const char *bad[] = {"0/3", "4/3",  "1/0",  "1",    "a/b",  "1/2x", "/2", "-1/2",
+                         "",    " 1/2", "+1/2", "1/ 2", "1/+2", "1/2 ", NULL};
     for (int i = 0; bad[i]; i++)
         assert_int_equal(cli_shard_parse(bad[i], &s, &err), THAW_EINVAL);
     assert_int_equal(cli_shard_parse(NULL, &s, &err), THAW_EINVAL);
@@ -172,9 +173,10 @@ static void test_seeds(void **state)
     assert_int_equal(g.seeds[5], 9);
     cli_sweep_grid_free(&g);
 
-    const char *bad[] = {"",    "3-1",       "a",   "1,,2",  "1-",
-                         "-3",  "1,",        "1,1", "1-3,2", "18446744073709551616",
-                         "1 2", "0-1000000", NULL};
+    const char *bad[] = {"",     "3-1",       "a",   "1,,2",  "1-",
+                         "-3",   "1,",        "1,1", "1-3,2", "18446744073709551616",
+                         "1 2",  "0-1000000", " 1",  "+1",    "1-+2",
+                         "1- 2", NULL};
     for (int i = 0; bad[i]; i++) {
         cli_sweep_grid_init(&g);
         assert_true(cli_sweep_grid_add_seeds(&g, bad[i], &err) < 0);

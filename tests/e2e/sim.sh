@@ -78,6 +78,13 @@ grep -q '^with recorder' "$tmp/out" && grep -q '^without recorder' "$tmp/out" ||
 [ $? -eq 2 ] || fail "no scenario should exit 2"
 "$THAW" sim scenarios/chained-cold-start.yaml --seed x >"$tmp/out" 2>&1
 [ $? -eq 2 ] || fail "bad --seed should exit 2"
+# Strict: ' -5' was once read as 2^64 - 5; the error names the option.
+for bad in ' -5' '+5' '5 ' '18446744073709551616'; do
+  "$THAW" sim scenarios/chained-cold-start.yaml --no-record --seed "$bad" >"$tmp/out" 2>&1
+  [ $? -eq 2 ] || fail "--seed '$bad' should exit 2"
+  grep -qF "thaw sim: --seed expects an integer from 0 to 18446744073709551615, found \"$bad\"" \
+    "$tmp/out" || fail "--seed '$bad': message"
+done
 "$THAW" sim scenarios/chained-cold-start.yaml --frobnicate >"$tmp/out" 2>&1
 [ $? -eq 2 ] || fail "unknown option should exit 2"
 "$THAW" sim --help >"$tmp/out" 2>&1 || fail "--help exited $?"
