@@ -132,6 +132,9 @@ int res_resolve_run(struct res_db *db, const char *text, int64_t *run, struct th
 
 /* The metric names above, in display order, NULL-terminated. */
 const char *const *res_metric_names(void);
+/* 0 for a metric name; THAW_EINVAL for anything else, with a message that
+ * lists every valid name ("unknown metric \"x\"; metrics are: a, b, ..."). */
+int res_metric_check(const char *name, struct thaw_err *err);
 /* 1 when a larger value is better (shm_hit_rate, vram_util_mean,
  * requests_served, loads_ok, recovery_count), 0 when smaller is better, -1
  * for a name that is not a metric. */
