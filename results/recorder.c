@@ -404,6 +404,19 @@ int res_run_begin(struct res_db *db, const struct core_spec *spec, const struct 
     sqlite3_finalize(st);
     st = NULL;
     int64_t id = sqlite3_last_insert_rowid(db->db);
+    char owner[160];
+    if (has_column(db->db, "runs", "owner") && res_owner_text(owner, sizeof owner) == 0) {
+        if (sqlite3_prepare_v2(db->db, "UPDATE runs SET owner = ? WHERE id = ?", -1, &st, NULL) !=
+            SQLITE_OK) {
+            rc = db_error(db, err, "record run owner");
+            goto fail;
+        }
+        sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, id);
+        if ((rc = step_done(db, st, err, "record run owner")) < 0) goto fail;
+        sqlite3_finalize(st);
+        st = NULL;
+    }
 
     if (sqlite3_prepare_v2(db->db,
                            "INSERT INTO gpus (run, gpu, name, node, vram) VALUES (?,?,?,?,?)", -1,
