@@ -32,7 +32,10 @@ struct cli_overrides {
     struct core_override *items;
     char **owned;
     int owned_count;
-    char text[1024]; /* all of them as given, for the runs table */
+    /* all of them as given, "k=v,k=v", for the runs table: malloc'ed, any
+     * length; NULL while there are none */
+    char *text;
+    size_t text_len, text_cap;
 };
 
 void cli_overrides_init(struct cli_overrides *o);
@@ -49,7 +52,11 @@ struct core_spec *cli_load_spec(const char *path, const struct cli_overrides *o)
 bool cli_is_help(const char *arg);
 /* Prints "thaw NAME: MSG\n" and the usage hint to stderr; returns 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Parses an unsigned integer option value; -1 on error (message printed). */
+/* Parses an unsigned integer option value strictly (core_parse_u64: digits
+ * only, no sign or space, in range); -1 after a usage error naming the
+ * option and the range. cli_parse_u64 is the range 0..2^64-1. */
+int cli_parse_range(const char *cmd, const char *opt, const char *s, unsigned long long lo,
+                    unsigned long long hi, unsigned long long *out);
 int cli_parse_u64(const char *cmd, const char *opt, const char *s, unsigned long long *out);
 
 /* Default results database. */
@@ -69,5 +76,6 @@ extern const struct cli_command cli_cmd_plan;
 extern const struct cli_command cli_cmd_weights;
 extern const struct cli_command cli_cmd_validate;
 extern const struct cli_command cli_cmd_calibrate;
+extern const struct cli_command cli_cmd_prune;
 
 #endif

@@ -211,11 +211,7 @@ static int exec_cmd_run(int argc, char **argv)
         } else if (!strcmp(a, "--depth")) {
             NEED_VALUE();
             unsigned long long d;
-            if (cli_parse_u64("exec", a, val, &d) < 0) goto out;
-            if (d < 2 || d > 64) {
-                rc = cli_usage_error("exec", "--depth expects 2 to 64, found %llu", d);
-                goto out;
-            }
+            if (cli_parse_range("exec", a, val, 2, 64, &d) < 0) goto out;
             opts.depth = (int)d;
         } else if (!strcmp(a, "--db")) {
             NEED_VALUE();

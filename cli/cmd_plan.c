@@ -217,9 +217,7 @@ static int run(int argc, char **argv)
                 c->sets[c->set_count++] = v;
             } else if (!strcmp(a, "--db")) {
                 db_path = v;
-            } else if (cli_parse_u64("plan", "--jobs", v, &jobs_n) < 0 || jobs_n == 0 ||
-                       jobs_n > 1024) {
-                cli_usage_error("plan", "--jobs expects 1 to 1024");
+            } else if (cli_parse_range("plan", "--jobs", v, 1, 1024, &jobs_n) < 0) {
                 goto out;
             }
         } else if (!strcmp(a, "--quiet")) {

@@ -53,9 +53,17 @@ static int parse_overrides(const char *text, struct cli_overrides *o)
 {
     char *copy = strdup(text);
     if (!copy) return -1;
-    char *pieces[256];
-    int n = 0;
-    for (char *p = copy; *p && n < 256;) {
+    /* at most one piece per comma, plus one: no limit on their number */
+    size_t max = 1;
+    for (const char *c = copy; *c; c++)
+        max += *c == ',';
+    char **pieces = malloc(max * sizeof *pieces);
+    if (!pieces) {
+        free(copy);
+        return -1;
+    }
+    size_t n = 0;
+    for (char *p = copy; *p;) {
         char *comma = strchr(p, ',');
         if (comma) *comma = '\0';
         if (strchr(p, '=') || n == 0)
@@ -66,8 +74,9 @@ static int parse_overrides(const char *text, struct cli_overrides *o)
         p = comma + 1;
     }
     int rc = 0;
-    for (int i = 0; i < n && rc == 0; i++)
+    for (size_t i = 0; i < n && rc == 0; i++)
         rc = cli_overrides_add_set(o, pieces[i]);
+    free(pieces);
     free(copy);
     return rc;
 }

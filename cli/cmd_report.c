@@ -19,7 +19,9 @@ static const char report_usage[] =
     "latency mean/p50/p95/p99, makespan, shm hit rate, deadline misses, request\n"
     "latency cold and warm, recovery after faults, VRAM utilisation, load counts)\n"
     "with one column per run. '-' marks a metric without data (no faults, no\n"
-    "requests...), and every metric of a run still 'running'.\n"
+    "requests...), and every metric of a run still 'running'. Runs still\n"
+    "'running' whose process is gone (orphaned) are named on stderr; `thaw\n"
+    "prune` removes them with failed and interrupted runs.\n"
     "\n"
     "options:\n"
     "  --db PATH   results database (default " CLI_DEFAULT_DB ")\n"
@@ -36,6 +38,24 @@ static const char report_usage[] =
     "  thaw report 3 4             runs 3 and 4 side by side\n"
     "  thaw report --db lab.db 9f2c\n"
     "  thaw report --select sweep=4f1e --metric makespan_s\n";
+
+/* Runs left 'running' by a process that is gone, on stderr so that the
+ * tables on stdout stay as they are. */
+static void note_orphans(struct res_db *db)
+{
+    int64_t *ids = NULL;
+    int n = 0;
+    if (res_runs_orphaned(db, &ids, &n, NULL) < 0 || n == 0) {
+        free(ids);
+        return;
+    }
+    fprintf(stderr, "thaw report: %d orphaned run%s (still 'running', the process is gone):", n,
+            n == 1 ? "" : "s");
+    for (int i = 0; i < n; i++)
+        fprintf(stderr, "%s %lld", i ? "," : "", (long long)ids[i]);
+    fprintf(stderr, "; `thaw prune` removes them\n");
+    free(ids);
+}
 
 /* The --select table: one row per run of the selector. */
 static int report_table(struct res_db *db, const char *selector, const char **metrics,
@@ -164,6 +184,7 @@ static int report_run(int argc, char **argv)
     }
     rc = CLI_EXIT_OK;
 out:
+    if (db) note_orphans(db);
     res_close(db);
     free(runs);
     free(sel);

@@ -384,11 +384,8 @@ static int run(int argc, char **argv)
                 db_path = v;
             else if (!strcmp(a, "--sweep-id"))
                 sweep_id = v;
-            else if (cli_parse_u64("sweep", "--jobs", v, &jobs_n) < 0 || jobs_n == 0 ||
-                     jobs_n > 1024) {
-                cli_usage_error("sweep", "--jobs expects 1 to 1024");
+            else if (cli_parse_range("sweep", "--jobs", v, 1, 1024, &jobs_n) < 0)
                 goto out;
-            }
             if (prc < 0) {
                 cli_usage_error("sweep", "%s", err.msg);
                 goto out;

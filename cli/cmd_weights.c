@@ -358,15 +358,13 @@ static int run_bench(int argc, char **argv)
         } else if (!strcmp(arg, "--depth")) {
             unsigned long long d;
             if (!val) return cli_usage_error(CMD, "--depth needs a number");
-            if (cli_parse_u64(CMD, arg, val, &d)) return CLI_EXIT_USAGE;
-            if (d < 2 || d > 64) return cli_usage_error(CMD, "--depth is 2..64, found %llu", d);
+            if (cli_parse_range(CMD, arg, val, 2, 64, &d)) return CLI_EXIT_USAGE;
             a.depth = (int)d;
             i++;
         } else if (!strcmp(arg, "--reps")) {
             unsigned long long r;
             if (!val) return cli_usage_error(CMD, "--reps needs a number");
-            if (cli_parse_u64(CMD, arg, val, &r)) return CLI_EXIT_USAGE;
-            if (r < 1 || r > 100) return cli_usage_error(CMD, "--reps is 1..100, found %llu", r);
+            if (cli_parse_range(CMD, arg, val, 1, 100, &r)) return CLI_EXIT_USAGE;
             a.reps = (int)r;
             i++;
         } else if (!strcmp(arg, "--dir") || !strcmp(arg, "--backend") ||

@@ -2,6 +2,7 @@
  * and --policy, loading a scenario with its diagnostics printed, usage
  * errors. */
 #include "cli.h"
+#include "core.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -19,6 +20,7 @@ void cli_overrides_free(struct cli_overrides *o)
         free(o->owned[i]);
     free(o->owned);
     free(o->items);
+    free(o->text);
     memset(o, 0, sizeof *o);
 }
 
@@ -47,11 +49,22 @@ static int push(struct cli_overrides *o, const char *key, const char *value)
         o->items = grown;
         o->capacity = cap;
     }
+    /* ",key=value" and the terminator */
+    size_t add = 1 + strlen(key) + 1 + strlen(value) + 1;
+    if (o->text_len + add > o->text_cap) {
+        size_t cap = o->text_cap ? o->text_cap : 256;
+        while (cap < o->text_len + add)
+            cap *= 2;
+        char *grown = realloc(o->text, cap);
+        if (!grown) return -1;
+        o->text = grown;
+        o->text_cap = cap;
+    }
+    o->text_len += (size_t)snprintf(o->text + o->text_len, o->text_cap - o->text_len, "%s%s=%s",
+                                    o->text_len ? "," : "", key, value);
     o->items[o->count].key = key;
     o->items[o->count].value = value;
     o->count++;
-    size_t used = strlen(o->text);
-    snprintf(o->text + used, sizeof o->text - used, "%s%s=%s", used ? "," : "", key, value);
     return 0;
 }
 
@@ -130,15 +143,21 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     return CLI_EXIT_USAGE;
 }
 
+int cli_parse_range(const char *cmd, const char *opt, const char *s, unsigned long long lo,
+                    unsigned long long hi, unsigned long long *out)
+{
+    uint64_t v;
+    int rc = core_parse_u64(s, lo, hi, NULL, &v);
+    if (rc == 0) {
+        *out = v;
+        return 0;
+    }
+    cli_usage_error(cmd, "%s expects an integer from %llu to %llu, found \"%s\"", opt, lo, hi,
+                    s ? s : "");
+    return -1;
+}
+
 int cli_parse_u64(const char *cmd, const char *opt, const char *s, unsigned long long *out)
 {
-    char *end;
-    errno = 0;
-    if (!s || !*s || *s == '-') goto bad;
-    *out = strtoull(s, &end, 10);
-    if (errno || *end) goto bad;
-    return 0;
-bad:
-    cli_usage_error(cmd, "%s expects a non-negative integer, found \"%s\"", opt, s ? s : "");
-    return -1;
+    return cli_parse_range(cmd, opt, s, 0, UINT64_MAX, out);
 }

@@ -3,6 +3,7 @@
  * points in one fixed order (mixed radix, seed fastest), shards, and the
  * plan's bisection over a monotone integer range. No I/O, no globals. */
 #include "sweep.h"
+#include "core.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -139,22 +140,11 @@ int cli_sweep_grid_add_policy(struct cli_sweep_grid *g, const char *spec, struct
 
 static int parse_seed(const char **p, uint64_t *out)
 {
-    if (**p < '0' || **p > '9') return -1;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(*p, &end, 10);
-    if (errno) return -1;
-    *p = end;
-    *out = v;
-    return 0;
+    return core_parse_u64(*p, 0, UINT64_MAX, p, out) ? -1 : 0;
 }
 
-static int push_seed(struct cli_sweep_grid *g, uint64_t s, const char *list, struct thaw_err *err)
+static int push_seed(struct cli_sweep_grid *g, uint64_t s, struct thaw_err *err)
 {
-    for (size_t i = 0; i < g->seed_count; i++)
-        if (g->seeds[i] == s)
-            return thaw_err_set(err, THAW_EINVAL, "--seeds %s: seed %llu is listed twice", list,
-                                (unsigned long long)s);
     if (g->seed_count >= CLI_SWEEP_MAX_SEEDS)
         return thaw_err_set(err, THAW_ERANGE, "--seeds: more than %d seeds", CLI_SWEEP_MAX_SEEDS);
     /* Grow by doubling: capacity is the next power of two >= count. */
@@ -169,7 +159,43 @@ static int push_seed(struct cli_sweep_grid *g, uint64_t s, const char *list, str
     return 0;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* A seed listed twice is an error: sorting a copy finds it in n log n (a
+ * check per seed pushed took n^2: "1-1000000" ran for hours). */
+static int check_unique_seeds(const struct cli_sweep_grid *g, const char *list,
+                              struct thaw_err *err)
+{
+    if (g->seed_count < 2) return 0;
+    uint64_t *v = malloc(g->seed_count * sizeof *v);
+    if (!v) return thaw_err_set(err, THAW_ENOMEM, "out of memory");
+    memcpy(v, g->seeds, g->seed_count * sizeof *v);
+    qsort(v, g->seed_count, sizeof *v, cmp_u64);
+    int rc = 0;
+    for (size_t i = 1; i < g->seed_count && !rc; i++)
+        if (v[i] == v[i - 1])
+            rc = thaw_err_set(err, THAW_EINVAL, "--seeds %s: seed %llu is listed twice", list,
+                              (unsigned long long)v[i]);
+    free(v);
+    return rc;
+}
+
+static int add_seeds(struct cli_sweep_grid *g, const char *list, struct thaw_err *err);
+
 int cli_sweep_grid_add_seeds(struct cli_sweep_grid *g, const char *list, struct thaw_err *err)
+{
+    size_t before = g->seed_count;
+    int rc = add_seeds(g, list, err);
+    if (rc == 0) rc = check_unique_seeds(g, list ? list : "", err);
+    if (rc < 0) g->seed_count = before; /* the grid as it was */
+    return rc;
+}
+
+static int add_seeds(struct cli_sweep_grid *g, const char *list, struct thaw_err *err)
 {
     const char *p = list ? list : "";
     if (!*p)
@@ -185,10 +211,8 @@ int cli_sweep_grid_add_seeds(struct cli_sweep_grid *g, const char *list, struct 
         if (b - a >= CLI_SWEEP_MAX_SEEDS)
             return thaw_err_set(err, THAW_ERANGE, "--seeds %s: more than %d seeds", list,
                                 CLI_SWEEP_MAX_SEEDS);
-        /* The duplicate check in push_seed is quadratic; seed lists are
-         * short enough (a few hundred) for that not to matter. */
         for (uint64_t s = a;; s++) {
-            int rc = push_seed(g, s, list, err);
+            int rc = push_seed(g, s, err);
             if (rc < 0) return rc;
             if (s == b) break;
         }
@@ -272,14 +296,13 @@ int cli_sweep_point_params(const struct cli_sweep_grid *g, const struct cli_swee
 
 int cli_shard_parse(const char *s, struct cli_shard *out, struct thaw_err *err)
 {
-    char *end;
-    const char *p = s ? s : "";
-    if (*p < '0' || *p > '9') goto bad;
-    errno = 0;
-    out->k = strtoul(p, &end, 10);
-    if (errno || *end != '/' || end[1] < '0' || end[1] > '9') goto bad;
-    out->n = strtoul(end + 1, &end, 10);
-    if (errno || *end || out->n == 0 || out->k == 0 || out->k > out->n) goto bad;
+    const char *end;
+    uint64_t k, n;
+    if (core_parse_u64(s, 1, ULONG_MAX, &end, &k) || *end != '/' ||
+        core_parse_u64(end + 1, 1, ULONG_MAX, NULL, &n) || k > n)
+        goto bad;
+    out->k = (unsigned long)k;
+    out->n = (unsigned long)n;
     return 0;
 bad:
     return thaw_err_set(err, THAW_EINVAL, "--shard expects K/N with 1 <= K <= N, found \"%s\"",
@@ -355,14 +378,14 @@ int cli_plan_range_parse(const char *s, char *key, size_t key_len, long *lo, lon
                          struct thaw_err *err)
 {
     const char *eq = s ? strchr(s, '=') : NULL;
-    char *end;
+    const char *end;
+    int64_t l, h;
     if (!eq || eq == s || (size_t)(eq - s) >= key_len) goto bad;
-    errno = 0;
-    *lo = strtol(eq + 1, &end, 10);
-    if (end == eq + 1 || errno || strncmp(end, "..", 2)) goto bad;
-    const char *h = end + 2;
-    *hi = strtol(h, &end, 10);
-    if (end == h || errno || *end || *lo > *hi) goto bad;
+    if (core_parse_i64(eq + 1, LONG_MIN, LONG_MAX, &end, &l) || strncmp(end, "..", 2) ||
+        core_parse_i64(end + 2, LONG_MIN, LONG_MAX, NULL, &h) || l > h)
+        goto bad;
+    *lo = (long)l;
+    *hi = (long)h;
     memcpy(key, s, (size_t)(eq - s));
     key[eq - s] = '\0';
     return 0;

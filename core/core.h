@@ -318,4 +318,14 @@ const char *core_action_kind_name(enum core_action_kind k);
  * and `thaw replay`): "t=... START_LOAD load=1 inst=1 model=0 gpu=0 ...". */
 void core_action_format(const struct core_action *a, char *buf, size_t len);
 
+/* Strict decimal integers, for every integer a user types outside a
+ * scenario (command-line values, run id lists, grid seeds): ASCII digits
+ * only, core_parse_i64 also a leading '-'; no spaces, no '+', no empty
+ * text, in [lo, hi]. With end NULL the whole text must be the number;
+ * otherwise *end receives the first character after the digits (for lists
+ * such as "1,4-6" or "K/N"). Returns 0, THAW_EINVAL (not such an integer)
+ * or THAW_ERANGE (outside [lo, hi], or too large for 64 bits). */
+int core_parse_u64(const char *s, uint64_t lo, uint64_t hi, const char **end, uint64_t *out);
+int core_parse_i64(const char *s, int64_t lo, int64_t hi, const char **end, int64_t *out);
+
 #endif

@@ -15,31 +15,56 @@
 
 #define TEXT_MAX 256
 
-static const struct fy_mark *node_mark(struct fy_node *n, int depth)
+/* The first mark at or below n, following first children only (a mapping's
+ * first key, a sequence's first item); NULL when that chain ends in an empty
+ * collection or an empty scalar. Iterative: each node is visited once. */
+static const struct fy_mark *first_mark_below(struct fy_node *n)
 {
-    if (!n || depth > 80) return NULL;
-    if (fy_node_is_scalar(n)) {
-        struct fy_token *t = fy_node_get_scalar_token(n);
-        const struct fy_mark *m = t ? fy_token_start_mark(t) : NULL;
-        if (m) return m;
-    } else if (fy_node_is_mapping(n) && fy_node_mapping_item_count(n) > 0) {
-        struct fy_node_pair *p = fy_node_mapping_get_by_index(n, 0);
-        const struct fy_mark *m = p ? node_mark(fy_node_pair_key(p), depth + 1) : NULL;
-        if (m) return m;
-    } else if (fy_node_is_sequence(n) && fy_node_sequence_item_count(n) > 0) {
-        const struct fy_mark *m = node_mark(fy_node_sequence_get_by_index(n, 0), depth + 1);
-        if (m) return m;
+    while (n) {
+        if (fy_node_is_scalar(n)) {
+            struct fy_token *t = fy_node_get_scalar_token(n);
+            return t ? fy_token_start_mark(t) : NULL;
+        }
+        if (fy_node_is_mapping(n) && fy_node_mapping_item_count(n) > 0) {
+            struct fy_node_pair *p = fy_node_mapping_get_by_index(n, 0);
+            n = p ? fy_node_pair_key(p) : NULL;
+        } else if (fy_node_is_sequence(n) && fy_node_sequence_item_count(n) > 0) {
+            n = fy_node_sequence_get_by_index(n, 0);
+        } else {
+            return NULL;
+        }
     }
-    /* An empty collection or an empty scalar: point at its key, or its list. */
-    struct fy_node *parent = fy_node_get_parent(n);
-    if (!parent) return NULL;
-    if (fy_node_is_mapping(parent)) {
-        void *it = NULL;
-        struct fy_node_pair *p;
-        while ((p = fy_node_mapping_iterate(parent, &it)))
-            if (fy_node_pair_value(p) == n) return node_mark(fy_node_pair_key(p), depth + 1);
+    return NULL;
+}
+
+/* Where n sits: its first mark below, else (an empty collection or an empty
+ * scalar) its key, else the nearest ancestor that has one. Climbing skips a
+ * parent's first-child chain when it is the one just tried, so the work is
+ * linear in the depth; "- - " or "[[[]]]" once took 2^depth steps. */
+static const struct fy_mark *node_mark(struct fy_node *n)
+{
+    const struct fy_mark *m = first_mark_below(n);
+    if (m || !n) return m;
+    struct fy_node *child = n;
+    for (struct fy_node *parent = fy_node_get_parent(n); parent;
+         child = parent, parent = fy_node_get_parent(parent)) {
+        struct fy_node *first = NULL;
+        if (fy_node_is_mapping(parent)) {
+            void *it = NULL;
+            struct fy_node_pair *p;
+            while ((p = fy_node_mapping_iterate(parent, &it)))
+                if (fy_node_pair_value(p) == child) {
+                    if ((m = first_mark_below(fy_node_pair_key(p)))) return m;
+                    break;
+                }
+            struct fy_node_pair *p0 = fy_node_mapping_get_by_index(parent, 0);
+            first = p0 ? fy_node_pair_key(p0) : NULL;
+        } else if (fy_node_is_sequence(parent)) {
+            first = fy_node_sequence_get_by_index(parent, 0);
+        }
+        if (first && first != child && (m = first_mark_below(first))) return m;
     }
-    return node_mark(parent, depth + 1);
+    return NULL;
 }
 
 /* The override that set n (or a node above it), or -1. */
@@ -88,8 +113,8 @@ void core_ld_err(struct core_ld *ld, struct fy_node *at, struct fy_node *owner, 
         add(ld, 0, 0, path, msg);
         return;
     }
-    const struct fy_mark *m = node_mark(at, 0);
-    if (!m && owner) m = node_mark(owner, 0);
+    const struct fy_mark *m = node_mark(at);
+    if (!m && owner) m = node_mark(owner);
     /* An alias token's mark is just after its '*'. */
     int col = m ? m->column + 1 : 0;
     if (m && at && fy_node_is_alias(at) && col > 1) col--;
@@ -227,7 +252,7 @@ bool core_ld_fields(struct core_ld *ld, struct fy_node *map, const char *path,
             char sub[160];
             snprintf(sub, sizeof sub, "%s%s%s", path, path[0] ? "." : "", fields[found].name);
             if (fields[found].key) {
-                const struct fy_mark *m = node_mark(fields[found].key, 0);
+                const struct fy_mark *m = node_mark(fields[found].key);
                 core_ld_err(ld, key, map, sub, "duplicate key '%s' (first at line %d)",
                             fields[found].name, m ? m->line + 1 : 0);
                 continue;

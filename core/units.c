@@ -4,6 +4,7 @@
  * multiplier before one final rounding division, so 1.5GiB or 0.1s come out
  * exact and an overflow is detected instead of wrapping. */
 #include "units.h"
+#include "core.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -243,6 +244,40 @@ int core_units_int(const char *s, int64_t lo, int64_t hi, int64_t *out)
     if (x < lo || x > hi) return CORE_UNIT_RANGE;
     *out = x;
     return CORE_UNIT_OK;
+}
+
+int core_parse_u64(const char *s, uint64_t lo, uint64_t hi, const char **end, uint64_t *out)
+{
+    if (!s || !(*s >= '0' && *s <= '9')) return THAW_EINVAL;
+    uint64_t v = 0;
+    bool over = false;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        unsigned d = (unsigned)(*s - '0');
+        if (v > (UINT64_MAX - d) / 10) over = true;
+        v = v * 10 + d;
+    }
+    if (end)
+        *end = s;
+    else if (*s)
+        return THAW_EINVAL;
+    if (over || v < lo || v > hi) return THAW_ERANGE;
+    *out = v;
+    return 0;
+}
+
+int core_parse_i64(const char *s, int64_t lo, int64_t hi, const char **end, int64_t *out)
+{
+    if (!s) return THAW_EINVAL;
+    bool neg = *s == '-';
+    uint64_t mag;
+    int rc = core_parse_u64(s + neg, 0, UINT64_MAX, end, &mag);
+    if (rc == THAW_EINVAL) return rc;
+    if (rc == 0 && mag > (uint64_t)INT64_MAX + neg) rc = THAW_ERANGE;
+    if (rc) return rc;
+    int64_t v = neg ? (int64_t)(0 - mag) : (int64_t)mag;
+    if (v < lo || v > hi) return THAW_ERANGE;
+    *out = v;
+    return 0;
 }
 
 const char *core_units_status_text(int status)

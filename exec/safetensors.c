@@ -262,8 +262,11 @@ static int parse_file(const char *path, struct exec_safetensors *st, int *tcap,
     while (first >= 0 && st->tensors[first].file == st->file_count - 1)
         first--;
     first++;
-    qsort(st->tensors + first, (size_t)(st->tensor_count - first), sizeof *st->tensors,
-          cmp_offsets);
+    /* A header of "{}" (no tensors) is valid; st->tensors may then still be
+     * NULL, and qsort(NULL, 0, ...) is undefined. */
+    if (st->tensor_count > first)
+        qsort(st->tensors + first, (size_t)(st->tensor_count - first), sizeof *st->tensors,
+              cmp_offsets);
     for (int i = first; i < st->tensor_count; i++) {
         const struct exec_st_tensor *t = &st->tensors[i];
         if (t->begin < prev_end) {

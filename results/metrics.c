@@ -57,6 +57,19 @@ int res_metric_higher_is_better(const char *name)
     return -1;
 }
 
+int res_metric_check(const char *name, struct thaw_err *err)
+{
+    if (res_metric_higher_is_better(name) >= 0) return 0;
+    char list[THAW_ERR_MSG_MAX];
+    size_t used = 0;
+    list[0] = '\0';
+    for (int i = 0; metric_names[i] && used < sizeof list; i++)
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "",
+                                 metric_names[i]);
+    return thaw_err_set(err, THAW_EINVAL, "unknown metric \"%s\"; metrics are: %s",
+                        name ? name : "", list);
+}
+
 /* A growable array of doubles. */
 struct vec {
     double *v;

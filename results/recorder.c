@@ -121,6 +121,101 @@ static int make_parent(const char *path, struct thaw_err *err)
     return 0;
 }
 
+/* Columns a thaw database may lack because an older thaw made it; every
+ * reader and writer of them checks first (res_has_column). */
+static const char *const optional_columns[][2] = {{"runs", "owner"}};
+
+static bool optional_column(const char *table, const char *column)
+{
+    for (size_t i = 0; i < sizeof optional_columns / sizeof optional_columns[0]; i++)
+        if (!strcmp(optional_columns[i][0], table) && !strcmp(optional_columns[i][1], column))
+            return true;
+    return false;
+}
+
+static bool has_column(sqlite3 *db, const char *table, const char *column)
+{
+    sqlite3_stmt *st = NULL;
+    bool yes = sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info(?) WHERE name = ?", -1, &st,
+                                  NULL) == SQLITE_OK;
+    if (yes) {
+        sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, column, -1, SQLITE_STATIC);
+        yes = sqlite3_step(st) == SQLITE_ROW;
+    }
+    sqlite3_finalize(st);
+    return yes;
+}
+
+static bool has_table(sqlite3 *db, const char *table)
+{
+    sqlite3_stmt *st = NULL;
+    bool yes =
+        sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", -1,
+                           &st, NULL) == SQLITE_OK;
+    if (yes) {
+        sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+        yes = sqlite3_step(st) == SQLITE_ROW;
+    }
+    sqlite3_finalize(st);
+    return yes;
+}
+
+/* Is the file at `db` empty or thaw's? It is thaw's when it has a runs
+ * table and every table of schema.sql that it has holds that table's
+ * columns (other tables of its own are allowed). The reference is
+ * schema.sql itself, applied to a scratch in-memory database, so the rule
+ * never drifts from the schema. Nothing is written to `db`. */
+static int check_ours(sqlite3 *db, const char *path, struct thaw_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT count(*), coalesce(sum(name = 'runs'), 0) FROM sqlite_master "
+                           "WHERE type = 'table'",
+                           -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW) {
+        int rc = thaw_err_set(err, THAW_EIO, "%s: %s", path, sqlite3_errmsg(db));
+        sqlite3_finalize(st);
+        return rc;
+    }
+    int tables = sqlite3_column_int(st, 0), runs = sqlite3_column_int(st, 1);
+    sqlite3_finalize(st);
+    if (tables == 0) return 0;
+    if (!runs)
+        return thaw_err_set(err, THAW_EINVAL,
+                            "%s: not a thaw results database (it holds other tables and no runs "
+                            "table); give another --db",
+                            path);
+    sqlite3 *ref = NULL;
+    int rc = 0;
+    if (sqlite3_open_v2(":memory:", &ref, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+        sqlite3_exec(ref, res_schema_sql, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(
+            ref,
+            "SELECT m.name, c.name FROM sqlite_master m, pragma_table_info(m.name) c "
+            "WHERE m.type = 'table' ORDER BY m.name, c.cid",
+            -1, &st, NULL) != SQLITE_OK) {
+        rc = thaw_err_set(err, THAW_ENOMEM, "%s: cannot build the reference schema: %s", path,
+                          ref ? sqlite3_errmsg(ref) : "out of memory");
+        sqlite3_finalize(st);
+        sqlite3_close(ref);
+        return rc;
+    }
+    while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+        const char *table = (const char *)sqlite3_column_text(st, 0);
+        const char *column = (const char *)sqlite3_column_text(st, 1);
+        if (!has_table(db, table)) continue;
+        if (!has_column(db, table, column) && !optional_column(table, column))
+            rc = thaw_err_set(err, THAW_EINVAL,
+                              "%s: not a thaw results database (its table %s has no column %s); "
+                              "give another --db",
+                              path, table, column);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(ref);
+    return rc;
+}
+
 static int prepare(struct res_db *db, const char *sql, sqlite3_stmt **st, struct thaw_err *err)
 {
     if (sqlite3_prepare_v3(db->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
@@ -148,27 +243,9 @@ int res_open(const char *path, struct res_db **out, struct thaw_err *err)
     }
     sqlite3_busy_timeout(db->db, RES_BUSY_TIMEOUT_MS);
     int rc;
-    /* Someone else's database (tables, but no runs table) is refused before
-     * anything is written to it: thaw never adds its schema to a stranger. */
-    sqlite3_stmt *probe = NULL;
-    if (sqlite3_prepare_v2(db->db,
-                           "SELECT count(*), coalesce(sum(name = 'runs'), 0) FROM sqlite_master "
-                           "WHERE type = 'table'",
-                           -1, &probe, NULL) != SQLITE_OK ||
-        sqlite3_step(probe) != SQLITE_ROW) {
-        rc = thaw_err_set(err, THAW_EIO, "%s: %s", path, sqlite3_errmsg(db->db));
-        sqlite3_finalize(probe);
+    if ((rc = check_ours(db->db, path, err)) < 0) {
         res_close(db);
         return rc;
-    }
-    bool foreign = sqlite3_column_int(probe, 0) > 0 && sqlite3_column_int(probe, 1) == 0;
-    sqlite3_finalize(probe);
-    if (foreign) {
-        res_close(db);
-        return thaw_err_set(err, THAW_EINVAL,
-                            "%s: not a thaw results database (it holds other tables); give "
-                            "another --db",
-                            path);
     }
     /* WAL: readers (report, plot) never block the writer. NORMAL sync is
      * durable across application crashes, which is what a run needs. */
@@ -176,11 +253,9 @@ int res_open(const char *path, struct res_db **out, struct thaw_err *err)
         (rc = exec_sql(db, "PRAGMA synchronous = NORMAL", err)) < 0 ||
         (rc = exec_sql(db, "PRAGMA foreign_keys = ON", err)) < 0 ||
         (rc = exec_sql(db, res_schema_sql, err)) < 0) {
-        if (err) {
-            char msg[THAW_ERR_MSG_MAX];
-            snprintf(msg, sizeof msg, "%s", err->msg);
-            thaw_err_set(err, rc, "%s: %s", path, msg);
-        }
+        /* err names the statement; the schema's text is no reason to print. */
+        rc = thaw_err_set(err, rc, "%s: cannot apply thaw's schema: %s", path,
+                          sqlite3_errmsg(db->db));
         res_close(db);
         return rc;
     }
@@ -342,6 +417,19 @@ int res_run_begin(struct res_db *db, const struct core_spec *spec, const struct 
     sqlite3_finalize(st);
     st = NULL;
     int64_t id = sqlite3_last_insert_rowid(db->db);
+    char owner[160];
+    if (has_column(db->db, "runs", "owner") && res_owner_text(owner, sizeof owner) == 0) {
+        if (sqlite3_prepare_v2(db->db, "UPDATE runs SET owner = ? WHERE id = ?", -1, &st, NULL) !=
+            SQLITE_OK) {
+            rc = db_error(db, err, "record run owner");
+            goto fail;
+        }
+        sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, id);
+        if ((rc = step_done(db, st, err, "record run owner")) < 0) goto fail;
+        sqlite3_finalize(st);
+        st = NULL;
+    }
 
     if (sqlite3_prepare_v2(db->db,
                            "INSERT INTO gpus (run, gpu, name, node, vram) VALUES (?,?,?,?,?)", -1,

@@ -136,8 +136,38 @@ int res_flush(struct res_db *db, struct thaw_err *err);
  * THAW_ENOENT when nothing matches, THAW_EINVAL when ambiguous. */
 int res_resolve_run(struct res_db *db, const char *text, int64_t *run, struct thaw_err *err);
 
+/* ---- interrupted and orphaned runs (prune.c) ----------------------------- */
+
+/* This process as runs.owner records it: "PID START BOOT_ID", START being
+ * the process's start time in clock ticks since boot (field 22 of
+ * /proc/PID/stat), so a reused pid or a reboot is not mistaken for the
+ * writer. THAW_EIO when /proc cannot tell. */
+int res_owner_text(char *buf, size_t len);
+
+enum res_liveness { RES_ALIVE = 1, RES_GONE = 0, RES_UNKNOWN = -1 };
+/* Is the process that wrote a run (its runs.host and runs.owner) still
+ * there? UNKNOWN for another host, or no owner (an older database). */
+enum res_liveness res_owner_liveness(const char *host, const char *owner);
+
+/* Runs still 'running' whose writer is gone (orphaned), in id order, into
+ * a malloc'ed array (caller frees; NULL when none). */
+int res_runs_orphaned(struct res_db *db, int64_t **ids, int *count, struct thaw_err *err);
+
+/* What `thaw prune` removes: failed, interrupted and orphaned runs, in id
+ * order, malloc'ed as above. */
+int res_prune_list(struct res_db *db, int64_t **ids, int *count, struct thaw_err *err);
+
+/* Deletes runs[0..n-1] and every row of theirs (all tables cascade from
+ * runs), in one transaction; *rows (may be NULL) receives how many rows
+ * went in all, the runs rows included. */
+int res_runs_delete(struct res_db *db, const int64_t *runs, int n, int64_t *rows,
+                    struct thaw_err *err);
+
 /* The metric names above, in display order, NULL-terminated. */
 const char *const *res_metric_names(void);
+/* 0 for a metric name; THAW_EINVAL for anything else, with a message that
+ * lists every valid name ("unknown metric \"x\"; metrics are: a, b, ..."). */
+int res_metric_check(const char *name, struct thaw_err *err);
 /* 1 when a larger value is better (shm_hit_rate, vram_util_mean,
  * requests_served, loads_ok, recovery_count), 0 when smaller is better, -1
  * for a name that is not a metric. */

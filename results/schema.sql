@@ -20,8 +20,12 @@ CREATE TABLE IF NOT EXISTS runs (
     started_at    TEXT NOT NULL,             -- wall clock, ISO 8601 UTC
     finished_at   TEXT,
     duration_s    REAL,                      -- simulated / executed span
-    status        TEXT NOT NULL CHECK (status IN ('running', 'complete', 'failed', 'interrupted'))
+    status        TEXT NOT NULL CHECK (status IN ('running', 'complete', 'failed', 'interrupted')),
+    owner         TEXT                       -- writer "PID START BOOT_ID"; see below
 );
+-- runs.owner (res_owner_text) tells a run left 'running' by a dead process
+-- from a live one. It came after the first release: an older database
+-- lacks it, and everything that reads or writes it checks first.
 
 CREATE TABLE IF NOT EXISTS loads (
     run       INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,

@@ -57,15 +57,12 @@ static int id_list_matches(const char *list, int64_t id, bool *match, struct tha
     *match = false;
     const char *p = list;
     while (*p) {
-        char *end;
-        long long lo = strtoll(p, &end, 10), hi = lo;
-        if (end == p) goto bad;
-        if (*end == '-') {
-            const char *q = end + 1;
-            hi = strtoll(q, &end, 10);
-            if (end == q || hi < lo) goto bad;
-        }
-        if (*end && *end != ',') goto bad;
+        const char *end;
+        int64_t lo, hi;
+        if (core_parse_i64(p, 0, INT64_MAX, &end, &lo)) goto bad;
+        hi = lo;
+        if (*end == '-' && (core_parse_i64(end + 1, 0, INT64_MAX, &end, &hi) || hi < lo)) goto bad;
+        if (*end && (*end != ',' || !end[1])) goto bad;
         if (id >= lo && id <= hi) *match = true;
         p = *end ? end + 1 : end;
     }
@@ -80,6 +77,43 @@ struct run_fields {
     const char *sweep, *policy, *params, *overrides, *scenario, *mode, *status;
 };
 
+/* "k=v" with a non-empty k and v, n bytes of it. */
+static bool is_kv(const char *s, size_t n)
+{
+    const char *eq = memchr(s, '=', n);
+    return eq && eq > s && eq < s + n - 1;
+}
+
+/* A term's value must say something: an empty value (or an empty or
+ * malformed item) once matched every run. */
+static int check_value(const char *term, size_t klen, const char *v, struct thaw_err *err)
+{
+#define KEY(s) (klen == strlen(s) && !strncmp(term, s, klen))
+    if (!*v) return thaw_err_set(err, THAW_EINVAL, "selector term \"%s\" has an empty value", term);
+    if (KEY("policy")) {
+        for (const char *p = v;;) {
+            size_t n = strcspn(p, ",");
+            if (!is_kv(p, n))
+                return thaw_err_set(err, THAW_EINVAL,
+                                    "selector term \"%s\": \"%.*s\" is not a policy setting k=v "
+                                    "(such as policy=queue=fifo,shm=off)",
+                                    term, (int)n, p);
+            if (!p[n]) break;
+            p += n + 1;
+        }
+    } else if (KEY("mode") && strcmp(v, "sim") && strcmp(v, "exec")) {
+        return thaw_err_set(err, THAW_EINVAL, "selector term \"%s\": mode is sim or exec", term);
+    } else if (KEY("status") && strcmp(v, "any") && strcmp(v, "running") && strcmp(v, "complete") &&
+               strcmp(v, "failed") && strcmp(v, "interrupted")) {
+        return thaw_err_set(err, THAW_EINVAL,
+                            "selector term \"%s\": status is running, complete, failed, "
+                            "interrupted or any",
+                            term);
+    }
+#undef KEY
+    return 0;
+}
+
 /* Does one term hold for a run? */
 static int term_matches(const char *term, const struct run_fields *r, bool *match,
                         struct thaw_err *err)
@@ -87,9 +121,13 @@ static int term_matches(const char *term, const struct run_fields *r, bool *matc
     const char *eq = strchr(term, '=');
     if (strspn(term, "0123456789,-") == strlen(term))
         return id_list_matches(term, r->id, match, err);
-    if (!strncmp(term, "param:", 6) && eq) {
+    if (!strncmp(term, "param:", 6)) {
         const char *kv = term + 6;
         size_t n = strlen(kv);
+        if (!is_kv(kv, n))
+            return thaw_err_set(err, THAW_EINVAL,
+                                "selector term \"%s\": expected param:KEY=VALUE, both non-empty",
+                                term);
         *match = has_item(r->params, ";", kv, n) || has_item(r->overrides, ",", kv, n);
         return 0;
     }
@@ -100,6 +138,8 @@ static int term_matches(const char *term, const struct run_fields *r, bool *matc
                             term);
     size_t klen = (size_t)(eq - term);
     const char *v = eq + 1;
+    int rc = check_value(term, klen, v, err);
+    if (rc < 0) return rc;
 #define KEY(s) (klen == strlen(s) && !strncmp(term, s, klen))
     if (KEY("sweep"))
         *match = !strcmp(r->sweep, v);

@@ -152,6 +152,11 @@ static void table_cell(sqlite3_stmt *st, int64_t run, const char *metric, char *
 int res_table_print(struct res_db *db, const int64_t *runs, int n, const char *const *metrics,
                     int n_metrics, FILE *out, struct thaw_err *err)
 {
+    /* An unknown name would print a column of '-' and look like no data. */
+    for (int m = 0; m < n_metrics; m++) {
+        int mrc = res_metric_check(metrics[m], err);
+        if (mrc < 0) return mrc;
+    }
     sqlite3 *h = res_handle(db);
     sqlite3_stmt *info = NULL, *val = NULL;
     int rc = 0;

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -149,7 +150,8 @@ static void test_shard_parse(void **state)
     assert_int_equal(cli_shard_parse("2/3", &s, &err), 0);
     assert_int_equal(s.k, 2);
     assert_int_equal(s.n, 3);
-    const char *bad[] = {"0/3", "4/3", "1/0", "1", "a/b", "1/2x", "/2", "-1/2", "", NULL};
+    const char *bad[] = {"0/3", "4/3",  "1/0",  "1",    "a/b",  "1/2x", "/2", "-1/2",
+                         "",    " 1/2", "+1/2", "1/ 2", "1/+2", "1/2 ", NULL};
     for (int i = 0; bad[i]; i++)
         assert_int_equal(cli_shard_parse(bad[i], &s, &err), THAW_EINVAL);
     assert_int_equal(cli_shard_parse(NULL, &s, &err), THAW_EINVAL);
@@ -172,14 +174,36 @@ static void test_seeds(void **state)
     assert_int_equal(g.seeds[5], 9);
     cli_sweep_grid_free(&g);
 
-    const char *bad[] = {"",    "3-1",       "a",   "1,,2",  "1-",
-                         "-3",  "1,",        "1,1", "1-3,2", "18446744073709551616",
-                         "1 2", "0-1000000", NULL};
+    const char *bad[] = {"",     "3-1",       "a",   "1,,2",  "1-",
+                         "-3",   "1,",        "1,1", "1-3,2", "18446744073709551616",
+                         "1 2",  "0-1000000", " 1",  "+1",    "1-+2",
+                         "1- 2", NULL};
     for (int i = 0; bad[i]; i++) {
         cli_sweep_grid_init(&g);
         assert_true(cli_sweep_grid_add_seeds(&g, bad[i], &err) < 0);
         cli_sweep_grid_free(&g);
     }
+
+    /* The most seeds, 0-999999 (10^6), load in n log n: the duplicate check
+     * was once quadratic (fuzzing: "1-30715" took over 10 s). */
+    cli_sweep_grid_init(&g);
+    clock_t t0 = clock();
+    assert_int_equal(cli_sweep_grid_add_seeds(&g, "0-999999", &err), 0);
+    assert_true((double)(clock() - t0) / CLOCKS_PER_SEC < 5.0);
+    assert_int_equal(g.seed_count, 1000000);
+    assert_true(g.seeds[999999] == 999999);
+    cli_sweep_grid_free(&g);
+    /* A duplicate across two --seeds is found, named, and leaves the grid
+     * as it was. */
+    cli_sweep_grid_init(&g);
+    assert_int_equal(cli_sweep_grid_add_seeds(&g, "1-3", &err), 0);
+    assert_int_equal(cli_sweep_grid_add_seeds(&g, "5,3", &err), THAW_EINVAL);
+    assert_string_equal(err.msg, "--seeds 5,3: seed 3 is listed twice");
+    assert_int_equal(g.seed_count, 3);
+    assert_int_equal(cli_sweep_grid_add_seeds(&g, "4", &err), 0);
+    assert_int_equal(g.seed_count, 4);
+    assert_int_equal(g.seeds[3], 4);
+    cli_sweep_grid_free(&g);
 }
 
 static void test_set_values(void **state)

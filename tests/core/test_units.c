@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "core.h"
 #include "units.h"
 
 struct u64_case {
@@ -211,6 +212,77 @@ static void test_int(void **state)
     assert_int_equal(core_units_int("", 0, 10, &v), CORE_UNIT_EMPTY);
 }
 
+/* core_parse_u64 / core_parse_i64: the strict integers of the command line.
+ * Each case: text, range, expected status, value (when 0) and, for the
+ * end-pointer form, how many characters were digits. */
+struct strict_case {
+    const char *s;
+    int64_t lo, hi;
+    int rc;
+    int64_t value;
+};
+
+static void test_strict_ints(void **state)
+{
+    (void)state;
+    static const struct strict_case u[] = {
+        {"0", 0, 10, 0, 0},
+        {"10", 0, 10, 0, 10},
+        {"007", 0, 10, 0, 7},
+        {" -5", 0, INT64_MAX, THAW_EINVAL, 0}, /* once read as 2^64 - 5 */
+        {"-5", 0, INT64_MAX, THAW_EINVAL, 0},
+        {"+5", 0, INT64_MAX, THAW_EINVAL, 0},
+        {" 5", 0, INT64_MAX, THAW_EINVAL, 0},
+        {"5 ", 0, INT64_MAX, THAW_EINVAL, 0},
+        {"5x", 0, INT64_MAX, THAW_EINVAL, 0},
+        {"0x10", 0, INT64_MAX, THAW_EINVAL, 0},
+        {"", 0, INT64_MAX, THAW_EINVAL, 0},
+        {"11", 0, 10, THAW_ERANGE, 0},
+        {"0", 1, 10, THAW_ERANGE, 0},
+        /* 2^64 = 18446744073709551616: one past the largest */
+        {"18446744073709551616", 0, INT64_MAX, THAW_ERANGE, 0},
+        {"99999999999999999999999", 0, INT64_MAX, THAW_ERANGE, 0},
+    };
+    for (size_t i = 0; i < sizeof u / sizeof u[0]; i++) {
+        uint64_t v = 12345;
+        int rc = core_parse_u64(u[i].s, (uint64_t)u[i].lo, (uint64_t)u[i].hi, NULL, &v);
+        if (rc != u[i].rc) print_error("u64 \"%s\": rc %d, want %d\n", u[i].s, rc, u[i].rc);
+        assert_int_equal(rc, u[i].rc);
+        assert_true(v == (rc ? 12345 : (uint64_t)u[i].value)); /* untouched on error */
+    }
+    uint64_t v;
+    assert_int_equal(core_parse_u64("18446744073709551615", 0, UINT64_MAX, NULL, &v), 0);
+    assert_true(v == UINT64_MAX);
+    assert_int_equal(core_parse_u64(NULL, 0, 1, NULL, &v), THAW_EINVAL);
+    /* with an end pointer: "12/34" stops at the '/' */
+    const char *end = NULL;
+    assert_int_equal(core_parse_u64("12/34", 0, 100, &end, &v), 0);
+    assert_int_equal(v, 12);
+    assert_string_equal(end, "/34");
+
+    static const struct strict_case s[] = {
+        {"-5", -10, 10, 0, -5},
+        {"5", -10, 10, 0, 5},
+        {"-0", -10, 10, 0, 0},
+        {"--5", -10, 10, THAW_EINVAL, 0},
+        {"- 5", -10, 10, THAW_EINVAL, 0},
+        {" -5", -10, 10, THAW_EINVAL, 0},
+        {"+5", -10, 10, THAW_EINVAL, 0},
+        {"-11", -10, 10, THAW_ERANGE, 0},
+        {"-9223372036854775808", INT64_MIN, INT64_MAX, 0, INT64_MIN},
+        {"9223372036854775807", INT64_MIN, INT64_MAX, 0, INT64_MAX},
+        {"9223372036854775808", INT64_MIN, INT64_MAX, THAW_ERANGE, 0},
+        {"-9223372036854775809", INT64_MIN, INT64_MAX, THAW_ERANGE, 0},
+    };
+    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++) {
+        int64_t x = 12345;
+        int rc = core_parse_i64(s[i].s, s[i].lo, s[i].hi, NULL, &x);
+        if (rc != s[i].rc) print_error("i64 \"%s\": rc %d, want %d\n", s[i].s, rc, s[i].rc);
+        assert_int_equal(rc, s[i].rc);
+        assert_true(x == (rc ? 12345 : s[i].value));
+    }
+}
+
 static void test_status_texts(void **state)
 {
     (void)state;
@@ -230,7 +302,7 @@ int main(void)
         cmocka_unit_test(test_bytes),        cmocka_unit_test(test_bandwidth),
         cmocka_unit_test(test_duration),     cmocka_unit_test(test_rate),
         cmocka_unit_test(test_probability),  cmocka_unit_test(test_int),
-        cmocka_unit_test(test_status_texts),
+        cmocka_unit_test(test_status_texts), cmocka_unit_test(test_strict_ints),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -54,4 +54,21 @@ echo "$out" | grep -q 'no interval can be computed' || fail "single runs: $out"
 [ $? = 2 ] || fail "compare without --b is not a usage error"
 "$THAW" compare --db "$tmp/m.db" --a 1 --b 2 --metric nope > /dev/null 2>&1 && fail "bad metric"
 "$THAW" compare --db "$tmp/m.db" --a sweep=none --b 2 > /dev/null 2>&1 && fail "empty side"
+
+# An empty selector value once matched every run: now a usage error (exit 2,
+# as every malformed selector of compare).
+"$THAW" compare --db "$tmp/m.db" --a policy= --b 2 > "$tmp/out" 2>&1
+[ $? = 2 ] || fail "compare --a policy= is not an error"
+grep -q 'selector term "policy=" has an empty value' "$tmp/out" || fail "policy=: $(cat "$tmp/out")"
+
+# An unknown --metric is an error listing the valid names (it once printed a
+# column of '-' and exited 0); nothing goes to stdout.
+"$THAW" report --db "$tmp/m.db" --select 1-6 --metric makespan_s,nosuch > "$tmp/out" 2> "$tmp/err"
+[ $? = 1 ] || fail "report --metric nosuch did not exit 1"
+[ ! -s "$tmp/out" ] || fail "report --metric nosuch printed a table: $(cat "$tmp/out")"
+grep -q '^thaw report: unknown metric "nosuch"; metrics are: cold_start_mean_s, .*, loads_cancelled$' \
+    "$tmp/err" || fail "unknown metric message: $(cat "$tmp/err")"
+"$THAW" report --db "$tmp/m.db" --select 1-6 --metric makespan_s > "$tmp/out" ||
+    fail "report --metric makespan_s"
+[ "$(grep -c '90.000' "$tmp/out")" = 6 ] || fail "makespan column: $(cat "$tmp/out")"
 echo "ok"

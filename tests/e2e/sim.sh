@@ -37,6 +37,21 @@ grep -Eq "^run 1 \\($db\\)$" "$tmp/out" || fail "run id line"
 last=$(sql "SELECT MAX(finished) FROM loads WHERE run = 2")
 [ "$last" = 48.0 ] || fail "--policy/--set had no effect (last load $last, want 48.0)"
 
+# Overrides of any length are stored whole and replay: 200 copies of a
+# 36-byte --set joined by commas are 200 * 36 + 199 = 7399 characters (once
+# cut at 1,023, and replay then failed to load the scenario).
+long=()
+for _ in $(seq 200); do long+=(--set 'cluster.nodes[1].storage_read=1GiB/s'); done
+"$THAW" sim scenarios/chained-cold-start.yaml --db "$db" --quiet "${long[@]}" >"$tmp/out" 2>&1 ||
+  fail "sim with 7 KiB of --set exited $?"
+long_run=$(cat "$tmp/out")
+[ "$(sql "SELECT length(overrides) FROM runs WHERE id = $long_run")" = 7399 ] ||
+  fail "stored overrides are not 7399 characters"
+[ "$(sql "SELECT substr(overrides, -36) FROM runs WHERE id = $long_run")" = \
+  'cluster.nodes[1].storage_read=1GiB/s' ] || fail "the last override is not stored whole"
+"$THAW" replay "$long_run" --db "$db" >"$tmp/out" 2>&1 || fail "replay of the long run exited $?"
+grep -q identical "$tmp/out" || fail "replay of the long run is not identical"
+
 # --no-record: nothing written.
 "$THAW" sim scenarios/chained-cold-start.yaml --db "$tmp/none.db" --no-record >"$tmp/out" 2>&1 ||
   fail "--no-record exited $?"
@@ -63,6 +78,13 @@ grep -q '^with recorder' "$tmp/out" && grep -q '^without recorder' "$tmp/out" ||
 [ $? -eq 2 ] || fail "no scenario should exit 2"
 "$THAW" sim scenarios/chained-cold-start.yaml --seed x >"$tmp/out" 2>&1
 [ $? -eq 2 ] || fail "bad --seed should exit 2"
+# Strict: ' -5' was once read as 2^64 - 5; the error names the option.
+for bad in ' -5' '+5' '5 ' '18446744073709551616'; do
+  "$THAW" sim scenarios/chained-cold-start.yaml --no-record --seed "$bad" >"$tmp/out" 2>&1
+  [ $? -eq 2 ] || fail "--seed '$bad' should exit 2"
+  grep -qF "thaw sim: --seed expects an integer from 0 to 18446744073709551615, found \"$bad\"" \
+    "$tmp/out" || fail "--seed '$bad': message"
+done
 "$THAW" sim scenarios/chained-cold-start.yaml --frobnicate >"$tmp/out" 2>&1
 [ $? -eq 2 ] || fail "unknown option should exit 2"
 "$THAW" sim --help >"$tmp/out" 2>&1 || fail "--help exited $?"

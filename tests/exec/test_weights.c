@@ -260,6 +260,25 @@ static void test_st_valid(void **state)
     assert_int_equal(exec_safetensors_open(path, &st, &err), 0);
     assert_int_equal(st->tensors[0].ndim, 0);
     exec_safetensors_free(st);
+    /* No tensors at all: "{}" (and metadata alone) is a valid file with an
+     * empty data section (the reference reader accepts it): 0 tensors, 0
+     * bytes. It once reached qsort(NULL, 0, ...). */
+    static const char *const empty[] = {"{}", "{\"__metadata__\":{\"format\":\"pt\"}}"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/empty%d.safetensors", dir, i);
+        write_st_ok(path, empty[i], 0);
+        assert_int_equal(exec_safetensors_open(path, &st, &err), 0);
+        assert_int_equal(st->file_count, 1);
+        assert_int_equal(st->tensor_count, 0);
+        assert_int_equal(st->data_bytes, 0);
+        assert_int_equal(st->files[0].data_offset, 8 + strlen(empty[i]));
+        exec_safetensors_free(st);
+    }
+    /* "{}" with data after it: those bytes are not indexed. */
+    snprintf(path, sizeof path, "%s/empty-trailing.safetensors", dir);
+    write_st_ok(path, "{}", 4);
+    assert_int_equal(exec_safetensors_open(path, &st, &err), THAW_EPARSE);
+    assert_non_null(strstr(err.msg, "4 bytes after the last tensor"));
 }
 
 struct bad_case {

@@ -110,6 +110,43 @@ static void test_select(void **state)
     assert_int_equal(res_select_runs(e->db, "3-1", &ids, &count, &err), THAW_EINVAL);
     assert_int_equal(res_select_runs(e->db, "  ", &ids, &count, &err), THAW_EINVAL);
     assert_int_equal(res_select_runs(e->db, "fifo", &ids, &count, &err), THAW_EINVAL);
+    /* Empty or malformed values are errors, not "every run" (policy= once
+     * matched all six): each names its term. */
+    static const char *const malformed[] = {
+        "policy=",
+        "sweep=",
+        "scenario=",
+        "mode=",
+        "status=",
+        "policy=queue",
+        "policy=queue=",
+        "policy==fifo",
+        "policy=queue=fifo,",
+        "policy=,shm=off",
+        "param:",
+        "param:gpus",
+        "param:gpus=",
+        "param:=4",
+        "mode=both",
+        "status=done",
+        "1,",
+        ",1",
+        "1,,2",
+        " 1-",
+        "+1",
+        "1-+2",
+        "99999999999999999999",
+    };
+    for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++) {
+        int rc = res_select_runs(e->db, malformed[i], &ids, &count, &err);
+        if (rc != THAW_EINVAL) print_error("selector \"%s\": rc %d\n", malformed[i], rc);
+        assert_int_equal(rc, THAW_EINVAL);
+    }
+    assert_int_equal(res_select_runs(e->db, "policy=", &ids, &count, &err), THAW_EINVAL);
+    assert_string_equal(err.msg, "selector term \"policy=\" has an empty value");
+    assert_int_equal(res_select_runs(e->db, "policy=queue=fifo,", &ids, &count, &err), THAW_EINVAL);
+    assert_string_equal(err.msg, "selector term \"policy=queue=fifo,\": \"\" is not a policy "
+                                 "setting k=v (such as policy=queue=fifo,shm=off)");
 }
 
 /* Same seeds 1..5 on both sides: A = 10..50, B = 11..55, so B - A = 1..5:

@@ -34,6 +34,22 @@ static void query_text(struct res_db *db, const char *sql, char *out, size_t len
     sqlite3_finalize(st);
 }
 
+/* Every schema object as "type name sql\n", in name order. */
+static void schema_text(sqlite3 *raw, char *out, size_t len)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(raw,
+                                        "SELECT type, name, sql FROM sqlite_master ORDER BY name",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    size_t used = 0;
+    out[0] = '\0';
+    while (sqlite3_step(st) == SQLITE_ROW && used < len)
+        used += (size_t)snprintf(out + used, len - used, "%s %s %s\n", sqlite3_column_text(st, 0),
+                                 sqlite3_column_text(st, 1), sqlite3_column_text(st, 2));
+    sqlite3_finalize(st);
+}
+
 static const struct res_run_info sim_info = {"sim", "", "--policy queue=priority", NULL, "", 42};
 
 static void test_open_creates_folder_and_schema(void **state)
@@ -97,6 +113,48 @@ static void test_open_foreign_db(void **state)
     assert_int_equal(sqlite3_column_int(st, 0), 1);
     sqlite3_finalize(st);
     sqlite3_close(raw);
+
+    /* A stranger's table that happens to be called runs: refused with one
+     * line naming what is missing, and its schema left byte for byte. */
+    char other[256], before[4096], after[4096];
+    snprintf(other, sizeof other, "%s/other.db", dir);
+    assert_int_equal(sqlite3_open(other, &raw), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(raw,
+                     "CREATE TABLE runs (id INTEGER PRIMARY KEY, athlete TEXT, km REAL);"
+                     "INSERT INTO runs (athlete, km) VALUES ('ann', 10.5)",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    schema_text(raw, before, sizeof before);
+    sqlite3_close(raw);
+    assert_int_equal(res_open(other, &db, &err), THAW_EINVAL);
+    assert_null(db);
+    /* runs' first column thaw needs that the stranger lacks is uuid (id is
+     * there); one line, no schema dump. */
+    char want[512];
+    snprintf(want, sizeof want,
+             "%s: not a thaw results database (its table runs has no column uuid); give "
+             "another --db",
+             other);
+    assert_string_equal(err.msg, want);
+    assert_int_equal(sqlite3_open(other, &raw), SQLITE_OK);
+    schema_text(raw, after, sizeof after);
+    sqlite3_close(raw);
+    assert_string_equal(after, before);
+    assert_string_equal(before,
+                        "table runs CREATE TABLE runs (id INTEGER PRIMARY KEY, athlete TEXT, "
+                        "km REAL)\n");
+
+    /* thaw's own database with a table of the user's added stays usable. */
+    char ours[256];
+    snprintf(ours, sizeof ours, "%s/ours.db", dir);
+    assert_int_equal(res_open(ours, &db, &err), 0);
+    assert_int_equal(
+        sqlite3_exec(res_handle(db), "CREATE TABLE my_notes (t TEXT)", NULL, NULL, NULL),
+        SQLITE_OK);
+    res_close(db);
+    assert_int_equal(res_open(ours, &db, &err), 0);
+    res_close(db);
 
     char junk[256];
     snprintf(junk, sizeof junk, "%s/junk.db", dir);
