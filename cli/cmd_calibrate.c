@@ -258,7 +258,10 @@ static int calibrate(struct res_db *db, int64_t run)
     if (access(r.scenario, R_OK) == 0) {
         struct cli_overrides o;
         cli_overrides_init(&o);
-        if (overrides_parse(r.overrides, &o) == 0) spec = cli_load_spec(r.scenario, &o);
+        char *full = NULL;
+        if (res_run_overrides(db, run, &full, NULL) == 0 && overrides_parse(full, &o) == 0)
+            spec = cli_load_spec(r.scenario, &o);
+        free(full);
         cli_overrides_free(&o);
         if (!spec)
             printf("scenario %s does not load: printing the fit only\n", r.scenario);

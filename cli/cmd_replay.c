@@ -117,7 +117,15 @@ static int replay_run(int argc, char **argv)
         goto out;
     }
     if (read_meta(db, run, &meta) < 0) goto out;
-    if (parse_overrides(meta.overrides, &ovr) < 0) goto out;
+    char *full = NULL;
+    struct thaw_err oerr = {0};
+    if (res_run_overrides(db, run, &full, &oerr) < 0) {
+        fprintf(stderr, "thaw replay: %s\n", oerr.msg);
+        goto out;
+    }
+    int prc = parse_overrides(full, &ovr);
+    free(full);
+    if (prc < 0) goto out;
     if (!(spec = cli_load_spec(scenario ? scenario : meta.scenario, &ovr))) goto out;
     if (strcmp(spec->sha256_hex, meta.sha)) {
         fprintf(stderr,

@@ -123,7 +123,9 @@ static int make_parent(const char *path, struct thaw_err *err)
 
 /* Columns a thaw database may lack because an older thaw made it; every
  * reader and writer of them checks first (res_has_column). */
-static const char *const optional_columns[][2] = {{"runs", "owner"}};
+/* Columns added after the first schema: an older thaw database lacks them
+ * (res_open adds loads.error; runs.owner stays absent there). */
+static const char *const optional_columns[][2] = {{"runs", "owner"}, {"loads", "error"}};
 
 static bool optional_column(const char *table, const char *column)
 {

@@ -189,6 +189,9 @@ struct res_run_meta {
 };
 int res_run_meta_load(struct res_db *db, int64_t id, struct res_run_meta *out,
                       struct thaw_err *err);
+/* A run's overrides, whole (res_run_meta.overrides is cut at 1 KiB): a
+ * malloc'ed string the caller frees. THAW_ENOENT: no such run. */
+int res_run_overrides(struct res_db *db, int64_t id, char **out, struct thaw_err *err);
 
 /* The runs of sweep sweep_id (runs.sweep_id), in id order, into a malloc'ed
  * array (*ids, caller frees; NULL and *count 0 when none, which is not an

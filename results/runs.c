@@ -21,6 +21,24 @@ static double col_real(sqlite3_stmt *st, int i)
     return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
 }
 
+int res_run_overrides(struct res_db *db, int64_t id, char **out, struct thaw_err *err)
+{
+    *out = NULL;
+    sqlite3 *h = res_handle(db);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(h, "SELECT overrides FROM runs WHERE id = ?", -1, &st, NULL) !=
+        SQLITE_OK)
+        return thaw_err_set(err, THAW_EIO, "%s", sqlite3_errmsg(h));
+    sqlite3_bind_int64(st, 1, id);
+    int rc = 0;
+    if (sqlite3_step(st) != SQLITE_ROW)
+        rc = thaw_err_set(err, THAW_ENOENT, "no run %lld", (long long)id);
+    else if (!(*out = strdup(col_text(st, 0))))
+        rc = thaw_err_set(err, THAW_ENOMEM, "out of memory");
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int res_run_meta_load(struct res_db *db, int64_t id, struct res_run_meta *r, struct thaw_err *err)
 {
     if (!db || !r) return thaw_err_set(err, THAW_EINVAL, "run meta: NULL argument");
