@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "cli/plot_data.c"
+#include "plot_data.c"
 
 #define GIB 1073741824LL
 
