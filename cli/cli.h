@@ -1,5 +1,8 @@
 /* cli.h - the `thaw` command: one cmd_*.c per subcommand, registered in the
- * table in main.c, plus the option helpers they share (common.c).
+ * table in main.c, plus the option helpers they share (common.c); `thaw
+ * plot` keeps its charts in plot_*.c (plot_data.h), the sweep grid in
+ * sweep_grid.c (sweep.h). cli holds no SQL: it reads the database through
+ * the res_* functions of results.h.
  * Exit codes: 0 success, 1 failure (bad input, failed run), 2 usage error. */
 #ifndef THAW_CLI_H
 #define THAW_CLI_H

@@ -10,8 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "results.h"
 
 static const char calibrate_usage[] =
@@ -53,34 +51,13 @@ static const char calibrate_usage[] =
     "  thaw calibrate\n"
     "  thaw sim scenarios/exec-small.yaml $(thaw calibrate | grep -o -- \"--set '[^']*'\")\n";
 
-/* The node's index in the run's cluster (nodes are node-major in the gpus
- * table), for the --set keys when the scenario file is gone; -1 unknown. */
+/* The node's index in the run's cluster, for the --set keys when the
+ * scenario file is gone; -1 unknown. */
 static int node_index_of_run(struct res_db *db, int64_t run, const char *node)
 {
-    sqlite3 *h = res_handle(db);
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(h,
-                           "SELECT count(DISTINCT node) FROM gpus WHERE run = ?1 AND gpu < "
-                           "(SELECT min(gpu) FROM gpus WHERE run = ?1 AND node = ?2) AND "
-                           "EXISTS (SELECT 1 FROM gpus WHERE run = ?1 AND node = ?2)",
-                           -1, &st, NULL) != SQLITE_OK)
-        return -1;
-    sqlite3_bind_int64(st, 1, run);
-    sqlite3_bind_text(st, 2, node, -1, SQLITE_STATIC);
-    int idx = -1;
-    if (sqlite3_step(st) == SQLITE_ROW) idx = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    /* count() is 0 both for the first node and for an unknown one. */
-    if (idx == 0) {
-        if (sqlite3_prepare_v2(h, "SELECT 1 FROM gpus WHERE run = ? AND node = ?", -1, &st, NULL) !=
-            SQLITE_OK)
-            return -1;
-        sqlite3_bind_int64(st, 1, run);
-        sqlite3_bind_text(st, 2, node, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) != SQLITE_ROW) idx = -1;
-        sqlite3_finalize(st);
-    }
-    return idx;
+    struct thaw_err err = {0};
+    int idx;
+    return res_rows_node_index(db, run, node, &idx, &err) < 0 ? -1 : idx;
 }
 
 /* Splits the runs.overrides text ("k=v,k=v", as cli/common.c joins them)

@@ -14,8 +14,8 @@
 
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_statistics_double.h>
-#include <sqlite3.h>
 
+#include "exec.h"
 #include "results.h"
 
 static const char usage[] =
@@ -264,7 +264,12 @@ static int run(int argc, char **argv)
         .threads = jobs_n ? (int)jobs_n : (cpus > 0 ? (int)cpus : 1),
         .progress = false,
         .what = "plan",
+        .stop = &exec_signal_flag, /* the process's one signal flag (exec.h) */
     };
+    if (exec_signals_install(&err) < 0) {
+        fprintf(stderr, "thaw plan: %s\n", err.msg);
+        goto out;
+    }
     if (!c->quiet)
         fprintf(stderr, "thaw plan %s: smallest %s in %ld..%ld with %s %s %g\n", plan_id, key, lo,
                 hi, target.metric, cli_plan_op_text(target.op), target.value);

@@ -1,5 +1,5 @@
 /* cmd_plot.c - `thaw plot KIND [RUN...]`: the option parsing around
- * plot_data.c, which queries the database, writes the data files and runs
+ * plot_*.c (plot_data.h), which read the database, write the data files and run
  * gnuplot on plots/KIND.gp. The chart lands in results/plots/ unless -o
  * says where; its path is printed on stdout so scripts can pick it up. */
 #include "cli.h"

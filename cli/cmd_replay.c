@@ -4,7 +4,6 @@
  * must still hash to the recorded sha256. */
 #include "cli.h"
 
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,42 +35,16 @@ static const char replay_usage[] =
     "  thaw exec scenarios/exec-small.yaml --quiet   # prints the run id, e.g. 7\n"
     "  thaw replay 7\n";
 
-struct run_meta {
-    char *scenario, *sha, *overrides;
-    long long seed;
-};
-
-static char *dup_col(sqlite3_stmt *st, int col)
+/* The run's scenario, its hash, overrides and seed; -1 after a message. */
+static int read_meta(struct res_db *db, int64_t run, struct res_run_meta *m)
 {
-    const char *s = (const char *)sqlite3_column_text(st, col);
-    return strdup(s ? s : "");
-}
-
-static int read_meta(struct res_db *db, int64_t run, struct run_meta *m)
-{
-    sqlite3 *h = res_handle(db);
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(h,
-                           "SELECT scenario, scenario_sha256, overrides, seed FROM runs "
-                           "WHERE id = ?",
-                           -1, &st, NULL) != SQLITE_OK) {
-        fprintf(stderr, "thaw replay: %s\n", sqlite3_errmsg(h));
-        return -1;
-    }
-    sqlite3_bind_int64(st, 1, run);
-    int rc = -1;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        m->scenario = dup_col(st, 0);
-        m->sha = dup_col(st, 1);
-        m->overrides = dup_col(st, 2);
-        m->seed = sqlite3_column_int64(st, 3);
-        rc = m->scenario && m->sha && m->overrides ? 0 : -1;
-        if (rc < 0) fprintf(stderr, "thaw replay: out of memory\n");
-    } else {
+    struct thaw_err err = {0};
+    int rc = res_run_meta_load(db, run, m, &err);
+    if (rc == THAW_ENOENT)
         fprintf(stderr, "thaw replay: run %lld does not exist\n", (long long)run);
-    }
-    sqlite3_finalize(st);
-    return rc;
+    else if (rc < 0)
+        fprintf(stderr, "thaw replay: %s\n", err.msg);
+    return rc < 0 ? -1 : 0;
 }
 
 /* The runs table keeps the overrides as "k=v,k=v" (cli_overrides.text); a
@@ -125,7 +98,7 @@ static int replay_run(int argc, char **argv)
     int rc = CLI_EXIT_FAIL;
     struct res_db *db = NULL;
     struct core_spec *spec = NULL;
-    struct run_meta meta = {0};
+    struct res_run_meta meta = {0};
     struct cli_overrides ovr;
     cli_overrides_init(&ovr);
     struct thaw_err err = {0};
@@ -163,9 +136,6 @@ static int replay_run(int argc, char **argv)
         printf("    replay: %s\n", rep.got[0] ? rep.got : "(no action)");
     }
 out:
-    free(meta.scenario);
-    free(meta.sha);
-    free(meta.overrides);
     core_spec_free(spec);
     cli_overrides_free(&ovr);
     res_close(db);

@@ -5,15 +5,16 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sqlite3.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "exec.h"
 #include "results.h"
 #include "sim.h"
 
@@ -43,7 +44,8 @@ static const char usage[] =
     "                    temporary database) and once without; each run in its own\n"
     "                    process\n"
     "\n"
-    "exit status: 0 done, 1 the scenario or the run failed, 2 usage error\n";
+    "Ctrl-C (or SIGTERM) stops the run cleanly: it is recorded as 'interrupted'.\n"
+    "exit status: 0 done, 1 the scenario or the run failed or was interrupted, 2 usage error\n";
 
 struct sim_args {
     const char *scenario;
@@ -109,40 +111,38 @@ static void fill_opts(const struct sim_args *a, struct sim_opts *o, struct res_d
 }
 
 /* The loads of a run, in start order: the chained cold start as a table. */
+struct timeline_rows {
+    int n, shown_max;
+};
+
+static int timeline_row(const struct res_stored_load *l, void *ctx)
+{
+    struct timeline_rows *t = ctx;
+    if (t->n++ >= t->shown_max) return 0;
+    char finished[32];
+    if (isnan(l->finished_s))
+        snprintf(finished, sizeof finished, "%s", l->outcome);
+    else
+        snprintf(finished, sizeof finished, "%.3f", l->finished_s);
+    printf("%-24s %-16s %-7s %-8s %10.3f %10.3f %10s %9.3f\n", l->model, l->gpu_name, l->source,
+           l->reason, l->enqueued_s, l->started_s, finished, l->started_s - l->enqueued_s);
+    return 0;
+}
+
 static void print_timeline(struct res_db *db, int64_t run)
 {
-    sqlite3 *h = res_handle(db);
-    sqlite3_stmt *st = NULL;
-    const char *sql = "SELECT model, gpu_name, source, reason, enqueued, started, finished, "
-                      "started - enqueued, outcome FROM loads WHERE run = ? "
-                      "ORDER BY started, load_id";
-    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK) {
-        fprintf(stderr, "thaw sim: cannot read the loads: %s\n", sqlite3_errmsg(h));
-        return;
-    }
-    sqlite3_bind_int64(st, 1, run);
-    const int shown_max = 60;
-    int n = 0;
+    struct timeline_rows t = {0, 60};
+    struct thaw_err err = {0};
     printf("%-24s %-16s %-7s %-8s %10s %10s %10s %9s\n", "model", "gpu", "source", "reason",
            "enqueued", "started", "finished", "wait");
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        if (n++ >= shown_max) continue;
-        char finished[32];
-        if (sqlite3_column_type(st, 6) == SQLITE_NULL)
-            snprintf(finished, sizeof finished, "%s", (const char *)sqlite3_column_text(st, 8));
-        else
-            snprintf(finished, sizeof finished, "%.3f", sqlite3_column_double(st, 6));
-        printf("%-24s %-16s %-7s %-8s %10.3f %10.3f %10s %9.3f\n",
-               (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
-               (const char *)sqlite3_column_text(st, 2), (const char *)sqlite3_column_text(st, 3),
-               sqlite3_column_double(st, 4), sqlite3_column_double(st, 5), finished,
-               sqlite3_column_double(st, 7));
+    if (res_rows_loads(db, run, RES_LOADS_BY_START, timeline_row, &t, &err) < 0) {
+        fprintf(stderr, "thaw sim: cannot read the loads: %s\n", err.msg);
+        return;
     }
-    if (n == 0) printf("(no loads)\n");
-    if (n > shown_max)
-        printf("... %d more loads (SELECT * FROM loads WHERE run = %lld)\n", n - shown_max,
+    if (t.n == 0) printf("(no loads)\n");
+    if (t.n > t.shown_max)
+        printf("... %d more loads (SELECT * FROM loads WHERE run = %lld)\n", t.n - t.shown_max,
                (long long)run);
-    sqlite3_finalize(st);
 }
 
 static int run_once(const struct sim_args *a, const struct core_spec *spec)
@@ -155,6 +155,13 @@ static int run_once(const struct sim_args *a, const struct core_spec *spec)
     }
     struct sim_opts opts;
     fill_opts(a, &opts, db);
+    /* Ctrl-C or SIGTERM stops the run cleanly, recorded 'interrupted'. */
+    if (exec_signals_install(&err) < 0) {
+        fprintf(stderr, "thaw sim: %s\n", err.msg);
+        res_close(db);
+        return CLI_EXIT_FAIL;
+    }
+    opts.stop = &exec_signal_flag;
     struct sim_result res;
     int rc = sim_run(spec, &opts, &res, &err);
     if (rc < 0) {
@@ -162,6 +169,14 @@ static int run_once(const struct sim_args *a, const struct core_spec *spec)
                 err.msg[0] ? err.msg : thaw_strerror(rc));
         if (db && res.run_id)
             fprintf(stderr, "thaw sim: run %lld recorded as failed\n", (long long)res.run_id);
+        res_close(db);
+        return CLI_EXIT_FAIL;
+    }
+    if (res.interrupted) {
+        fprintf(stderr, "thaw sim: interrupted at %.3f s of simulated time",
+                (double)res.end_ns * 1e-9);
+        if (db) fprintf(stderr, "; run %lld recorded as interrupted", (long long)res.run_id);
+        fprintf(stderr, "\n");
         res_close(db);
         return CLI_EXIT_FAIL;
     }

@@ -16,8 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
+#include "exec.h"
 #include "results.h"
 #include "sim.h"
 
@@ -78,6 +77,7 @@ struct runner {
     size_t done; /* jobs finished */
     size_t failed;
     int open_failed; /* threads that could not open the database */
+    int exited;      /* threads that left their loop */
     char open_err[THAW_ERR_MSG_MAX];
 };
 
@@ -96,7 +96,8 @@ static void *worker(void *arg)
     }
     for (;;) {
         pthread_mutex_lock(&r->lock);
-        size_t i = r->next < r->n ? r->next++ : r->n;
+        bool stop = r->o->stop && *r->o->stop;
+        size_t i = !stop && r->next < r->n ? r->next++ : r->n;
         pthread_mutex_unlock(&r->lock);
         if (i == r->n) break;
         struct cli_sweep_job *j = &r->jobs[i];
@@ -111,6 +112,7 @@ static void *worker(void *arg)
         opts.run_info.overrides = j->overrides ? j->overrides : "";
         opts.run_info.sweep_id = r->o->sweep_id;
         opts.run_info.params = j->params;
+        opts.stop = r->o->stop;
         struct sim_result res;
         memset(&res, 0, sizeof res);
         err = (struct thaw_err){0};
@@ -126,6 +128,10 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&r->lock);
     }
     res_close(db);
+    pthread_mutex_lock(&r->lock);
+    r->exited++;
+    pthread_cond_broadcast(&r->changed);
+    pthread_mutex_unlock(&r->lock);
     return NULL;
 }
 
@@ -197,7 +203,7 @@ long cli_sweep_execute(struct cli_sweep_job *jobs, size_t n, const struct cli_sw
     double t0 = now_s(), last = t0;
     size_t last_done = 0;
     pthread_mutex_lock(&r.lock);
-    while (r.done < n && r.open_failed < started) {
+    while (r.done < n && r.open_failed + r.exited < started) {
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_nsec += 200 * 1000000L;
@@ -226,6 +232,11 @@ long cli_sweep_execute(struct cli_sweep_job *jobs, size_t n, const struct cli_sw
     if (o->progress) report(o, tty, r.done, r.failed, n, now_s() - t0, true);
     pthread_cond_destroy(&r.changed);
     pthread_mutex_destroy(&r.lock);
+    if (r.done < n && o->stop && *o->stop)
+        return thaw_err_set(err, THAW_EINTR,
+                            "interrupted: %zu of %zu points done (runs in flight recorded "
+                            "'interrupted'); --resume with the same --sweep-id finishes it",
+                            r.done, n);
     if (r.done < n) return thaw_err_set(err, THAW_EIO, "%s: %s", o->db_path, r.open_err);
     return (long)r.failed;
 }
@@ -286,31 +297,24 @@ static int load_done(const char *db_path, const char *sweep_id, char ***out, siz
     *out = NULL;
     *n = 0;
     if (access(db_path, F_OK) != 0) return 0;
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    int rc = -1;
-    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db,
-                           "SELECT seed, params FROM runs WHERE sweep_id = ? AND status = "
-                           "'complete'",
-                           -1, &st, NULL) != SQLITE_OK) {
-        fprintf(stderr, "thaw sweep: %s: %s\n", db_path, db ? sqlite3_errmsg(db) : "cannot open");
+    struct thaw_err err = {0};
+    struct res_db *db = NULL;
+    int64_t *ids = NULL;
+    int count = 0, rc = -1;
+    if (res_open(db_path, &db, &err) < 0 ||
+        res_sweep_runs(db, sweep_id, true, &ids, &count, &err) < 0) {
+        fprintf(stderr, "thaw sweep: %s: %s\n", db_path, err.msg);
         goto done;
     }
-    sqlite3_bind_text(st, 1, sweep_id, -1, SQLITE_STATIC);
-    size_t cap = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? 2 * cap : 64;
-            char **grown = realloc(*out, cap * sizeof *grown);
-            if (!grown) goto oom;
-            *out = grown;
+    if (count > 0 && !(*out = calloc((size_t)count, sizeof **out))) goto oom;
+    for (int i = 0; i < count; i++) {
+        struct res_run_meta m;
+        if (res_run_meta_load(db, ids[i], &m, &err) < 0) {
+            fprintf(stderr, "thaw sweep: %s: %s\n", db_path, err.msg);
+            goto done;
         }
-        const unsigned char *params = sqlite3_column_text(st, 1);
         char *key = NULL;
-        if (asprintf(&key, "%llu|%s", (unsigned long long)sqlite3_column_int64(st, 0),
-                     params ? (const char *)params : "") < 0)
-            goto oom;
+        if (asprintf(&key, "%llu|%s", (unsigned long long)m.seed, m.params) < 0) goto oom;
         (*out)[(*n)++] = key;
     }
     qsort(*out, *n, sizeof **out, cmp_str);
@@ -319,8 +323,8 @@ static int load_done(const char *db_path, const char *sweep_id, char ***out, siz
 oom:
     fprintf(stderr, "thaw sweep: out of memory\n");
 done:
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    free(ids);
+    res_close(db);
     return rc;
 }
 
@@ -510,7 +514,12 @@ static int run(int argc, char **argv)
         .check_invariants = check,
         .progress = !quiet,
         .what = "sweep",
+        .stop = &exec_signal_flag, /* the process's one signal flag (exec.h) */
     };
+    if (exec_signals_install(&err) < 0) {
+        fprintf(stderr, "thaw sweep: %s\n", err.msg);
+        goto out;
+    }
     if (!quiet)
         fprintf(stderr, "thaw sweep %s: %zu runs%s on %d threads into %s\n", sweep_id, nj,
                 shard.n > 1 ? " (this shard)" : "", o.threads < (int)nj ? o.threads : (int)nj,

@@ -11,8 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "results.h"
 
 static const char validate_usage[] =
@@ -60,27 +58,6 @@ static const char validate_usage[] =
 
 static const char *const shared_metrics[] = {"cold_start_mean_s", "cold_start_p95_s", "makespan_s",
                                              "shm_hit_rate", "request_warm_p50_s"};
-
-/* The exec run's wall span (from the started_at / finished_at stamps, whole
- * seconds) and its scenario span (duration_s); NaN when unknown. Runs
- * recorded before the exec_time_scale metric existed get their scale
- * estimated from these. */
-static void exec_span(struct res_db *db, int64_t run, double *wall_s, double *scenario_s)
-{
-    sqlite3 *h = res_handle(db);
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(h,
-                           "SELECT (julianday(finished_at) - julianday(started_at)) * 86400.0, "
-                           "duration_s FROM runs WHERE id = ?",
-                           -1, &st, NULL) != SQLITE_OK)
-        return;
-    sqlite3_bind_int64(st, 1, run);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        if (sqlite3_column_type(st, 0) != SQLITE_NULL) *wall_s = sqlite3_column_double(st, 0);
-        if (sqlite3_column_type(st, 1) != SQLITE_NULL) *scenario_s = sqlite3_column_double(st, 1);
-    }
-    sqlite3_finalize(st);
-}
 
 static void print_run(const char *label, const struct res_run_meta *r)
 {
@@ -150,17 +127,17 @@ static int report(struct res_db *db, const struct res_run_meta *ex, const struct
                    r->status);
     }
 
-    double wall_s = NAN, scenario_s = NAN;
     double scale = res_metric_value(db, ex->id, "exec_time_scale");
     if (!isnan(scale) && scale != 1.0)
         printf("warning: exec run %lld ran at --time-scale %g: its weight copies take wall "
                "time and are recorded scaled, so measured loads read %gx long; validate with "
                "--time-scale 1\n",
                (long long)ex->id, scale, scale);
-    if (isnan(scale)) exec_span(db, ex->id, &wall_s, &scenario_s);
     /* Runs recorded before exec_time_scale existed: estimate it from the
-     * wall clock stamps (whole seconds), so only a clear departure from 1
-     * is worth a word. */
+     * run's wall span (from the started_at / finished_at stamps, whole
+     * seconds) and its scenario span (duration_s), so only a clear
+     * departure from 1 is worth a word. */
+    double wall_s = ex->wall_s, scenario_s = ex->duration_s;
     if (isnan(scale) && wall_s >= 2 && scenario_s / wall_s > 1.5)
         printf("warning: exec run %lld ran %.0f scenario s in about %.0f wall s (--time-scale "
                "about %.1f): its weight copies take wall time and are recorded scaled up, so "

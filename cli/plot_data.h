@@ -1,8 +1,12 @@
-/* plot_data.h - the data side of `thaw plot`: for each chart, the SQLite
- * queries over the results schema, the data files they become (written into
- * a fresh mkdtemp folder) and the variables handed to the chart's gnuplot
- * script (plots/KIND.gp), then gnuplot itself, run with fork + execvp and
- * never through a shell. cmd_plot.c is only the option parsing around it. */
+/* plot_data.h - the data side of `thaw plot`: for each chart, the rows it
+ * reads through results.h (res_rows_*, res_cold_starts, res_load_pairs,
+ * res_sweep_runs, ...), the data files they become (written into a fresh
+ * mkdtemp folder) and the variables handed to the chart's gnuplot script
+ * (plots/KIND.gp), then gnuplot itself, run with fork + execvp and never
+ * through a shell. One file per chart: plot_timeline.c, plot_vram.c,
+ * plot_cdf.c, plot_sweep.c, plot_validate.c; what they share in
+ * plot_common.c (plot_common.h), gnuplot in plot_render.c. cmd_plot.c is
+ * only the option parsing around it. */
 #ifndef THAW_CLI_PLOT_DATA_H
 #define THAW_CLI_PLOT_DATA_H
 

@@ -7,6 +7,7 @@
 #ifndef THAW_CLI_SWEEP_H
 #define THAW_CLI_SWEEP_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -156,12 +157,16 @@ struct cli_sweep_exec_opts {
     bool check_invariants;
     bool progress;    /* progress on stderr: a bar on a TTY, lines otherwise */
     const char *what; /* progress label: "sweep", "plan" */
+    /* When it becomes non-zero (SIGINT, SIGTERM): runs in flight stop and
+     * are recorded 'interrupted', no new point starts, and execute returns
+     * THAW_EINTR (NULL: never). */
+    volatile sig_atomic_t *stop;
 };
 
 /* Runs every job; returns the number that failed (their rc and err say
  * why), or a negative THAW_E* when the runner itself could not start (err
- * filled). Jobs are taken in array order, so results do not depend on
- * thread timing except for run ids. */
+ * filled; THAW_EINTR when o->stop ended it). Jobs are taken in array order, so results do not
+ * depend on thread timing except for run ids. */
 long cli_sweep_execute(struct cli_sweep_job *jobs, size_t n, const struct cli_sweep_exec_opts *o,
                        struct thaw_err *err);
 

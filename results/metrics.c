@@ -170,14 +170,31 @@ static int put_scalar(struct ctx *c, const char *name, const char *sql)
 
 /* Cold-start latency: loads whose reason is demand or failover (a request
  * or a lost instance is waiting on them) that finished ok; enqueued ->
- * finished (finished = READY). */
+ * finished (finished = READY). The one definition, shared with the cdf
+ * chart through res_cold_starts. */
+static const char cold_start_sql[] =
+    "SELECT finished - enqueued FROM loads WHERE run = ?1 AND reason IN "
+    "('demand', 'failover') AND outcome = 'ok' AND finished IS NOT NULL";
+
+int res_cold_starts(struct res_db *db, int64_t run, double **out, size_t *n, struct thaw_err *err)
+{
+    if (!db || !out || !n) return thaw_err_set(err, THAW_EINVAL, "cold starts: NULL argument");
+    struct ctx c = {res_handle(db), run, NULL, err};
+    struct vec a = {0};
+    int rc = column_sorted(&c, cold_start_sql, &a);
+    if (rc < 0) {
+        free(a.v);
+        a = (struct vec){0};
+    }
+    *out = a.v;
+    *n = a.n;
+    return rc;
+}
+
 static int cold_starts(struct ctx *c)
 {
     struct vec a = {0};
-    int rc = column_sorted(c,
-                           "SELECT finished - enqueued FROM loads WHERE run = ?1 AND reason IN "
-                           "('demand', 'failover') AND outcome = 'ok' AND finished IS NOT NULL",
-                           &a);
+    int rc = column_sorted(c, cold_start_sql, &a);
     if (rc == 0) {
         bool have = a.n > 0;
         double mean = have ? gsl_stats_mean(a.v, 1, a.n) : 0;

@@ -1,5 +1,9 @@
 /* results.h - the one SQLite schema (schema.sql) both drivers write, the
- * recorder that writes it, and the summary metrics computed from its rows.
+ * recorder that writes it (recorder.c), the summary metrics computed from
+ * its rows (metrics.c), and every reader of it: runs (runs.c), a run's rows
+ * (rows.c), selection (select.c), summaries (summary.c), comparison,
+ * validation, calibration, merge. No other module holds SQL: they call
+ * these res_* functions.
  * The recorder batches rows in transactions with prepared statements under
  * WAL; a run stays 'running' until res_run_finish() has committed every row
  * and its metrics, so an interrupted run never looks complete.
@@ -21,7 +25,8 @@ struct res_db;
  * the parent folder of path when missing. */
 int res_open(const char *path, struct res_db **out, struct thaw_err *err);
 void res_close(struct res_db *db);
-/* The underlying handle, for queries by report/compare/plot (sqlite3 *). */
+/* The underlying handle (sqlite3 *), for the files of results/ and for
+ * tests that write rows by hand; other modules call the res_* readers. */
 void *res_handle(struct res_db *db);
 
 struct res_run_info {
@@ -138,19 +143,115 @@ const char *const *res_metric_names(void);
 int res_metric_higher_is_better(const char *name);
 
 /* Who a run is: the runs row's identifying columns (text truncated to the
- * field sizes). THAW_ENOENT for an unknown id. */
+ * field sizes), in runs.c with the other readers of the runs table.
+ * THAW_ENOENT for an unknown id. */
 struct res_run_meta {
     int64_t id;
     char mode[8], status[16], backend[32], sha[72];
-    char scenario[512], policy[512], overrides[1024];
+    char scenario[1024], policy[512], overrides[1024];
+    char params[1024]; /* sweep point "k=v;k=v", or "" */
+    char sweep_id[64]; /* "" unless part of a sweep */
     long long seed;
+    double duration_s; /* runs.duration_s; NaN while NULL */
+    double wall_s;     /* finished_at - started_at (whole-second stamps); NaN
+                        * while the run has no finished_at */
 };
 int res_run_meta_load(struct res_db *db, int64_t id, struct res_run_meta *out,
                       struct thaw_err *err);
 
+/* The runs of sweep sweep_id (runs.sweep_id), in id order, into a malloc'ed
+ * array (*ids, caller frees; NULL and *count 0 when none, which is not an
+ * error); complete_only: only runs with status 'complete'. */
+int res_sweep_runs(struct res_db *db, const char *sweep_id, bool complete_only, int64_t **ids,
+                   int *count, struct thaw_err *err);
+/* The sweep id of the latest (highest id) run that is part of a sweep, into
+ * out (len bytes). THAW_ENOENT when no run is. */
+int res_sweep_latest(struct res_db *db, char *out, size_t len, struct thaw_err *err);
+
 /* One stored metric of a run; NaN when the run has no such metric, it is
  * NULL (no data), or the query fails. */
 double res_metric_value(struct res_db *db, int64_t run, const char *name);
+
+/* The cold-start latencies of a run (the cold start of res_metrics_compute:
+ * finished - enqueued of its ok demand and failover loads), in seconds,
+ * sorted ascending, into a malloc'ed array (*out, caller frees; NULL and
+ * *n 0 when the run has none). */
+int res_cold_starts(struct res_db *db, int64_t run, double **out, size_t *n, struct thaw_err *err);
+
+/* Reading a run's rows back (rows.c), for charts and printed tables. Each
+ * walk calls fn once per row in the order stated; fn returns 0 to go on,
+ * any other value stops the walk and is returned (by convention a negative
+ * THAW_E* code, with err filled by fn). 0 when every row was visited, also
+ * when there is none. Times are seconds from the run's start; a row's
+ * strings are valid during the callback only. */
+struct res_stored_load {
+    int64_t load_id, instance;
+    const char *model, *gpu_name, *node;
+    int gpu;                     /* flat index */
+    const char *source, *reason; /* as stored: "storage" | "shm"; "demand", ... */
+    const char *outcome;         /* "ok" | "failed" | "cancelled" */
+    double enqueued_s, started_s;
+    double finished_s; /* NaN: never finished */
+    double deadline_s; /* after enqueued; NaN: none */
+    double left_s;     /* loads without a finish: the instance's first
+                        * EVICTED or FAILED at or after started; else NaN */
+    uint64_t bytes, vram_bytes;
+};
+enum res_load_order {
+    RES_LOADS_BY_START = 0, /* started, then load_id */
+    RES_LOADS_BY_ENQUEUE,   /* enqueued, then load_id */
+};
+int res_rows_loads(struct res_db *db, int64_t run, enum res_load_order order,
+                   int (*fn)(const struct res_stored_load *, void *), void *ctx,
+                   struct thaw_err *err);
+
+struct res_stored_ievent {
+    int64_t instance;
+    const char *model;
+    const char *state; /* "LOADING" | "READY" | "DRAINING" | "EVICTED" | "FAILED" */
+    int gpu;           /* flat index */
+    double t_s;
+    uint64_t vram_bytes; /* the event's vram; when that is 0 (runs recorded
+                          * before the column), the largest vram of the
+                          * instance's loads, 0 without loads */
+};
+enum res_ievent_order {
+    RES_IEVENTS_BY_INSTANCE = 0, /* instance, then t, then insertion order */
+    RES_IEVENTS_BY_GPU,          /* gpu, then t, then insertion order */
+};
+int res_rows_ievents(struct res_db *db, int64_t run, enum res_ievent_order order,
+                     int (*fn)(const struct res_stored_ievent *, void *), void *ctx,
+                     struct thaw_err *err);
+
+/* Faults in time order. */
+struct res_stored_fault {
+    const char *kind;   /* "gpu" | "node" */
+    const char *target; /* the GPU's or the node's name */
+    double t_s;
+    double recovered_s; /* NaN: not recovered in the run */
+};
+int res_rows_faults(struct res_db *db, int64_t run,
+                    int (*fn)(const struct res_stored_fault *, void *), void *ctx,
+                    struct thaw_err *err);
+
+/* The run's GPUs by flat index: the gpus table; for a run without gpus
+ * rows, the GPUs its loads name (name and node from the loads), then those
+ * only its instance events name ("gpu" INDEX, node "", vram 0). */
+struct res_stored_gpu {
+    int gpu;
+    const char *name, *node;
+    uint64_t vram_bytes;
+};
+int res_rows_gpus(struct res_db *db, int64_t run, int (*fn)(const struct res_stored_gpu *, void *),
+                  void *ctx, struct thaw_err *err);
+/* The index of node in the run's cluster (nodes are node-major in the gpus
+ * table: the number of distinct nodes holding a GPU of a lower index).
+ * THAW_ENOENT when the run's gpus table has no GPU on that node. */
+int res_rows_node_index(struct res_db *db, int64_t run, const char *node, int *idx,
+                        struct thaw_err *err);
+/* The latest time in the run's rows: enqueued, started, finished of loads,
+ * instance events, faults and their recoveries; 0 with no rows. */
+int res_rows_last_s(struct res_db *db, int64_t run, double *t, struct thaw_err *err);
 
 /* Prints the summary of runs[0..n-1] side by side to out: a header line per
  * run (id, uuid prefix, mode, scenario, policy, seed, status), then one row

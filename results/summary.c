@@ -206,31 +206,3 @@ double res_metric_value(struct res_db *db, int64_t run, const char *name)
     sqlite3_finalize(st);
     return v;
 }
-
-int res_run_meta_load(struct res_db *db, int64_t id, struct res_run_meta *r, struct thaw_err *err)
-{
-    sqlite3 *h = res_handle(db);
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(h,
-                           "SELECT mode, scenario, scenario_sha256, seed, policy, backend, status, "
-                           "overrides FROM runs WHERE id = ?",
-                           -1, &st, NULL) != SQLITE_OK)
-        return thaw_err_set(err, THAW_EIO, "%s", sqlite3_errmsg(h));
-    sqlite3_bind_int64(st, 1, id);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_finalize(st);
-        return thaw_err_set(err, THAW_ENOENT, "no run %lld", (long long)id);
-    }
-    memset(r, 0, sizeof *r);
-    r->id = id;
-    snprintf(r->mode, sizeof r->mode, "%s", col_text(st, 0));
-    snprintf(r->scenario, sizeof r->scenario, "%s", col_text(st, 1));
-    snprintf(r->sha, sizeof r->sha, "%s", col_text(st, 2));
-    r->seed = sqlite3_column_int64(st, 3);
-    snprintf(r->policy, sizeof r->policy, "%s", col_text(st, 4));
-    snprintf(r->backend, sizeof r->backend, "%s", col_text(st, 5));
-    snprintf(r->status, sizeof r->status, "%s", col_text(st, 6));
-    snprintf(r->overrides, sizeof r->overrides, "%s", col_text(st, 7));
-    sqlite3_finalize(st);
-    return 0;
-}

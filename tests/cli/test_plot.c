@@ -1,4 +1,4 @@
-/* test_plot.c - cli/plot_data.c: a database of synthetic runs (written with
+/* test_plot.c - cli/plot_*.c: a database of synthetic runs (written with
  * plain SQL through the results schema, so the expected rows are known by
  * construction), then every chart: the data files must hold the rows
  * derived below, and gnuplot must turn them into a valid PNG. */
@@ -9,7 +9,15 @@
 
 #include <cmocka.h>
 
-#include "plot_data.c"
+#include <sqlite3.h>
+
+#include "plot_common.c"
+#include "plot_cdf.c"
+#include "plot_render.c"
+#include "plot_sweep.c"
+#include "plot_timeline.c"
+#include "plot_validate.c"
+#include "plot_vram.c"
 
 #define GIB 1073741824LL
 
