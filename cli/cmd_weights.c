@@ -5,20 +5,15 @@
  * measured in the same run, so a loader figure always has its yardstick. */
 #include "cli.h"
 
-#include "backend.h"
-#include "loader.h"
-#include "shm.h"
+#include "exec.h"
 #include "units.h"
-#include "weights.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #define CMD "weights"
@@ -124,56 +119,25 @@ static int parse_scenario_args(int argc, char **argv, bool gen, struct scenario_
     return 0;
 }
 
-/* Reads a file back and sums it (check --verify). */
-static int checksum_file(const char *path, uint64_t *out, struct thaw_err *err)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return thaw_err_set(err, THAW_EIO, "%s: %s", path, strerror(errno));
-    const size_t chunk = 8u << 20;
-    uint8_t *buf = malloc(chunk);
-    if (!buf) {
-        close(fd);
-        return thaw_err_set(err, THAW_ENOMEM, "out of memory");
-    }
-    struct exec_csum c;
-    exec_csum_init(&c);
-    int rc = 0;
-    for (;;) {
-        ssize_t n = read(fd, buf, chunk);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            rc = thaw_err_set(err, THAW_EIO, "%s: read: %s", path, strerror(errno));
-            break;
-        }
-        if (n == 0) break;
-        exec_csum_feed(&c, buf, (size_t)n);
-    }
-    free(buf);
-    close(fd);
-    *out = exec_csum_final(&c);
-    return rc;
-}
-
 static int check_safetensors(const struct core_model_spec *m)
 {
-    struct exec_safetensors *st = NULL;
+    struct exec_safetensors_info st;
     struct thaw_err err = {0, ""};
     char b[32];
-    if (exec_safetensors_open(m->weights_path, &st, &err) != 0) {
+    if (exec_safetensors_check(m->weights_path, &st, &err) != 0) {
         fprintf(stderr, "thaw weights: %s: %s\n", m->name, err.msg);
         return -1;
     }
-    mib(b, sizeof b, st->data_bytes);
+    mib(b, sizeof b, st.data_bytes);
     printf("%-24s %s  safetensors, %d file%s, %d tensor%s, %" PRIu64 " bytes (%s): valid\n",
-           m->name, m->weights_path, st->file_count, st->file_count == 1 ? "" : "s",
-           st->tensor_count, st->tensor_count == 1 ? "" : "s", st->data_bytes, b);
-    if (st->data_bytes != m->weights_bytes)
+           m->name, m->weights_path, st.file_count, st.file_count == 1 ? "" : "s", st.tensor_count,
+           st.tensor_count == 1 ? "" : "s", st.data_bytes, b);
+    if (st.data_bytes != m->weights_bytes)
         fprintf(stderr,
                 "thaw weights: note: %s: the scenario says %" PRIu64
                 " bytes, the files hold %" PRIu64
                 ": the simulator uses the first, the executor moves the second\n",
-                m->name, m->weights_bytes, st->data_bytes);
-    exec_safetensors_free(st);
+                m->name, m->weights_bytes, st.data_bytes);
     return 0;
 }
 
@@ -221,7 +185,7 @@ static int run_gen_check(int argc, char **argv, bool gen)
                        b);
                 continue;
             }
-            if (exec_weights_gen(path, m->weights_bytes, exec_weights_seed(m->name), &err) != 0) {
+            if (exec_weights_write_synthetic(path, m->name, m->weights_bytes, &err) != 0) {
                 fprintf(stderr, "thaw weights: %s: %s\n", m->name, err.msg);
                 failures++;
                 continue;
@@ -239,9 +203,9 @@ static int run_gen_check(int argc, char **argv, bool gen)
         }
         const char *state = "size ok";
         if (a.verify) {
-            uint64_t got = 0, want = exec_weights_expected_checksum(m->weights_bytes,
-                                                                    exec_weights_seed(m->name));
-            if (checksum_file(path, &got, &err) != 0) {
+            uint64_t got = 0, want = 0;
+            if (exec_weights_verify_synthetic(path, m->name, m->weights_bytes, &got, &want, &err) !=
+                0) {
                 fprintf(stderr, "thaw weights: %s: %s\n", m->name, err.msg);
                 failures++;
                 continue;
@@ -287,52 +251,6 @@ static void row(const char *source, double loader, const char *limit_name, doubl
     double pct = limit > 0 ? 100.0 * loader / limit : 0.0;
     printf("%-30s %8.2f   %-28s %8.2f   %5.0f%%%s\n", source, loader, limit_name, limit, pct,
            extra);
-}
-
-/* One load into buf; keeps the best (fastest) result in *best. */
-static int load_best(struct exec_backend *be, struct exec_dev_buf *buf,
-                     const struct exec_source *src, const struct bench_args *a, bool drop,
-                     bool direct, uint64_t expected, struct exec_load_result *best)
-{
-    struct thaw_err err = {0, ""};
-    struct exec_load_options o;
-    exec_load_options_init(&o);
-    o.chunk_bytes = (size_t)a->chunk;
-    o.depth = a->depth;
-    o.drop_cache = drop;
-    o.try_direct = direct;
-    o.have_expected = true;
-    o.expected_checksum = expected;
-    struct exec_load_result r;
-    int rc = exec_load(be, buf, src, &o, &r, &err);
-    if (rc) {
-        fprintf(stderr, "thaw weights bench: %s\n", err.msg);
-        return rc;
-    }
-    if (r.gbps > best->gbps) *best = r;
-    return 0;
-}
-
-/* memcpy out of the shm mapping into one warm buffer, no loader: separates
- * what the mapping costs from what the loader adds. GB/s, < 0 on no memory. */
-static double mapping_memcpy_gbps(const void *src, uint64_t bytes)
-{
-    size_t win = bytes < (256u << 20) ? (size_t)bytes : (256u << 20);
-    uint8_t *dst = NULL;
-    if (!win || posix_memalign((void **)&dst, 4096, win) != 0) return -1.0;
-    memset(dst, 0, win);
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (uint64_t off = 0; off < bytes; off += win) {
-        size_t n = bytes - off < win ? (size_t)(bytes - off) : win;
-        memcpy(dst, (const uint8_t *)src + off, n);
-    }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    volatile uint8_t sink = dst[win / 2]; /* the copy is used */
-    (void)sink;
-    free(dst);
-    double ns = (double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec);
-    return ns > 0 ? (double)bytes / ns : 0.0;
 }
 
 static int run_bench(int argc, char **argv)
@@ -388,29 +306,27 @@ static int run_bench(int argc, char **argv)
     }
     char path[4096];
     snprintf(path, sizeof path, "%s/thaw-bench-%" PRIu64 ".bin", a.dir, a.size);
-    const uint64_t seed = exec_weights_seed("thaw-bench");
     struct thaw_err err = {0, ""};
     char b[32];
     mib(b, sizeof b, a.size);
-    uint64_t caps[1] = {a.size};
-    struct exec_backend_config cfg = {1, caps};
-    struct exec_backend *be = NULL;
+    struct exec_bench_file_config cfg = {path,      a.size,     a.chunk, a.depth,
+                                         a.backend, a.shm_base, a.keep};
+    struct exec_bench_file *bench = NULL;
     char why[256];
-    if (exec_backend_open(a.backend, &cfg, &be, why, sizeof why, &err) != 0) {
+    if (exec_bench_file_open(&cfg, &bench, why, sizeof why, &err) != 0) {
         fprintf(stderr, "thaw weights bench: %s\n", err.msg);
         return CLI_EXIT_FAIL;
     }
     printf("bench file: %s (%s)\n", path, b);
     fflush(stdout);
-    if (exec_weights_gen(path, a.size, seed, &err) != 0) {
+    if (exec_bench_file_write(bench, &err) != 0) {
         fprintf(stderr, "thaw weights bench: %s\n", err.msg);
-        exec_backend_close(be);
+        exec_bench_file_close(bench);
         return CLI_EXIT_FAIL;
     }
-    uint64_t expected = exec_weights_expected_checksum(a.size, seed);
 
     char desc[256];
-    exec_backend_describe(be, 0, desc, sizeof desc);
+    exec_bench_file_describe(bench, desc, sizeof desc);
     printf("backend: %s (%s)\n", why, desc);
     mib(b, sizeof b, a.chunk);
     printf("loader: chunk %s x depth %d\n", b, a.depth);
@@ -423,101 +339,65 @@ static int run_bench(int argc, char **argv)
     fflush(stdout);
 
     int rc = CLI_EXIT_OK;
-    struct exec_shm *shm = NULL;
-    struct exec_shm_map map = {0};
-    struct exec_dev_buf *buf = NULL;
-    if (exec_backend_alloc(be, 0, a.size, &buf, &err) != 0) {
+    if (exec_bench_file_prepare(bench, &err) != 0) {
         fprintf(stderr, "thaw weights bench: %s\n", err.msg);
         rc = CLI_EXIT_FAIL;
         goto out;
     }
-    struct exec_shm_options so = {a.shm_base, false};
-    struct exec_shm_fill_result fill;
-    struct exec_segment seg = {path, 0, a.size};
-    struct exec_source src = {EXEC_SOURCE_FILES, 1, &seg, NULL, a.size, path};
-    if (exec_shm_open(&so, &shm, &err) != 0 ||
-        exec_shm_fill(shm, "bench.w", &src, (size_t)a.chunk, NULL, &fill, &err) != 0 ||
-        exec_shm_map(shm, "bench.w", &map, &err) != 0) {
-        fprintf(stderr, "thaw weights bench: shm: %s\n", err.msg);
-        rc = CLI_EXIT_FAIL;
-        goto out;
-    }
-    if (exec_shm_fallback_reason(shm)) printf("note: %s\n", exec_shm_fallback_reason(shm));
-    struct exec_source shm_src;
-    exec_shm_source(&map, &shm_src);
+    if (exec_bench_file_shm_note(bench)) printf("note: %s\n", exec_bench_file_shm_note(bench));
     /* Each round measures a limit and the loader on the same bytes back to
      * back; the best of the rounds is kept for each, since on a shared host
      * every figure is the true rate minus some interference. */
-    size_t memcpy_bytes = a.size < (256u << 20) ? (size_t)a.size : (256u << 20);
-    double memcpy_gbps = 0, read_gbps = 0, map_gbps = 0;
-    struct exec_load_result buffered = {0}, direct = {0}, fromshm = {0};
-    for (int r = 0; r < a.reps; r++) {
-        double g = exec_bench_read_gbps(path, (size_t)a.chunk, &err);
-        if (g < 0) {
+    struct exec_bench_file_result r = {0};
+    for (int i = 0; i < a.reps; i++) {
+        if (exec_bench_file_round(bench, &r, &err) != 0) {
             fprintf(stderr, "thaw weights bench: %s\n", err.msg);
             rc = CLI_EXIT_FAIL;
             goto out;
         }
-        if (g > read_gbps) read_gbps = g;
-        if (load_best(be, buf, &src, &a, true, false, expected, &buffered) ||
-            load_best(be, buf, &src, &a, true, true, expected, &direct)) {
-            rc = CLI_EXIT_FAIL;
-            goto out;
-        }
-        g = exec_bench_memcpy_gbps(memcpy_bytes, 1);
-        if (g > memcpy_gbps) memcpy_gbps = g;
-        if (load_best(be, buf, &shm_src, &a, false, false, expected, &fromshm)) {
-            rc = CLI_EXIT_FAIL;
-            goto out;
-        }
-        g = mapping_memcpy_gbps(map.data, map.bytes);
-        if (g > map_gbps) map_gbps = g;
     }
     printf("best of %d round%s\n", a.reps, a.reps == 1 ? "" : "s");
     printf("%-30s %8s   %-28s %8s   %6s\n", "source (loader)", "GB/s", "host limit (same run)",
            "GB/s", "ratio");
-    row("storage, cold cache, buffered", buffered.gbps, "read(), cold page cache", read_gbps, "");
-    row("storage, cold cache, O_DIRECT", direct.gbps, "read(), cold page cache", read_gbps,
-        direct.direct_io ? "" : "  (O_DIRECT refused: buffered)");
-    row("shm (/dev/shm mapping)", fromshm.gbps, "memcpy, one thread", memcpy_gbps, "");
+    row("storage, cold cache, buffered", r.storage_buffered_gbps, "read(), cold page cache",
+        r.read_gbps, "");
+    row("storage, cold cache, O_DIRECT", r.storage_direct_gbps, "read(), cold page cache",
+        r.read_gbps, r.direct_io ? "" : "  (O_DIRECT refused: buffered)");
+    row("shm (/dev/shm mapping)", r.shm_load_gbps, "memcpy, one thread", r.memcpy_gbps, "");
     printf("%-30s %8.2f   (no loader: what the mapping itself allows)\n",
-           "memcpy out of the shm mapping", map_gbps);
-    printf("%-30s %8.2f   (storage -> shm, page cache as it was)\n", "shm fill", fill.gbps);
+           "memcpy out of the shm mapping", r.mapping_gbps);
+    printf("%-30s %8.2f   (storage -> shm, page cache as it was)\n", "shm fill", r.shm_fill_gbps);
     mib(b, sizeof b, a.size);
-    printf("verify (device checksum):      %.0f ms for %s\n", (double)fromshm.verify_ns / 1e6, b);
+    printf("verify (device checksum):      %.0f ms for %s\n", (double)r.shm_verify_ns / 1e6, b);
     printf("\n");
-    if (buffered.gbps < 0.8 * read_gbps && direct.gbps < 0.8 * read_gbps)
+    if (r.storage_buffered_gbps < 0.8 * r.read_gbps && r.storage_direct_gbps < 0.8 * r.read_gbps)
         printf("note: the storage loader is under 80%% of a plain read(). Its reader is the\n"
                "      same sequential read, but each chunk is then copied again into the device\n"
                "      buffer (on the host backend a memcpy stands in for the host-to-device\n"
                "      copy), on a second thread that competes for the same cores and memory\n"
                "      bandwidth; and the pipeline's first read and last copy (one chunk each)\n"
                "      do not overlap anything. A smaller --chunk shortens both ends.\n");
-    if (fromshm.gbps < 0.8 * memcpy_gbps) {
+    if (r.shm_load_gbps < 0.8 * r.memcpy_gbps) {
         printf("note: the shm loader is under 80%% of memcpy. A plain memcpy out of the same\n"
                "      mapping ran at %.2f GB/s (%.0f%% of the limit): ",
-               map_gbps, memcpy_gbps > 0 ? 100.0 * map_gbps / memcpy_gbps : 0.0);
-        if (map_gbps < 0.8 * memcpy_gbps)
+               r.mapping_gbps, r.memcpy_gbps > 0 ? 100.0 * r.mapping_gbps / r.memcpy_gbps : 0.0);
+        if (r.mapping_gbps < 0.8 * r.memcpy_gbps)
             printf(
                 "the mapping itself is slower than\n"
                 "      anonymous memory here (tmpfs 4 KiB pages and their TLB misses, where the\n"
                 "      limit's buffers may use transparent huge pages), so the loader cannot\n"
                 "      reach the limit from shm; it is at %.0f%% of that memcpy.\n",
-                map_gbps > 0 ? 100.0 * fromshm.gbps / map_gbps : 0.0);
+                r.mapping_gbps > 0 ? 100.0 * r.shm_load_gbps / r.mapping_gbps : 0.0);
         else
             printf("the mapping is not the cause; the\n"
                    "      loader's own work is: %s, chunk by chunk, and\n"
                    "      on a busy host (see the load average) each round can lose its core.\n",
-                   strcmp(exec_backend_name(be), "host")
+                   strcmp(exec_bench_file_backend(bench), "host")
                        ? "a memcpy into pinned staging, then the copy to the device"
                        : "its copy lands in the emulated GPU's buffer");
     }
 out:
-    exec_shm_unmap(&map);
-    exec_shm_close(shm);
-    exec_backend_free(be, buf);
-    exec_backend_close(be);
-    if (!a.keep) unlink(path);
+    exec_bench_file_close(bench);
     return rc;
 }
 

@@ -1,8 +1,10 @@
 /* exec.h - the real executor: a driver of the driver shell (shell/shell.h),
  * which feeds the same core as the simulator, on the wall clock, with real weight files, a real
  * /dev/shm tier and a device backend (cuda or host), and records to the same schema with mode=exec.
- * This is the module's public face; backend.h, weights.h, shm.h and
- * loader.h are its internals. */
+ * This is the module's public face (the only exec header other modules see:
+ * the build exports nothing else); backend.h, weights.h, shm.h, loader.h and
+ * staging_pool.h are its internals. `thaw weights` reaches weight files and
+ * the loader through the functions at the end. */
 #ifndef THAW_EXEC_H
 #define THAW_EXEC_H
 
@@ -149,5 +151,98 @@ struct exec_bench_result {
  * backend, weights dir, shm dir, chunk and depth. The shm file is removed. */
 int exec_bench(const struct core_spec *spec, int model, const struct exec_opts *opts,
                struct exec_bench_result *out, struct thaw_err *err);
+
+/* ---- weight files (`thaw weights gen|check`) ---------------------------- */
+
+/* "<dir>/<model_name>.bin" into buf: where a synthetic model's file lives.
+ * THAW_ERANGE if it does not fit, THAW_EINVAL if the name has a '/' or
+ * starts with '.'. */
+int exec_weights_synthetic_path(const char *dir, const char *model_name, char *buf, size_t len,
+                                struct thaw_err *err);
+/* Writes the synthetic file of model `model_name`, `bytes` long, at `path`:
+ * the generator seeded by the name (so the checksum is known without reading
+ * it), written to a temporary name and renamed, so a crash never leaves a
+ * short file under the real name. */
+int exec_weights_write_synthetic(const char *path, const char *model_name, uint64_t bytes,
+                                 struct thaw_err *err);
+/* Reads `path` back and checksums it: *checksum is what the file holds,
+ * *expected what the synthetic file of (model_name, bytes) must hold. 0 when
+ * the file was read, whether or not they match (the caller compares);
+ * THAW_EIO when it cannot be read. */
+int exec_weights_verify_synthetic(const char *path, const char *model_name, uint64_t bytes,
+                                  uint64_t *checksum, uint64_t *expected, struct thaw_err *err);
+
+/* What a valid safetensors file or folder of shards holds. */
+struct exec_safetensors_info {
+    int file_count;
+    int tensor_count;
+    uint64_t data_bytes; /* the bytes that land in VRAM */
+};
+/* Parses and validates `path` (a .safetensors file or a folder of them; the
+ * rules are in weights.h). THAW_EPARSE with "PATH: DEFECT" when invalid. */
+int exec_safetensors_check(const char *path, struct exec_safetensors_info *out,
+                           struct thaw_err *err);
+
+/* ---- the loader on one file (`thaw weights bench`) ----------------------- */
+
+/* The loader's pipeline defaults (a load's chunk and chunks in flight). */
+#define EXEC_LOAD_CHUNK_DEFAULT (64u << 20) /* bytes */
+#define EXEC_LOAD_DEPTH_DEFAULT 4
+
+/* The loader per source on one synthetic file, each beside this host's own
+ * limit measured in the same round: storage (exec_load with a cold page
+ * cache, buffered and O_DIRECT) against a plain read() of the file with a
+ * cold cache; shm (exec_load from the shm tier's mapping) against
+ * single-thread memcpy, and a plain memcpy out of the mapping itself. A
+ * session, so the caller can report each step as it starts: open, write,
+ * prepare, one call per round, close. */
+struct exec_bench_file;
+
+struct exec_bench_file_config {
+    const char *path;     /* the bench file, written by exec_bench_file_write */
+    uint64_t bytes;       /* its size, > 0 */
+    uint64_t chunk_bytes; /* loader chunk and shm fill piece, > 0 */
+    int depth;            /* loader chunks in flight, >= 2 */
+    const char *backend;  /* "auto", "host" or "cuda" */
+    const char *shm_base; /* folder holding the shm tier; NULL = /dev/shm */
+    bool keep;            /* leave the bench file in place at close */
+};
+
+/* The best (fastest) of each figure over the rounds so far. GB/s = 1e9 B/s. */
+struct exec_bench_file_result {
+    double storage_buffered_gbps;
+    double storage_direct_gbps;
+    bool direct_io;        /* the fastest O_DIRECT load really read O_DIRECT */
+    double read_gbps;      /* plain read(), cold page cache */
+    double shm_load_gbps;  /* loader from the shm mapping */
+    int64_t shm_verify_ns; /* device checksum of that fastest shm load */
+    double memcpy_gbps;    /* single-thread memcpy of anonymous memory */
+    double mapping_gbps;   /* memcpy out of the shm mapping, no loader */
+    double shm_fill_gbps;  /* storage -> shm, page cache as it was */
+};
+
+/* Opens the backend (one emulated GPU of c->bytes; `why` as
+ * exec_backend_open says, may be NULL). Nothing is written yet. The caller
+ * closes *out with exec_bench_file_close, whatever happens after. */
+int exec_bench_file_open(const struct exec_bench_file_config *c, struct exec_bench_file **out,
+                         char *why, size_t why_len, struct thaw_err *err);
+const char *exec_bench_file_backend(const struct exec_bench_file *b); /* "host" | "cuda" */
+/* The device behind the bench ("host arena 1.0 GiB", "NVIDIA ..."). */
+void exec_bench_file_describe(struct exec_bench_file *b, char *buf, size_t len);
+/* Writes the bench file (the synthetic stream seeded by "thaw-bench"). */
+int exec_bench_file_write(struct exec_bench_file *b, struct thaw_err *err);
+/* Allocates the device buffer, then fills the shm tier from the file and
+ * maps it; a failure of the shm tier has "shm: " before its message. */
+int exec_bench_file_prepare(struct exec_bench_file *b, struct thaw_err *err);
+/* NULL when the shm tier is where it was asked to be, else why not. */
+const char *exec_bench_file_shm_note(const struct exec_bench_file *b);
+/* One round: read(), buffered load, O_DIRECT load, memcpy, shm load, memcpy
+ * out of the mapping, back to back on the same bytes; *best (may be NULL)
+ * gets the best of every round so far. */
+int exec_bench_file_round(struct exec_bench_file *b, struct exec_bench_file_result *best,
+                          struct thaw_err *err);
+/* Unmaps and removes the shm copy, frees the device, closes the backend and
+ * removes the bench file once written (unless keep). NULL ok. */
+void exec_bench_file_close(struct exec_bench_file *b);
 
 #endif

@@ -24,11 +24,11 @@
 #include <stdint.h>
 
 #include "backend.h"
+#include "exec.h"
 #include "thaw_err.h"
 #include "weights.h"
 
-#define EXEC_LOAD_CHUNK_DEFAULT (64u << 20) /* bytes */
-#define EXEC_LOAD_DEPTH_DEFAULT 4
+/* EXEC_LOAD_CHUNK_DEFAULT and EXEC_LOAD_DEPTH_DEFAULT are in exec.h. */
 
 struct exec_load_options {
     size_t chunk_bytes; /* 0 = default; rounded up to a multiple of 4096 */

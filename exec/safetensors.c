@@ -3,6 +3,7 @@
  * checked with overflow-safe arithmetic and reported as "PATH: DEFECT", so a
  * malformed or hostile file is an error message, never a crash or a read
  * outside the file. */
+#include "exec.h"
 #include "weights.h"
 
 #include <dirent.h>
@@ -445,4 +446,17 @@ void exec_safetensors_free(struct exec_safetensors *st)
             free(st->files[i].path);
     free(st->files);
     free(st);
+}
+
+int exec_safetensors_check(const char *path, struct exec_safetensors_info *out,
+                           struct thaw_err *err)
+{
+    struct exec_safetensors *st = NULL;
+    int rc = exec_safetensors_open(path, &st, err);
+    if (rc) return rc;
+    out->file_count = st->file_count;
+    out->tensor_count = st->tensor_count;
+    out->data_bytes = st->data_bytes;
+    exec_safetensors_free(st);
+    return 0;
 }

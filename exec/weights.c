@@ -4,6 +4,7 @@
  * (a GEMV-like pass the backends must match), and a model's weights resolved
  * to the file segments a load or an shm fill reads. Safetensors parsing is
  * in safetensors.c. */
+#include "exec.h"
 #include "weights.h"
 
 #include <errno.h>
@@ -192,6 +193,44 @@ int exec_weights_synthetic_path(const char *dir, const char *model_name, char *b
     if (n < 0 || (size_t)n >= len)
         return thaw_err_set(err, THAW_ERANGE, "path %s/%s.bin is too long", dir, model_name);
     return 0;
+}
+
+int exec_weights_write_synthetic(const char *path, const char *model_name, uint64_t bytes,
+                                 struct thaw_err *err)
+{
+    return exec_weights_gen(path, bytes, exec_weights_seed(model_name), err);
+}
+
+#define VERIFY_BUF_BYTES (8u << 20)
+
+int exec_weights_verify_synthetic(const char *path, const char *model_name, uint64_t bytes,
+                                  uint64_t *checksum, uint64_t *expected, struct thaw_err *err)
+{
+    *expected = exec_weights_expected_checksum(bytes, exec_weights_seed(model_name));
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return thaw_err_set(err, THAW_EIO, "%s: %s", path, strerror(errno));
+    uint8_t *buf = malloc(VERIFY_BUF_BYTES);
+    if (!buf) {
+        close(fd);
+        return thaw_err_set(err, THAW_ENOMEM, "out of memory");
+    }
+    struct exec_csum c;
+    exec_csum_init(&c);
+    int rc = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf, VERIFY_BUF_BYTES);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            rc = thaw_err_set(err, THAW_EIO, "%s: read: %s", path, strerror(errno));
+            break;
+        }
+        if (n == 0) break;
+        exec_csum_feed(&c, buf, (size_t)n);
+    }
+    free(buf);
+    close(fd);
+    *checksum = exec_csum_final(&c);
+    return rc;
 }
 
 /* ---- request reference ------------------------------------------------- */

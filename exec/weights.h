@@ -67,10 +67,8 @@ uint64_t exec_weights_seed(const char *model_name);
 int exec_weights_gen(const char *path, uint64_t bytes, uint64_t seed, struct thaw_err *err);
 /* The checksum of such a file, computed without reading it. */
 uint64_t exec_weights_expected_checksum(uint64_t bytes, uint64_t seed);
-/* "<dir>/<model_name>.bin" into buf; THAW_ERANGE if it does not fit,
- * THAW_EINVAL if the name has a '/' or starts with '.'. */
-int exec_weights_synthetic_path(const char *dir, const char *model_name, char *buf, size_t len,
-                                struct thaw_err *err);
+/* Where a model's synthetic file lives, and writing or verifying one by
+ * model name, are public: exec.h (exec_weights_synthetic_path, ...). */
 
 /* ---- request work (the reference every backend matches) ---------------- */
 

@@ -38,7 +38,12 @@
  * Loads on a failed GPU. The shell feeds the fault; the core answers with a
  * CANCEL_LOAD for every load lost there, and the shell records those loads
  * 'failed' (not 'cancelled') and asks the driver to stop them. Both drivers
- * learn of the loss the same way, from the core. */
+ * learn of the loss the same way, from the core.
+ *
+ * This header and heap.h (which it includes) are the module's public face,
+ * the only shell/ headers the build exports. The shell uses core, results
+ * and workload and knows no driver: it calls sim/ or exec/ only through the
+ * struct shell_methods a driver hands it. */
 #ifndef THAW_SHELL_H
 #define THAW_SHELL_H
 

@@ -19,7 +19,10 @@
  * input was armed: every source's first input at start in source order, then
  * each source's next input right after its previous one is taken, before the
  * core hears of it. So an arrival and a fault due at the same instant come
- * in the order their sources armed them, in both drivers. */
+ * in the order their sources armed them, in both drivers.
+ *
+ * The module's one public header. workload/ uses core's spec (spec.h) and
+ * nothing else; the drivers take its inputs through the shell. */
 #ifndef THAW_WORKLOAD_H
 #define THAW_WORKLOAD_H
 

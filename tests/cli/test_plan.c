@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "cli/sweep_grid.c"
+#include "sweep_grid.c"
 
 /* A synthetic metric: value(x) = scale / x (a p99 that falls as GPUs are
  * added), with optional overrides at one x, and a count of calls per x. */

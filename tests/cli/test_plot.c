@@ -11,13 +11,13 @@
 
 #include <sqlite3.h>
 
-#include "cli/plot_common.c"
-#include "cli/plot_cdf.c"
-#include "cli/plot_render.c"
-#include "cli/plot_sweep.c"
-#include "cli/plot_timeline.c"
-#include "cli/plot_validate.c"
-#include "cli/plot_vram.c"
+#include "plot_common.c"
+#include "plot_cdf.c"
+#include "plot_render.c"
+#include "plot_sweep.c"
+#include "plot_timeline.c"
+#include "plot_validate.c"
+#include "plot_vram.c"
 
 #define GIB 1073741824LL
 

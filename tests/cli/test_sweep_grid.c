@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "cli/sweep_grid.c"
+#include "sweep_grid.c"
 
 static void add_set_ok(struct cli_sweep_grid *g, const char *kv)
 {

@@ -7,7 +7,7 @@
  * says; faults step as documented; and the whole timetable (arrival
  * instants, service times, faults) equals what sim_run records for the same
  * scenario and seed. Both drivers take their inputs through this path. */
-#include "tests/sim/sim_test_util.h"
+#include "sim_test_util.h"
 
 #include "shell.h"
 #include "workload.h"
