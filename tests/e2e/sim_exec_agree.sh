@@ -5,12 +5,13 @@
 # Times are compared exactly for the world's inputs (arrivals, faults,
 # recoveries); everything downstream of a load is real work in exec (a
 # load's end, and the ticks and request ends that follow from it), so those
-# are compared within TOL seconds: the executor's own cost of a 2 MiB load. One scenario per divergence the two drivers used to have
+# are compared within TOL seconds: the executor's own cost of a 2 MiB load
+# on a busy host (a few ms alone; hundreds of ms under a loaded ctest -j). One scenario per divergence the two drivers used to have
 # (tests/e2e/agree/*.yaml says which), plus the load rows' outcomes.
 set -u
 THAW=${THAW:?THAW must name the thaw binary}
 command -v sqlite3 >/dev/null || { echo "skipped: the sqlite3 command is not installed"; exit 77; }
-TOL=0.15
+TOL=0.5
 
 tmp=$(mktemp -d /tmp/thaw-e2e-agree-XXXXXX)
 shm=$(mktemp -d /dev/shm/thaw-e2e-agree-XXXXXX 2>/dev/null) || { shm=$tmp/shm; mkdir -p "$shm"; }
@@ -46,8 +47,8 @@ for scen in keepalive tie gpulost; do
 done
 # What each scenario is there for, checked on the sim run (the same as exec's).
 # keepalive: b is dispatched after the tick at a's keep-alive expiry: a READY
-# at 0.2 s + 2 MiB / 1 GB/s = 0.202097152 s, idle from +0.1 s, +1 s = 1.302097152 s.
-[ "$(sql "SELECT count(*) FROM core_events WHERE run = 2 AND kind = 'TICK' AND t_ns = 1302097152")" = 1 ] ||
+# at 0.2 s + 2 MiB / 1 GB/s = 0.202097152 s, idle from +0.1 s, +3 s = 3.302097152 s.
+[ "$(sql "SELECT count(*) FROM core_events WHERE run = 2 AND kind = 'TICK' AND t_ns = 3302097152")" = 1 ] ||
     fail "keepalive: no tick at 1.3 s"
 [ "$(sql "SELECT count(*) FROM requests WHERE run = 1 AND finished IS NOT NULL")" = 2 ] ||
     fail "keepalive: exec did not serve both requests"
