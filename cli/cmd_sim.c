@@ -124,6 +124,11 @@ static int timeline_row(const struct res_stored_load *l, void *ctx)
         snprintf(finished, sizeof finished, "%s", l->outcome);
     else
         snprintf(finished, sizeof finished, "%.3f", l->finished_s);
+    if (isnan(l->started_s)) { /* still queued at the end: no GPU, no start */
+        printf("%-24s %-16s %-7s %-8s %10.3f %10s %10s %9s\n", l->model, "-", "-", l->reason,
+               l->enqueued_s, "-", l->outcome, "-");
+        return 0;
+    }
     printf("%-24s %-16s %-7s %-8s %10.3f %10.3f %10s %9.3f\n", l->model, l->gpu_name, l->source,
            l->reason, l->enqueued_s, l->started_s, finished, l->started_s - l->enqueued_s);
     return 0;

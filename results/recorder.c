@@ -45,6 +45,7 @@ struct row {
             char model[CORE_NAME_MAX], gpu_name[CORE_NAME_MAX], node[CORE_NAME_MAX];
             int64_t deadline_ns; /* 0: none */
             int outcome;         /* index into outcome_names */
+            int priority;        /* the model's */
         } load;
         struct {
             struct res_request_row r;
@@ -69,7 +70,7 @@ struct row {
     } u;
 };
 
-static const char *const outcome_names[] = {"ok", "failed", "cancelled"};
+static const char *const outcome_names[] = {"ok", "failed", "cancelled", "in_flight", "queued"};
 
 struct res_db {
     sqlite3 *db;
@@ -127,6 +128,47 @@ static int prepare(struct res_db *db, const char *sql, sqlite3_stmt **st, struct
     return 0;
 }
 
+/* A database written before loads could be unstarted has started NOT NULL
+ * and no priority column: SQLite cannot change a column's constraint in
+ * place, so the table is rebuilt to schema.sql's shape (rows kept, priority
+ * NULL) in one transaction. A current database costs one pragma read. */
+static int migrate_loads(struct res_db *db, struct thaw_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db->db,
+                           "SELECT coalesce(sum(name = 'started' AND \"notnull\"), 0), "
+                           "coalesce(sum(name = 'priority'), 0) FROM pragma_table_info('loads')",
+                           -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return db_error(db, err, "reading the loads table");
+    }
+    bool old = sqlite3_column_int(st, 0) > 0 || sqlite3_column_int(st, 1) == 0;
+    sqlite3_finalize(st);
+    if (!old) return 0;
+    static const char sql[] =
+        "BEGIN IMMEDIATE;"
+        "ALTER TABLE loads RENAME TO loads_before_unstarted;"
+        "CREATE TABLE loads ("
+        " run INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+        " load_id INTEGER NOT NULL, model TEXT NOT NULL, instance INTEGER NOT NULL,"
+        " gpu INTEGER NOT NULL, gpu_name TEXT NOT NULL, node TEXT NOT NULL,"
+        " source TEXT CHECK (source IN ('storage', 'shm')), reason TEXT NOT NULL,"
+        " enqueued REAL NOT NULL, started REAL, finished REAL, bytes INTEGER NOT NULL,"
+        " vram INTEGER NOT NULL, deadline REAL,"
+        " outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'failed', 'cancelled', 'in_flight',"
+        " 'queued')), priority INTEGER, PRIMARY KEY (run, load_id));"
+        "INSERT INTO loads (run, load_id, model, instance, gpu, gpu_name, node, source, reason,"
+        " enqueued, started, finished, bytes, vram, deadline, outcome) SELECT run, load_id,"
+        " model, instance, gpu, gpu_name, node, source, reason, enqueued, started, finished,"
+        " bytes, vram, deadline, outcome FROM loads_before_unstarted ORDER BY rowid;"
+        "DROP TABLE loads_before_unstarted;"
+        "COMMIT;";
+    int rc = exec_sql(db, sql, err);
+    if (rc < 0) sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
 int res_open(const char *path, struct res_db **out, struct thaw_err *err)
 {
     *out = NULL;
@@ -174,7 +216,7 @@ int res_open(const char *path, struct res_db **out, struct thaw_err *err)
     if ((rc = exec_sql(db, "PRAGMA journal_mode = WAL", err)) < 0 ||
         (rc = exec_sql(db, "PRAGMA synchronous = NORMAL", err)) < 0 ||
         (rc = exec_sql(db, "PRAGMA foreign_keys = ON", err)) < 0 ||
-        (rc = exec_sql(db, res_schema_sql, err)) < 0) {
+        (rc = exec_sql(db, res_schema_sql, err)) < 0 || (rc = migrate_loads(db, err)) < 0) {
         if (err) {
             char msg[THAW_ERR_MSG_MAX];
             snprintf(msg, sizeof msg, "%s", err->msg);
@@ -186,7 +228,7 @@ int res_open(const char *path, struct res_db **out, struct thaw_err *err)
     if ((rc = prepare(db,
                       "INSERT INTO loads (run, load_id, model, instance, gpu, gpu_name, node, "
                       "source, reason, enqueued, started, finished, bytes, vram, deadline, "
-                      "outcome) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                      "outcome, priority) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                       &db->ins_load, err)) < 0 ||
         (rc = prepare(db,
                       "INSERT INTO requests (run, request_id, model, arrived, dispatched, "
@@ -384,10 +426,13 @@ static int write_row(struct res_db *db, const struct row *w, struct thaw_err *er
         sqlite3_bind_int(st, 5, r->gpu);
         sqlite3_bind_text(st, 6, w->u.load.gpu_name, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 7, w->u.load.node, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 8, source_names[r->source], -1, SQLITE_STATIC);
+        if (r->started_ns < 0)
+            sqlite3_bind_null(st, 8); /* never started: no source yet */
+        else
+            sqlite3_bind_text(st, 8, source_names[r->source], -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 9, reason_names[r->reason], -1, SQLITE_STATIC);
         sqlite3_bind_double(st, 10, ns_to_s(r->enqueued_ns));
-        sqlite3_bind_double(st, 11, ns_to_s(r->started_ns));
+        bind_opt_time(st, 11, r->started_ns);
         bind_opt_time(st, 12, r->finished_ns);
         sqlite3_bind_int64(st, 13, (sqlite3_int64)r->bytes);
         sqlite3_bind_int64(st, 14, (sqlite3_int64)r->vram_bytes);
@@ -396,6 +441,7 @@ static int write_row(struct res_db *db, const struct row *w, struct thaw_err *er
         else
             sqlite3_bind_null(st, 15);
         sqlite3_bind_text(st, 16, outcome_names[w->u.load.outcome], -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 17, w->u.load.priority);
         return step_done(db, st, err, "insert load");
     }
     case ROW_REQUEST: {
@@ -505,7 +551,9 @@ int res_add_load(struct res_db *db, int64_t run, const struct core_spec *spec,
                  const struct res_load_row *row, struct thaw_err *err)
 {
     if (!db || !row) return thaw_err_set(err, THAW_EINVAL, "NULL argument");
-    if (!model_ok(spec, row->model) || !gpu_ok(spec, row->gpu))
+    /* A load never started (outcome queued) has no GPU: gpu < 0. */
+    bool unstarted = row->started_ns < 0;
+    if (!model_ok(spec, row->model) || (!unstarted && !gpu_ok(spec, row->gpu)))
         return thaw_err_set(err, THAW_EINVAL, "load %llu: model %d or gpu %d out of range",
                             (unsigned long long)row->load_id, row->model, row->gpu);
     if ((unsigned)row->source >= (unsigned)COUNT_OF(source_names) ||
@@ -516,19 +564,27 @@ int res_add_load(struct res_db *db, int64_t run, const struct core_spec *spec,
     for (int i = 0; i < COUNT_OF(outcome_names); i++)
         if (row->outcome && !strcmp(row->outcome, outcome_names[i])) outcome = i;
     if (outcome < 0)
-        return thaw_err_set(err, THAW_EINVAL, "load %llu: outcome must be ok|failed|cancelled",
+        return thaw_err_set(err, THAW_EINVAL,
+                            "load %llu: outcome must be ok|failed|cancelled|in_flight|queued",
                             (unsigned long long)row->load_id);
     int rc;
     struct row *w = next_row(db, run, ROW_LOAD, err, &rc);
     if (!w) return rc;
     w->u.load.r = *row;
     w->u.load.r.outcome = NULL;
-    const struct core_gpu_spec *g = &spec->gpus[row->gpu];
     copy_name(w->u.load.model, spec->models[row->model].name);
-    copy_name(w->u.load.gpu_name, g->name);
-    copy_name(w->u.load.node,
-              g->node >= 0 && g->node < spec->node_count ? spec->nodes[g->node].name : "");
+    if (unstarted) {
+        w->u.load.r.gpu = -1;
+        copy_name(w->u.load.gpu_name, "");
+        copy_name(w->u.load.node, "");
+    } else {
+        const struct core_gpu_spec *g = &spec->gpus[row->gpu];
+        copy_name(w->u.load.gpu_name, g->name);
+        copy_name(w->u.load.node,
+                  g->node >= 0 && g->node < spec->node_count ? spec->nodes[g->node].name : "");
+    }
     w->u.load.deadline_ns = spec->models[row->model].deadline_ns;
+    w->u.load.priority = spec->models[row->model].priority;
     w->u.load.outcome = outcome;
     return rc;
 }

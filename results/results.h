@@ -47,10 +47,13 @@ struct res_load_row {
     int model, gpu;
     enum core_source source;
     enum core_reason reason;
-    int64_t enqueued_ns, started_ns;
+    int64_t enqueued_ns;
+    int64_t started_ns;  /* < 0: never started (outcome "queued"; gpu ignored) */
     int64_t finished_ns; /* < 0: never finished */
     uint64_t bytes, vram_bytes;
-    const char *outcome; /* "ok" | "failed" | "cancelled" */
+    /* "ok" | "failed" | "cancelled" | "in_flight" (running at the end) |
+     * "queued" (still in the cold-start queue at the end) */
+    const char *outcome;
 };
 
 struct res_request_row {
@@ -189,8 +192,10 @@ struct res_stored_load {
     const char *model, *gpu_name, *node;
     int gpu;                     /* flat index */
     const char *source, *reason; /* as stored: "storage" | "shm"; "demand", ... */
-    const char *outcome;         /* "ok" | "failed" | "cancelled" */
-    double enqueued_s, started_s;
+    const char *outcome;         /* "ok" | "failed" | "cancelled" | "in_flight" | "queued" */
+    double enqueued_s;
+    double started_s;  /* NaN: never started (outcome queued: gpu -1, source NULL
+                        * read as "", gpu_name and node "", instance 0) */
     double finished_s; /* NaN: never finished */
     double deadline_s; /* after enqueued; NaN: none */
     double left_s;     /* loads without a finish: the instance's first
@@ -198,7 +203,7 @@ struct res_stored_load {
     uint64_t bytes, vram_bytes;
 };
 enum res_load_order {
-    RES_LOADS_BY_START = 0, /* started, then load_id */
+    RES_LOADS_BY_START = 0, /* started, then load_id; never started last */
     RES_LOADS_BY_ENQUEUE,   /* enqueued, then load_id */
 };
 int res_rows_loads(struct res_db *db, int64_t run, enum res_load_order order,
