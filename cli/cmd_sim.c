@@ -200,6 +200,10 @@ static int run_once(const struct sim_args *a, const struct core_spec *spec)
                (double)res.end_ns * 1e-9, (unsigned long long)res.events,
                (unsigned long long)res.rows, res.wall_s);
     }
+    /* Said out loud, on stderr, whatever --quiet says; the status stays 0. */
+    fflush(stdout);
+    if (res_anomalies_print(db, res.run_id, stderr, "thaw sim", 20, NULL, &err) < 0)
+        fprintf(stderr, "thaw sim: anomalies: %s\n", err.msg);
     if (a->quiet)
         printf("%lld\n", (long long)res.run_id); /* as `thaw exec --quiet`, for scripts */
     else

@@ -146,7 +146,10 @@ static int migrate_loads(struct res_db *db, struct thaw_err *err)
     bool old = sqlite3_column_int(st, 0) > 0 || sqlite3_column_int(st, 1) == 0;
     sqlite3_finalize(st);
     if (!old) return 0;
+    /* Rows are copied as they are: foreign keys are not checked meanwhile
+     * (the pragma is a no-op inside a transaction, so it goes first). */
     static const char sql[] =
+        "PRAGMA foreign_keys = OFF;"
         "BEGIN IMMEDIATE;"
         "ALTER TABLE loads RENAME TO loads_before_unstarted;"
         "CREATE TABLE loads ("
@@ -166,6 +169,7 @@ static int migrate_loads(struct res_db *db, struct thaw_err *err)
         "COMMIT;";
     int rc = exec_sql(db, sql, err);
     if (rc < 0) sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_exec(db->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
     return rc;
 }
 
@@ -704,7 +708,9 @@ int res_run_finish(struct res_db *db, int64_t run, const char *status, int64_t d
         rc = thaw_err_set(err, THAW_ENOENT, "run %lld does not exist", (long long)run);
         goto fail;
     }
-    if ((rc = res_metrics_compute(db, run, err)) < 0) goto fail;
+    if ((rc = res_metrics_compute(db, run, err)) < 0 ||
+        (rc = res_anomalies_compute(db, run, err)) < 0)
+        goto fail;
     char finished[32];
     iso_now(finished, sizeof finished);
     if (sqlite3_prepare_v2(db->db, "UPDATE runs SET status = ?, finished_at = ? WHERE id = ?", -1,
