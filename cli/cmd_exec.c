@@ -341,6 +341,10 @@ static int exec_cmd_run(int argc, char **argv)
     if (res.loads_failed > 0 && res.run_id > 0 &&
         res_rows_loads(db, res.run_id, RES_LOADS_BY_START, print_failed, NULL, &err) < 0)
         fprintf(stderr, "thaw exec: %s\n", err.msg);
+    /* Said out loud, on stderr, whatever --quiet says; the status stays 0. */
+    if (res.run_id > 0 &&
+        res_anomalies_print(db, res.run_id, stderr, "thaw exec", 20, NULL, &err) < 0)
+        fprintf(stderr, "thaw exec: anomalies: %s\n", err.msg);
     if (strcmp(res.status, "complete")) {
         fprintf(stderr, "thaw exec: run %lld %s\n", (long long)res.run_id, res.status);
         goto out;

@@ -19,9 +19,9 @@
 #include "results.h"
 
 static const char usage[] =
-    "usage: thaw plan SCENARIO --vary KEY=LO..HI --target 'METRIC<VALUE'\n"
+    "usage: thaw plan SCENARIO --vary KEY=LO..HI --target 'METRIC<VALUE'...\n"
     "                 [--seeds LIST] [--policy SPEC] [--set KEY=V]... [--jobs N]\n"
-    "                 [--db DB] [--quiet]\n"
+    "                 [--allow-unserved] [--db DB] [--quiet]\n"
     "\n"
     "Finds the smallest integer value of KEY in LO..HI for which METRIC (the mean\n"
     "over the seeds of a summary metric, see 'thaw report') meets the target, e.g.\n"
@@ -29,6 +29,12 @@ static const char usage[] =
     "\n"
     "  thaw plan scenarios/scaling.yaml --vary 'cluster.nodes[0].gpus=1..8' \\\n"
     "      --target 'makespan_s<=70'\n"
+    "\n"
+    "Several --target options must all hold. A point where any request was never\n"
+    "served or any model never served misses, whatever the targets say, unless\n"
+    "--allow-unserved. Cold-start percentiles (cold_start_p50_s, _p95_s, _p99_s)\n"
+    "are pooled over every seed's cold starts, with a 95% order-statistic\n"
+    "interval; other metrics are the mean over the seeds, with a t interval.\n"
     "\n"
     "The search bisects the range, assuming the target is missed below some value\n"
     "and met from it on (more GPUs never hurt, say), then evaluates the neighbours\n"
@@ -41,6 +47,8 @@ static const char usage[] =
     "options:\n"
     "  --vary KEY=LO..HI  the scenario key to search and its integer range\n"
     "  --target T         METRIC<VALUE, METRIC<=VALUE, METRIC>VALUE or METRIC>=VALUE\n"
+    "                     (repeatable: all must hold)\n"
+    "  --allow-unserved   a point may meet the targets with requests unserved\n"
     "  --seeds LIST       seeds per evaluated value, such as 1-10 (default: the\n"
     "                     scenario's seed)\n"
     "  --policy SPEC      policy overrides for every run (queue=priority,...)\n"
@@ -53,6 +61,7 @@ static const char usage[] =
     "or a run failed, 2 usage error\n";
 
 #define MAX_SETS 64
+#define MAX_TARGETS 8
 
 /* What eval() needs, and what it learned about each value it ran. */
 struct plan_ctx {
@@ -62,7 +71,9 @@ struct plan_ctx {
     int set_count;
     const char *policy;
     struct cli_sweep_grid seeds; /* seeds only */
-    const struct cli_plan_target *target;
+    const struct cli_plan_target *targets;
+    int target_count;
+    bool allow_unserved;
     struct cli_sweep_exec_opts exec;
     struct res_db *db; /* this thread's connection, to read the metrics */
     bool failed;       /* a scenario or a run failed: stop evaluating */
@@ -70,12 +81,108 @@ struct plan_ctx {
     int count;
     struct {
         long x;
-        double mean, half; /* half: 95% CI half-width over seeds (0 for one seed) */
-        int n;             /* seeds with a value */
+        /* per target: the value and its 95% interval [lo, hi] (pooled
+         * order statistics, or mean +/- t half-width; lo = hi = value for
+         * one seed) */
+        double value[MAX_TARGETS], lo[MAX_TARGETS], hi[MAX_TARGETS];
+        int n[MAX_TARGETS]; /* seeds (or pooled cold starts) with a value */
+        double unserved;    /* requests never served, over the seeds */
+        double never;       /* models never served, summed over the seeds */
+        bool meets;
         int runs;
         int64_t first_run, last_run;
     } seen[CLI_PLAN_MAX_POINTS];
 };
+
+/* Percentiles of the cold start, pooled over the seeds' loads: p of
+ * cold_start_pXX_s, or 0 for another metric. */
+static double plan_pooled(const char *metric)
+{
+    if (!strcmp(metric, "cold_start_p50_s")) return 0.50;
+    if (!strcmp(metric, "cold_start_p95_s")) return 0.95;
+    if (!strcmp(metric, "cold_start_p99_s")) return 0.99;
+    return 0;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* A target metric's value at one point and its 95% interval. Pooled
+ * percentiles: every seed's cold starts in one sorted sample of n, the R
+ * type 7 quantile, and the distribution-free order-statistic interval
+ * [x(j), x(k)], j, k = floor/ceil(n p -/+ 1.96 sqrt(n p (1-p))) clamped to
+ * the sample (normal approximation of the binomial rank). Other metrics:
+ * the mean over the seeds with a value, mean -/+ t(0.975, k-1) sd/sqrt(k). */
+static int plan_value(struct plan_ctx *c, const struct cli_sweep_job *jobs, size_t n,
+                      const char *metric, double *v, double *lo, double *hi, int *count)
+{
+    *v = *lo = *hi = NAN;
+    *count = 0;
+    double p = plan_pooled(metric);
+    double *all = NULL;
+    size_t total = 0;
+    if (p > 0) {
+        for (size_t i = 0; i < n; i++) {
+            double *one = NULL;
+            size_t m = 0;
+            struct thaw_err err = {0};
+            if (res_cold_starts(c->db, jobs[i].run_id, &one, &m, &err) < 0) {
+                fprintf(stderr, "thaw plan: %s\n", err.msg);
+                free(all);
+                return -1;
+            }
+            double *g = m ? realloc(all, (total + m) * sizeof *g) : all;
+            if (m && !g) {
+                free(one);
+                free(all);
+                fprintf(stderr, "thaw plan: out of memory\n");
+                return -1;
+            }
+            all = g;
+            if (m) memcpy(all + total, one, m * sizeof *one);
+            total += m;
+            free(one);
+        }
+        if (total > 0) {
+            qsort(all, total, sizeof *all, cmp_d);
+            *v = gsl_stats_quantile_from_sorted_data(all, 1, total, p);
+            double sd = 1.96 * sqrt((double)total * p * (1 - p));
+            double j = floor((double)total * p - sd), k = ceil((double)total * p + sd);
+            if (j < 0) j = 0;
+            if (k > (double)total - 1) k = (double)total - 1;
+            *lo = all[(size_t)j];
+            *hi = all[(size_t)k];
+            if (*lo > *v) *lo = *v;
+            if (*hi < *v) *hi = *v;
+        }
+        *count = (int)total;
+        free(all);
+        return 0;
+    }
+    double *vals = calloc(n ? n : 1, sizeof *vals);
+    if (!vals) {
+        fprintf(stderr, "thaw plan: out of memory\n");
+        return -1;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        double x = res_metric_value(c->db, jobs[i].run_id, metric);
+        if (!isnan(x)) vals[k++] = x;
+    }
+    if (k > 0) *v = *lo = *hi = gsl_stats_mean(vals, 1, k);
+    if (k > 1) {
+        double half = gsl_cdf_tdist_Pinv(0.975, (double)(k - 1)) * gsl_stats_sd_m(vals, 1, k, *v) /
+                      sqrt((double)k);
+        *lo = *v - half;
+        *hi = *v + half;
+    }
+    *count = (int)k;
+    free(vals);
+    return 0;
+}
 
 static double eval(long x, void *arg)
 {
@@ -123,37 +230,47 @@ static double eval(long x, void *arg)
         c->failed = true;
         goto done;
     }
-    /* Mean over the seeds that gave a value, and the t interval of it
-     * (GSL's two-pass variance: no cancellation when values are close). */
-    double *vals = calloc(n ? n : 1, sizeof *vals);
-    if (!vals) {
-        fprintf(stderr, "thaw plan: out of memory\n");
-        c->failed = true;
-        goto done;
-    }
-    size_t k = 0;
+    int idx = c->count++;
+    c->seen[idx].x = x;
+    c->seen[idx].runs = (int)n;
+    c->seen[idx].first_run = jobs[0].run_id;
+    c->seen[idx].last_run = jobs[n - 1].run_id;
+    c->seen[idx].unserved = 0;
+    c->seen[idx].never = 0;
     for (size_t i = 0; i < n; i++) {
-        double v = res_metric_value(c->db, jobs[i].run_id, c->target->metric);
-        if (!isnan(v)) vals[k++] = v;
+        double u = res_metric_value(c->db, jobs[i].run_id, "requests_unserved");
+        double m = res_metric_value(c->db, jobs[i].run_id, "models_never_served");
+        if (!isnan(u)) c->seen[idx].unserved += u;
+        if (!isnan(m)) c->seen[idx].never += m;
     }
-    double half = 0;
-    if (k > 0) value = gsl_stats_mean(vals, 1, k);
-    if (k > 1)
-        half = gsl_cdf_tdist_Pinv(0.975, (double)(k - 1)) * gsl_stats_sd_m(vals, 1, k, value) /
-               sqrt((double)k);
-    free(vals);
-    c->seen[c->count].x = x;
-    c->seen[c->count].mean = value;
-    c->seen[c->count].half = half;
-    c->seen[c->count].n = (int)k;
-    c->seen[c->count].runs = (int)n;
-    c->seen[c->count].first_run = jobs[0].run_id;
-    c->seen[c->count].last_run = jobs[n - 1].run_id;
-    c->count++;
-    if (!c->quiet)
-        fprintf(stderr, "plan: %s -> %s = %.6g over %d seed%s: %s\n", kv, c->target->metric, value,
-                (int)k, k == 1 ? "" : "s",
-                cli_plan_meets(c->target, value) ? "meets the target" : "misses the target");
+    bool all = c->allow_unserved || (c->seen[idx].unserved == 0 && c->seen[idx].never == 0);
+    for (int t = 0; t < c->target_count; t++) {
+        double v, lo, hi;
+        int k;
+        if (plan_value(c, jobs, n, c->targets[t].metric, &v, &lo, &hi, &k) < 0) {
+            c->failed = true;
+            value = NAN;
+            goto done;
+        }
+        c->seen[idx].value[t] = v;
+        c->seen[idx].lo[t] = lo;
+        c->seen[idx].hi[t] = hi;
+        c->seen[idx].n[t] = k;
+        bool met = cli_plan_meets(&c->targets[t], v);
+        if (!met) all = false;
+        if (!c->quiet)
+            fprintf(stderr, "plan: %s -> %s = %.6g [%.4g, %.4g] over %d %s: %s\n", kv,
+                    c->targets[t].metric, v, lo, hi, k,
+                    plan_pooled(c->targets[t].metric) ? "cold starts" : "seeds",
+                    met ? "meets the target" : "misses the target");
+    }
+    if (!c->quiet && !c->allow_unserved && (c->seen[idx].unserved > 0 || c->seen[idx].never > 0))
+        fprintf(stderr,
+                "plan: %s -> %.0f requests never served, %.0f models never served over %zu seed%s: "
+                "misses (--allow-unserved to ignore)\n",
+                kv, c->seen[idx].unserved, c->seen[idx].never, n, n == 1 ? "" : "s");
+    c->seen[idx].meets = all;
+    value = all ? 1.0 : 0.0;
 done:
     free(jobs);
     core_spec_free(spec);
@@ -171,9 +288,11 @@ static int find_seen(const struct plan_ctx *c, long x)
 static int run(int argc, char **argv)
 {
     struct plan_ctx *c = calloc(1, sizeof *c);
-    const char *vary = NULL, *target_text = NULL, *db_path = CLI_DEFAULT_DB;
+    const char *vary = NULL, *db_path = CLI_DEFAULT_DB;
+    const char *target_text[MAX_TARGETS];
+    int target_count = 0;
     unsigned long long jobs_n = 0;
-    struct cli_plan_target target;
+    struct cli_plan_target targets[MAX_TARGETS];
     struct thaw_err err = {0};
     int rc = CLI_EXIT_USAGE;
     char key[256];
@@ -197,7 +316,11 @@ static int run(int argc, char **argv)
             if (!strcmp(a, "--vary")) {
                 vary = v;
             } else if (!strcmp(a, "--target")) {
-                target_text = v;
+                if (target_count == MAX_TARGETS) {
+                    cli_usage_error("plan", "at most %d --target options", MAX_TARGETS);
+                    goto out;
+                }
+                target_text[target_count++] = v;
             } else if (!strcmp(a, "--seeds")) {
                 if (cli_sweep_grid_add_seeds(&c->seeds, v, &err) < 0) {
                     cli_usage_error("plan", "%s", err.msg);
@@ -222,6 +345,8 @@ static int run(int argc, char **argv)
             }
         } else if (!strcmp(a, "--quiet")) {
             c->quiet = true;
+        } else if (!strcmp(a, "--allow-unserved")) {
+            c->allow_unserved = true;
         } else if (a[0] == '-' && a[1]) {
             cli_usage_error("plan", "unknown option %s", a);
             goto out;
@@ -232,23 +357,32 @@ static int run(int argc, char **argv)
             c->scenario = a;
         }
     }
-    if (!c->scenario || !vary || !target_text) {
+    if (!c->scenario || !vary || target_count == 0) {
         cli_usage_error("plan", "needs SCENARIO, --vary KEY=LO..HI and --target 'METRIC<VALUE'");
         goto out;
     }
-    if (cli_plan_range_parse(vary, key, sizeof key, &lo, &hi, &err) < 0 ||
-        cli_plan_target_parse(target_text, &target, &err) < 0) {
+    if (cli_plan_range_parse(vary, key, sizeof key, &lo, &hi, &err) < 0) {
         cli_usage_error("plan", "%s", err.msg);
         goto out;
     }
-    if (res_metric_higher_is_better(target.metric) < 0) {
-        cli_usage_error("plan", "\"%s\" is not a summary metric (see 'thaw report')",
-                        target.metric);
-        goto out;
+    for (int t = 0; t < target_count; t++) {
+        if (cli_plan_target_parse(target_text[t], &targets[t], &err) < 0) {
+            cli_usage_error("plan", "%s", err.msg);
+            goto out;
+        }
+        if (res_metric_higher_is_better(targets[t].metric) < 0) {
+            cli_usage_error("plan", "\"%s\" is not a summary metric (see 'thaw report')",
+                            targets[t].metric);
+            goto out;
+        }
     }
+    /* The search sees one target: every real one met (eval returns 1). */
+    struct cli_plan_target all_met = {.op = CLI_PLAN_GE, .value = 1};
+    snprintf(all_met.metric, sizeof all_met.metric, "all targets");
     rc = CLI_EXIT_FAIL;
     c->key = key;
-    c->target = &target;
+    c->targets = targets;
+    c->target_count = target_count;
     char plan_id[32] = "plan-";
     if (cli_sweep_new_id(plan_id + 5, sizeof plan_id - 5, &err) < 0 ||
         res_open(db_path, &c->db, &err) < 0) {
@@ -268,55 +402,61 @@ static int run(int argc, char **argv)
         fprintf(stderr, "thaw plan: %s\n", err.msg);
         goto out;
     }
+    /* "m<v and m2<=w" for the messages */
+    char what[1024] = "";
+    for (int t = 0; t < target_count; t++) {
+        size_t used = strlen(what);
+        snprintf(what + used, sizeof what - used, "%s%s %s %g", t ? " and " : "", targets[t].metric,
+                 cli_plan_op_text(targets[t].op), targets[t].value);
+    }
+    if (!c->allow_unserved) {
+        size_t used = strlen(what);
+        snprintf(what + used, sizeof what - used, " with every request served");
+    }
     if (!c->quiet)
-        fprintf(stderr, "thaw plan %s: smallest %s in %ld..%ld with %s %s %g\n", plan_id, key, lo,
-                hi, target.metric, cli_plan_op_text(target.op), target.value);
+        fprintf(stderr, "thaw plan %s: smallest %s in %ld..%ld with %s\n", plan_id, key, lo, hi,
+                what);
     struct cli_plan_result *r = malloc(sizeof *r);
     if (!r) {
         fprintf(stderr, "thaw plan: out of memory\n");
         goto out;
     }
-    cli_plan_search(lo, hi, &target, eval, c, r);
+    cli_plan_search(lo, hi, &all_met, eval, c, r);
 
-    /* The evidence: every evaluated value in order. */
-    printf("%-*s  %-22s %12s %6s  %-6s %s\n", (int)(strlen(key) > 8 ? strlen(key) : 8), key,
-           target.metric, "95% CI +/-", "seeds", "target", "runs");
+    /* The evidence: every evaluated value in order (a point the search
+     * asked for but that was never evaluated is no evidence: left out). */
+    int kw = (int)(strlen(key) > 8 ? strlen(key) : 8);
+    printf("%-*s", kw, key);
+    for (int t = 0; t < target_count; t++)
+        printf("  %-22s %-23s %6s", targets[t].metric, "95% interval", "n");
+    printf(" %9s  %-6s %s\n", "unserved", "target", "runs");
     for (int i = 0; i < r->point_count; i++) {
-        int s = find_seen(c, r->points[i].x);
-        char runs[64] = "-";
-        if (s >= 0)
-            snprintf(runs, sizeof runs, "%lld..%lld", (long long)c->seen[s].first_run,
-                     (long long)c->seen[s].last_run);
-        printf("%-*ld  %-22.6g %12.4g %6d  %-6s %s\n", (int)(strlen(key) > 8 ? strlen(key) : 8),
-               r->points[i].x, r->points[i].value, s >= 0 ? c->seen[s].half : NAN,
-               s >= 0 ? c->seen[s].n : 0, r->points[i].meets ? "met" : "missed", runs);
+        int sidx = find_seen(c, r->points[i].x);
+        if (sidx < 0) continue;
+        printf("%-*ld", kw, r->points[i].x);
+        for (int t = 0; t < target_count; t++) {
+            char ci[64];
+            snprintf(ci, sizeof ci, "[%.4g, %.4g]", c->seen[sidx].lo[t], c->seen[sidx].hi[t]);
+            printf("  %-22.6g %-23s %6d", c->seen[sidx].value[t], ci, c->seen[sidx].n[t]);
+        }
+        printf(" %9.0f  %-6s %lld..%lld\n", c->seen[sidx].unserved,
+               c->seen[sidx].meets ? "met" : "missed", (long long)c->seen[sidx].first_run,
+               (long long)c->seen[sidx].last_run);
     }
     if (c->failed) {
         fprintf(stderr, "thaw plan: stopped: a point could not be evaluated (see above)\n");
     } else {
-        if (!r->monotone) {
-            int a = find_seen(c, r->bad_x[0]), b = find_seen(c, r->bad_x[1]),
-                d = find_seen(c, r->bad_x[2]);
-            fprintf(stderr,
-                    "thaw plan: warning: %s is not monotone in %s among the evaluated points "
-                    "(%ld: %.4g, %ld: %.4g, %ld: %.4g); the search assumes it is, so check the "
-                    "whole range with thaw sweep --set %s=...\n",
-                    target.metric, key, r->bad_x[0], a >= 0 ? c->seen[a].mean : NAN, r->bad_x[1],
-                    b >= 0 ? c->seen[b].mean : NAN, r->bad_x[2], d >= 0 ? c->seen[d].mean : NAN,
-                    key);
-        }
         if (r->found && !r->consistent)
             fprintf(stderr,
-                    "thaw plan: warning: the target is not met from %ld on and missed below it "
-                    "among the evaluated points; the answer may be wrong\n",
-                    r->answer);
+                    "thaw plan: warning: the targets are not met from %ld on and missed below "
+                    "it among the evaluated points (not monotone in %s?); the answer may be "
+                    "wrong: check the whole range with thaw sweep --set %s=...\n",
+                    r->answer, key, key);
         if (r->found) {
-            printf("answer: %s = %ld (%s %s %g)\n", key, r->answer, target.metric,
-                   cli_plan_op_text(target.op), target.value);
+            printf("answer: %s = %ld (%s)\n", key, r->answer, what);
             rc = CLI_EXIT_OK;
         } else {
-            printf("answer: none: no %s in %ld..%ld gives %s %s %g\n", key, lo, hi, target.metric,
-                   cli_plan_op_text(target.op), target.value);
+            printf("answer: none: no %s in %ld..%ld gives %s\n", key, lo, hi, what);
         }
     }
     printf("plan %s (runs in %s)\n", plan_id, db_path);

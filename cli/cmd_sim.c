@@ -124,6 +124,11 @@ static int timeline_row(const struct res_stored_load *l, void *ctx)
         snprintf(finished, sizeof finished, "%s", l->outcome);
     else
         snprintf(finished, sizeof finished, "%.3f", l->finished_s);
+    if (isnan(l->started_s)) { /* still queued at the end: no GPU, no start */
+        printf("%-24s %-16s %-7s %-8s %10.3f %10s %10s %9s\n", l->model, "-", "-", l->reason,
+               l->enqueued_s, "-", l->outcome, "-");
+        return 0;
+    }
     printf("%-24s %-16s %-7s %-8s %10.3f %10.3f %10s %9.3f\n", l->model, l->gpu_name, l->source,
            l->reason, l->enqueued_s, l->started_s, finished, l->started_s - l->enqueued_s);
     return 0;
@@ -195,6 +200,10 @@ static int run_once(const struct sim_args *a, const struct core_spec *spec)
                (double)res.end_ns * 1e-9, (unsigned long long)res.events,
                (unsigned long long)res.rows, res.wall_s);
     }
+    /* Said out loud, on stderr, whatever --quiet says; the status stays 0. */
+    fflush(stdout);
+    if (res_anomalies_print(db, res.run_id, stderr, "thaw sim", 20, NULL, &err) < 0)
+        fprintf(stderr, "thaw sim: anomalies: %s\n", err.msg);
     if (a->quiet)
         printf("%lld\n", (long long)res.run_id); /* as `thaw exec --quiet`, for scripts */
     else

@@ -317,7 +317,7 @@ static int load_done(const char *db_path, const char *sweep_id, char ***out, siz
         if (asprintf(&key, "%llu|%s", (unsigned long long)m.seed, m.params) < 0) goto oom;
         (*out)[(*n)++] = key;
     }
-    if (*n) qsort(*out, *n, sizeof **out, cmp_str); /* qsort(NULL, 0) is undefined */
+    if (*n > 1) qsort(*out, *n, sizeof **out, cmp_str); /* *out is NULL when none */
     rc = 0;
     goto done;
 oom:

@@ -307,6 +307,26 @@ struct core_stats {
 };
 void core_sched_stats(const struct core_sched *s, struct core_stats *out);
 
+/* What is left at the end of a run, so the record misses nothing.
+ * core_sched_queued: the jobs still in the cold-start queue, in queue
+ * order (i < core_sched_queued_count); never started, so no load id, GPU or
+ * source; `hot` marks a hot-standby job (no request waits for it).
+ * core_sched_waiting: calls fn for every request still waiting, models in
+ * index order then wait-queue order, with its cold flag (a serving load of
+ * its model was queued or in flight while it waited, as DISPATCH.cold). */
+struct core_queued_job {
+    int model;
+    enum core_reason reason;
+    bool hot;
+    int priority;
+    int64_t enqueued_ns;
+    int64_t deadline_ns; /* absolute; INT64_MAX: none */
+};
+size_t core_sched_queued_count(const struct core_sched *s);
+void core_sched_queued(const struct core_sched *s, size_t i, struct core_queued_job *out);
+void core_sched_waiting(const struct core_sched *s,
+                        void (*fn)(uint64_t request, int model, bool cold, void *ctx), void *ctx);
+
 /* Text names for records and logs (static strings). */
 const char *core_source_name(enum core_source s);
 const char *core_reason_name(enum core_reason r);

@@ -969,6 +969,36 @@ void core_sched_stats(const struct core_sched *s, struct core_stats *out)
         out->requests_waiting += s->models[m].wait.len;
 }
 
+size_t core_sched_queued_count(const struct core_sched *s)
+{
+    return s ? s->job_count : 0;
+}
+
+void core_sched_queued(const struct core_sched *s, size_t i, struct core_queued_job *out)
+{
+    assert(s && i < s->job_count && out);
+    const struct core_job *j = &s->jobs[i];
+    *out = (struct core_queued_job){.model = j->model,
+                                    .reason = j->reason,
+                                    .hot = j->hot,
+                                    .priority = j->priority,
+                                    .enqueued_ns = j->enqueued_ns,
+                                    .deadline_ns = j->deadline_ns};
+}
+
+void core_sched_waiting(const struct core_sched *s,
+                        void (*fn)(uint64_t request, int model, bool cold, void *ctx), void *ctx)
+{
+    if (!s || !fn) return;
+    for (int m = 0; m < s->spec->model_count; m++) {
+        const struct core_waitq *q = &s->models[m].wait;
+        for (size_t i = 0; i < q->len; i++) {
+            const struct core_wait *w = &q->items[(q->head + i) % q->cap];
+            fn(w->request, m, w->cold, ctx);
+        }
+    }
+}
+
 /* ---- the incremental bookkeeping, recounted ----------------------------------------- */
 
 int core_sched_check_books(const struct core_sched *s, struct thaw_err *err)

@@ -120,8 +120,10 @@ int res_calibrate(struct res_db *db, int64_t run, struct res_calibration **out, 
         "COALESCE(l.finished, (SELECT min(t) FROM instance_events ie WHERE ie.run = l.run AND "
         "ie.instance = l.instance AND ie.state IN ('FAILED', 'EVICTED') AND ie.t >= l.started), "
         "(SELECT duration_s FROM runs WHERE id = l.run), 1e300), l.bytes, "
-        "(SELECT min(gpu) FROM loads x WHERE x.run = l.run AND x.node = l.node) AS first_gpu "
-        "FROM loads l WHERE l.run = ? ORDER BY first_gpu, l.node, l.started, l.load_id";
+        "(SELECT min(gpu) FROM loads x WHERE x.run = l.run AND x.node = l.node AND x.gpu >= 0) "
+        "AS first_gpu "
+        "FROM loads l WHERE l.run = ? AND l.started IS NOT NULL ORDER BY first_gpu, l.node, "
+        "l.started, l.load_id";
     if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
         return thaw_err_set(err, THAW_EIO, "calibrate: %s", sqlite3_errmsg(h));
     sqlite3_bind_int64(st, 1, run);

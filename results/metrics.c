@@ -28,7 +28,11 @@ static const char *const metric_names[] = {"cold_start_mean_s",
                                            "request_warm_p50_s",
                                            "request_warm_p99_s",
                                            "requests_served",
-                                           "requests_lost",
+                                           "requests_unserved",
+                                           "requests_in_service_at_end",
+                                           "requests_cold",
+                                           "models_never_served",
+                                           "cold_start_unfinished",
                                            "recovery_mean_s",
                                            "recovery_max_s",
                                            "recovery_count",
@@ -37,6 +41,8 @@ static const char *const metric_names[] = {"cold_start_mean_s",
                                            "loads_ok",
                                            "loads_failed",
                                            "loads_cancelled",
+                                           "loads_in_flight_at_end",
+                                           "loads_queued_at_end",
                                            NULL};
 
 static const char *const higher_better[] = {"shm_hit_rate", "vram_util_mean", "requests_served",
@@ -101,7 +107,15 @@ struct ctx {
     int64_t run;
     sqlite3_stmt *put;
     struct thaw_err *err;
+    const char *model; /* NULL: the whole run (metrics); else one model
+                        * (metrics_by_model), bound as ?2 where a query
+                        * filters with MODEL_FILTER */
+    double end_s;      /* the run's end (end_of_run) */
 };
+
+/* Appended to a query on loads, requests or instance_events: one model's
+ * rows when ctx.model is set, every row otherwise. */
+#define MODEL_FILTER " AND (?2 IS NULL OR model = ?2)"
 
 static int sql_fail(struct ctx *c, const char *what)
 {
@@ -113,6 +127,7 @@ static int put(struct ctx *c, const char *name, bool have, double value)
 {
     sqlite3_bind_int64(c->put, 1, c->run);
     sqlite3_bind_text(c->put, 2, name, -1, SQLITE_STATIC);
+    if (c->model) sqlite3_bind_text(c->put, 4, c->model, -1, SQLITE_STATIC);
     if (have && isfinite(value))
         sqlite3_bind_double(c->put, 3, value);
     else
@@ -126,25 +141,13 @@ static int prep(struct ctx *c, const char *sql, sqlite3_stmt **st)
 {
     if (sqlite3_prepare_v2(c->db, sql, -1, st, NULL) != SQLITE_OK) return sql_fail(c, sql);
     sqlite3_bind_int64(*st, 1, c->run);
-    return 0;
-}
-
-/* Runs a one-column query (run bound as ?1) into a sorted vector; NULLs skipped. */
-static int column_sorted(struct ctx *c, const char *sql, struct vec *out)
-{
-    sqlite3_stmt *st;
-    int rc = prep(c, sql, &st);
-    if (rc < 0) return rc;
-    int s;
-    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-        if (sqlite3_column_type(st, 0) == SQLITE_NULL) continue;
-        if ((rc = vec_push(out, sqlite3_column_double(st, 0))) < 0) break;
+    if (sqlite3_bind_parameter_count(*st) >= 2) {
+        if (c->model)
+            sqlite3_bind_text(*st, 2, c->model, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(*st, 2);
     }
-    if (rc == 0 && s != SQLITE_DONE) rc = sql_fail(c, sql);
-    sqlite3_finalize(st);
-    if (rc == THAW_ENOMEM) return thaw_err_set(c->err, rc, "metrics: out of memory");
-    if (rc == 0 && out->n > 1) qsort(out->v, out->n, sizeof *out->v, cmp_double);
-    return rc;
+    return 0;
 }
 
 static double quantile(const struct vec *a, double p)
@@ -181,20 +184,145 @@ static int put_scalar(struct ctx *c, const char *name, const char *sql)
     return rc < 0 ? rc : put(c, name, have, v);
 }
 
-/* Cold-start latency: loads whose reason is demand or failover (a request
- * or a lost instance is waiting on them) that finished ok; enqueued ->
- * finished (finished = READY). The one definition, shared with the cdf
- * chart through res_cold_starts. */
-static const char cold_start_sql[] =
-    "SELECT finished - enqueued FROM loads WHERE run = ?1 AND reason IN "
-    "('demand', 'failover') AND outcome = 'ok' AND finished IS NOT NULL";
+/* The run's end: runs.duration_s, or when that is missing or 0 the latest
+ * time in its rows. Loads and requests still waiting are measured to it. */
+static int end_of_run(struct ctx *c)
+{
+    bool have;
+    double end;
+    int rc = scalar(c,
+                    "SELECT CASE WHEN duration_s > 0 THEN duration_s ELSE max("
+                    "(SELECT coalesce(max(t), 0) FROM instance_events WHERE run = ?1), "
+                    "(SELECT coalesce(max(max(enqueued, coalesce(finished, 0))), 0) FROM loads "
+                    "WHERE run = ?1), "
+                    "(SELECT coalesce(max(max(arrived, coalesce(finished, 0))), 0) FROM requests "
+                    "WHERE run = ?1)) END FROM runs WHERE id = ?1",
+                    &have, &end);
+    c->end_s = have ? end : 0;
+    return rc;
+}
+
+/* One model's waiting intervals [arrived, dispatched or end), sorted by
+ * arrived, with the running maximum of their ends: "did some request wait
+ * at some moment of (a, b)" is one binary search. */
+struct waits {
+    char model[CORE_NAME_MAX];
+    size_t from, n; /* into the shared arrays */
+};
+
+static bool waited_during(const double *arrived, const double *maxend, const struct waits *w,
+                          double a, double b)
+{
+    /* the last request of w arrived before b */
+    size_t lo = 0, hi = w->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (arrived[w->from + mid] < b)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo > 0 && maxend[w->from + lo - 1] > a;
+}
+
+/* Cold-start latency, the one definition (shared with res_cold_starts and
+ * so with `thaw plan` and the cdf chart). A cold start is a load that
+ *   - is a serving load a request or a lost instance waits for by its
+ *     reason (demand, failover), or
+ *   - of any reason (standby, scale_up, ...) while some request of its
+ *     model waited: a request's wait [arrived, dispatched, or the end when
+ *     never dispatched) overlaps the load's [enqueued, finished, or the end)
+ *     (open intervals: a request served at the instant the load finished,
+ *     or dispatched at the instant it was queued, did not wait for it),
+ * and that finished ok or was still queued or in flight at the end; failed
+ * and cancelled loads never made an instance and are left out. Its latency
+ * is finished - enqueued; for one unfinished at the end, end - enqueued (a
+ * lower bound: it is still going), counted in *unfinished. Sorted. */
+static int cold_start_values(struct ctx *c, struct vec *out, size_t *unfinished)
+{
+    *unfinished = 0;
+    int rc = end_of_run(c);
+    if (rc < 0) return rc;
+    double end = c->end_s;
+    /* every request's waiting interval, by model then arrival */
+    struct vec arrived = {0}, maxend = {0};
+    struct waits *ws = NULL;
+    size_t nw = 0, capw = 0;
+    sqlite3_stmt *st = NULL;
+    int s = SQLITE_DONE;
+    if ((rc = prep(c,
+                   "SELECT model, arrived, coalesce(dispatched, ?3) FROM requests WHERE run = ?1"
+                   " AND (?2 IS NULL OR model = ?2) ORDER BY model, arrived",
+                   &st)) < 0)
+        return rc;
+    sqlite3_bind_double(st, 3, end);
+    while (rc == 0 && (s = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *m = (const char *)sqlite3_column_text(st, 0);
+        if (!m) m = "";
+        if (nw == 0 || strncmp(ws[nw - 1].model, m, sizeof ws->model - 1) != 0) {
+            if (nw == capw) {
+                capw = capw ? capw * 2 : 16;
+                struct waits *g = realloc(ws, capw * sizeof *g);
+                if (!g) {
+                    rc = THAW_ENOMEM;
+                    break;
+                }
+                ws = g;
+            }
+            snprintf(ws[nw].model, sizeof ws[nw].model, "%s", m);
+            ws[nw].from = arrived.n;
+            ws[nw].n = 0;
+            nw++;
+        }
+        double a = sqlite3_column_double(st, 1), e = sqlite3_column_double(st, 2);
+        if (!(e > a)) continue; /* served at once: it waited for nothing */
+        double prev = ws[nw - 1].n ? maxend.v[maxend.n - 1] : -INFINITY;
+        if ((rc = vec_push(&arrived, a)) < 0 || (rc = vec_push(&maxend, e > prev ? e : prev)) < 0)
+            break;
+        ws[nw - 1].n++;
+    }
+    if (rc == 0 && s != SQLITE_DONE) rc = sql_fail(c, "requests");
+    sqlite3_finalize(st);
+    st = NULL;
+    if (rc == 0 &&
+        (rc = prep(c,
+                   "SELECT model, reason IN ('demand', 'failover'), enqueued, "
+                   "CASE WHEN outcome = 'ok' THEN finished END FROM loads WHERE run = ?1"
+                   " AND (?2 IS NULL OR model = ?2) AND outcome IN ('ok', 'in_flight', 'queued')"
+                   " ORDER BY load_id",
+                   &st)) == 0) {
+        while (rc == 0 && (s = sqlite3_step(st)) == SQLITE_ROW) {
+            const char *m = (const char *)sqlite3_column_text(st, 0);
+            bool by_reason = sqlite3_column_int(st, 1) != 0;
+            double enq = sqlite3_column_double(st, 2);
+            bool done = sqlite3_column_type(st, 3) != SQLITE_NULL;
+            double fin = done ? sqlite3_column_double(st, 3) : end;
+            bool cold = by_reason;
+            for (size_t i = 0; !cold && m && i < nw; i++)
+                if (!strncmp(ws[i].model, m, sizeof ws->model - 1))
+                    cold = waited_during(arrived.v, maxend.v, &ws[i], enq, fin);
+            if (!cold) continue;
+            if (!done) (*unfinished)++;
+            rc = vec_push(out, fin - enq);
+        }
+        if (rc == 0 && s != SQLITE_DONE) rc = sql_fail(c, "loads");
+    }
+    sqlite3_finalize(st);
+    free(arrived.v);
+    free(maxend.v);
+    free(ws);
+    if (rc == THAW_ENOMEM) return thaw_err_set(c->err, rc, "metrics: out of memory");
+    if (rc == 0 && out->n > 1) qsort(out->v, out->n, sizeof *out->v, cmp_double);
+    return rc;
+}
 
 int res_cold_starts(struct res_db *db, int64_t run, double **out, size_t *n, struct thaw_err *err)
 {
     if (!db || !out || !n) return thaw_err_set(err, THAW_EINVAL, "cold starts: NULL argument");
-    struct ctx c = {res_handle(db), run, NULL, err};
+    struct ctx c = {res_handle(db), run, NULL, err, NULL, 0};
     struct vec a = {0};
-    int rc = column_sorted(&c, cold_start_sql, &a);
+    size_t unfinished;
+    int rc = cold_start_values(&c, &a, &unfinished);
     if (rc < 0) {
         free(a.v);
         a = (struct vec){0};
@@ -207,15 +335,17 @@ int res_cold_starts(struct res_db *db, int64_t run, double **out, size_t *n, str
 static int cold_starts(struct ctx *c)
 {
     struct vec a = {0};
-    int rc = column_sorted(c, cold_start_sql, &a);
+    size_t unfinished = 0;
+    int rc = cold_start_values(c, &a, &unfinished);
     if (rc == 0) {
         bool have = a.n > 0;
         double mean = have ? gsl_stats_mean(a.v, 1, a.n) : 0;
         if ((rc = put(c, "cold_start_mean_s", have, mean)) == 0 &&
             (rc = put(c, "cold_start_p50_s", have, have ? quantile(&a, 0.50) : 0)) == 0 &&
             (rc = put(c, "cold_start_p95_s", have, have ? quantile(&a, 0.95) : 0)) == 0 &&
-            (rc = put(c, "cold_start_p99_s", have, have ? quantile(&a, 0.99) : 0)) == 0)
-            rc = put(c, "cold_start_count", true, (double)a.n);
+            (rc = put(c, "cold_start_p99_s", have, have ? quantile(&a, 0.99) : 0)) == 0 &&
+            (rc = put(c, "cold_start_count", true, (double)a.n)) == 0)
+            rc = put(c, "cold_start_unfinished", true, (double)unfinished);
     }
     free(a.v);
     return rc;
@@ -230,38 +360,61 @@ static int makespan(struct ctx *c)
     double n;
     int rc = scalar(c,
                     "SELECT count(*) FROM loads WHERE run = ?1 AND reason IN "
-                    "('demand', 'failover')",
+                    "('demand', 'failover')" MODEL_FILTER,
                     &have, &n);
     if (rc < 0) return rc;
     const char *sql = n > 0 ? "SELECT max(CASE WHEN outcome = 'ok' THEN finished END) - "
                               "min(enqueued) FROM loads WHERE run = ?1 AND reason IN "
-                              "('demand', 'failover')"
+                              "('demand', 'failover')" MODEL_FILTER
                             : "SELECT max(CASE WHEN outcome = 'ok' THEN finished END) - "
-                              "min(enqueued) FROM loads WHERE run = ?1";
+                              "min(enqueued) FROM loads WHERE run = ?1" MODEL_FILTER;
     return put_scalar(c, "makespan_s", sql);
 }
 
 /* Request latency: arrived -> finished of the requests that finished, all
- * of them and split by cold (waited for a cold start) and warm. One pass
- * over the rows (a benchmark run holds a million of them). */
+ * of them and split by cold (waited for a cold start) and warm. Counts:
+ * served (finished), unserved (never dispatched), in service at the end
+ * (dispatched, not finished), cold (waited for a cold start, served or
+ * not), and models never served (models with requests of which none was
+ * ever dispatched). One pass over the rows (a benchmark run holds a million
+ * of them). */
 static int requests(struct ctx *c)
 {
     struct vec all = {0}, part[2] = {{0}, {0}}; /* part[1] cold, part[0] warm */
-    uint64_t lost = 0;
+    uint64_t unserved = 0, in_service = 0, cold = 0, never_served = 0;
     sqlite3_stmt *st;
-    int rc = prep(c, "SELECT finished - arrived, cold FROM requests WHERE run = ?1", &st);
+    int rc = prep(c,
+                  "SELECT finished - arrived, cold, dispatched IS NULL, model FROM requests "
+                  "WHERE run = ?1" MODEL_FILTER " ORDER BY model",
+                  &st);
     if (rc < 0) return rc;
     int s;
+    char model[CORE_NAME_MAX] = "";
+    bool first = true, model_served = false;
     while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *m = (const char *)sqlite3_column_text(st, 3);
+        if (!m) m = "";
+        if (first || strncmp(model, m, sizeof model - 1) != 0) {
+            if (!first && !model_served) never_served++;
+            snprintf(model, sizeof model, "%s", m);
+            first = false;
+            model_served = false;
+        }
+        bool is_cold = sqlite3_column_int(st, 1) != 0;
+        bool undispatched = sqlite3_column_int(st, 2) != 0;
+        if (is_cold) cold++;
+        if (!undispatched) model_served = true;
         if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
-            lost++;
+            if (undispatched)
+                unserved++;
+            else
+                in_service++;
             continue;
         }
         double v = sqlite3_column_double(st, 0);
-        if ((rc = vec_push(&all, v)) < 0 ||
-            (rc = vec_push(&part[sqlite3_column_int(st, 1) ? 1 : 0], v)) < 0)
-            break;
+        if ((rc = vec_push(&all, v)) < 0 || (rc = vec_push(&part[is_cold ? 1 : 0], v)) < 0) break;
     }
+    if (!first && !model_served) never_served++;
     if (rc == 0 && s != SQLITE_DONE) rc = sql_fail(c, "requests");
     sqlite3_finalize(st);
     if (rc == THAW_ENOMEM) rc = thaw_err_set(c->err, rc, "metrics: out of memory");
@@ -280,7 +433,10 @@ static int requests(struct ctx *c)
         if (rc == 0) rc = put(c, sets[i].p99, a->n > 0, a->n ? quantile(a, 0.99) : 0);
     }
     if (rc == 0) rc = put(c, "requests_served", true, (double)all.n);
-    if (rc == 0) rc = put(c, "requests_lost", true, (double)lost);
+    if (rc == 0) rc = put(c, "requests_unserved", true, (double)unserved);
+    if (rc == 0) rc = put(c, "requests_in_service_at_end", true, (double)in_service);
+    if (rc == 0) rc = put(c, "requests_cold", true, (double)cold);
+    if (rc == 0) rc = put(c, "models_never_served", true, (double)never_served);
     free(all.v);
     free(part[0].v);
     free(part[1].v);
@@ -313,7 +469,7 @@ static int load_events(struct ctx *c, struct iev **out, size_t *count)
     sqlite3_stmt *st;
     int rc = prep(c,
                   "SELECT instance, DENSE_RANK() OVER (ORDER BY model) - 1, gpu, state, t, vram "
-                  "FROM instance_events WHERE run = ?1 ORDER BY instance, t, rowid",
+                  "FROM instance_events WHERE run = ?1" MODEL_FILTER " ORDER BY instance, t, rowid",
                   &st);
     if (rc < 0) return rc;
     struct iev *v = NULL;
@@ -603,15 +759,19 @@ static int compute(struct ctx *c)
     /* shm hit rate: loads started from shm / all loads started (every loads
      * row has started); NULL with no loads. */
     if ((rc = put_scalar(c, "shm_hit_rate",
-                         "SELECT avg(source = 'shm') FROM loads WHERE run = ?1")) < 0)
+                         "SELECT avg(source = 'shm') FROM loads WHERE run = ?1" MODEL_FILTER)) < 0)
         return rc;
     /* Deadline miss rate over the loads with a deadline: missed when the load
-     * did not finish ok, or finished later than enqueued + deadline (1 ns of
-     * slack for the seconds conversion). */
+     * failed or was cancelled, finished later than enqueued + deadline (1 ns
+     * of slack for the seconds conversion), or was still queued or in flight
+     * at an end past its deadline; one still going before its deadline has
+     * not missed yet and is left out. */
     if ((rc = put_scalar(c, "deadline_miss_rate",
-                         "SELECT avg(outcome != 'ok' OR finished IS NULL OR "
-                         "finished > enqueued + deadline + 1e-9) FROM loads "
-                         "WHERE run = ?1 AND deadline IS NOT NULL")) < 0)
+                         "SELECT avg(CASE WHEN outcome = 'ok' THEN finished IS NULL OR "
+                         "finished > enqueued + deadline + 1e-9 ELSE 1 END) FROM loads "
+                         "WHERE run = ?1 AND deadline IS NOT NULL AND (outcome NOT IN "
+                         "('in_flight', 'queued') OR enqueued + deadline < "
+                         "(SELECT duration_s FROM runs WHERE id = ?1))" MODEL_FILTER)) < 0)
         return rc;
     if ((rc = requests(c)) < 0) return rc;
     struct iev *ev = NULL;
@@ -622,12 +782,56 @@ static int compute(struct ctx *c)
     free(ev);
     if (rc < 0) return rc;
     static const char *const outcome_sql[][2] = {
-        {"loads_ok", "SELECT count(*) FROM loads WHERE run = ?1 AND outcome = 'ok'"},
-        {"loads_failed", "SELECT count(*) FROM loads WHERE run = ?1 AND outcome = 'failed'"},
-        {"loads_cancelled", "SELECT count(*) FROM loads WHERE run = ?1 AND outcome = 'cancelled'"},
+        {"loads_ok", "SELECT count(*) FROM loads WHERE run = ?1 AND outcome = 'ok'" MODEL_FILTER},
+        {"loads_failed",
+         "SELECT count(*) FROM loads WHERE run = ?1 AND outcome = 'failed'" MODEL_FILTER},
+        {"loads_cancelled",
+         "SELECT count(*) FROM loads WHERE run = ?1 AND outcome = 'cancelled'" MODEL_FILTER},
+        {"loads_in_flight_at_end",
+         "SELECT count(*) FROM loads WHERE run = ?1 AND outcome = 'in_flight'" MODEL_FILTER},
+        {"loads_queued_at_end",
+         "SELECT count(*) FROM loads WHERE run = ?1 AND outcome = 'queued'" MODEL_FILTER},
     };
-    for (int i = 0; i < 3 && rc == 0; i++)
+    for (int i = 0; i < 5 && rc == 0; i++)
         rc = put_scalar(c, outcome_sql[i][0], outcome_sql[i][1]);
+    return rc;
+}
+
+/* The same metrics over each model's rows (every model named by a load,
+ * a request or an instance event), into metrics_by_model. */
+static int compute_by_model(struct ctx *c)
+{
+    sqlite3_stmt *names = NULL;
+    int rc = 0;
+    if ((rc = prep(c, "DELETE FROM metrics_by_model WHERE run = ?1", &names)) < 0) return rc;
+    int s = sqlite3_step(names);
+    sqlite3_finalize(names);
+    if (s != SQLITE_DONE) return sql_fail(c, "metrics by model");
+    if ((rc = prep(c,
+                   "SELECT model FROM loads WHERE run = ?1 UNION SELECT model FROM requests "
+                   "WHERE run = ?1 UNION SELECT model FROM instance_events WHERE run = ?1 "
+                   "ORDER BY 1",
+                   &names)) < 0)
+        return rc;
+    if (sqlite3_prepare_v2(c->db,
+                           "INSERT OR REPLACE INTO metrics_by_model (run, name, value, model) "
+                           "VALUES (?1, ?2, ?3, ?4)",
+                           -1, &c->put, NULL) != SQLITE_OK) {
+        rc = sql_fail(c, "prepare");
+        sqlite3_finalize(names);
+        return rc;
+    }
+    while (rc == 0 && (s = sqlite3_step(names)) == SQLITE_ROW) {
+        char model[CORE_NAME_MAX];
+        snprintf(model, sizeof model, "%s", (const char *)sqlite3_column_text(names, 0));
+        c->model = model;
+        rc = compute(c);
+        c->model = NULL;
+    }
+    if (rc == 0 && s != SQLITE_DONE) rc = sql_fail(c, "models");
+    sqlite3_finalize(names);
+    sqlite3_finalize(c->put);
+    c->put = NULL;
     return rc;
 }
 
@@ -639,7 +843,7 @@ int res_metrics_compute(struct res_db *rdb, int64_t run, struct thaw_err *err)
      * transaction the buffer is already empty, so this is a no-op there. */
     int rc = sqlite3_get_autocommit(db) ? res_flush(rdb, err) : 0;
     if (rc < 0) return rc;
-    struct ctx c = {db, run, NULL, err};
+    struct ctx c = {db, run, NULL, err, NULL, 0};
     bool own_txn = sqlite3_get_autocommit(db);
     if (own_txn && sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return sql_fail(&c, "begin");
@@ -650,6 +854,8 @@ int res_metrics_compute(struct res_db *rdb, int64_t run, struct thaw_err *err)
         rc = compute(&c);
     }
     sqlite3_finalize(c.put);
+    c.put = NULL;
+    if (rc == 0) rc = compute_by_model(&c);
     if (own_txn) {
         if (rc == 0 && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
             rc = sql_fail(&c, "commit");

@@ -46,6 +46,7 @@ struct row {
             int64_t deadline_ns; /* 0: none */
             int outcome;         /* index into outcome_names */
             char *error;         /* owned (strdup), NULL when none */
+            int priority;        /* the model's */
         } load;
         struct {
             struct res_request_row r;
@@ -70,7 +71,7 @@ struct row {
     } u;
 };
 
-static const char *const outcome_names[] = {"ok", "failed", "cancelled"};
+static const char *const outcome_names[] = {"ok", "failed", "cancelled", "in_flight", "queued"};
 
 struct res_db {
     sqlite3 *db;
@@ -124,8 +125,9 @@ static int make_parent(const char *path, struct thaw_err *err)
 /* Columns a thaw database may lack because an older thaw made it; every
  * reader and writer of them checks first (res_has_column). */
 /* Columns added after the first schema: an older thaw database lacks them
- * (res_open adds loads.error; runs.owner stays absent there). */
-static const char *const optional_columns[][2] = {{"runs", "owner"}, {"loads", "error"}};
+ * (res_open rebuilds loads with priority and adds loads.error; runs.owner
+ * stays absent there). */
+static const char *const optional_columns[][2] = {{"runs", "owner"}, {"loads", "error"}, {"loads", "priority"}};
 
 static bool optional_column(const char *table, const char *column)
 {
@@ -225,6 +227,51 @@ static int prepare(struct res_db *db, const char *sql, sqlite3_stmt **st, struct
     return 0;
 }
 
+/* A database written before loads could be unstarted has started NOT NULL
+ * and no priority column: SQLite cannot change a column's constraint in
+ * place, so the table is rebuilt to schema.sql's shape (rows kept, priority
+ * NULL) in one transaction. A current database costs one pragma read. */
+static int migrate_loads(struct res_db *db, struct thaw_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db->db,
+                           "SELECT coalesce(sum(name = 'started' AND \"notnull\"), 0), "
+                           "coalesce(sum(name = 'priority'), 0) FROM pragma_table_info('loads')",
+                           -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return db_error(db, err, "reading the loads table");
+    }
+    bool old = sqlite3_column_int(st, 0) > 0 || sqlite3_column_int(st, 1) == 0;
+    sqlite3_finalize(st);
+    if (!old) return 0;
+    /* Rows are copied as they are: foreign keys are not checked meanwhile
+     * (the pragma is a no-op inside a transaction, so it goes first). */
+    static const char sql[] =
+        "PRAGMA foreign_keys = OFF;"
+        "BEGIN IMMEDIATE;"
+        "ALTER TABLE loads RENAME TO loads_before_unstarted;"
+        "CREATE TABLE loads ("
+        " run INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+        " load_id INTEGER NOT NULL, model TEXT NOT NULL, instance INTEGER NOT NULL,"
+        " gpu INTEGER NOT NULL, gpu_name TEXT NOT NULL, node TEXT NOT NULL,"
+        " source TEXT CHECK (source IN ('storage', 'shm')), reason TEXT NOT NULL,"
+        " enqueued REAL NOT NULL, started REAL, finished REAL, bytes INTEGER NOT NULL,"
+        " vram INTEGER NOT NULL, deadline REAL,"
+        " outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'failed', 'cancelled', 'in_flight',"
+        " 'queued')), priority INTEGER, PRIMARY KEY (run, load_id));"
+        "INSERT INTO loads (run, load_id, model, instance, gpu, gpu_name, node, source, reason,"
+        " enqueued, started, finished, bytes, vram, deadline, outcome) SELECT run, load_id,"
+        " model, instance, gpu, gpu_name, node, source, reason, enqueued, started, finished,"
+        " bytes, vram, deadline, outcome FROM loads_before_unstarted ORDER BY rowid;"
+        "DROP TABLE loads_before_unstarted;"
+        "COMMIT;";
+    int rc = exec_sql(db, sql, err);
+    if (rc < 0) sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_exec(db->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+    return rc;
+}
+
 int res_open(const char *path, struct res_db **out, struct thaw_err *err)
 {
     *out = NULL;
@@ -254,7 +301,7 @@ int res_open(const char *path, struct res_db **out, struct thaw_err *err)
     if ((rc = exec_sql(db, "PRAGMA journal_mode = WAL", err)) < 0 ||
         (rc = exec_sql(db, "PRAGMA synchronous = NORMAL", err)) < 0 ||
         (rc = exec_sql(db, "PRAGMA foreign_keys = ON", err)) < 0 ||
-        (rc = exec_sql(db, res_schema_sql, err)) < 0) {
+        (rc = exec_sql(db, res_schema_sql, err)) < 0 || (rc = migrate_loads(db, err)) < 0) {
         /* err names the statement; the schema's text is no reason to print. */
         rc = thaw_err_set(err, rc, "%s: cannot apply thaw's schema: %s", path,
                           sqlite3_errmsg(db->db));
@@ -276,7 +323,7 @@ int res_open(const char *path, struct res_db **out, struct thaw_err *err)
     if ((rc = prepare(db,
                       "INSERT INTO loads (run, load_id, model, instance, gpu, gpu_name, node, "
                       "source, reason, enqueued, started, finished, bytes, vram, deadline, "
-                      "outcome, error) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                      "outcome, error, priority) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                       &db->ins_load, err)) < 0 ||
         (rc = prepare(db,
                       "INSERT INTO requests (run, request_id, model, arrived, dispatched, "
@@ -487,10 +534,13 @@ static int write_row(struct res_db *db, const struct row *w, struct thaw_err *er
         sqlite3_bind_int(st, 5, r->gpu);
         sqlite3_bind_text(st, 6, w->u.load.gpu_name, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 7, w->u.load.node, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 8, source_names[r->source], -1, SQLITE_STATIC);
+        if (r->started_ns < 0)
+            sqlite3_bind_null(st, 8); /* never started: no source yet */
+        else
+            sqlite3_bind_text(st, 8, source_names[r->source], -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 9, reason_names[r->reason], -1, SQLITE_STATIC);
         sqlite3_bind_double(st, 10, ns_to_s(r->enqueued_ns));
-        sqlite3_bind_double(st, 11, ns_to_s(r->started_ns));
+        bind_opt_time(st, 11, r->started_ns);
         bind_opt_time(st, 12, r->finished_ns);
         sqlite3_bind_int64(st, 13, (sqlite3_int64)r->bytes);
         sqlite3_bind_int64(st, 14, (sqlite3_int64)r->vram_bytes);
@@ -503,6 +553,7 @@ static int write_row(struct res_db *db, const struct row *w, struct thaw_err *er
             sqlite3_bind_text(st, 17, w->u.load.error, -1, SQLITE_STATIC);
         else
             sqlite3_bind_null(st, 17);
+        sqlite3_bind_int(st, 18, w->u.load.priority);
         return step_done(db, st, err, "insert load");
     }
     case ROW_REQUEST: {
@@ -620,7 +671,9 @@ int res_add_load(struct res_db *db, int64_t run, const struct core_spec *spec,
                  const struct res_load_row *row, struct thaw_err *err)
 {
     if (!db || !row) return thaw_err_set(err, THAW_EINVAL, "NULL argument");
-    if (!model_ok(spec, row->model) || !gpu_ok(spec, row->gpu))
+    /* A load never started (outcome queued) has no GPU: gpu < 0. */
+    bool unstarted = row->started_ns < 0;
+    if (!model_ok(spec, row->model) || (!unstarted && !gpu_ok(spec, row->gpu)))
         return thaw_err_set(err, THAW_EINVAL, "load %llu: model %d or gpu %d out of range",
                             (unsigned long long)row->load_id, row->model, row->gpu);
     if ((unsigned)row->source >= (unsigned)COUNT_OF(source_names) ||
@@ -631,7 +684,8 @@ int res_add_load(struct res_db *db, int64_t run, const struct core_spec *spec,
     for (int i = 0; i < COUNT_OF(outcome_names); i++)
         if (row->outcome && !strcmp(row->outcome, outcome_names[i])) outcome = i;
     if (outcome < 0)
-        return thaw_err_set(err, THAW_EINVAL, "load %llu: outcome must be ok|failed|cancelled",
+        return thaw_err_set(err, THAW_EINVAL,
+                            "load %llu: outcome must be ok|failed|cancelled|in_flight|queued",
                             (unsigned long long)row->load_id);
     int rc;
     struct row *w = next_row(db, run, ROW_LOAD, err, &rc);
@@ -640,12 +694,19 @@ int res_add_load(struct res_db *db, int64_t run, const struct core_spec *spec,
     w->u.load.r.outcome = NULL;
     w->u.load.r.error = NULL;
     w->u.load.error = row->error && row->error[0] ? strdup(row->error) : NULL;
-    const struct core_gpu_spec *g = &spec->gpus[row->gpu];
     copy_name(w->u.load.model, spec->models[row->model].name);
-    copy_name(w->u.load.gpu_name, g->name);
-    copy_name(w->u.load.node,
-              g->node >= 0 && g->node < spec->node_count ? spec->nodes[g->node].name : "");
+    if (unstarted) {
+        w->u.load.r.gpu = -1;
+        copy_name(w->u.load.gpu_name, "");
+        copy_name(w->u.load.node, "");
+    } else {
+        const struct core_gpu_spec *g = &spec->gpus[row->gpu];
+        copy_name(w->u.load.gpu_name, g->name);
+        copy_name(w->u.load.node,
+                  g->node >= 0 && g->node < spec->node_count ? spec->nodes[g->node].name : "");
+    }
     w->u.load.deadline_ns = spec->models[row->model].deadline_ns;
+    w->u.load.priority = spec->models[row->model].priority;
     w->u.load.outcome = outcome;
     return rc;
 }
@@ -765,7 +826,9 @@ int res_run_finish(struct res_db *db, int64_t run, const char *status, int64_t d
         rc = thaw_err_set(err, THAW_ENOENT, "run %lld does not exist", (long long)run);
         goto fail;
     }
-    if ((rc = res_metrics_compute(db, run, err)) < 0) goto fail;
+    if ((rc = res_metrics_compute(db, run, err)) < 0 ||
+        (rc = res_anomalies_compute(db, run, err)) < 0)
+        goto fail;
     char finished[32];
     iso_now(finished, sizeof finished);
     if (sqlite3_prepare_v2(db->db, "UPDATE runs SET status = ?, finished_at = ? WHERE id = ?", -1,

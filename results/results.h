@@ -47,11 +47,14 @@ struct res_load_row {
     int model, gpu;
     enum core_source source;
     enum core_reason reason;
-    int64_t enqueued_ns, started_ns;
+    int64_t enqueued_ns;
+    int64_t started_ns;  /* < 0: never started (outcome "queued"; gpu ignored) */
     int64_t finished_ns; /* < 0: never finished */
     uint64_t bytes, vram_bytes;
-    const char *outcome; /* "ok" | "failed" | "cancelled" */
-    const char *error;   /* why it failed (copied), or NULL: unknown / not failed */
+    /* "ok" | "failed" | "cancelled" | "in_flight" (running at the end) |
+     * "queued" (still in the cold-start queue at the end) */
+    const char *outcome;
+    const char *error; /* why it failed (copied), or NULL: unknown / not failed */
 };
 
 struct res_request_row {
@@ -93,22 +96,34 @@ int res_run_finish(struct res_db *db, int64_t run, const char *status, int64_t d
  *   cold_start_mean_s cold_start_p50_s cold_start_p95_s cold_start_p99_s
  *   cold_start_count makespan_s shm_hit_rate deadline_miss_rate
  *   request_p50_s request_p99_s request_cold_p50_s request_cold_p99_s
- *   request_warm_p50_s request_warm_p99_s requests_served requests_lost
+ *   request_warm_p50_s request_warm_p99_s requests_served requests_unserved
+ *   requests_in_service_at_end requests_cold models_never_served
+ *   cold_start_unfinished
  *   recovery_mean_s recovery_max_s vram_util_mean loads_ok loads_failed
  *   (added) recovery_count recovery_unrecovered loads_cancelled
+ *   loads_in_flight_at_end loads_queued_at_end
+ * Each is also computed per model into metrics_by_model (the same
+ * definitions over one model's rows). The full definitions, as shown by
+ * `thaw report --explain`, are res_metrics_explain() (per_model.c).
  * Percentiles: gsl_stats_quantile_from_sorted_data (linear interpolation
  * between order statistics, R type 7: for sorted x[0..n-1], h = (n-1)p,
  * q = x[floor h] + (h - floor h)(x[floor h + 1] - x[floor h])). A metric
  * with no data is NULL. Definitions (metrics.c has the details):
- *   cold start   loads with reason demand or failover, outcome ok:
- *                finished - enqueued (finished = the instance is READY)
+ *   cold start   loads with reason demand or failover, or of any reason
+ *                while a request of the model waited (its [arrived,
+ *                dispatched or end) overlaps the load's [enqueued,
+ *                finished or end]), that finished ok or were still queued
+ *                or in flight at the end: finished - enqueued (finished =
+ *                the instance is READY), or end - enqueued when unfinished
  *   makespan     last ok finish - first enqueue over the demand/failover
  *                loads (over all loads when there are none)
  *   shm_hit_rate loads from shm / all loads (every loads row started)
  *   deadline_miss_rate  over loads with a deadline: not ok, or finished
  *                after enqueued + deadline
  *   request_*    arrived -> finished of finished requests; cold = waited
- *                for a cold start; served = finished, lost = never finished
+ *                for a cold start (served or not); served = finished,
+ *                unserved = never dispatched, in service at end =
+ *                dispatched and not finished
  *   recovery     per (fault, model alive on a failed GPU just before it):
  *                0 when another instance of the model was READY elsewhere
  *                at the fault, else the first READY of the model at or
@@ -206,8 +221,8 @@ int res_sweep_latest(struct res_db *db, char *out, size_t len, struct thaw_err *
  * NULL (no data), or the query fails. */
 double res_metric_value(struct res_db *db, int64_t run, const char *name);
 
-/* The cold-start latencies of a run (the cold start of res_metrics_compute:
- * finished - enqueued of its ok demand and failover loads), in seconds,
+/* The cold-start latencies of a run (the cold start of res_metrics_compute,
+ * unfinished ones measured to the end), in seconds,
  * sorted ascending, into a malloc'ed array (*out, caller frees; NULL and
  * *n 0 when the run has none). */
 int res_cold_starts(struct res_db *db, int64_t run, double **out, size_t *n, struct thaw_err *err);
@@ -223,8 +238,10 @@ struct res_stored_load {
     const char *model, *gpu_name, *node;
     int gpu;                     /* flat index */
     const char *source, *reason; /* as stored: "storage" | "shm"; "demand", ... */
-    const char *outcome;         /* "ok" | "failed" | "cancelled" */
-    double enqueued_s, started_s;
+    const char *outcome;         /* "ok" | "failed" | "cancelled" | "in_flight" | "queued" */
+    double enqueued_s;
+    double started_s;  /* NaN: never started (outcome queued: gpu -1, source NULL
+                        * read as "", gpu_name and node "", instance 0) */
     double finished_s; /* NaN: never finished */
     double deadline_s; /* after enqueued; NaN: none */
     double left_s;     /* loads without a finish: the instance's first
@@ -233,7 +250,7 @@ struct res_stored_load {
     const char *error; /* why a failed load failed; NULL when not known */
 };
 enum res_load_order {
-    RES_LOADS_BY_START = 0, /* started, then load_id */
+    RES_LOADS_BY_START = 0, /* started, then load_id; never started last */
     RES_LOADS_BY_ENQUEUE,   /* enqueued, then load_id */
 };
 int res_rows_loads(struct res_db *db, int64_t run, enum res_load_order order,
@@ -444,6 +461,53 @@ void res_calibration_free(struct res_calibration *c, int count);
  * t - a_s). THAW_EINVAL with no points or a slope <= 0. */
 int res_calibration_through(const struct res_calibration *c, double a_s, double *bandwidth_bps,
                             struct thaw_err *err);
+
+/* ---- per model and definitions (per_model.c) ----------------------------- */
+
+/* A run's metrics_by_model as a table: one row per metric (res_metric_names
+ * order), one column per model (by name); "-" for NULL. */
+int res_by_model_print(struct res_db *db, int64_t run, FILE *out, struct thaw_err *err);
+/* The definitions of the metrics and anomalies, as text (static). */
+const char *res_metrics_explain(void);
+
+/* ---- anomalies (anomalies.c) --------------------------------------------- */
+
+/* What went wrong in a run that still completed, one row per (kind,
+ * model), computed from the rows by res_run_finish (after the metrics) into
+ * the anomalies table. The kinds:
+ *   never_served        a model with requests none of which was ever
+ *                       dispatched; t = its first arrival
+ *   queued_at_end       a model with loads never started (outcome queued);
+ *                       t = the first one's enqueue
+ *   priority_inversion  a load B started at t while a load A of a higher
+ *                       priority waited (enqueued <= t, not started by t)
+ *                       needing no more VRAM than B (it fit where B went);
+ *                       the first per (A's model, B's model)
+ *   head_of_line        a load A waited while loads of other models queued
+ *                       after it, of no higher priority, started first (the
+ *                       line moved past the head); the first per model,
+ *                       t = its enqueue
+ *   deadline_miss       loads of a model that missed their deadline (as
+ *                       deadline_miss_rate counts them); t = the first due
+ *   stale_scale_up      scale_up loads that started when no request of the
+ *                       model was waiting; t = the first such start
+ * Each detail is a sentence naming the model and the times. */
+struct res_anomaly {
+    const char *kind, *model;
+    double t_s;
+    const char *detail;
+};
+int res_anomalies_compute(struct res_db *db, int64_t run, struct thaw_err *err);
+/* The stored anomalies of a run in order (kinds as listed, then t); fn
+ * returns 0 to go on (as the row walks). None is not an error. */
+int res_anomalies_walk(struct res_db *db, int64_t run,
+                       int (*fn)(const struct res_anomaly *, void *), void *ctx,
+                       struct thaw_err *err);
+/* Prints them, one "PREFIX: anomaly: KIND at T s: DETAIL" line each (at
+ * most max lines, then a count of the rest; max <= 0: all); *count (NULL
+ * ok) gets how many there are. */
+int res_anomalies_print(struct res_db *db, int64_t run, FILE *out, const char *prefix, int max,
+                        int *count, struct thaw_err *err);
 
 /* ---- the core's action log and input events (replay) ------------------- */
 

@@ -57,7 +57,7 @@ int res_rows_loads(struct res_db *db, int64_t run, enum res_load_order order,
     "l.run AND e.instance = l.instance AND e.t >= l.started AND e.state IN ('EVICTED', "           \
     "'FAILED')) END, l.error FROM loads l WHERE l.run = ?1 "
     static const char *const sql[] = {
-        [RES_LOADS_BY_START] = LOADS_SELECT "ORDER BY l.started, l.load_id",
+        [RES_LOADS_BY_START] = LOADS_SELECT "ORDER BY l.started IS NULL, l.started, l.load_id",
         [RES_LOADS_BY_ENQUEUE] = LOADS_SELECT "ORDER BY l.enqueued, l.load_id",
     };
 #undef LOADS_SELECT
@@ -77,7 +77,7 @@ int res_rows_loads(struct res_db *db, int64_t run, enum res_load_order order,
             .source = col_text(st, 6),
             .reason = col_text(st, 7),
             .enqueued_s = sqlite3_column_double(st, 8),
-            .started_s = sqlite3_column_double(st, 9),
+            .started_s = col_real(st, 9),
             .finished_s = col_real(st, 10),
             .bytes = (uint64_t)sqlite3_column_int64(st, 11),
             .vram_bytes = (uint64_t)sqlite3_column_int64(st, 12),
@@ -154,7 +154,8 @@ int res_rows_gpus(struct res_db *db, int64_t run, int (*fn)(const struct res_sto
     int rc = rows_prepare(
             db, run,
             "SELECT gpu, name, node, vram FROM gpus WHERE run = ?1 UNION ALL "
-            "SELECT gpu, min(gpu_name), min(node), 0 FROM loads WHERE run = ?1 AND NOT "
+            "SELECT gpu, min(gpu_name), min(node), 0 FROM loads WHERE run = ?1 AND gpu >= 0 AND "
+            "NOT "
             "EXISTS (SELECT 1 FROM gpus WHERE run = ?1) GROUP BY gpu UNION ALL "
             "SELECT gpu, 'gpu' || gpu, '', 0 FROM instance_events WHERE run = ?1 AND NOT "
             "EXISTS (SELECT 1 FROM gpus WHERE run = ?1) AND gpu NOT IN (SELECT gpu FROM "

@@ -27,24 +27,31 @@ CREATE TABLE IF NOT EXISTS runs (
 -- from a live one. It came after the first release: an older database
 -- lacks it, and everything that reads or writes it checks first.
 
+-- Every load the core queued has a row, also those still queued or in
+-- flight when the run ended: outcome 'queued' (never started: started,
+-- source NULL, gpu -1, gpu_name and node '', instance 0, load_id after every
+-- started load's, in queue order) or 'in_flight' (started, not finished).
+-- Databases from before (started NOT NULL, no priority) are rebuilt to
+-- this shape when opened (recorder.c, migrate_loads).
 CREATE TABLE IF NOT EXISTS loads (
     run       INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
     load_id   INTEGER NOT NULL,
     model     TEXT NOT NULL,
-    instance  INTEGER NOT NULL,
-    gpu       INTEGER NOT NULL,              -- flat index
+    instance  INTEGER NOT NULL,              -- 0: never started
+    gpu       INTEGER NOT NULL,              -- flat index; -1: never started
     gpu_name  TEXT NOT NULL,
     node      TEXT NOT NULL,
-    source    TEXT NOT NULL CHECK (source IN ('storage', 'shm')),
+    source    TEXT CHECK (source IN ('storage', 'shm')), -- NULL: never started
     reason    TEXT NOT NULL,                 -- demand | standby | failover | scale_up | prewarm
     enqueued  REAL NOT NULL,
-    started   REAL NOT NULL,
-    finished  REAL,                          -- NULL when cancelled before the end
+    started   REAL,                          -- NULL: still queued at the end
+    finished  REAL,                          -- NULL when not finished ok/failed
     bytes     INTEGER NOT NULL,
     vram      INTEGER NOT NULL,
     deadline  REAL,                          -- seconds after enqueued; NULL = none
-    outcome   TEXT NOT NULL CHECK (outcome IN ('ok', 'failed', 'cancelled')),
+    outcome   TEXT NOT NULL CHECK (outcome IN ('ok', 'failed', 'cancelled', 'in_flight', 'queued')),
     error     TEXT,                          -- why a failed load failed, when known
+    priority  INTEGER,                       -- the model's; NULL in older runs
     PRIMARY KEY (run, load_id)
 );
 
@@ -120,6 +127,29 @@ CREATE TABLE IF NOT EXISTS metrics (
     name  TEXT NOT NULL,
     value REAL,
     PRIMARY KEY (run, name)
+);
+
+-- The summary metrics per model (the same names and definitions as
+-- metrics, each computed over one model's rows; results.h).
+CREATE TABLE IF NOT EXISTS metrics_by_model (
+    run   INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    model TEXT NOT NULL,
+    name  TEXT NOT NULL,
+    value REAL,
+    PRIMARY KEY (run, model, name)
+);
+
+-- What went wrong without failing the run (results/anomalies.c): computed
+-- from the rows when the run finishes, printed by sim, exec and report.
+CREATE TABLE IF NOT EXISTS anomalies (
+    run    INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    seq    INTEGER NOT NULL,
+    kind   TEXT NOT NULL,   -- never_served | queued_at_end | priority_inversion |
+                            -- head_of_line | deadline_miss | stale_scale_up
+    model  TEXT NOT NULL,
+    t      REAL NOT NULL,   -- seconds from the run's start
+    detail TEXT NOT NULL,   -- one sentence, names the model
+    PRIMARY KEY (run, seq)
 );
 
 -- loads and requests need no index on run: their primary keys (run, ...)

@@ -13,10 +13,24 @@
 /* Metrics shown as whole numbers. */
 static bool is_count(const char *name)
 {
-    static const char *const counts[] = {
-        "cold_start_count", "requests_served",      "requests_lost",
-        "recovery_count",   "recovery_unrecovered", "loads_ok",
-        "loads_failed",     "loads_cancelled",      NULL};
+    /* requests_lost: runs recorded before requests_unserved and
+     * requests_in_service_at_end replaced it (shown among the extras). */
+    static const char *const counts[] = {"cold_start_count",
+                                         "cold_start_unfinished",
+                                         "requests_served",
+                                         "requests_unserved",
+                                         "requests_in_service_at_end",
+                                         "requests_cold",
+                                         "models_never_served",
+                                         "requests_lost",
+                                         "recovery_count",
+                                         "recovery_unrecovered",
+                                         "loads_ok",
+                                         "loads_failed",
+                                         "loads_cancelled",
+                                         "loads_in_flight_at_end",
+                                         "loads_queued_at_end",
+                                         NULL};
     for (int i = 0; counts[i]; i++)
         if (!strcmp(name, counts[i])) return true;
     return false;
@@ -91,7 +105,7 @@ int res_summary_print(struct res_db *rdb, const int64_t *runs, int n, FILE *out,
     if (sqlite3_prepare_v2(db, "SELECT value FROM metrics WHERE run = ? AND name = ?", -1, &st,
                            NULL) != SQLITE_OK)
         return thaw_err_set(err, THAW_EIO, "summary: %s", sqlite3_errmsg(db));
-    const int name_w = 22;
+    const int name_w = 28;
     int col_w = 12;
     for (int i = 0; i < n; i++) {
         char h[32];

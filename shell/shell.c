@@ -43,6 +43,7 @@ struct shell {
     bool idle_tick;            /* the last event was a tick that changed nothing */
     struct shell_load **loads; /* by load id; NULL once finished */
     size_t load_cap;
+    uint64_t last_load; /* the highest load id the core started */
     struct req_map reqs;
     uint64_t next_request;
     struct res_db *db;
@@ -293,17 +294,19 @@ static int act_start_load(struct shell *sh, const struct core_action *a)
     /* Drawn when the load starts, in the order loads start. */
     wl_world_load_costs(sh->world, l->node, l->model, &l->costs);
     sh->loads[a->load] = l;
+    if (a->load > sh->last_load) sh->last_load = a->load;
     return sh->m->start_load(sh->drv, sh, l);
 }
 
 /* A load that cannot go on: cancelled by the core (its GPU died: 'failed';
- * no longer wanted, or the run ended: 'cancelled'). */
+ * no longer wanted: 'cancelled'), or still running when the run ended
+ * ('in_flight'). */
 static int load_end(struct shell *sh, struct shell_load *l, const char *outcome)
 {
     sh->m->cancel_load(sh->drv, sh, l);
     if (!strcmp(outcome, "failed"))
         sh->counts.loads_failed++;
-    else
+    else if (!strcmp(outcome, "cancelled"))
         sh->counts.loads_cancelled++;
     int rc = record_load(sh, l, -1, outcome,
                          !strcmp(outcome, "failed") ? "its GPU failed while it loaded" : NULL);
@@ -751,11 +754,44 @@ static int cmp_req(const void *a, const void *b)
 /* Rows for what the end of the run cut short: loads in flight (outcome
  * 'cancelled', finished NULL), requests not finished (by id), faults not
  * recovered. */
+static void mark_waiting_cold(uint64_t request, int model, bool cold, void *ctx)
+{
+    (void)model;
+    struct shell_req *r = shell_request(ctx, request);
+    if (r && cold) r->cold = true;
+}
+
+/* The end-of-run rule: nothing the core knew of disappears. Loads in flight
+ * are recorded 'in_flight'; jobs still queued 'queued' (ids after the last
+ * started load, in queue order; no GPU); requests never finished with
+ * their cold flag as the core holds it for those still waiting. */
 static int record_leftovers(struct shell *sh)
 {
     int rc;
     for (size_t id = 0; id < sh->load_cap; id++)
-        if (sh->loads[id] && (rc = load_end(sh, sh->loads[id], "cancelled")) < 0) return rc;
+        if (sh->loads[id] && (rc = load_end(sh, sh->loads[id], "in_flight")) < 0) return rc;
+    size_t queued = core_sched_queued_count(sh->core);
+    for (size_t i = 0; i < queued && sh->db; i++) {
+        struct core_queued_job j;
+        core_sched_queued(sh->core, i, &j);
+        const struct core_model_spec *m = &sh->spec.models[j.model];
+        struct res_load_row row = {
+            .load_id = sh->last_load + 1 + i,
+            .model = j.model,
+            .gpu = -1,
+            .source = CORE_SRC_STORAGE,
+            .reason = j.reason,
+            .enqueued_ns = j.enqueued_ns,
+            .started_ns = -1,
+            .finished_ns = -1,
+            .bytes = m->weights_bytes,
+            .vram_bytes = m->vram_bytes,
+            .outcome = "queued",
+        };
+        if ((rc = rec_check(sh, res_add_load(sh->db, sh->run_id, &sh->spec, &row, sh->err))) < 0)
+            return rc;
+    }
+    core_sched_waiting(sh->core, mark_waiting_cold, sh);
     if (sh->reqs.count && sh->db) {
         struct shell_req **all = malloc(sh->reqs.count * sizeof *all);
         if (!all) return thaw_err_set(sh->err, THAW_ENOMEM, "out of memory");

@@ -98,7 +98,7 @@ rc=$?
 [ "$(sql 'PRAGMA integrity_check')" = ok ] || fail "integrity_check: $(sql 'PRAGMA integrity_check')"
 [ "$(sql 'SELECT status FROM runs WHERE id=4')" = interrupted ] ||
     fail "run 4 is '$(sql 'SELECT status FROM runs WHERE id=4')', expected interrupted"
-[ "$(sql "SELECT count(*) FROM loads WHERE run=4 AND outcome NOT IN ('ok','failed','cancelled')")" = 0 ] ||
+[ "$(sql "SELECT count(*) FROM loads WHERE run=4 AND outcome NOT IN ('ok','failed','cancelled','in_flight','queued')")" = 0 ] ||
     fail "a load row of run 4 has no outcome"
 [ -z "$(find "$shm" -type f)" ] || fail "shm files left after SIGINT: $(find "$shm" -type f)"
 

@@ -60,7 +60,7 @@ sqlite3 t.db "INSERT INTO runs (id, uuid, mode, scenario, scenario_sha256, polic
     FROM runs WHERE id = 1;
     INSERT INTO loads SELECT 1000, load_id, model, instance, gpu, gpu_name, node, source, reason,
     enqueued, started, started + (finished - started) * 1.1, bytes, vram, deadline, outcome,
-    error FROM loads WHERE run = 1;" || fail "copying run 1 as an exec run"
+    error, priority FROM loads WHERE run = 1;" || fail "copying run 1 as an exec run"
 out=$("$THAW" plot --db t.db validate 1000 1 -o v.png) || fail "validate"
 [ "$out" = "v.png" ] && is_png v.png || fail "validate is not a PNG"
 

@@ -66,7 +66,7 @@ grep -q 'selector term "policy=" has an empty value' "$tmp/out" || fail "policy=
 "$THAW" report --db "$tmp/m.db" --select 1-6 --metric makespan_s,nosuch > "$tmp/out" 2> "$tmp/err"
 [ $? = 1 ] || fail "report --metric nosuch did not exit 1"
 [ ! -s "$tmp/out" ] || fail "report --metric nosuch printed a table: $(cat "$tmp/out")"
-grep -q '^thaw report: unknown metric "nosuch"; metrics are: cold_start_mean_s, .*, loads_cancelled$' \
+grep -q '^thaw report: unknown metric "nosuch"; metrics are: cold_start_mean_s, .*, loads_queued_at_end$' \
     "$tmp/err" || fail "unknown metric message: $(cat "$tmp/err")"
 "$THAW" report --db "$tmp/m.db" --select 1-6 --metric makespan_s > "$tmp/out" ||
     fail "report --metric makespan_s"

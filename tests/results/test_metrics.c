@@ -172,7 +172,9 @@ static void test_all_metrics(void **state)
     /* Finished requests' latencies: 12, 2, 4, 20 -> sorted 2, 4, 12, 20.
      * p50: h = 1.5 -> 4 + 0.5*8 = 8; p99: h = 2.97 -> 12 + 0.97*8 = 19.76.
      * Cold 12, 20: p50 h = 0.5 -> 16; p99 h = 0.99 -> 12 + 0.99*8 = 19.92.
-     * Warm 2, 4: p50 3; p99 2 + 0.99*2 = 3.98. Served 4, lost 1 (req 5). */
+     * Warm 2, 4: p50 3; p99 2 + 0.99*2 = 3.98. Served 4; req 5 was never
+     * dispatched: unserved 1, none in service at the end; cold: 1 and 4.
+     * m1 has no request, m0 has served ones: no model never served. */
     expect(db, run, "request_p50_s", 8);
     expect(db, run, "request_p99_s", 19.76);
     expect(db, run, "request_cold_p50_s", 16);
@@ -180,7 +182,10 @@ static void test_all_metrics(void **state)
     expect(db, run, "request_warm_p50_s", 3);
     expect(db, run, "request_warm_p99_s", 3.98);
     expect(db, run, "requests_served", 4);
-    expect(db, run, "requests_lost", 1);
+    expect(db, run, "requests_unserved", 1);
+    expect(db, run, "requests_in_service_at_end", 0);
+    expect(db, run, "requests_cold", 2);
+    expect(db, run, "models_never_served", 0);
     /* Recovery pairs (fault, model alive on the failed GPUs just before):
      *  g0 at 30: i1 (m0) was READY; no other m0 READY at 30; next m0 READY
      *            is i3 at 45 -> 15.
@@ -238,7 +243,9 @@ static void test_no_data_is_null(void **state)
         expect_null(db, run, nulls[i]);
     expect(db, run, "cold_start_count", 0);
     expect(db, run, "requests_served", 0);
-    expect(db, run, "requests_lost", 0);
+    expect(db, run, "requests_unserved", 0);
+    expect(db, run, "requests_in_service_at_end", 0);
+    expect(db, run, "models_never_served", 0);
     expect(db, run, "loads_ok", 0);
     res_close(db);
     fixture_spec_free(spec);

@@ -48,11 +48,12 @@ static void test_side_by_side(void **state)
     assert_non_null(strstr(text, "    policy queue=priority,placement=locality"));
     assert_non_null(strstr(text, "    overrides --set x=1\n"));
     assert_non_null(strstr(text, "    sweep sw  point gpus=3\n"));
-    /* name in 22 columns, then 12-wide columns; run 2 has no metrics */
-    assert_non_null(strstr(text, "\nmetric                       run 1       run 2\n"));
-    assert_non_null(strstr(text, "\ncold_start_mean_s           25.000           -\n"));
-    assert_non_null(strstr(text, "\ncold_start_count                 4           -\n"));
-    assert_non_null(strstr(text, "\nexec_load_gbps              12.500           -\n"));
+    /* name in 28 columns (requests_in_service_at_end), then 12-wide
+     * columns; run 2 has no metrics */
+    assert_non_null(strstr(text, "\nmetric                             run 1       run 2\n"));
+    assert_non_null(strstr(text, "\ncold_start_mean_s                 25.000           -\n"));
+    assert_non_null(strstr(text, "\ncold_start_count                       4           -\n"));
+    assert_non_null(strstr(text, "\nexec_load_gbps                    12.500           -\n"));
     free(text);
 
     /* one metric by name: run 1's mean is 25 (above), its driver metric

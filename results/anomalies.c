@@ -1,0 +1,182 @@
+/* anomalies.c - what went wrong in a run that still completed, said out loud:
+ * computed from the rows when the run finishes (res_run_finish), stored in
+ * the anomalies table, printed by sim, exec and report. Each kind is one
+ * query returning (model, t, detail) rows, so its definition sits in one
+ * place; results.h states them. Every detail names the model and a time. */
+#include "results.h"
+
+#include <string.h>
+
+#include <sqlite3.h>
+
+/* The run's end as the queries use it. */
+#define END_S "(SELECT coalesce(duration_s, 0) FROM runs WHERE id = ?1)"
+
+static const struct {
+    const char *kind, *sql;
+} kinds[] = {
+    {"never_served",
+     "SELECT model, min(arrived), printf('model %s: none of its %d requests was ever served "
+     "(the first arrived at %.3f s)', model, count(*), min(arrived)) FROM requests "
+     "WHERE run = ?1 GROUP BY model HAVING sum(dispatched IS NOT NULL) = 0 "
+     "ORDER BY 2, 1"},
+    {"queued_at_end",
+     "SELECT model, min(enqueued), printf('model %s: %d load(s) never started, still queued at "
+     "the end (%.3f s); the first was enqueued at %.3f s', model, count(*), " END_S
+     ", min(enqueued)) FROM loads WHERE run = ?1 AND outcome = 'queued' GROUP BY model "
+     "ORDER BY 2, 1"},
+    /* b started while a, of a higher priority, waited and needed no more
+     * VRAM than b took (it fit where b went). The first per pair of models;
+     * SQLite takes the bare columns from the row of min(). */
+    {"priority_inversion",
+     "SELECT a.model, min(b.started), printf('model %s (priority %d, waiting since %.3f s) was "
+     "passed by lower-priority model %s (priority %d) starting at %.3f s on %s, where it "
+     "fit', a.model, a.priority, a.enqueued, b.model, b.priority, b.started, b.gpu_name) "
+     "FROM loads a JOIN loads b ON b.run = a.run WHERE a.run = ?1 AND b.started IS NOT NULL "
+     "AND a.priority > b.priority AND a.enqueued <= b.started AND (a.started IS NULL OR "
+     "a.started > b.started) AND a.vram <= b.vram AND a.outcome != 'cancelled' "
+     "GROUP BY a.model, b.model ORDER BY 2, 1"},
+    /* a waited while loads queued after it, of no higher priority, started
+     * first: the queue's head waits and the line moves past it. The first
+     * such load per model, with how many passed it. */
+    {"head_of_line",
+     "SELECT model, enq, printf('model %s: its load enqueued at %.3f s waited %.3f s while %d "
+     "load(s) queued after it started first', model, enq, waited, passed) FROM (SELECT "
+     "a.model AS model, a.enqueued AS enq, coalesce(a.started, " END_S
+     ") - a.enqueued AS waited, (SELECT count(*) FROM loads b WHERE b.run = a.run AND "
+     "b.model != a.model AND b.enqueued > a.enqueued AND b.started IS NOT NULL AND "
+     "b.started < coalesce(a.started, " END_S
+     ") AND coalesce(b.priority, 0) <= coalesce(a.priority, 0)) AS passed, "
+     "row_number() OVER (PARTITION BY a.model ORDER BY a.enqueued, a.load_id) AS k "
+     "FROM loads a WHERE a.run = ?1 AND a.reason != 'prewarm' AND a.outcome != 'cancelled' "
+     "AND (SELECT count(*) FROM loads b WHERE b.run = a.run AND b.model != a.model AND "
+     "b.enqueued > a.enqueued AND b.started IS NOT NULL AND b.started < coalesce(a.started, " END_S
+     ") AND coalesce(b.priority, 0) <= coalesce(a.priority, 0)) > 0) WHERE k = 1 ORDER BY 2, 1"},
+    /* as deadline_miss_rate counts them: finished late, failed, cancelled,
+     * or still going at an end past the deadline; per model, the first due */
+    {"deadline_miss",
+     "SELECT model, min(enqueued + deadline), printf('model %s: %d load(s) missed the %.3f s "
+     "deadline, the first due at %.3f s', model, count(*), deadline, min(enqueued + deadline)) "
+     "FROM loads WHERE run = ?1 AND deadline IS NOT NULL AND CASE WHEN outcome = 'ok' THEN "
+     "finished IS NULL OR finished > enqueued + deadline + 1e-9 WHEN outcome IN ('in_flight', "
+     "'queued') THEN enqueued + deadline < " END_S " ELSE 1 END GROUP BY model ORDER BY 2, 1"},
+    /* a scale-up load that started when no request of its model waited (so
+     * nobody needed it any more) */
+    {"stale_scale_up",
+     "SELECT model, min(started), printf('model %s: %d scale-up load(s) started when no request "
+     "of the model was waiting, the first queued at %.3f s and started at %.3f s', model, "
+     "count(*), enqueued, min(started)) FROM loads l WHERE run = ?1 AND reason = 'scale_up' AND "
+     "started IS NOT NULL AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.run = l.run AND "
+     "r.model = l.model AND r.arrived <= l.started AND (r.dispatched IS NULL OR r.dispatched > "
+     "l.started)) GROUP BY model ORDER BY 2, 1"},
+};
+#define KIND_COUNT ((int)(sizeof kinds / sizeof kinds[0]))
+
+static int fail(sqlite3 *db, struct thaw_err *err, const char *what)
+{
+    return thaw_err_set(err, THAW_EIO, "anomalies (%s): %s", what, sqlite3_errmsg(db));
+}
+
+int res_anomalies_compute(struct res_db *rdb, int64_t run, struct thaw_err *err)
+{
+    if (!rdb) return thaw_err_set(err, THAW_EINVAL, "NULL database");
+    sqlite3 *db = res_handle(rdb);
+    sqlite3_stmt *del = NULL, *ins = NULL, *q = NULL;
+    int rc = 0;
+    if (sqlite3_prepare_v2(db, "DELETE FROM anomalies WHERE run = ?", -1, &del, NULL) !=
+            SQLITE_OK ||
+        sqlite3_prepare_v2(db,
+                           "INSERT INTO anomalies (run, seq, kind, model, t, detail) VALUES "
+                           "(?, ?, ?, ?, ?, ?)",
+                           -1, &ins, NULL) != SQLITE_OK) {
+        rc = fail(db, err, "prepare");
+        goto out;
+    }
+    sqlite3_bind_int64(del, 1, run);
+    if (sqlite3_step(del) != SQLITE_DONE) {
+        rc = fail(db, err, "delete");
+        goto out;
+    }
+    int64_t seq = 0;
+    for (int k = 0; k < KIND_COUNT && rc == 0; k++) {
+        if (sqlite3_prepare_v2(db, kinds[k].sql, -1, &q, NULL) != SQLITE_OK) {
+            rc = fail(db, err, kinds[k].kind);
+            break;
+        }
+        sqlite3_bind_int64(q, 1, run);
+        int s;
+        while (rc == 0 && (s = sqlite3_step(q)) == SQLITE_ROW) {
+            sqlite3_bind_int64(ins, 1, run);
+            sqlite3_bind_int64(ins, 2, ++seq);
+            sqlite3_bind_text(ins, 3, kinds[k].kind, -1, SQLITE_STATIC);
+            sqlite3_bind_value(ins, 4, sqlite3_column_value(q, 0));
+            sqlite3_bind_double(ins, 5, sqlite3_column_double(q, 1));
+            sqlite3_bind_value(ins, 6, sqlite3_column_value(q, 2));
+            if (sqlite3_step(ins) != SQLITE_DONE) rc = fail(db, err, "insert");
+            sqlite3_reset(ins);
+        }
+        if (rc == 0 && s != SQLITE_DONE) rc = fail(db, err, kinds[k].kind);
+        sqlite3_finalize(q);
+        q = NULL;
+    }
+out:
+    sqlite3_finalize(q);
+    sqlite3_finalize(del);
+    sqlite3_finalize(ins);
+    return rc;
+}
+
+int res_anomalies_walk(struct res_db *rdb, int64_t run,
+                       int (*fn)(const struct res_anomaly *, void *), void *ctx,
+                       struct thaw_err *err)
+{
+    if (!rdb || !fn) return thaw_err_set(err, THAW_EINVAL, "anomalies: NULL argument");
+    sqlite3 *db = res_handle(rdb);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT kind, model, t, detail FROM anomalies WHERE run = ? ORDER BY "
+                           "seq",
+                           -1, &st, NULL) != SQLITE_OK)
+        return fail(db, err, "read");
+    sqlite3_bind_int64(st, 1, run);
+    int rc = 0, s;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *k = (const char *)sqlite3_column_text(st, 0);
+        const char *m = (const char *)sqlite3_column_text(st, 1);
+        const char *d = (const char *)sqlite3_column_text(st, 3);
+        struct res_anomaly a = {k ? k : "", m ? m : "", sqlite3_column_double(st, 2), d ? d : ""};
+        if ((rc = fn(&a, ctx)) != 0) break;
+    }
+    if (rc == 0 && s != SQLITE_DONE) rc = fail(db, err, "read");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+struct print_ctx {
+    FILE *out;
+    const char *prefix;
+    int shown, max, total;
+};
+
+static int print_one(const struct res_anomaly *a, void *arg)
+{
+    struct print_ctx *p = arg;
+    if (p->max <= 0 || p->shown < p->max) {
+        fprintf(p->out, "%s: anomaly: %s at %.3f s: %s\n", p->prefix, a->kind, a->t_s, a->detail);
+        p->shown++;
+    }
+    p->total++;
+    return 0;
+}
+
+int res_anomalies_print(struct res_db *db, int64_t run, FILE *out, const char *prefix, int max,
+                        int *count, struct thaw_err *err)
+{
+    struct print_ctx p = {out, prefix ? prefix : "thaw", 0, max, 0};
+    int rc = res_anomalies_walk(db, run, print_one, &p, err);
+    if (rc == 0 && p.total > p.shown)
+        fprintf(out, "%s: ... %d more anomalies (SELECT * FROM anomalies WHERE run = %lld)\n",
+                p.prefix, p.total - p.shown, (long long)run);
+    if (count) *count = p.total;
+    return rc;
+}
