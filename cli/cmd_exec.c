@@ -34,6 +34,8 @@ static const char exec_usage[] =
     "  --backend B       auto | cuda | host (default auto: cuda when a device\n"
     "                    answers; says why when it falls back to host)\n"
     "  --time-scale X    scenario seconds per wall second (default 1)\n"
+    "  --seed N          the run's seed (default: the scenario's run.seed), as in\n"
+    "                    `thaw sim --seed`: the same arrivals, services and faults\n"
     "  --weights-dir D   synthetic weight files (default weights/)\n"
     "  --shm-dir D       folder holding the shm tier's thaw-$UID (default /dev/shm);\n"
     "                    each run fills a folder of its own there, run-<pid>-<n>,\n"
@@ -151,7 +153,8 @@ static int exec_cmd_run(int argc, char **argv)
     struct cli_overrides ovr;
     cli_overrides_init(&ovr);
     const char *scenario = NULL, *db_path = CLI_DEFAULT_DB;
-    bool quiet = false, bench = false;
+    bool quiet = false, bench = false, has_seed = false;
+    unsigned long long seed = 0;
     int rc = CLI_EXIT_USAGE;
     struct core_spec *spec = NULL;
     struct res_db *db = NULL;
@@ -190,6 +193,10 @@ static int exec_cmd_run(int argc, char **argv)
                     cli_usage_error("exec", "--time-scale expects a number > 0, found \"%s\"", val);
                 goto out;
             }
+        } else if (!strcmp(a, "--seed")) {
+            NEED_VALUE();
+            if (cli_parse_u64("exec", "--seed", val, &seed) < 0) goto out;
+            has_seed = true;
         } else if (!strcmp(a, "--weights-dir")) {
             NEED_VALUE();
             opts.weights_dir = val;
@@ -260,6 +267,7 @@ static int exec_cmd_run(int argc, char **argv)
     }
     rc = CLI_EXIT_FAIL;
     if (!(spec = cli_load_spec(scenario, &ovr))) goto out;
+    if (has_seed) spec->seed = seed;
 
     struct thaw_err err = {0};
     char backend[16], why[256];

@@ -24,7 +24,8 @@ small=(--set 'cluster.nodes[0].vram=8MiB' --set 'cluster.nodes[0].shm.size=16MiB
        --set 'models[4].weights=1MiB')
 run=0
 for seed in 42 7; do
-    "$THAW" exec scenarios/exec-small.yaml "${small[@]}" --set run.seed=$seed --db "$db" \
+    # exec takes the seed as --seed, sim as an override: the same seed either way
+    "$THAW" exec scenarios/exec-small.yaml "${small[@]}" --seed $seed --db "$db" \
         --weights-dir "$tmp/w" --shm-dir "$shm" --backend host --time-scale 3 --quiet \
         >"$tmp/out" 2>&1 || fail "thaw exec (seed $seed) exited $?"
     "$THAW" sim scenarios/exec-small.yaml "${small[@]}" --set run.seed=$seed --db "$db" \
