@@ -448,9 +448,7 @@ static const char bad_yaml[] = "cluster:\n"
                                "    arrivals: {times: [100ms]}\n"
                                "    service: 10ms\n"
                                "policy:\n"
-                               "  max_loads_per_gpu: 3\n"
-                               "run:\n"
-                               "  duration: 1s\n";
+                               "  max_loads_per_gpu: 3\n"; /* no duration: ends when all is done */
 
 static void test_bad_weight_files_fail_instances(void **state)
 {
