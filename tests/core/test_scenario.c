@@ -533,7 +533,7 @@ static void test_override_errors(void **state)
 static void test_trace_and_paths(void **state)
 {
     (void)state;
-    put_text("trace.csv", "timestamp,model\n2,a\n# a comment\n\n0.5,a\n1500ms,a\n");
+    put_text("trace.csv", "timestamp,model\n0.5,a\n# a comment\n\n1500ms,a\n2,a\n");
     char text[2048];
     snprintf(text, sizeof text,
              "%smodels:\n  - name: a\n    weights: 1GiB\n    path: w/a.safetensors\n"
@@ -544,11 +544,14 @@ static void test_trace_and_paths(void **state)
     snprintf(path, sizeof path, "%s", put_text("trace.yaml", text));
     struct core_spec *s = load_ok(path, NULL, 0);
     assert_int_equal(s->workloads[0].arrivals, CORE_ARRIVAL_TRACE);
-    assert_int_equal(s->workloads[0].time_count, 3);
-    /* Sorted: 0.5 s, 1500 ms, 2 s (plain numbers are seconds). */
-    assert_true(s->workloads[0].times_ns[0] == 500000000);
-    assert_true(s->workloads[0].times_ns[1] == 1500000000);
-    assert_true(s->workloads[0].times_ns[2] == SEC(2));
+    /* Streamed at run time: the loader counted its 3 data lines (header,
+     * comment and blank line skipped) and kept none of them. A CSV's clock
+     * is run time (origin 0), and one model takes every line. */
+    assert_int_equal(s->workloads[0].time_count, 0);
+    assert_int_equal(s->workloads[0].trace.lines, 3);
+    assert_int_equal(s->workloads[0].trace.format, CORE_TRACE_CSV);
+    assert_int_equal(s->workloads[0].trace.assign, CORE_TRACE_ALL);
+    assert_true(s->workloads[0].trace.origin_ns == 0);
     char want[600];
     snprintf(want, sizeof want, "%s/trace.csv", tmpdir);
     assert_string_equal(s->workloads[0].trace_path, want);
@@ -569,9 +572,9 @@ static void test_trace_and_paths(void **state)
     assert_int_equal(d.count, 3);
     /* Reported at the trace key (line 13), naming the CSV's own line. */
     assert_true(has_diag(&d, "badtrace.yaml:13:23: workload[0].arrivals.trace: "));
-    assert_true(has_diag(&d, "bad.csv:3: expected a timestamp"));
-    assert_true(has_diag(&d, "bad.csv:4: expected a timestamp in seconds (or with a unit, such as "
-                             "1500ms), found \"-4\" (a negative value)"));
+    assert_true(has_diag(&d, "bad.csv:3:1: expected a timestamp"));
+    assert_true(has_diag(&d, "bad.csv:4:1: expected a timestamp in seconds (or with a unit, such "
+                             "as 1500ms), found \"-4\" (a negative value)"));
     assert_true(has_diag(&d, "cannot read trace"));
     core_diags_free(&d);
 }
