@@ -1123,7 +1123,6 @@ int exec_run(const struct core_spec *spec, const struct exec_opts *opts, struct 
         rc = shell_new(spec, &so, &exec_methods, x, &x->sh, &x->err);
     }
     if (rc == 0) {
-        x->spec = shell_spec(x->sh);
         rc = shell_begin_run(x->sh, &x->err);
         out->run_id = x->sh ? shell_run_id(x->sh) : 0;
     }

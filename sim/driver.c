@@ -381,7 +381,7 @@ int sim_run(const struct core_spec *spec, const struct sim_opts *opts, struct si
     if (!so.run_info.mode) so.run_info.mode = "sim";
     int rc = shell_new(spec, &so, &sim_methods, &s, &s.sh, err);
     if (rc < 0) return rc;
-    s.spec = shell_spec(s.sh);
+    s.spec = spec; /* the caller's: outlives the shell (its copy differs only in the seed) */
     rc = build_resources(&s);
     if (rc == 0) rc = shell_begin_run(s.sh, err);
     if (rc < 0) {
