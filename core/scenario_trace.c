@@ -423,6 +423,16 @@ bool core_ld_trace(struct core_ld *ld, struct fy_node *n, const char *path,
                     ok = false;
                     break;
                 }
+                for (int j = 0; j < k; j++)
+                    if (per_model[j].id && !strcmp(per_model[j].id, buf)) {
+                        /* Two models on one id would get identical arrivals. */
+                        core_ld_err(ld, mapped, NULL, sub,
+                                    "id \"%s\" is already mapped to model '%s'; each model "
+                                    "needs an id of its own",
+                                    buf, ld->spec->models[first + j].name);
+                        ok = false;
+                    }
+                if (!ok) break;
                 id = buf;
             } else if ((size_t)k < sc.ids.used) {
                 id = ranked[k].id;

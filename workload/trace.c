@@ -149,11 +149,12 @@ int wl_trace_open(struct wl_trace **out, const struct core_workload_spec *w, gsl
     core_trace_parser_init(&tr->p, t, NULL);
     tr->f = fopen(w->trace_path, "rb");
     int rc = 0;
+    char eb[128];
     if (!tr->rec)
         rc = thaw_err_set(err, THAW_ENOMEM, "out of memory");
-    else if (!tr->f)
-        rc =
-            thaw_err_set(err, THAW_EIO, "cannot open trace %s: %s", w->trace_path, strerror(errno));
+    else if (!tr->f) /* strerror_r (GNU): sweeps build worlds from threads */
+        rc = thaw_err_set(err, THAW_EIO, "cannot open trace %s: %s", w->trace_path,
+                          strerror_r(errno, eb, sizeof eb));
     else if (t->format == CORE_TRACE_AZURE_FUNCTIONS)
         rc = sum_minutes(tr, err);
     if (rc < 0) {

@@ -232,6 +232,11 @@ static void many_models_by_rank_hash_mapping_and_split(void **state)
              "m-1: zz, m-2: b}",
              data);
     load_fails_with(scenario(group, "m", tr, "10ms"), "id \"zz\" does not occur in trace");
+    snprintf(tr, sizeof tr,
+             "file: %s/models.jsonl, format: jsonl, model_column: model, mapping: {m-0: c, "
+             "m-1: b, m-2: c}",
+             data);
+    load_fails_with(scenario(group, "m", tr, "10ms"), "id \"c\" is already mapped to model 'm-0'");
 
     /* Hash: the three models' lines partition the file (6 lines). */
     snprintf(tr, sizeof tr,
