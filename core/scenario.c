@@ -1099,9 +1099,11 @@ static int resolve_model_ref(struct core_ld *ld, struct fy_node *at, const char 
     return 0;
 }
 
-/* Frees an entry's template and its models' trace shares. */
-static void drop_entry(struct core_workload_spec *t, struct core_trace_spec *per_model, int n)
+/* Frees an entry's template, its models' trace shares and services. */
+static void drop_entry(struct core_workload_spec *t, struct core_trace_spec *per_model, int n,
+                       struct core_dist *svc)
 {
+    free(svc);
     for (int k = 0; k < n; k++)
         free(per_model[k].id);
     free(per_model);
@@ -1132,6 +1134,7 @@ static void parse_workload_entry(struct core_ld *ld, struct fy_node *e, int idx,
             n = resolve_model_ref(ld, f[MODEL].val, sub, ref, &first);
     }
     snprintf(sub, sizeof sub, "%s.arrivals", path);
+    struct core_dist *svc = NULL; /* per model, from a durations file */
     struct core_trace_spec *per_model = calloc(n > 0 ? (size_t)n : 1, sizeof *per_model);
     if (!per_model) {
         ld->nomem = true;
@@ -1143,6 +1146,14 @@ static void parse_workload_entry(struct core_ld *ld, struct fy_node *e, int idx,
         parse_arrivals(ld, f[ARRIVALS].val, sub, &t, first, n, per_model);
     if (!f[SERVICE].key) {
         core_ld_err(ld, e, NULL, path, "missing key 'service' (service time, such as 200ms)");
+    } else if (core_ld_is_durations_service(f[SERVICE].val)) {
+        snprintf(sub, sizeof sub, "%s.service", path);
+        svc = calloc(n > 0 ? (size_t)n : 1, sizeof *svc);
+        if (!svc)
+            ld->nomem = true;
+        else if (ld->errors == before)
+            core_ld_durations_service(ld, f[SERVICE].val, sub, &t, first, per_model, n, svc);
+        t.service = (struct core_dist){.kind = CORE_DIST_FIXED, .mean_ns = 1000000};
     } else if (core_ld_is_token_service(f[SERVICE].val)) {
         snprintf(sub, sizeof sub, "%s.service", path);
         if (core_ld_token_service(ld, f[SERVICE].val, sub, &t.tokens)) {
@@ -1162,7 +1173,7 @@ static void parse_workload_entry(struct core_ld *ld, struct fy_node *e, int idx,
         if (core_ld_int(ld, f[CONCURRENCY].val, sub, 1, 1000000, &v)) t.concurrency = (int)v;
     }
     if (ld->errors != before || n == 0 || ld->nomem) {
-        drop_entry(&t, per_model, n);
+        drop_entry(&t, per_model, n, svc);
         return;
     }
     if (spec->workload_count + n > CORE_LD_MAX_WORKLOADS ||
@@ -1171,13 +1182,13 @@ static void parse_workload_entry(struct core_ld *ld, struct fy_node *e, int idx,
         core_ld_err(ld, f[MODEL].val, NULL, path,
                     "too many workloads or arrivals (at most %d workloads, %d arrivals)",
                     CORE_LD_MAX_WORKLOADS, CORE_LD_MAX_ARRIVALS);
-        drop_entry(&t, per_model, n);
+        drop_entry(&t, per_model, n, svc);
         return;
     }
     ld->arrivals_total += (int64_t)(n - 1) * (t.time_count + t.burst_count);
     if (!grow(ld, (void **)&spec->workloads, cap, spec->workload_count + n,
               sizeof *spec->workloads)) {
-        drop_entry(&t, per_model, n);
+        drop_entry(&t, per_model, n, svc);
         return;
     }
     for (int k = 0; k < n && !ld->nomem; k++) {
@@ -1192,6 +1203,7 @@ static void parse_workload_entry(struct core_ld *ld, struct fy_node *e, int idx,
             w->trace = per_model[k];
             per_model[k].id = NULL;
         }
+        if (svc) w->service = svc[k];
         if (t.rate_seg_count) {
             w->rate_segs = malloc((size_t)t.rate_seg_count * sizeof *w->rate_segs);
             if (w->rate_segs)
@@ -1211,7 +1223,7 @@ static void parse_workload_entry(struct core_ld *ld, struct fy_node *e, int idx,
         if (t.trace_path) w->trace_path = dup_str(ld, t.trace_path);
         if ((t.time_count && !w->times_ns) || (t.burst_count && !w->bursts)) ld->nomem = true;
     }
-    drop_entry(&t, per_model, n);
+    drop_entry(&t, per_model, n, svc);
 }
 
 /* ---- faults ---------------------------------------------------------------- */

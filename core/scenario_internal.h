@@ -167,6 +167,14 @@ bool core_ld_is_token_service(struct fy_node *n);
 bool core_ld_token_service(struct core_ld *ld, struct fy_node *n, const char *path,
                            struct core_token_service *out);
 
+/* `service: {durations: FILE}`: each of the count models' service time
+ * (out[k]) from its function's row of an Azure Functions durations file. */
+bool core_ld_is_durations_service(struct fy_node *n);
+bool core_ld_durations_service(struct core_ld *ld, struct fy_node *n, const char *path,
+                               const struct core_workload_spec *w, int first,
+                               const struct core_trace_spec *per_model, int count,
+                               struct core_dist *out);
+
 /* Applies the overrides to ld->fyd (scenario_override.c). */
 void core_ld_apply_overrides(struct core_ld *ld);
 

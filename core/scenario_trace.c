@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <libfyaml.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -574,4 +575,155 @@ bool core_ld_token_service(struct core_ld *ld, struct fy_node *n, const char *pa
             core_ld_duration(ld, f[i].val, s2, true, dst[i]);
         }
     return ld->errors == before;
+}
+
+/* ---- service: {durations: FILE} (Azure Functions) ------------------------------ */
+
+bool core_ld_is_durations_service(struct fy_node *n)
+{
+    return n && fy_node_is_mapping(n) &&
+           fy_node_mapping_lookup_by_string(n, "durations", 9) != NULL;
+}
+
+/* Splits a CSV line in place into at most max fields (no quotes in these
+ * files); returns the number of fields. */
+static int split_in_place(char *line, char **f, int max)
+{
+    int n = 0;
+    for (char *s = line;;) {
+        char *c = strchr(s, ',');
+        if (n < max) f[n] = s;
+        n++;
+        if (!c) break;
+        *c = '\0';
+        s = c + 1;
+    }
+    return n;
+}
+
+/* The columns of function_durations_percentiles.anon.dNN.csv this reads. */
+enum { DUR_FUNCTION, DUR_AVERAGE, DUR_P50, DUR_P99, DUR_COLS };
+static const char *const dur_names[DUR_COLS] = {"HashFunction", "Average", "percentile_Average_50",
+                                                "percentile_Average_99"};
+
+/* Each model's service time from its function's row: a lognormal of mean
+ * Average (ms; at least 1 ms) whose sigma puts p99 where the file says it is
+ * relative to p50: sigma = ln(p99 / p50) / z(0.99), z(0.99) = 2.3263479, and
+ * cv = sqrt(exp(sigma^2) - 1); a fixed time when p99 <= p50. */
+bool core_ld_durations_service(struct core_ld *ld, struct fy_node *n, const char *path,
+                               const struct core_workload_spec *w, int first,
+                               const struct core_trace_spec *per_model, int count,
+                               struct core_dist *out)
+{
+    struct core_ld_field f[1] = {{.name = "durations"}};
+    if (!core_ld_fields(ld, n, path, f, 1, "service: {durations: FILE}")) return false;
+    char sub[300], rel[4096];
+    snprintf(sub, sizeof sub, "%s.durations", path);
+    if (!core_ld_string(ld, f[0].val, sub, rel, sizeof rel, "a durations file")) return false;
+    if (w->arrivals != CORE_ARRIVAL_TRACE || w->trace.format != CORE_TRACE_AZURE_FUNCTIONS ||
+        w->trace.id_column != 2) {
+        core_ld_err(ld, f[0].val, NULL, sub,
+                    "durations need an azure-functions trace with model_column HashFunction");
+        return false;
+    }
+    for (int k = 0; k < count; k++)
+        if (per_model[k].assign != CORE_TRACE_ID) {
+            core_ld_err(ld, f[0].val, NULL, sub,
+                        "durations need one function per model (assign: rank or a mapping)");
+            return false;
+        }
+    char *file = resolve(ld, rel);
+    if (!file) return false;
+    FILE *fp = fopen(file, "rb");
+    if (!fp) {
+        char eb[128];
+        core_ld_err(ld, f[0].val, NULL, sub, "cannot read durations %s: %s", file,
+                    strerror_r(errno, eb, sizeof eb));
+        free(file);
+        return false;
+    }
+    /* Which model wants which function: id -> model index (+1, in count). */
+    struct id_table want = {0};
+    bool ok = true;
+    for (int k = 0; k < count && ok; k++)
+        ok = ids_add(&want, per_model[k].id, strlen(per_model[k].id), k + 1, k);
+    bool *found = calloc(count > 0 ? (size_t)count : 1, sizeof *found);
+    if (!ok || !found) ld->nomem = true;
+    int col[DUR_COLS] = {-1, -1, -1, -1};
+    char *line = NULL, *fields[64];
+    size_t cap = 0;
+    ssize_t len;
+    long long lineno = 0;
+    while (ok && found && (len = getline(&line, &cap, fp)) >= 0) {
+        lineno++;
+        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        if (!len) continue;
+        int nf = split_in_place(line, fields, 64);
+        if (nf > 64) nf = 64;
+        if (col[0] < 0) {
+            for (int i = 0; i < nf; i++)
+                for (int c = 0; c < DUR_COLS; c++)
+                    if (!strcmp(fields[i], dur_names[c])) col[c] = i;
+            for (int c = 0; c < DUR_COLS && ok; c++)
+                if (col[c] < 0) {
+                    core_ld_err(ld, f[0].val, NULL, sub, "%s:%lld:1: no column named %s", file,
+                                lineno, dur_names[c]);
+                    ok = false;
+                }
+            continue;
+        }
+        int maxcol = 0;
+        for (int c = 0; c < DUR_COLS; c++)
+            if (col[c] > maxcol) maxcol = col[c];
+        if (nf <= maxcol) {
+            core_ld_err(ld, f[0].val, NULL, sub, "%s:%lld:1: expected at least %d columns", file,
+                        lineno, maxcol + 1);
+            ok = false;
+            break;
+        }
+        const char *id = fields[col[DUR_FUNCTION]];
+        int k = -1;
+        size_t j = want.cap ? fnv1a(id, strlen(id)) & (want.cap - 1) : 0;
+        for (; want.cap && want.slots[j].id; j = (j + 1) & (want.cap - 1))
+            if (!strcmp(want.slots[j].id, id)) k = (int)want.slots[j].count - 1;
+        if (k < 0 || found[k]) continue;
+        double v[3];
+        for (int c = 1; c < DUR_COLS; c++) {
+            char *end;
+            v[c - 1] = strtod(fields[col[c]], &end);
+            if (end == fields[col[c]] || *end || !(v[c - 1] >= 0)) {
+                core_ld_err(ld, f[0].val, NULL, sub,
+                            "%s:%lld:%ld: expected a duration in ms for %s, found \"%.40s\"", file,
+                            lineno, (long)(fields[col[c]] - line) + 1, dur_names[c],
+                            fields[col[c]]);
+                ok = false;
+            }
+        }
+        if (!ok) break;
+        double mean_ms = v[0] > 1 ? v[0] : 1;
+        struct core_dist *d = &out[k];
+        memset(d, 0, sizeof *d);
+        d->mean_ns = (int64_t)llround(mean_ms * 1e6);
+        if (v[2] > v[1] && v[1] > 0) {
+            double sigma = log(v[2] / v[1]) / 2.3263478740408408;
+            d->kind = CORE_DIST_LOGNORMAL;
+            d->cv = sqrt(expm1(sigma * sigma));
+        } else {
+            d->kind = CORE_DIST_FIXED;
+        }
+        found[k] = true;
+    }
+    for (int k = 0; ok && found && k < count; k++)
+        if (!found[k]) {
+            core_ld_err(ld, f[0].val, NULL, sub, "function %s (model '%s') is not in %s",
+                        per_model[k].id, ld->spec->models[first + k].name, file);
+            ok = false;
+        }
+    free(line);
+    fclose(fp);
+    free(found);
+    ids_free(&want);
+    free(file);
+    return ok;
 }

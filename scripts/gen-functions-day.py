@@ -2,7 +2,11 @@
 """gen-functions-day.py - writes scenarios/traces/functions-day.csv, a small
 synthetic excerpt in the Azure Functions 2019 layout
 (invocations_per_function_md.anon.dNN.csv: HashOwner, HashApp, HashFunction,
-Trigger, then 1440 per-minute invocation counts of one day).
+Trigger, then 1440 per-minute invocation counts of one day), and
+functions-day-durations.csv in the layout of
+function_durations_percentiles.anon.dNN.csv (HashOwner, HashApp,
+HashFunction, Average, Count, Minimum, Maximum, percentile_Average_0, _1,
+_25, _50, _75, _99, _100; milliseconds).
 
 50 functions of 20 apps. Their daily volumes follow a Zipf law (as in the
 published trace, a few functions take most invocations); http functions
@@ -58,3 +62,18 @@ with open("scenarios/traces/functions-day.csv", "w") as f:
     f.write("HashOwner,HashApp,HashFunction,Trigger," + ",".join(str(m) for m in range(1, MINUTES + 1)) + "\n")
     for r in rows:
         f.write(",".join(str(x) for x in r) + "\n")
+
+with open("scenarios/traces/functions-day-durations.csv", "w") as f:
+    f.write("HashOwner,HashApp,HashFunction,Average,Count,Minimum,Maximum,percentile_Average_0,"
+            "percentile_Average_1,percentile_Average_25,percentile_Average_50,"
+            "percentile_Average_75,percentile_Average_99,percentile_Average_100\n")
+    for r in rows:
+        # Lognormal durations, median 20 ms .. 2 s, sigma 0.3 .. 1.2.
+        med = math.exp(rng.uniform(math.log(20), math.log(2000)))
+        sigma = rng.uniform(0.3, 1.2)
+        pct = [med * math.exp(sigma * z) for z in (-3.09, -2.326, -0.674, 0, 0.674, 2.326, 3.09)]
+        avg = med * math.exp(sigma * sigma / 2)
+        count = sum(r[4:])
+        vals = [avg, count, pct[0], pct[6]] + pct
+        f.write(",".join(r[:3]) + "," + ",".join(
+            str(int(v)) if i == 1 else f"{v:.2f}" for i, v in enumerate(vals)) + "\n")

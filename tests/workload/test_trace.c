@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -356,6 +357,34 @@ static void azure_functions_big_count_and_malformed(void **state)
                        "found 100");
 }
 
+static void azure_functions_durations(void **state)
+{
+    (void)state;
+    /* durations.csv (Azure's function_durations_percentiles layout, CRLF):
+     * fA: Average 100 ms, p50 80, p99 400 -> lognormal of mean 100 ms,
+     *   sigma = ln(400 / 80) / 2.3263479 = 0.69183, cv = sqrt(exp(sigma^2) - 1)
+     *   = sqrt(exp(0.47863) - 1) = 0.78347;
+     * fB: Average 0.4 ms -> the 1 ms floor, p50 0 -> fixed;
+     * fC: p99 = p50 -> fixed at its Average, 2500 ms.
+     * Models by rank: f-0 fB, f-1 fA, f-2 fC. */
+    char tr[PATH_MAX + 256], svc[PATH_MAX + 64];
+    snprintf(tr, sizeof tr, "file: %s/functions.csv, format: azure-functions", data);
+    snprintf(svc, sizeof svc, "{durations: %s/durations.csv}", data);
+    struct core_spec *s = load(scenario("  - {name: f, weights: 1GiB, count: 3}\n", "f", tr, svc));
+    const struct core_dist *b = &s->workloads[0].service, *a = &s->workloads[1].service,
+                           *c = &s->workloads[2].service;
+    assert_int_equal(a->kind, CORE_DIST_LOGNORMAL);
+    assert_true(a->mean_ns == 100 * MS && fabs(a->cv - 0.78347) < 1e-4);
+    assert_true(b->kind == CORE_DIST_FIXED && b->mean_ns == 1 * MS);
+    assert_true(c->kind == CORE_DIST_FIXED && c->mean_ns == 2500 * MS);
+    core_spec_free(s);
+    /* By app (ids app1, app2): refused, durations are per function. */
+    snprintf(tr, sizeof tr,
+             "file: %s/functions.csv, format: azure-functions, model_column: HashApp", data);
+    load_fails_with(scenario("  - {name: f, weights: 1GiB, count: 2}\n", "f", tr, svc),
+                    "durations need an azure-functions trace with model_column HashFunction");
+}
+
 static void line_parser_direct(void **state)
 {
     (void)state;
@@ -384,6 +413,7 @@ int main(void)
         cmocka_unit_test(csv_window_and_speed),
         cmocka_unit_test(azure_functions_minutes),
         cmocka_unit_test(azure_functions_big_count_and_malformed),
+        cmocka_unit_test(azure_functions_durations),
         cmocka_unit_test(line_parser_direct),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
