@@ -77,5 +77,6 @@ extern const struct cli_command cli_cmd_weights;
 extern const struct cli_command cli_cmd_validate;
 extern const struct cli_command cli_cmd_calibrate;
 extern const struct cli_command cli_cmd_prune;
+extern const struct cli_command cli_cmd_trace;
 
 #endif

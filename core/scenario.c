@@ -908,95 +908,6 @@ static int cmp_burst(const void *a, const void *b)
     return x->at_ns < y->at_ns ? -1 : x->at_ns > y->at_ns;
 }
 
-/* Reads a CSV trace: one timestamp per line in its first column, seconds
- * ("12.5") or with a unit ("12500ms"); blank lines and '#' comments are
- * skipped, and so is a header line that starts with a letter. Problems are
- * reported at the scenario's trace key, naming trace-file:line. */
-static int64_t *read_trace(struct core_ld *ld, struct fy_node *at, const char *path,
-                           const char *file, int *count)
-{
-    char ebuf[128];
-    *count = 0;
-    char *buf;
-    size_t len;
-    int rc = read_file(file, CORE_LD_MAX_TRACE_BYTES, &buf, &len);
-    if (rc == THAW_ERANGE) {
-        core_ld_err(ld, at, NULL, path, "trace %s is larger than %u MiB", file,
-                    CORE_LD_MAX_TRACE_BYTES >> 20);
-        return NULL;
-    }
-    if (rc < 0) {
-        core_ld_err(ld, at, NULL, path, "cannot read trace %s: %s", file,
-                    rc == THAW_ENOMEM ? "out of memory" : errno_text(errno, ebuf, sizeof ebuf));
-        return NULL;
-    }
-    int64_t *times = NULL;
-    int cap = 0, n = 0, bad = 0, lineno = 0;
-    bool first = true;
-    char *save = NULL;
-    for (char *line = buf; line && !ld->nomem; line = save) {
-        char *nl = strchr(line, '\n');
-        save = nl ? nl + 1 : NULL;
-        if (nl) *nl = '\0';
-        lineno++;
-        if (!nl && !*line) break;
-        size_t l = strlen(line);
-        if (l && line[l - 1] == '\r') line[--l] = '\0';
-        char *s = line;
-        while (*s == ' ' || *s == '\t')
-            s++;
-        if (!*s || *s == '#') continue;
-        char *comma = strchr(s, ',');
-        if (comma) *comma = '\0';
-        l = strlen(s);
-        while (l && (s[l - 1] == ' ' || s[l - 1] == '\t'))
-            s[--l] = '\0';
-        if (l >= 2 && s[0] == '"' && s[l - 1] == '"') {
-            s[l - 1] = '\0';
-            s++;
-        }
-        bool header = first && ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z'));
-        first = false;
-        if (header) continue;
-        int64_t ns;
-        int st = core_units_duration(s, &ns);
-        if (st == CORE_UNIT_NO_UNIT) {
-            char with_unit[128];
-            snprintf(with_unit, sizeof with_unit, "%.100ss", s);
-            st = core_units_duration(with_unit, &ns);
-        }
-        if (st) {
-            if (bad++ < 5)
-                core_ld_err(ld, at, NULL, path,
-                            "%s:%d: expected a timestamp in seconds (or with a unit, such as "
-                            "1500ms), found \"%.40s\" (%s)",
-                            file, lineno, s, core_units_status_text(st));
-            continue;
-        }
-        if (ld->arrivals_total + n >= CORE_LD_MAX_ARRIVALS) {
-            core_ld_err(ld, at, NULL, path, "%s:%d: more than %d arrivals in the scenario", file,
-                        lineno, CORE_LD_MAX_ARRIVALS);
-            bad++;
-            break;
-        }
-        if (n == cap && !grow(ld, (void **)&times, &cap, n + 1, sizeof *times)) break;
-        times[n++] = ns;
-    }
-    free(buf);
-    if (bad || ld->nomem) {
-        free(times);
-        return NULL;
-    }
-    if (n == 0) {
-        core_ld_err(ld, at, NULL, path, "trace %s holds no timestamps", file);
-        free(times);
-        return NULL;
-    }
-    qsort(times, (size_t)n, sizeof *times, cmp_i64);
-    *count = n;
-    return times;
-}
-
 /* The length of a `times:` or `bursts:` list, or 0 after an error (not a
  * list, empty, or more arrivals than the scenario may hold). */
 static int arrival_list(struct core_ld *ld, struct fy_node *key, struct fy_node *l,
@@ -1012,35 +923,54 @@ static int arrival_list(struct core_ld *ld, struct fy_node *key, struct fy_node 
     return c;
 }
 
+/* The arrivals of one workload entry; a trace is shared among its `count`
+ * models (first ..) as per_model[] says. */
 static bool parse_arrivals(struct core_ld *ld, struct fy_node *n, const char *path,
-                           struct core_workload_spec *w)
+                           struct core_workload_spec *w, int first, int count,
+                           struct core_trace_spec *per_model)
 {
-    enum { POISSON, START, END, TIMES, BURSTS, TRACE, NF };
+    enum { POISSON, START, END, TIMES, BURSTS, TRACE, RATE, DIURNAL, NF };
     struct core_ld_field f[NF] = {{.name = "poisson"}, {.name = "start"},  {.name = "end"},
-                                  {.name = "times"},   {.name = "bursts"}, {.name = "trace"}};
+                                  {.name = "times"},   {.name = "bursts"}, {.name = "trace"},
+                                  {.name = "rate"},    {.name = "diurnal"}};
     if (!core_ld_fields(ld, n, path, f, NF,
-                        "arrivals: {poisson: 2/s}, {times: [0s, 10s]}, {bursts: [{at: 0s, count: "
-                        "8}]} or {trace: file.csv}"))
+                        "arrivals: {poisson: 2/s}, {rate: [{until: 6h, rate: 1/s}, ...]}, "
+                        "{diurnal: {...}}, {times: [0s, 10s]}, {bursts: [{at: 0s, count: 8}]} or "
+                        "{trace: file.csv}"))
         return false;
     int before = ld->errors;
-    int kinds = !!f[POISSON].key + !!f[TIMES].key + !!f[BURSTS].key + !!f[TRACE].key;
+    int kinds = !!f[POISSON].key + !!f[TIMES].key + !!f[BURSTS].key + !!f[TRACE].key +
+                !!f[RATE].key + !!f[DIURNAL].key;
     if (kinds != 1) {
         core_ld_err(ld, n, NULL, path,
-                    kinds ? "give one of poisson, times, bursts or trace, not several"
-                          : "missing key: one of poisson, times, bursts or trace");
+                    kinds ? "give one of poisson, rate, diurnal, times, bursts or trace, not "
+                            "several"
+                          : "missing key: one of poisson, rate, diurnal, times, bursts or trace");
         return false;
     }
     char sub[240];
-    if (!f[POISSON].key)
+    bool rated = f[POISSON].key || f[RATE].key || f[DIURNAL].key;
+    if (!rated)
         for (int i = START; i <= END; i++)
             if (f[i].key) {
                 snprintf(sub, sizeof sub, "%s.%s", path, f[i].name);
-                core_ld_err(ld, f[i].key, n, sub, "%s applies to poisson arrivals only", f[i].name);
+                core_ld_err(ld, f[i].key, n, sub,
+                            "%s applies to poisson, rate and diurnal arrivals only (a trace "
+                            "has its own start)",
+                            f[i].name);
             }
-    if (f[POISSON].key) {
+    if (rated) {
         w->arrivals = CORE_ARRIVAL_POISSON;
-        snprintf(sub, sizeof sub, "%s.poisson", path);
-        core_ld_rate(ld, f[POISSON].val, sub, false, &w->rate_per_s);
+        snprintf(sub, sizeof sub, "%s.%s", path,
+                 f[POISSON].key ? "poisson"
+                 : f[RATE].key  ? "rate"
+                                : "diurnal");
+        if (f[POISSON].key)
+            core_ld_rate(ld, f[POISSON].val, sub, false, &w->rate_per_s);
+        else if (f[RATE].key)
+            core_ld_rate_pieces(ld, f[RATE].val, sub, w);
+        else
+            core_ld_diurnal(ld, f[DIURNAL].val, sub, w);
         if (f[START].key) {
             snprintf(sub, sizeof sub, "%s.start", path);
             core_ld_duration(ld, f[START].val, sub, true, &w->start_ns);
@@ -1105,14 +1035,8 @@ static bool parse_arrivals(struct core_ld *ld, struct fy_node *n, const char *pa
         }
         qsort(w->bursts, (size_t)c, sizeof *w->bursts, cmp_burst);
     } else {
-        w->arrivals = CORE_ARRIVAL_TRACE;
         snprintf(sub, sizeof sub, "%s.trace", path);
-        char rel[4096];
-        if (!core_ld_string(ld, f[TRACE].val, sub, rel, sizeof rel, "a CSV file of timestamps"))
-            return false;
-        w->trace_path = resolve_path(ld, rel);
-        if (!w->trace_path) return false;
-        w->times_ns = read_trace(ld, f[TRACE].val, sub, w->trace_path, &w->time_count);
+        core_ld_trace(ld, f[TRACE].val, sub, w, first, count, per_model);
     }
     ld->arrivals_total += w->time_count + w->burst_count;
     return ld->errors == before;
@@ -1123,9 +1047,13 @@ static void free_workload(struct core_workload_spec *w)
     free(w->times_ns);
     free(w->bursts);
     free(w->trace_path);
+    free(w->trace.id);
+    free(w->rate_segs);
     w->times_ns = NULL;
     w->bursts = NULL;
     w->trace_path = NULL;
+    w->trace.id = NULL;
+    w->rate_segs = NULL;
 }
 
 /* The models a workload names: a model, or every model of an entry (group).
@@ -1171,6 +1099,17 @@ static int resolve_model_ref(struct core_ld *ld, struct fy_node *at, const char 
     return 0;
 }
 
+/* Frees an entry's template, its models' trace shares and services. */
+static void drop_entry(struct core_workload_spec *t, struct core_trace_spec *per_model, int n,
+                       struct core_dist *svc)
+{
+    free(svc);
+    for (int k = 0; k < n; k++)
+        free(per_model[k].id);
+    free(per_model);
+    free_workload(t);
+}
+
 static void parse_workload_entry(struct core_ld *ld, struct fy_node *e, int idx, int *cap)
 {
     struct core_spec *spec = ld->spec;
@@ -1195,12 +1134,35 @@ static void parse_workload_entry(struct core_ld *ld, struct fy_node *e, int idx,
             n = resolve_model_ref(ld, f[MODEL].val, sub, ref, &first);
     }
     snprintf(sub, sizeof sub, "%s.arrivals", path);
+    struct core_dist *svc = NULL; /* per model, from a durations file */
+    struct core_trace_spec *per_model = calloc(n > 0 ? (size_t)n : 1, sizeof *per_model);
+    if (!per_model) {
+        ld->nomem = true;
+        return;
+    }
     if (!f[ARRIVALS].key)
         core_ld_err(ld, e, NULL, path, "missing key 'arrivals'");
     else
-        parse_arrivals(ld, f[ARRIVALS].val, sub, &t);
+        parse_arrivals(ld, f[ARRIVALS].val, sub, &t, first, n, per_model);
     if (!f[SERVICE].key) {
         core_ld_err(ld, e, NULL, path, "missing key 'service' (service time, such as 200ms)");
+    } else if (core_ld_is_durations_service(f[SERVICE].val)) {
+        snprintf(sub, sizeof sub, "%s.service", path);
+        svc = calloc(n > 0 ? (size_t)n : 1, sizeof *svc);
+        if (!svc)
+            ld->nomem = true;
+        else if (ld->errors == before)
+            core_ld_durations_service(ld, f[SERVICE].val, sub, &t, first, per_model, n, svc);
+        t.service = (struct core_dist){.kind = CORE_DIST_FIXED, .mean_ns = 1000000};
+    } else if (core_ld_is_token_service(f[SERVICE].val)) {
+        snprintf(sub, sizeof sub, "%s.service", path);
+        if (core_ld_token_service(ld, f[SERVICE].val, sub, &t.tokens)) {
+            t.service = (struct core_dist){.kind = CORE_DIST_FIXED, .mean_ns = t.tokens.fixed_ns};
+            if (t.arrivals != CORE_ARRIVAL_TRACE || !t.trace.has_tokens)
+                core_ld_err(ld, f[SERVICE].val, NULL, sub,
+                            "service from tokens needs a trace with token counts (format "
+                            "azure-llm or jsonl)");
+        }
     } else {
         snprintf(sub, sizeof sub, "%s.service", path);
         core_ld_dist(ld, f[SERVICE].val, sub, false, &t.service);
@@ -1211,7 +1173,7 @@ static void parse_workload_entry(struct core_ld *ld, struct fy_node *e, int idx,
         if (core_ld_int(ld, f[CONCURRENCY].val, sub, 1, 1000000, &v)) t.concurrency = (int)v;
     }
     if (ld->errors != before || n == 0 || ld->nomem) {
-        free_workload(&t);
+        drop_entry(&t, per_model, n, svc);
         return;
     }
     if (spec->workload_count + n > CORE_LD_MAX_WORKLOADS ||
@@ -1220,13 +1182,13 @@ static void parse_workload_entry(struct core_ld *ld, struct fy_node *e, int idx,
         core_ld_err(ld, f[MODEL].val, NULL, path,
                     "too many workloads or arrivals (at most %d workloads, %d arrivals)",
                     CORE_LD_MAX_WORKLOADS, CORE_LD_MAX_ARRIVALS);
-        free_workload(&t);
+        drop_entry(&t, per_model, n, svc);
         return;
     }
     ld->arrivals_total += (int64_t)(n - 1) * (t.time_count + t.burst_count);
     if (!grow(ld, (void **)&spec->workloads, cap, spec->workload_count + n,
               sizeof *spec->workloads)) {
-        free_workload(&t);
+        drop_entry(&t, per_model, n, svc);
         return;
     }
     for (int k = 0; k < n && !ld->nomem; k++) {
@@ -1236,6 +1198,19 @@ static void parse_workload_entry(struct core_ld *ld, struct fy_node *e, int idx,
         w->times_ns = NULL;
         w->bursts = NULL;
         w->trace_path = NULL;
+        w->rate_segs = NULL;
+        if (t.arrivals == CORE_ARRIVAL_TRACE) {
+            w->trace = per_model[k];
+            per_model[k].id = NULL;
+        }
+        if (svc) w->service = svc[k];
+        if (t.rate_seg_count) {
+            w->rate_segs = malloc((size_t)t.rate_seg_count * sizeof *w->rate_segs);
+            if (w->rate_segs)
+                memcpy(w->rate_segs, t.rate_segs, (size_t)t.rate_seg_count * sizeof *w->rate_segs);
+            else
+                ld->nomem = true;
+        }
         if (t.time_count) {
             w->times_ns = malloc((size_t)t.time_count * sizeof *w->times_ns);
             if (w->times_ns)
@@ -1248,7 +1223,7 @@ static void parse_workload_entry(struct core_ld *ld, struct fy_node *e, int idx,
         if (t.trace_path) w->trace_path = dup_str(ld, t.trace_path);
         if ((t.time_count && !w->times_ns) || (t.burst_count && !w->bursts)) ld->nomem = true;
     }
-    free_workload(&t);
+    drop_entry(&t, per_model, n, svc);
 }
 
 /* ---- faults ---------------------------------------------------------------- */

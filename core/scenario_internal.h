@@ -150,6 +150,31 @@ bool core_ld_dist(struct core_ld *ld, struct fy_node *n, const char *path, bool 
 bool core_ld_choice(struct core_ld *ld, struct fy_node *n, const char *path,
                     const char *const *names, int *index);
 
+/* scenario_trace.c. `arrivals: {trace: ...}` into w (format, clock, window,
+ * file scanned once) and, for each of the `count` models of the entry
+ * (models first .. first+count-1), its share of the lines in per_model[k]
+ * (per_model[k].id owned by the caller afterwards). */
+bool core_ld_trace(struct core_ld *ld, struct fy_node *n, const char *path,
+                   struct core_workload_spec *w, int first, int count,
+                   struct core_trace_spec *per_model);
+/* `arrivals: {rate: [{until, rate}, ...]}` and `{diurnal: {...}}` into w. */
+bool core_ld_rate_pieces(struct core_ld *ld, struct fy_node *l, const char *path,
+                         struct core_workload_spec *w);
+bool core_ld_diurnal(struct core_ld *ld, struct fy_node *n, const char *path,
+                     struct core_workload_spec *w);
+/* `service: {tokens: {...}}`: is n one, and parse it. */
+bool core_ld_is_token_service(struct fy_node *n);
+bool core_ld_token_service(struct core_ld *ld, struct fy_node *n, const char *path,
+                           struct core_token_service *out);
+
+/* `service: {durations: FILE}`: each of the count models' service time
+ * (out[k]) from its function's row of an Azure Functions durations file. */
+bool core_ld_is_durations_service(struct fy_node *n);
+bool core_ld_durations_service(struct core_ld *ld, struct fy_node *n, const char *path,
+                               const struct core_workload_spec *w, int first,
+                               const struct core_trace_spec *per_model, int count,
+                               struct core_dist *out);
+
 /* Applies the overrides to ld->fyd (scenario_override.c). */
 void core_ld_apply_overrides(struct core_ld *ld);
 

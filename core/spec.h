@@ -100,16 +100,134 @@ struct core_model_spec {
 
 enum core_arrival_kind {
     CORE_ARRIVAL_NONE = 0,
-    CORE_ARRIVAL_POISSON, /* rate_per_s from start_ns until end_ns (0 = run end) */
-    CORE_ARRIVAL_TIMES,   /* fixed times; a CSV trace is loaded into times too */
-    CORE_ARRIVAL_BURSTS,  /* bursts[i].count requests at bursts[i].at_ns */
-    CORE_ARRIVAL_TRACE,   /* like TIMES, read from trace_path by the loader */
+    CORE_ARRIVAL_POISSON,   /* rate_per_s from start_ns until end_ns (0 = run end) */
+    CORE_ARRIVAL_TIMES,     /* fixed times */
+    CORE_ARRIVAL_BURSTS,    /* bursts[i].count requests at bursts[i].at_ns */
+    CORE_ARRIVAL_TRACE,     /* streamed from trace_path by workload/ at run time */
+    CORE_ARRIVAL_PIECEWISE, /* non-homogeneous Poisson: rate_segs, from start_ns */
+    CORE_ARRIVAL_DIURNAL,   /* non-homogeneous Poisson: diurnal, from start_ns */
 };
 
 struct core_burst {
     int64_t at_ns;
     int count;
 };
+
+/* One piece of a piecewise rate: rate_per_s until until_ns (run time); the
+ * pieces are in ascending order of until_ns; the last one's until_ns may be
+ * INT64_MAX (until the run's end). */
+struct core_rate_seg {
+    int64_t until_ns;
+    double rate_per_s;
+};
+
+/* A daily pattern: rate(t) = base + (peak - base) (1 + cos(2 pi (t -
+ * peak_at) / period)) / 2, so the rate is `peak` at peak_at (+ k period) and
+ * `base` half a period away. */
+struct core_diurnal {
+    double base_per_s, peak_per_s;
+    int64_t peak_at_ns, period_ns;
+};
+
+/* Trace formats (the columns of each are documented in scenarios/README.md):
+ * CSV: a timestamp (seconds, or with a unit) in column 1;
+ * AZURE_LLM: TIMESTAMP (YYYY-MM-DD HH:MM:SS.fffffff), ContextTokens,
+ *   GeneratedTokens;
+ * JSONL: one object a line with timestamp (ms), input_length, output_length;
+ * AZURE_FUNCTIONS: HashOwner, HashApp, HashFunction, Trigger and 1440
+ *   per-minute invocation counts of one day, one function a line. */
+enum core_trace_format {
+    CORE_TRACE_CSV = 0,
+    CORE_TRACE_AZURE_LLM,
+    CORE_TRACE_JSONL,
+    CORE_TRACE_AZURE_FUNCTIONS,
+};
+
+/* How the lines of a trace are shared among the models of one workload
+ * entry (each model's workload takes the lines its rule selects):
+ * ALL: every line (one model, no id column);
+ * SPLIT: data line i goes to the model of slot i mod slots (no id column);
+ * ID: the lines whose id (model column) equals `id` (rank or mapping);
+ * HASH: the lines whose id's FNV-1a hash mod slots equals slot. */
+enum core_trace_assign {
+    CORE_TRACE_ALL = 0,
+    CORE_TRACE_SPLIT,
+    CORE_TRACE_ID,
+    CORE_TRACE_HASH,
+};
+
+enum core_trace_spread { CORE_SPREAD_UNIFORM = 0, CORE_SPREAD_POISSON };
+
+#define CORE_TRACE_MINUTES 1440 /* per-minute columns of an Azure Functions day */
+
+/* A trace as the loader validated it (its lines are read at run time). Run
+ * time of a line with timestamp ts: (ts - origin_ns - window_from_ns) /
+ * speed; lines before origin + window_from or at/after origin + window_to
+ * are skipped. Timestamps are in the trace's own clock: nanoseconds for CSV
+ * and JSONL, since the Unix epoch for AZURE_LLM, from the day's start for
+ * AZURE_FUNCTIONS. */
+struct core_trace_spec {
+    enum core_trace_format format;
+    int id_column;              /* 0-based column of the model id (CSV, AZURE_*); -1 = none */
+    char id_key[CORE_NAME_MAX]; /* JSONL: the key of the model id; "" = none */
+    int64_t origin_ns;
+    int64_t window_from_ns, window_to_ns; /* window_to_ns INT64_MAX = no end */
+    double speed;                         /* > 0; 2 = twice as fast */
+    enum core_trace_spread spread;        /* AZURE_FUNCTIONS */
+    enum core_trace_assign assign;
+    char *id; /* ID: owned */
+    int slot, slots;
+    int64_t lines;   /* data lines the loader counted */
+    bool has_tokens; /* AZURE_LLM, JSONL */
+};
+
+/* Service time from token counts: fixed + prefill_per_token * input tokens
+ * + decode_per_token * output tokens (traces with token counts only). */
+struct core_token_service {
+    bool on;
+    int64_t prefill_per_token_ns, decode_per_token_ns, fixed_ns;
+};
+
+/* One data line of a trace, parsed (core_trace_parse). id points into the
+ * line (not NUL-terminated, id_len bytes; NULL when the trace has no id
+ * column); tokens are -1 where the format has none; minutes[] holds the 1440
+ * counts of an AZURE_FUNCTIONS line. */
+struct core_trace_rec {
+    int64_t t_ns;
+    const char *id;
+    size_t id_len;
+    int64_t in_tokens, out_tokens;
+    int64_t minutes[CORE_TRACE_MINUTES];
+};
+
+/* The parser's state over one file: whether the first line was seen (it may
+ * be a header) and the columns the header named. */
+struct core_trace_parser {
+    const struct core_trace_spec *t;
+    bool seen_first;
+    int id_column;       /* resolved: the spec's, or found by name in the header */
+    const char *id_name; /* CSV/AZURE_*: a column to find in the header, or NULL */
+};
+
+/* Largest per-minute count accepted (10^12): 2^31 and beyond are counts,
+ * not an int overflow; above this a line is refused as implausible. */
+#define CORE_TRACE_COUNT_MAX 1000000000000LL
+
+void core_trace_parser_init(struct core_trace_parser *p, const struct core_trace_spec *t,
+                            const char *id_name);
+/* Parses one line (no newline; a trailing CR is ignored; the line is not
+ * modified). Returns 1 for a data line (*rec filled), 0 for a line to skip
+ * (blank, '#' comment, header), or -1 with *column (1-based) and msg set.
+ * Pure: no I/O. */
+int core_trace_parse(struct core_trace_parser *p, const char *line, size_t len,
+                     struct core_trace_rec *rec, int *column, char *msg, size_t msg_len);
+/* Nanoseconds since the Unix epoch of "YYYY-MM-DD HH:MM:SS[.fffffffff]"
+ * (len bytes); false when it is not one. */
+bool core_trace_datetime_ns(const char *s, size_t len, int64_t *out);
+/* The format's name ("csv", "azure-llm", "jsonl", "azure-functions") and
+ * back (-1 for an unknown name). */
+const char *core_trace_format_name(enum core_trace_format f);
+int core_trace_format_from_name(const char *name);
 
 struct core_workload_spec {
     int model; /* index into spec->models */
@@ -120,9 +238,14 @@ struct core_workload_spec {
     int64_t *times_ns; /* sorted ascending (TIMES and TRACE) */
     int burst_count;
     struct core_burst *bursts;
-    char *trace_path;         /* TRACE only, for reporting */
-    struct core_dist service; /* service time of one request */
-    int concurrency;          /* requests one instance serves at once (>= 1) */
+    char *trace_path;             /* TRACE: the file, resolved against the scenario's folder */
+    struct core_trace_spec trace; /* TRACE */
+    int rate_seg_count;           /* PIECEWISE */
+    struct core_rate_seg *rate_segs;
+    struct core_diurnal diurnal;      /* DIURNAL */
+    struct core_dist service;         /* service time of one request */
+    struct core_token_service tokens; /* when on, replaces `service` */
+    int concurrency;                  /* requests one instance serves at once (>= 1) */
 };
 
 enum core_fault_target { CORE_FAULT_GPU = 0, CORE_FAULT_NODE };

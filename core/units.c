@@ -179,12 +179,57 @@ int core_units_bandwidth(const char *s, double *bps)
     return st;
 }
 
+/* One "NUMBER UNIT" part of a compound duration at *s, its unit the longest
+ * run of letters (so "1ms" is one part and "1m30s" two); *s moves past it. */
+static int duration_part(const char **s, u128 *out)
+{
+    struct decimal d;
+    int st = read_decimal(*s, &d);
+    if (st) return st;
+    const char *u = d.end;
+    while (is_space(*u))
+        u++;
+    const char *e = u;
+    while (*e && !is_space(*e) && !(*e >= '0' && *e <= '9') && *e != '.' && *e != '-' && *e != '+')
+        e++;
+    size_t ulen = (size_t)(e - u);
+    if (ulen == 0) return at_end(u) && d.mant == 0 ? CORE_UNIT_OK : CORE_UNIT_NO_UNIT;
+    const struct unit *found = NULL;
+    for (const struct unit *x = dur_units; x->name; x++)
+        if (strlen(x->name) == ulen && !memcmp(x->name, u, ulen)) found = x;
+    if (!found) return CORE_UNIT_BAD_UNIT;
+    if (d.mant > U128_MAX / found->mult) return CORE_UNIT_OVERFLOW;
+    u128 num = d.mant * found->mult;
+    u128 den = pow10_u128(d.frac);
+    *out = num / den + ((num % den) * 2 >= den ? 1 : 0);
+    *s = e;
+    return CORE_UNIT_OK;
+}
+
+/* A duration is one part ("1.5s") or several with no sign between them
+ * ("1h30m", "2m 30s"), as Go and Kubernetes write them; each part is rounded
+ * to the nanosecond, then they are summed. A bare 0 stands alone. */
 int core_units_duration(const char *s, int64_t *ns)
 {
-    u128 v;
-    int st = parse_scaled(s, dur_units, (u128)INT64_MAX, &v);
-    if (st == CORE_UNIT_OK) *ns = (int64_t)v;
-    return st;
+    if (!s || at_end(s)) return CORE_UNIT_EMPTY;
+    u128 total = 0;
+    int parts = 0;
+    while (!at_end(s)) {
+        u128 v = 0;
+        const char *before = s;
+        int st = duration_part(&s, &v);
+        if (st) return parts && st == CORE_UNIT_NEGATIVE ? CORE_UNIT_SYNTAX : st;
+        if (s == before) { /* a bare zero: only alone */
+            if (parts) return CORE_UNIT_NO_UNIT;
+            *ns = 0;
+            return CORE_UNIT_OK;
+        }
+        total += v;
+        if (total > (u128)INT64_MAX) return CORE_UNIT_OVERFLOW;
+        parts++;
+    }
+    *ns = (int64_t)total;
+    return CORE_UNIT_OK;
 }
 
 int core_units_rate(const char *s, double *per_s)
@@ -308,7 +353,7 @@ const char *core_units_accepted(const char *kind)
     if (!strcmp(kind, "size")) return "B, KB, MB, GB, TB, KiB, MiB, GiB, TiB";
     if (!strcmp(kind, "bandwidth"))
         return "B/s, KB/s, MB/s, GB/s, TB/s, KiB/s, MiB/s, GiB/s, TiB/s, Kbit/s, Mbit/s, Gbit/s";
-    if (!strcmp(kind, "duration")) return "ns, us, ms, s, m, h";
+    if (!strcmp(kind, "duration")) return "ns, us, ms, s, m, h, or several such as 1h30m";
     if (!strcmp(kind, "rate")) return "/s, /m, /h";
     return "";
 }

@@ -29,7 +29,8 @@ int core_units_bytes(const char *s, uint64_t *out);
 int core_units_bandwidth(const char *s, double *bps);
 
 /* Nanoseconds: ns, us (or µs), ms, s, m, h; decimals rounded to the nearest
- * nanosecond; at most INT64_MAX ns (about 292 years). Bare 0 is allowed. */
+ * nanosecond; at most INT64_MAX ns (about 292 years). Bare 0 is allowed.
+ * Compound durations sum their parts: "1h30m", "2m30s", "1m 0.5s". */
 int core_units_duration(const char *s, int64_t *ns);
 
 /* Events per second: N/s, N/m, N/h. Bare 0 is allowed. */

@@ -96,24 +96,55 @@ void wl_draw_load(gsl_rng *r, const struct core_node_spec *n, const struct core_
 
 /* ---- arrival processes ------------------------------------------------- */
 
+struct wl_trace;
+
 struct wl_arrivals {
     const struct core_workload_spec *w;
-    gsl_rng *rng;   /* borrowed; Poisson only */
+    gsl_rng *rng;   /* borrowed; Poisson, PIECEWISE, DIURNAL, trace spreads */
     int64_t end_ns; /* no arrival at or after this time; -1 = none */
     int64_t last_ns;
-    int index;      /* next time (TIMES, TRACE) or burst (BURSTS) */
-    int burst_left; /* requests left in the current burst */
+    int index;              /* next time (TIMES) or burst (BURSTS) or rate piece (PIECEWISE) */
+    int burst_left;         /* requests left in the current burst */
+    double t_ns;            /* PIECEWISE, DIURNAL: the thinning clock */
+    struct wl_trace *trace; /* TRACE: the open file (owned) */
+    int64_t in_tokens, out_tokens; /* of the last arrival; -1 when unknown */
     bool done;
 };
 
 /* Prepares the generator of w. run_end_ns is the run's duration (0 = none).
  * Returns THAW_EINVAL, with a message, for a Poisson entry that would never
  * end (no end and no run duration), a negative rate, or times or bursts
- * that are not in ascending order. */
+ * that are not in ascending order; THAW_EIO when a trace cannot be opened.
+ * Release with wl_arrivals_free (a trace holds an open file). */
 int wl_arrivals_init(struct wl_arrivals *a, const struct core_workload_spec *w, gsl_rng *rng,
                      int64_t run_end_ns, struct thaw_err *err);
-/* The next arrival time (non-decreasing); false when there is none left. */
+/* The next arrival time (non-decreasing); false when there is none left.
+ * in_tokens and out_tokens are set for traces with token counts. */
 bool wl_arrivals_next(struct wl_arrivals *a, int64_t *t_ns);
+void wl_arrivals_free(struct wl_arrivals *a);
+
+/* The instantaneous target rate (per second) of a PIECEWISE or DIURNAL
+ * entry at run time t_ns (0 before start); for tests and `thaw check`. */
+double wl_arrivals_rate_at(const struct core_workload_spec *w, int64_t t_ns);
+
+/* ---- traces: streamed, one line at a time ------------------------------- */
+
+/* Opens w's trace (w->arrivals == CORE_ARRIVAL_TRACE) for the lines its
+ * model takes (w->trace.assign). rng (borrowed) spreads per-minute counts.
+ * Memory is bounded by the longest line, whatever the file's length; an
+ * Azure Functions file is summed into its 1440 minutes once, at open. */
+int wl_trace_open(struct wl_trace **out, const struct core_workload_spec *w, gsl_rng *rng,
+                  struct thaw_err *err);
+/* The next arrival in run time (non-decreasing) and its token counts (-1
+ * when the format has none); false at the end, or at a line that no longer
+ * parses (the file changed since the scenario was loaded: see
+ * wl_trace_error). */
+bool wl_trace_next(struct wl_trace *t, int64_t *t_ns, int64_t *in_tokens, int64_t *out_tokens);
+/* Why the stream stopped early, or NULL. */
+const char *wl_trace_error(const struct wl_trace *t);
+void wl_trace_close(struct wl_trace *t);
+/* FNV-1a of an id, as CORE_TRACE_HASH assigns it (hash mod slots). */
+uint64_t wl_trace_id_hash(const char *id, size_t len);
 
 /* ---- the world: every input of a run ------------------------------------- */
 

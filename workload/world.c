@@ -134,6 +134,7 @@ void wl_world_free(struct wl_world *w)
     if (!w) return;
     const struct core_spec *sp = w->spec;
     for (int i = 0; w->arrivals && i < sp->workload_count; i++) {
+        wl_arrivals_free(&w->arrivals[i].gen);
         gsl_rng_free(w->arrivals[i].arrivals_rng);
         gsl_rng_free(w->arrivals[i].service_rng);
     }
@@ -180,8 +181,14 @@ static void take_arrival(struct wl_world *w, int i, struct wl_input *out)
                              .fault = -1,
                              .target = -1,
                              .target_node = -1};
-    /* Drawn at arrival, in each workload's arrival order. */
-    out->service_ns = wl_draw_ns(src->service_rng, &ws->service);
+    /* Drawn at arrival, in each workload's arrival order; from the trace's
+     * token counts when the entry says so (no draw then). */
+    const struct core_token_service *tk = &ws->tokens;
+    if (tk->on && src->gen.in_tokens >= 0 && src->gen.out_tokens >= 0)
+        out->service_ns = tk->fixed_ns + tk->prefill_per_token_ns * src->gen.in_tokens +
+                          tk->decode_per_token_ns * src->gen.out_tokens;
+    else
+        out->service_ns = wl_draw_ns(src->service_rng, &ws->service);
     src->live = wl_arrivals_next(&src->gen, &src->next_ns);
 }
 

@@ -533,7 +533,7 @@ static void test_override_errors(void **state)
 static void test_trace_and_paths(void **state)
 {
     (void)state;
-    put_text("trace.csv", "timestamp,model\n2,a\n# a comment\n\n0.5,a\n1500ms,a\n");
+    put_text("trace.csv", "timestamp,model\n0.5,a\n# a comment\n\n1500ms,a\n2,a\n");
     char text[2048];
     snprintf(text, sizeof text,
              "%smodels:\n  - name: a\n    weights: 1GiB\n    path: w/a.safetensors\n"
@@ -544,11 +544,14 @@ static void test_trace_and_paths(void **state)
     snprintf(path, sizeof path, "%s", put_text("trace.yaml", text));
     struct core_spec *s = load_ok(path, NULL, 0);
     assert_int_equal(s->workloads[0].arrivals, CORE_ARRIVAL_TRACE);
-    assert_int_equal(s->workloads[0].time_count, 3);
-    /* Sorted: 0.5 s, 1500 ms, 2 s (plain numbers are seconds). */
-    assert_true(s->workloads[0].times_ns[0] == 500000000);
-    assert_true(s->workloads[0].times_ns[1] == 1500000000);
-    assert_true(s->workloads[0].times_ns[2] == SEC(2));
+    /* Streamed at run time: the loader counted its 3 data lines (header,
+     * comment and blank line skipped) and kept none of them. A CSV's clock
+     * is run time (origin 0), and one model takes every line. */
+    assert_int_equal(s->workloads[0].time_count, 0);
+    assert_int_equal(s->workloads[0].trace.lines, 3);
+    assert_int_equal(s->workloads[0].trace.format, CORE_TRACE_CSV);
+    assert_int_equal(s->workloads[0].trace.assign, CORE_TRACE_ALL);
+    assert_true(s->workloads[0].trace.origin_ns == 0);
     char want[600];
     snprintf(want, sizeof want, "%s/trace.csv", tmpdir);
     assert_string_equal(s->workloads[0].trace_path, want);
@@ -569,10 +572,67 @@ static void test_trace_and_paths(void **state)
     assert_int_equal(d.count, 3);
     /* Reported at the trace key (line 13), naming the CSV's own line. */
     assert_true(has_diag(&d, "badtrace.yaml:13:23: workload[0].arrivals.trace: "));
-    assert_true(has_diag(&d, "bad.csv:3: expected a timestamp"));
-    assert_true(has_diag(&d, "bad.csv:4: expected a timestamp in seconds (or with a unit, such as "
-                             "1500ms), found \"-4\" (a negative value)"));
+    assert_true(has_diag(&d, "bad.csv:3:1: expected a timestamp"));
+    assert_true(has_diag(&d, "bad.csv:4:1: expected a timestamp in seconds (or with a unit, such "
+                             "as 1500ms), found \"-4\" (a negative value)"));
     assert_true(has_diag(&d, "cannot read trace"));
+    core_diags_free(&d);
+}
+
+/* ---- time-varying rates ------------------------------------------------------ */
+
+static void test_time_varying_rates(void **state)
+{
+    (void)state;
+    char text[2048];
+    snprintf(text, sizeof text,
+             "%smodels:\n  - {name: a, weights: 1GiB}\n"
+             "workload:\n"
+             "  - model: a\n"
+             "    arrivals: {rate: [{until: 6h, rate: 1/s}, {until: 18h, rate: 5/s}, {rate: "
+             "120/m}], start: 1m30s}\n"
+             "    service: 10ms\n"
+             "  - model: a\n"
+             "    arrivals: {diurnal: {base: 0.5/s, peak: 4/s, peak_at: 14h}}\n"
+             "    service: 10ms\n",
+             base_cluster);
+    char path[512];
+    snprintf(path, sizeof path, "%s", put_text("rates.yaml", text));
+    struct core_spec *s = load_ok(path, NULL, 0);
+    const struct core_workload_spec *w = &s->workloads[0];
+    assert_int_equal(w->arrivals, CORE_ARRIVAL_PIECEWISE);
+    assert_int_equal(w->rate_seg_count, 3);
+    assert_true(w->rate_segs[0].until_ns == SEC(6 * 3600) && w->rate_segs[0].rate_per_s == 1);
+    assert_true(w->rate_segs[1].until_ns == SEC(18 * 3600) && w->rate_segs[1].rate_per_s == 5);
+    /* The last piece without `until` lasts until the run's end; 120/m = 2/s. */
+    assert_true(w->rate_segs[2].until_ns == INT64_MAX && w->rate_segs[2].rate_per_s == 2);
+    assert_true(w->start_ns == SEC(90)); /* 1m30s */
+    w = &s->workloads[1];
+    assert_int_equal(w->arrivals, CORE_ARRIVAL_DIURNAL);
+    assert_true(w->diurnal.base_per_s == 0.5 && w->diurnal.peak_per_s == 4);
+    assert_true(w->diurnal.peak_at_ns == SEC(14 * 3600));
+    assert_true(w->diurnal.period_ns == SEC(24 * 3600)); /* the default period */
+    core_spec_free(s);
+
+    snprintf(text, sizeof text,
+             "%smodels:\n  - {name: a, weights: 1GiB}\n"
+             "workload:\n"
+             "  - model: a\n"
+             "    arrivals: {rate: [{until: 6h, rate: 1/s}, {until: 2h, rate: 5/s}]}\n"
+             "    service: 10ms\n"
+             "  - model: a\n"
+             "    arrivals: {rate: [{rate: 1/s}, {until: 2h, rate: 5/s}]}\n"
+             "    service: 10ms\n"
+             "  - model: a\n"
+             "    arrivals: {diurnal: {base: 5/s, peak: 4/s}}\n"
+             "    service: 10ms\n",
+             base_cluster);
+    snprintf(path, sizeof path, "%s", put_text("badrates.yaml", text));
+    struct core_diags d = load_bad(path, NULL, 0, THAW_EPARSE);
+    assert_true(has_diag(&d, "workload[0].arrivals.rate[1].until: expected until after the "
+                             "previous piece's"));
+    assert_true(has_diag(&d, "workload[1].arrivals.rate[0]: missing key 'until'"));
+    assert_true(has_diag(&d, "workload[2].arrivals.diurnal: expected peak at least base"));
     core_diags_free(&d);
 }
 
@@ -841,6 +901,7 @@ int main(void)
         cmocka_unit_test(test_override_errors),
         cmocka_unit_test(test_every_policy_name_loads),
         cmocka_unit_test(test_trace_and_paths),
+        cmocka_unit_test(test_time_varying_rates),
         cmocka_unit_test(test_all_errors_in_file_order),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_suggest_and_distance),

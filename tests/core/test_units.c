@@ -148,6 +148,17 @@ static void test_duration(void **state)
         {"10min", CORE_UNIT_BAD_UNIT, 0},
         {"10S", CORE_UNIT_BAD_UNIT, 0},
         {"s", CORE_UNIT_SYNTAX, 0},
+        /* Compound durations: the parts' sum. */
+        {"1h30m", CORE_UNIT_OK, 5400000000000LL}, /* 3600 s + 1800 s */
+        {"2m30s", CORE_UNIT_OK, 150000000000LL},  /* 120 s + 30 s */
+        {"1m 0.5s", CORE_UNIT_OK, 60500000000LL}, /* blanks between parts */
+        {"1h1ms", CORE_UNIT_OK, 3600001000000LL}, /* "ms" read whole, not m + s */
+        {"1s500ms", CORE_UNIT_OK, 1500000000},    /* 1 s + 0.5 s */
+        {"1h30", CORE_UNIT_NO_UNIT, 0},           /* last part without its unit */
+        {"1h-30m", CORE_UNIT_SYNTAX, 0},          /* no sign inside */
+        {"1h30x", CORE_UNIT_BAD_UNIT, 0},
+        {"2562047h1h", CORE_UNIT_OVERFLOW, 0}, /* the sum passes INT64_MAX */
+        {"0 0s", CORE_UNIT_NO_UNIT, 0},        /* a bare 0 stands alone */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int64_t v = -7;
