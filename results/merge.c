@@ -10,24 +10,36 @@
 
 #include <sqlite3.h>
 
-/* Per table: the columns after `run`, copied as they are. */
-static const struct {
-    const char *table, *columns;
-} row_tables[] = {
-    {"gpus", "gpu, name, node, vram"},
-    {"loads", "load_id, model, instance, gpu, gpu_name, node, source, reason, enqueued, started, "
-              "finished, bytes, vram, deadline, outcome"},
-    {"requests", "request_id, model, arrived, dispatched, finished, instance, cold"},
-    {"instance_events", "instance, model, gpu, state, t, vram"},
-    {"faults", "kind, target, t, recovered"},
-    {"core_events", "seq, kind, t_ns, request, instance, load_id, model, node, gpu, ok"},
-    {"metrics", "name, value"},
-};
-#define TABLE_COUNT ((int)(sizeof row_tables / sizeof row_tables[0]))
+/* The tables copied are found, not listed: every table of the output that
+ * has a `run` column (loads, requests, core_actions, metrics_by_model, ...)
+ * and that the input has too, with the columns both have (an older input
+ * lacks newer columns: they stay NULL). So a table added to schema.sql is
+ * merged without touching this file. */
+#define MAX_TABLES 32
 
-static const char run_columns[] =
-    "uuid, mode, scenario, scenario_sha256, policy, overrides, seed, host, version, backend, "
-    "sweep_id, params, started_at, finished_at, duration_s, status";
+/* "a, b, c": the columns of `table` that main and src both have, but `skip`;
+ * sqlite3_malloc'ed, or NULL when there are none (or out of memory). */
+static char *common_columns(sqlite3 *db, const char *table, const char *skip)
+{
+    sqlite3_stmt *st = NULL;
+    char *cols = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT m.name FROM pragma_table_info(?1, 'main') m WHERE m.name <> ?2 "
+                           "AND m.name IN (SELECT name FROM pragma_table_info(?1, 'src')) "
+                           "ORDER BY m.cid",
+                           -1, &st, NULL) != SQLITE_OK)
+        return NULL;
+    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, skip, -1, SQLITE_STATIC);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        char *next = cols ? sqlite3_mprintf("%s, \"%w\"", cols, sqlite3_column_text(st, 0))
+                          : sqlite3_mprintf("\"%w\"", sqlite3_column_text(st, 0));
+        sqlite3_free(cols);
+        if (!(cols = next)) break;
+    }
+    sqlite3_finalize(st);
+    return cols;
+}
 
 static int fail(sqlite3 *db, struct thaw_err *err, const char *in_path, const char *what)
 {
@@ -45,9 +57,11 @@ static bool same_file(const char *a, const char *b)
 static int copy_runs(sqlite3 *db, const char *in_path, struct res_merge_counts *counts,
                      struct thaw_err *err)
 {
-    sqlite3_stmt *list = NULL, *known = NULL, *ins_run = NULL, *ins_rows[TABLE_COUNT] = {0};
+    sqlite3_stmt *list = NULL, *known = NULL, *ins_run = NULL, *ins_rows[MAX_TABLES] = {0};
+    char *names[MAX_TABLES] = {0};
+    int table_count = 0;
     int rc = 0;
-    char sql[1024];
+    char *sql = NULL, *cols = NULL;
     if (sqlite3_prepare_v2(db, "SELECT id, uuid, status FROM src.runs ORDER BY id", -1, &list,
                            NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db, "SELECT 1 FROM main.runs WHERE uuid = ?", -1, &known, NULL) !=
@@ -55,23 +69,46 @@ static int copy_runs(sqlite3 *db, const char *in_path, struct res_merge_counts *
         rc = fail(db, err, in_path, "reading runs");
         goto out;
     }
-    snprintf(sql, sizeof sql, "INSERT INTO main.runs (%s) SELECT %s FROM src.runs WHERE id = ?",
-             run_columns, run_columns);
-    if (sqlite3_prepare_v2(db, sql, -1, &ins_run, NULL) != SQLITE_OK) {
+    cols = common_columns(db, "runs", "id");
+    sql = cols ? sqlite3_mprintf("INSERT INTO main.runs (%s) SELECT %s FROM src.runs WHERE id = ?",
+                                 cols, cols)
+               : NULL;
+    if (!sql || sqlite3_prepare_v2(db, sql, -1, &ins_run, NULL) != SQLITE_OK) {
         rc = fail(db, err, in_path, "copying runs");
         goto out;
     }
-    for (int t = 0; t < TABLE_COUNT; t++) {
-        snprintf(sql, sizeof sql,
-                 "INSERT INTO main.%s (run, %s) SELECT ?1, %s FROM src.%s WHERE run = ?2 "
-                 "ORDER BY rowid",
-                 row_tables[t].table, row_tables[t].columns, row_tables[t].columns,
-                 row_tables[t].table);
-        if (sqlite3_prepare_v2(db, sql, -1, &ins_rows[t], NULL) != SQLITE_OK) {
-            rc = fail(db, err, in_path, row_tables[t].table);
-            goto out;
-        }
+    sqlite3_free(sql);
+    sqlite3_free(cols);
+    sql = cols = NULL;
+    sqlite3_stmt *tables = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT m.name FROM main.sqlite_master m WHERE m.type = 'table' AND "
+                           "m.name <> 'runs' AND EXISTS (SELECT 1 FROM pragma_table_info(m.name, "
+                           "'main') WHERE name = 'run') AND EXISTS (SELECT 1 FROM "
+                           "src.sqlite_master s WHERE s.type = 'table' AND s.name = m.name) "
+                           "ORDER BY m.name",
+                           -1, &tables, NULL) != SQLITE_OK) {
+        rc = fail(db, err, in_path, "listing tables");
+        goto out;
     }
+    while (rc == 0 && table_count < MAX_TABLES && sqlite3_step(tables) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(tables, 0);
+        cols = common_columns(db, name, "run");
+        if (!cols) continue;
+        sql = sqlite3_mprintf("INSERT INTO main.\"%w\" (run, %s) SELECT ?1, %s FROM src.\"%w\" "
+                              "WHERE run = ?2 ORDER BY rowid",
+                              name, cols, cols, name);
+        names[table_count] = sqlite3_mprintf("%s", name);
+        if (!sql || !names[table_count] ||
+            sqlite3_prepare_v2(db, sql, -1, &ins_rows[table_count], NULL) != SQLITE_OK)
+            rc = fail(db, err, in_path, name);
+        table_count++;
+        sqlite3_free(sql);
+        sqlite3_free(cols);
+        sql = cols = NULL;
+    }
+    sqlite3_finalize(tables);
+    if (rc < 0) goto out;
     int s;
     while ((s = sqlite3_step(list)) == SQLITE_ROW) {
         int64_t old_id = sqlite3_column_int64(list, 0);
@@ -99,13 +136,13 @@ static int copy_runs(sqlite3 *db, const char *in_path, struct res_merge_counts *
             goto out;
         }
         int64_t new_id = sqlite3_last_insert_rowid(db);
-        for (int t = 0; t < TABLE_COUNT; t++) {
+        for (int t = 0; t < table_count; t++) {
             sqlite3_bind_int64(ins_rows[t], 1, new_id);
             sqlite3_bind_int64(ins_rows[t], 2, old_id);
             r = sqlite3_step(ins_rows[t]);
             sqlite3_reset(ins_rows[t]);
             if (r != SQLITE_DONE) {
-                rc = fail(db, err, in_path, row_tables[t].table);
+                rc = fail(db, err, in_path, names[t]);
                 goto out;
             }
         }
@@ -116,8 +153,12 @@ out:
     sqlite3_finalize(list);
     sqlite3_finalize(known);
     sqlite3_finalize(ins_run);
-    for (int t = 0; t < TABLE_COUNT; t++)
+    for (int t = 0; t < table_count; t++) {
         sqlite3_finalize(ins_rows[t]);
+        sqlite3_free(names[t]);
+    }
+    sqlite3_free(sql);
+    sqlite3_free(cols);
     return rc;
 }
 

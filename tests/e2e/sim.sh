@@ -87,6 +87,13 @@ for bad in ' -5' '+5' '5 ' '18446744073709551616'; do
 done
 "$THAW" sim scenarios/chained-cold-start.yaml --frobnicate >"$tmp/out" 2>&1
 [ $? -eq 2 ] || fail "unknown option should exit 2"
+# A sim run logs its actions, and they travel with `thaw merge`: replay on the
+# merged database checks a fresh core against the log (not two fresh cores).
+"$THAW" sim scenarios/failover-standby.yaml --db "$tmp/ma.db" --quiet >/dev/null || fail "sim for merge"
+"$THAW" merge "$tmp/mb.db" "$tmp/ma.db" >/dev/null || fail "merge exited $?"
+"$THAW" replay 1 --db "$tmp/mb.db" >"$tmp/out" 2>&1 || fail "replay of a merged run exited $?"
+grep -q 'identical$' "$tmp/out" || fail "replay of a merged run: $(cat "$tmp/out")"
+grep -q 'no action log' "$tmp/out" && fail "merged run lost its action log"
 "$THAW" sim --help >"$tmp/out" 2>&1 || fail "--help exited $?"
 grep -q '^usage: thaw sim SCENARIO' "$tmp/out" || fail "--help text"
 echo "ok"

@@ -32,7 +32,8 @@ static double query_double(struct res_db *db, const char *sql)
     return v;
 }
 
-/* One complete run: 2 loads (cold starts 10 s and 30 s -> mean 20), 3
+/* One complete run: 2 ok loads (cold starts 10 s and 30 s -> mean 20) and
+ * a failed one with its reason, 2 action-log lines, 3
  * requests, 4 instance events, 1 fault, 1 core event. With `unfinished`,
  * a second run left 'running'. */
 static void make_input(const char *path, const struct core_spec *spec, uint64_t seed,
@@ -48,8 +49,18 @@ static void make_input(const char *path, const struct core_spec *spec, uint64_t 
                               SEC(10), 18, 20, "ok", NULL};
     struct res_load_row l2 = {2,      2,      1,       2, CORE_SRC_SHM, CORE_REASON_FAILOVER,
                               SEC(5), SEC(5), SEC(35), 9, 10,           "ok", NULL};
+    struct res_load_row l3 = {3,       3,  0,  1,   CORE_SRC_STORAGE, CORE_REASON_DEMAND, 0, 0,
+                              SEC(12), 18, 20, "failed", "checksum mismatch"};
     assert_int_equal(res_add_load(db, run, spec, &l1, &err), 0);
     assert_int_equal(res_add_load(db, run, spec, &l2, &err), 0);
+    assert_int_equal(res_add_load(db, run, spec, &l3, &err), 0);
+    /* two action-log lines (replay reads them) */
+    struct res_action_log *alog;
+    assert_int_equal(res_action_log_open(db, run, &alog, &err), 0);
+    assert_int_equal(res_action_log_add(alog, 0, 0, "t=0 WAKE_AT", &err), 0);
+    assert_int_equal(res_action_log_add(alog, 1, 0, "t=3 CANCEL_LOAD", &err), 0);
+    assert_int_equal(res_action_log_flush(alog, &err), 0);
+    res_action_log_close(alog);
     for (uint64_t i = 1; i <= 3; i++) {
         struct res_request_row rq = {i, 0, SEC(i), SEC(i), SEC(i + 1), 1, false};
         assert_int_equal(res_add_request(db, run, spec, &rq, &err), 0);
@@ -103,7 +114,13 @@ static void test_merge_idempotent(void **state)
     /* a's run became run 2, b's run 3; every row followed its run */
     assert_int_equal(query_int(out, "SELECT seed FROM runs WHERE id = 2"), 1);
     assert_int_equal(query_int(out, "SELECT seed FROM runs WHERE id = 3"), 2);
-    assert_int_equal(query_int(out, "SELECT count(*) FROM loads WHERE run = 3"), 2);
+    assert_int_equal(query_int(out, "SELECT count(*) FROM loads WHERE run = 3"), 3);
+    /* every table with a run column follows, with every column: the action
+     * log (replay on a merged db) and a failed load's reason */
+    assert_int_equal(query_int(out, "SELECT count(*) FROM core_actions WHERE run = 3"), 2);
+    assert_int_equal(query_int(out, "SELECT count(*) FROM loads WHERE run = 3 AND "
+                                    "error = 'checksum mismatch'"),
+                     1);
     assert_int_equal(query_int(out, "SELECT count(*) FROM requests WHERE run = 3"), 3);
     assert_int_equal(query_int(out, "SELECT count(*) FROM instance_events WHERE run = 3"), 4);
     assert_int_equal(query_int(out, "SELECT count(*) FROM faults WHERE run = 3"), 1);
@@ -130,7 +147,7 @@ static void test_merge_idempotent(void **state)
     assert_int_equal(c.added, 0);
     assert_int_equal(c.duplicates, 1);
     assert_int_equal(query_int(out, "SELECT count(*) FROM runs"), 3);
-    assert_int_equal(query_int(out, "SELECT count(*) FROM loads"), 4);
+    assert_int_equal(query_int(out, "SELECT count(*) FROM loads"), 6);
     assert_int_equal(query_int(out, "SELECT count(DISTINCT uuid) FROM runs"), 3);
 
     sqlite3_stmt *st;
