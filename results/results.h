@@ -79,6 +79,10 @@ int res_add_instance_event(struct res_db *db, int64_t run, const struct core_spe
 /* kind "gpu" | "node"; target index (flat gpu or node); recovered_ns < 0: never */
 int res_add_fault(struct res_db *db, int64_t run, const struct core_spec *spec, bool node,
                   int target, int64_t t_ns, int64_t recovered_ns, struct thaw_err *err);
+/* One autoscaler decision (CORE_ACT_AUTOSCALE) at t_ns for model. */
+int res_add_autoscale_decision(struct res_db *db, int64_t run, const struct core_spec *spec,
+                               int64_t t_ns, int model, const struct core_scale_decision *d,
+                               struct thaw_err *err);
 int res_add_core_event(struct res_db *db, int64_t run, uint64_t seq, const struct core_event *ev,
                        struct thaw_err *err);
 int res_set_metric(struct res_db *db, int64_t run, const char *name, double value,
@@ -469,6 +473,11 @@ int res_calibration_through(const struct res_calibration *c, double a_s, double 
 int res_by_model_print(struct res_db *db, int64_t run, FILE *out, struct thaw_err *err);
 /* The definitions of the metrics and anomalies, as text (static). */
 const char *res_metrics_explain(void);
+
+/* A run's autoscaler decisions (autoscale_decisions), one line each in the
+ * order taken, or a line saying there are none; *rows (may be NULL) gets
+ * their number. */
+int res_autoscale_print(struct res_db *db, int64_t run, FILE *out, int *rows, struct thaw_err *err);
 
 /* ---- anomalies (anomalies.c) --------------------------------------------- */
 
