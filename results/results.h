@@ -231,6 +231,20 @@ double res_metric_value(struct res_db *db, int64_t run, const char *name);
  * *n 0 when the run has none). */
 int res_cold_starts(struct res_db *db, int64_t run, double **out, size_t *n, struct thaw_err *err);
 
+/* Cold-start percentiles pooled over runs (seeds): res_pooled_quantile
+ * gives p for cold_start_p50_s, _p95_s, _p99_s and 0 for any other metric
+ * (those are averaged over runs). res_cold_start_pooled puts every run's
+ * cold starts in one sample of `count`, value = its R type 7 quantile p,
+ * [lo, hi] a 95% distribution-free order-statistic interval; NaN (count 0)
+ * when no run has a cold start. */
+struct res_pooled {
+    double value, lo, hi;
+    size_t count;
+};
+double res_pooled_quantile(const char *metric);
+int res_cold_start_pooled(struct res_db *db, const int64_t *runs, size_t n, double p,
+                          struct res_pooled *out, struct thaw_err *err);
+
 /* Reading a run's rows back (rows.c), for charts and printed tables. Each
  * walk calls fn once per row in the order stated; fn returns 0 to go on,
  * any other value stops the walk and is returned (by convention a negative
