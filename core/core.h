@@ -80,10 +80,11 @@
  *
  * Requests: a request goes only to a READY, non-standby instance with a free
  * slot (slots = the largest `concurrency` among the model's workloads,
- * default 1; the scenario loader refuses two different values), chosen by the balancer: lru (least
- * recently used), round_robin (next id after the last chosen), least_outstanding, p2c (two distinct
- * candidates drawn from a splitmix64 stream seeded with spec->seed, fewer
- * outstanding wins); ties to the lowest id. Otherwise it waits in its
+ * default 1; the scenario loader refuses two different values), chosen by
+ * the balancer: lru (least recently used), round_robin (next id after the
+ * last chosen), least_outstanding, p2c (two distinct candidates drawn from
+ * a splitmix64 stream seeded with spec->seed, fewer outstanding wins); ties
+ * to the lowest id. Otherwise it waits in its
  * model's FIFO. When requests wait and no load of the model is LOADING or
  * queued and READY+LOADING+queued < max(replicas_max, replicas_min), a
  * demand load is queued. With concurrency 1, replicas fixed and FIFO this is
