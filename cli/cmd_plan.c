@@ -94,72 +94,36 @@ struct plan_ctx {
     } seen[CLI_PLAN_MAX_POINTS];
 };
 
-/* Percentiles of the cold start, pooled over the seeds' loads: p of
- * cold_start_pXX_s, or 0 for another metric. */
-static double plan_pooled(const char *metric)
-{
-    if (!strcmp(metric, "cold_start_p50_s")) return 0.50;
-    if (!strcmp(metric, "cold_start_p95_s")) return 0.95;
-    if (!strcmp(metric, "cold_start_p99_s")) return 0.99;
-    return 0;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* A target metric's value at one point and its 95% interval. Pooled
- * percentiles: every seed's cold starts in one sorted sample of n, the R
- * type 7 quantile, and the distribution-free order-statistic interval
- * [x(j), x(k)], j, k = floor/ceil(n p -/+ 1.96 sqrt(n p (1-p))) clamped to
- * the sample (normal approximation of the binomial rank). Other metrics:
- * the mean over the seeds with a value, mean -/+ t(0.975, k-1) sd/sqrt(k). */
+/* A target metric's value at one point and its 95% interval. Cold-start
+ * percentiles are pooled over the seeds' loads (res_cold_start_pooled: an
+ * order-statistic interval). Other metrics: the mean over the seeds with a
+ * value, mean -/+ t(0.975, k-1) sd/sqrt(k). */
 static int plan_value(struct plan_ctx *c, const struct cli_sweep_job *jobs, size_t n,
                       const char *metric, double *v, double *lo, double *hi, int *count)
 {
     *v = *lo = *hi = NAN;
     *count = 0;
-    double p = plan_pooled(metric);
-    double *all = NULL;
-    size_t total = 0;
+    double p = res_pooled_quantile(metric);
     if (p > 0) {
-        for (size_t i = 0; i < n; i++) {
-            double *one = NULL;
-            size_t m = 0;
-            struct thaw_err err = {0};
-            if (res_cold_starts(c->db, jobs[i].run_id, &one, &m, &err) < 0) {
-                fprintf(stderr, "thaw plan: %s\n", err.msg);
-                free(all);
-                return -1;
-            }
-            double *g = m ? realloc(all, (total + m) * sizeof *g) : all;
-            if (m && !g) {
-                free(one);
-                free(all);
-                fprintf(stderr, "thaw plan: out of memory\n");
-                return -1;
-            }
-            all = g;
-            if (m) memcpy(all + total, one, m * sizeof *one);
-            total += m;
-            free(one);
+        int64_t *ids = malloc((n ? n : 1) * sizeof *ids);
+        if (!ids) {
+            fprintf(stderr, "thaw plan: out of memory\n");
+            return -1;
         }
-        if (total > 0) {
-            qsort(all, total, sizeof *all, cmp_d);
-            *v = gsl_stats_quantile_from_sorted_data(all, 1, total, p);
-            double sd = 1.96 * sqrt((double)total * p * (1 - p));
-            double j = floor((double)total * p - sd), k = ceil((double)total * p + sd);
-            if (j < 0) j = 0;
-            if (k > (double)total - 1) k = (double)total - 1;
-            *lo = all[(size_t)j];
-            *hi = all[(size_t)k];
-            if (*lo > *v) *lo = *v;
-            if (*hi < *v) *hi = *v;
+        for (size_t i = 0; i < n; i++)
+            ids[i] = jobs[i].run_id;
+        struct res_pooled pooled;
+        struct thaw_err err = {0};
+        int rc = res_cold_start_pooled(c->db, ids, n, p, &pooled, &err);
+        free(ids);
+        if (rc < 0) {
+            fprintf(stderr, "thaw plan: %s\n", err.msg);
+            return -1;
         }
-        *count = (int)total;
-        free(all);
+        *v = pooled.value;
+        *lo = pooled.lo;
+        *hi = pooled.hi;
+        *count = (int)pooled.count;
         return 0;
     }
     double *vals = calloc(n ? n : 1, sizeof *vals);
@@ -261,7 +225,7 @@ static double eval(long x, void *arg)
         if (!c->quiet)
             fprintf(stderr, "plan: %s -> %s = %.6g [%.4g, %.4g] over %d %s: %s\n", kv,
                     c->targets[t].metric, v, lo, hi, k,
-                    plan_pooled(c->targets[t].metric) ? "cold starts" : "seeds",
+                    res_pooled_quantile(c->targets[t].metric) > 0 ? "cold starts" : "seeds",
                     met ? "meets the target" : "misses the target");
     }
     if (!c->quiet && !c->allow_unserved && (c->seen[idx].unserved > 0 || c->seen[idx].never > 0))

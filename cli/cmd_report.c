@@ -11,7 +11,7 @@
 #include "results.h"
 
 static const char report_usage[] =
-    "usage: thaw report [--db PATH] [--by-model] [RUN...]\n"
+    "usage: thaw report [--db PATH] [--by-model] [--autoscaler] [RUN...]\n"
     "       thaw report --explain\n"
     "       thaw report [--db PATH] --select SELECTOR [--metric M]...\n"
     "\n"
@@ -31,6 +31,8 @@ static const char report_usage[] =
     "  --select S  a table instead, one row per selected run (selectors as in\n"
     "              'thaw compare': sweep=ID, policy=k=v, param:k=v, 3-7, ...)\n"
     "  --by-model  also each run's metrics per model (which model suffered)\n"
+    "  --autoscaler  also each run's autoscaler decisions (why it scaled:\n"
+    "              waiting, supply, excess, wanted, asked, dropped, evicted)\n"
     "  --explain   print the definitions of the metrics and anomalies\n"
     "  --metric M  the table's columns (repeatable, or M1,M2; default\n"
     "              cold_start_mean_s, cold_start_p99_s, makespan_s,\n"
@@ -88,15 +90,23 @@ static int report_table(struct res_db *db, const char *selector, const char **me
     return CLI_EXIT_OK;
 }
 
-/* --by-model and the anomalies of each run printed (stderr) after the
- * summary: what issue 11 asks report to say. */
-static int report_models_and_anomalies(struct res_db *db, const int64_t *runs, int n, bool by_model)
+/* --by-model, --autoscaler and the anomalies of each run printed (stderr)
+ * after the summary: what issue 11 asks report to say. */
+static int report_models_and_anomalies(struct res_db *db, const int64_t *runs, int n, bool by_model,
+                                       bool autoscaler)
 {
     struct thaw_err err = {0};
     for (int i = 0; i < n; i++) {
         if (by_model) {
             printf("\n");
             if (res_by_model_print(db, runs[i], stdout, &err) < 0) {
+                fprintf(stderr, "thaw report: %s\n", err.msg);
+                return CLI_EXIT_FAIL;
+            }
+        }
+        if (autoscaler) {
+            printf("\n");
+            if (res_autoscale_print(db, runs[i], stdout, NULL, &err) < 0) {
                 fprintf(stderr, "thaw report: %s\n", err.msg);
                 return CLI_EXIT_FAIL;
             }
@@ -112,7 +122,7 @@ static int report_models_and_anomalies(struct res_db *db, const int64_t *runs, i
 
 static int report_run(int argc, char **argv)
 {
-    bool by_model = false;
+    bool by_model = false, autoscaler = false;
     const char *db_path = CLI_DEFAULT_DB;
     const char *selector = NULL;
     char metric_list[1024] = ""; /* every --metric, joined by ',' */
@@ -142,6 +152,8 @@ static int report_run(int argc, char **argv)
                      argv[++i]);
         } else if (!strcmp(opt, "--by-model")) {
             by_model = true;
+        } else if (!strcmp(opt, "--autoscaler")) {
+            autoscaler = true;
         } else if (!strcmp(opt, "--explain")) {
             fputs(res_metrics_explain(), stdout);
             free(sel);
@@ -214,7 +226,7 @@ static int report_run(int argc, char **argv)
         fprintf(stderr, "thaw report: %s\n", err.msg);
         goto out;
     }
-    rc = report_models_and_anomalies(db, runs, n, by_model);
+    rc = report_models_and_anomalies(db, runs, n, by_model, autoscaler);
 out:
     if (db) note_orphans(db);
     res_close(db);

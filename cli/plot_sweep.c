@@ -1,6 +1,8 @@
 /* plot_sweep.c - the sweep chart (plots/sweep.gp): a metric against a swept
  * parameter, a line per policy (and per value of the other parameters),
- * the mean over seeds with 95% t confidence bars. The x axis is numeric when
+ * the mean over seeds with 95% t confidence bars, or for cold_start_p50/
+ * p95/p99_s the percentile pooled over the seeds' cold starts with its
+ * order-statistic interval (res_cold_start_pooled, as plan). The x axis is numeric when
  * every value is a number with one unit suffix, else categorical in grid
  * order; lines are dodged sideways so their bars do not hide each other. */
 #include "plot_common.h"
@@ -289,8 +291,14 @@ int cli_plot_sweep(struct res_db *db, const struct cli_plot_request *req, struct
     fprintf(f, "# one block per line, in the order of the titles\n"
                "# x_plotted mean ci95_low ci95_high seeds x_label\n");
     size_t min_seeds = SIZE_MAX, max_seeds = 0;
+    /* cold_start_pXX_s: pooled over the point's runs' cold starts, as plan
+     * does (a mean of per-run percentiles is not a percentile) */
+    double pooled_p = res_pooled_quantile(metric);
     double *vals = malloc((nrows ? nrows : 1) * sizeof *vals);
-    if (!vals) {
+    int64_t *point_runs = malloc((nrows ? nrows : 1) * sizeof *point_runs);
+    if (!vals || !point_runs) {
+        free(vals);
+        free(point_runs);
         rc = thaw_err_set(err, THAW_ENOMEM, "plot: out of memory");
         goto sweep_out;
     }
@@ -298,31 +306,48 @@ int cli_plot_sweep(struct res_db *db, const struct cli_plot_request *req, struct
         if (l) fprintf(f, "\n\n");
         /* x in increasing order: sort the x indices by their number. */
         for (size_t pass = 0; pass < xs.n; pass++) {
-            size_t xi = xorder[pass], k = 0;
-            for (size_t r = 0; r < nrows; r++)
-                if (rows[r].line == (long)l && rows[r].x == (long)xi && !isnan(rows[r].value))
-                    vals[k++] = rows[r].value;
-            if (k == 0) continue;
-            double mean = 0, var = 0;
-            for (size_t i = 0; i < k; i++)
-                mean += vals[i];
-            mean /= (double)k;
-            for (size_t i = 0; i < k; i++)
-                var += (vals[i] - mean) * (vals[i] - mean);
-            double half = 0;
-            if (k > 1) {
-                var /= (double)(k - 1);
-                half = gsl_cdf_tdist_Pinv(0.975, (double)(k - 1)) * sqrt(var / (double)k);
+            size_t xi = xorder[pass], k = 0, nr = 0;
+            for (size_t r = 0; r < nrows; r++) {
+                if (rows[r].line != (long)l || rows[r].x != (long)xi) continue;
+                point_runs[nr++] = rows[r].run;
+                if (!isnan(rows[r].value)) vals[k++] = rows[r].value;
+            }
+            double mean = 0, lo = 0, hi = 0;
+            if (pooled_p > 0) {
+                struct res_pooled pooled;
+                if ((rc = res_cold_start_pooled(db, point_runs, nr, pooled_p, &pooled, err)) < 0)
+                    break;
+                if (pooled.count == 0) continue;
+                mean = pooled.value;
+                lo = pooled.lo;
+                hi = pooled.hi;
+                k = nr;
+            } else {
+                if (k == 0) continue;
+                double var = 0;
+                for (size_t i = 0; i < k; i++)
+                    mean += vals[i];
+                mean /= (double)k;
+                for (size_t i = 0; i < k; i++)
+                    var += (vals[i] - mean) * (vals[i] - mean);
+                double half = 0;
+                if (k > 1) {
+                    var /= (double)(k - 1);
+                    half = gsl_cdf_tdist_Pinv(0.975, (double)(k - 1)) * sqrt(var / (double)k);
+                }
+                lo = mean - half;
+                hi = mean + half;
             }
             double dodge = lines.n > 1 ? ((double)l - (double)(lines.n - 1) / 2) : 0;
             double xp = xnum[xi] + dodge * (numeric ? 0.008 * span : 0.05);
-            fprintf(f, "%.9g %.9g %.9g %.9g %zu ", xp, mean, mean - half, mean + half, k);
+            fprintf(f, "%.9g %.9g %.9g %.9g %zu ", xp, mean, lo, hi, k);
             cli_plot_fput_name(f, xs.v[xi]);
             fputc('\n', f);
             job->rows[0]++;
             if (k < min_seeds) min_seeds = k;
             if (k > max_seeds) max_seeds = k;
         }
+        if (rc < 0) break;
         char diff[1800] = "";
         cli_plot_differing(&items[l], items, lines.n, diff, sizeof diff);
         if (!diff[0])
@@ -334,6 +359,8 @@ int cli_plot_sweep(struct res_db *db, const struct cli_plot_request *req, struct
         names_intern(&titles, diff);
     }
     free(vals);
+    free(point_runs);
+    if (rc < 0) goto sweep_out;
     rc = cli_plot_close_data(f, job->files[0], err);
     f = NULL;
     if (rc < 0) goto sweep_out;
@@ -351,10 +378,16 @@ int cli_plot_sweep(struct res_db *db, const struct cli_plot_request *req, struct
         snprintf(seeds, sizeof seeds, "%zu", min_seeds);
     else
         snprintf(seeds, sizeof seeds, "%zu to %zu", min_seeds, max_seeds);
-    snprintf(title, sizeof title,
-             "%s against %s: sweep %s (%s)\nmean over %s seeds per point; bars: 95%% confidence "
-             "interval of the mean",
-             metric, xkey, sweep, scenario, seeds);
+    if (pooled_p > 0)
+        snprintf(title, sizeof title,
+                 "%s against %s: sweep %s (%s)\npooled over the cold starts of %s seeds per "
+                 "point; bars: 95%% order-statistic interval",
+                 metric, xkey, sweep, scenario, seeds);
+    else
+        snprintf(title, sizeof title,
+                 "%s against %s: sweep %s (%s)\nmean over %s seeds per point; bars: 95%% "
+                 "confidence interval of the mean",
+                 metric, xkey, sweep, scenario, seeds);
     cli_plot_gp_str(sb, "datafile", job->files[0]);
     cli_plot_gp_words(sb, "titles", titles.v, titles.n);
     cli_plot_gp_str(sb, "xlabel", xlabel);

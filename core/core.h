@@ -80,10 +80,11 @@
  *
  * Requests: a request goes only to a READY, non-standby instance with a free
  * slot (slots = the largest `concurrency` among the model's workloads,
- * default 1), chosen by the balancer: lru (least recently used), round_robin
- * (next id after the last chosen), least_outstanding, p2c (two distinct
- * candidates drawn from a splitmix64 stream seeded with spec->seed, fewer
- * outstanding wins); ties to the lowest id. Otherwise it waits in its
+ * default 1; the scenario loader refuses two different values), chosen by
+ * the balancer: lru (least recently used), round_robin (next id after the
+ * last chosen), least_outstanding, p2c (two distinct candidates drawn from
+ * a splitmix64 stream seeded with spec->seed, fewer outstanding wins); ties
+ * to the lowest id. Otherwise it waits in its
  * model's FIFO. When requests wait and no load of the model is LOADING or
  * queued and READY+LOADING+queued < max(replicas_max, replicas_min), a
  * demand load is queued. With concurrency 1, replicas fixed and FIFO this is
@@ -125,13 +126,24 @@
  *
  * Autoscaler (policy.autoscale: "on", else "off" runs nothing): runs at
  * t0 + k * autoscale_period_ns (the core asks WAKE_AT for each period; when
- * several periods pass without an event it runs once). Per model, when
- * waiting / max(1, READY) > autoscale_target it queues min(autoscale_max_step
- * (0 = no limit), ceil(waiting / target) - (READY + LOADING + queued),
- * max(replicas_max, replicas_min) - (READY + LOADING + queued)) scale_up
- * loads (none for a broken model); when no request waits it evicts READY
- * instances idle >= keep_alive_ns, least recently used first, never below
- * replicas_min.
+ * several periods pass without an event it runs once). Per model it decides
+ * on the state the loads already asked for will bring: supply = READY +
+ * LOADING + queued (hot standbys out), and each LOADING or queued instance
+ * will take `concurrency` waiting requests the moment it is READY, so only
+ * excess = max(0, waiting - (LOADING + queued) * concurrency) still needs
+ * an instance. When excess / max(1, supply) > autoscale_target it queues
+ * asked = min(autoscale_max_step (0 = no limit), wanted, max(replicas_max,
+ * replicas_min) - supply) scale_up loads, wanted = ceil(excess / target) -
+ * supply (target 0: wanted = excess); none for a broken model. Otherwise it
+ * drops queued (never started) scale_up jobs the others make unneeded: the
+ * most recently queued first, while the remaining LOADING and queued
+ * instances still have a slot for every waiting request (so all of them
+ * once no request waits); each emits CORE_ACT_DROP_JOB. When no request
+ * waits it also evicts READY instances idle >= keep_alive_ns, least
+ * recently used first, never below replicas_min. Every run that saw a
+ * waiting request, dropped a job or evicted emits CORE_ACT_AUTOSCALE with
+ * the numbers it decided on, after the loads it queued and the drops and
+ * evictions it made.
  *
  * Wake-ups: CORE_ACT_WAKE_AT is emitted when the next time the core needs
  * (autoscaler period, keep-alive expiry) is earlier than the one last asked
@@ -239,6 +251,26 @@ enum core_action_kind {
      * the instance exists; a hot standby promoted to serving is reported
      * again in its current state with reason failover. */
     CORE_ACT_INSTANCE_STATE,
+    /* Informational: a queued job of `model` (`reason`, `enqueued_ns`) left
+     * the cold-start queue without starting: the autoscaler no longer needs
+     * it. It never had a load id, GPU or source; drivers record it (loads
+     * outcome 'cancelled', started NULL); nothing to carry out. */
+    CORE_ACT_DROP_JOB,
+    /* Informational: one autoscaler decision for `model` (the `scale`
+     * fields say what it saw and did). Drivers record it; nothing to do. */
+    CORE_ACT_AUTOSCALE,
+};
+
+/* What the autoscaler saw and did for one model at one period (hot
+ * standbys left out of every count). */
+struct core_scale_decision {
+    uint64_t waiting;           /* requests of the model waiting for an instance */
+    int ready, loading, queued; /* supply = ready + loading + queued */
+    uint64_t excess;            /* waiting beyond the slots LOADING + queued will bring */
+    int wanted;                 /* instances the target asks for beyond supply (<= 0: none) */
+    int asked;                  /* scale_up loads queued now (wanted capped by step and max) */
+    int dropped;                /* queued scale_up jobs dropped (CORE_ACT_DROP_JOB each) */
+    int evicted;                /* idle instances evicted (scale-down) */
 };
 
 struct core_action {
@@ -258,6 +290,7 @@ struct core_action {
     int64_t enqueued_ns;
     int64_t wake_ns;
     bool cold;
+    struct core_scale_decision scale; /* CORE_ACT_AUTOSCALE only */
 };
 
 /* ---- life cycle ---------------------------------------------------------- */

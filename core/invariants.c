@@ -111,12 +111,12 @@ static int check_waiting(const struct core_sched *s, struct thaw_err *err)
         struct core_model_count c;
         core_model_count(s, m, &c);
         if (c.ready_free > 0)
-            FAIL("model %d: %zu requests wait while a READY instance has a free slot", m,
-                 s->models[m].wait.len);
+            FAIL("model '%s': %zu requests wait while a READY instance has a free slot",
+                 s->spec->models[m].name, s->models[m].wait.len);
         if (s->models[m].broken) continue; /* a failed load is not retried */
         if (c.loading + c.queued == 0 && c.ready < core_model_max(s, m))
-            FAIL("model %d: %zu requests wait with no load queued or in flight", m,
-                 s->models[m].wait.len);
+            FAIL("model '%s': %zu requests wait with no load queued or in flight",
+                 s->spec->models[m].name, s->models[m].wait.len);
     }
     return 0;
 }

@@ -97,6 +97,10 @@ const char *core_action_kind_name(enum core_action_kind k)
         return "WAKE_AT";
     case CORE_ACT_INSTANCE_STATE:
         return "INSTANCE_STATE";
+    case CORE_ACT_DROP_JOB:
+        return "DROP_JOB";
+    case CORE_ACT_AUTOSCALE:
+        return "AUTOSCALE";
     }
     return "?";
 }
@@ -150,6 +154,19 @@ void core_action_format(const struct core_action *a, char *buf, size_t len)
                  t, k, a->instance, a->load, a->model, a->node, a->gpu,
                  core_inst_state_name(a->state), core_reason_name(a->reason));
         break;
+    case CORE_ACT_DROP_JOB:
+        snprintf(buf, len, "t=%lld %s model=%d reason=%s enqueued=%lld", t, k, a->model,
+                 core_reason_name(a->reason), (long long)a->enqueued_ns);
+        break;
+    case CORE_ACT_AUTOSCALE: {
+        const struct core_scale_decision *d = &a->scale;
+        snprintf(buf, len,
+                 "t=%lld %s model=%d waiting=%" PRIu64 " ready=%d loading=%d queued=%d "
+                 "excess=%" PRIu64 " wanted=%d asked=%d dropped=%d evicted=%d",
+                 t, k, a->model, d->waiting, d->ready, d->loading, d->queued, d->excess, d->wanted,
+                 d->asked, d->dropped, d->evicted);
+        break;
+    }
     default:
         snprintf(buf, len, "t=%lld %s", t, k);
         break;

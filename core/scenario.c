@@ -1191,7 +1191,22 @@ static void parse_workload_entry(struct core_ld *ld, struct fy_node *e, int idx,
         drop_entry(&t, per_model, n, svc);
         return;
     }
+    if (ld->wl_src_cap < spec->workload_count + n) {
+        int c = ld->wl_src_cap ? ld->wl_src_cap : 16;
+        while (c < spec->workload_count + n)
+            c *= 2;
+        struct core_ld_wl_src *g = realloc(ld->wl_src, (size_t)c * sizeof *g);
+        if (!g) {
+            ld->nomem = true;
+            free_workload(&t);
+            return;
+        }
+        ld->wl_src = g;
+        ld->wl_src_cap = c;
+    }
     for (int k = 0; k < n && !ld->nomem; k++) {
+        ld->wl_src[spec->workload_count] = (struct core_ld_wl_src){
+            e, f[ARRIVALS].val, f[CONCURRENCY].key ? f[CONCURRENCY].val : NULL, idx};
         struct core_workload_spec *w = &spec->workloads[spec->workload_count++];
         *w = t;
         w->model = first + k;
@@ -1666,6 +1681,7 @@ done:
     free(ld.gpu_src);
     free(ld.model_src);
     free(ld.model_vram_node);
+    free(ld.wl_src);
     free(ld.ovr_nodes);
     free(ld.node_ix);
     free(ld.gpu_ix);

@@ -89,6 +89,13 @@ struct core_ld {
     /* Per spec item, where it came from (parallel to spec->nodes, gpus, models). */
     struct core_ld_src *node_src, *gpu_src, *model_src;
     struct fy_node **model_vram_node; /* the node that set the VRAM footprint */
+    /* Per spec->workloads item: its entry (and index), its arrivals and
+     * concurrency nodes (NULL when absent), for checks over the whole spec. */
+    struct core_ld_wl_src {
+        struct fy_node *entry, *arrivals, *concurrency;
+        int entry_index;
+    } * wl_src;
+    int wl_src_cap;
     int64_t arrivals_total;
     /* Name indexes, built once a section parsed cleanly (NULL otherwise). */
     struct core_name_ix *node_ix, *gpu_ix, *model_ix;

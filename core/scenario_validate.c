@@ -95,8 +95,60 @@ static void duplicates(struct core_ld *ld, const struct core_name_ix *ix, int n,
     }
 }
 
+/* What `thaw sim` would refuse about the workloads, said by the loader so
+ * `thaw check` says it too: Poisson arrivals that never stop (no
+ * arrivals.end, no run.duration), and one model given different
+ * `concurrency` values by two workloads (an absent key says nothing). One
+ * message per workload entry (a count expands one entry to many models). */
+static void check_workloads(struct core_ld *ld)
+{
+    const struct core_spec *spec = ld->spec;
+    if (!ld->wl_src || !ld->models_ok) return;
+    int *conc_from =
+        malloc((size_t)(spec->model_count > 0 ? spec->model_count : 1) * sizeof *conc_from);
+    if (!conc_from) {
+        ld->nomem = true;
+        return;
+    }
+    for (int m = 0; m < spec->model_count; m++)
+        conc_from[m] = -1; /* the first workload that set it */
+    int last_poisson = -1, last_conc = -1;
+    char path[200];
+    for (int i = 0; i < spec->workload_count && !ld->stopped; i++) {
+        const struct core_workload_spec *w = &spec->workloads[i];
+        const struct core_ld_wl_src *src = &ld->wl_src[i];
+        if (w->model < 0 || w->model >= spec->model_count) continue;
+        const char *name = spec->models[w->model].name;
+        if (w->arrivals == CORE_ARRIVAL_POISSON && w->rate_per_s > 0 && w->end_ns <= 0 &&
+            spec->duration_ns <= 0 && src->entry_index != last_poisson) {
+            last_poisson = src->entry_index;
+            snprintf(path, sizeof path, "workload[%d].arrivals", src->entry_index);
+            core_ld_err(ld, src->arrivals, NULL, path,
+                        "Poisson arrivals of model '%s' with no end and no run.duration would "
+                        "never stop; set arrivals.end or run.duration",
+                        name);
+        }
+        if (!src->concurrency) continue;
+        int first = conc_from[w->model];
+        if (first < 0) {
+            conc_from[w->model] = i;
+        } else if (spec->workloads[first].concurrency != w->concurrency &&
+                   src->entry_index != last_conc) {
+            last_conc = src->entry_index;
+            snprintf(path, sizeof path, "workload[%d].concurrency", src->entry_index);
+            core_ld_err(ld, src->concurrency, NULL, path,
+                        "model '%s' gets concurrency %d here but %d from workload[%d]; a model "
+                        "has one number of slots per instance",
+                        name, w->concurrency, spec->workloads[first].concurrency,
+                        ld->wl_src[first].entry_index);
+        }
+    }
+    free(conc_from);
+}
+
 void core_ld_validate(struct core_ld *ld)
 {
+    check_workloads(ld);
     struct core_spec *spec = ld->spec;
     /* Duplicates among whatever parsed, even when other entries had errors. */
     duplicates(ld, ld->node_ix, spec->node_count, ld->node_src, "node", "cluster.nodes");

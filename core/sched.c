@@ -1010,11 +1010,13 @@ int core_sched_check_books(const struct core_sched *s, struct thaw_err *err)
         for (size_t i = 0; i < s->live_count; i++) {
             if (s->insts[s->live[i]].model != m) continue;
             if (k >= ms->live_count || ms->live[k] != s->live[i])
-                return thaw_err_set(err, THAW_EINVARIANT, "model %d: live list differs", m);
+                return thaw_err_set(err, THAW_EINVARIANT, "model '%s': live list differs",
+                                    s->spec->models[m].name);
             k++;
         }
         if (k != ms->live_count)
-            return thaw_err_set(err, THAW_EINVARIANT, "model %d: live list too long", m);
+            return thaw_err_set(err, THAW_EINVARIANT, "model '%s': live list too long",
+                                s->spec->models[m].name);
         int jobs = 0, hot = 0;
         for (size_t j = 0; j < s->job_count; j++) {
             if (s->jobs[j].model != m) continue;
@@ -1022,22 +1024,24 @@ int core_sched_check_books(const struct core_sched *s, struct thaw_err *err)
             hot += s->jobs[j].hot;
         }
         if (jobs != ms->jobs || hot != ms->jobs_hot)
-            return thaw_err_set(err, THAW_EINVARIANT, "model %d: %d jobs (%d hot), counted %d (%d)",
-                                m, jobs, hot, ms->jobs, ms->jobs_hot);
+            return thaw_err_set(err, THAW_EINVARIANT,
+                                "model '%s': %d jobs (%d hot), counted %d (%d)",
+                                s->spec->models[m].name, jobs, hot, ms->jobs, ms->jobs_hot);
         bool bit = (s->waiting[m / 64] >> (m % 64)) & 1;
         if (bit != (ms->wait.len > 0))
-            return thaw_err_set(err, THAW_EINVARIANT, "model %d: waiting bit %d, %zu waiting", m,
-                                bit, ms->wait.len);
+            return thaw_err_set(err, THAW_EINVARIANT, "model '%s': waiting bit %d, %zu waiting",
+                                s->spec->models[m].name, bit, ms->wait.len);
         /* a waiting model the passes will skip must be one they would leave */
         struct core_model_count c;
         core_model_count(s, m, &c);
         if (ms->wait.len > 0 && !((s->dirty_dispatch[m / 64] >> (m % 64)) & 1) && c.ready_free > 0)
             return thaw_err_set(err, THAW_EINVARIANT,
-                                "model %d: requests wait by a free instance, not marked", m);
+                                "model '%s': requests wait by a free instance, not marked",
+                                s->spec->models[m].name);
         if (ms->wait.len > 0 && !ms->broken && !((s->dirty_demand[m / 64] >> (m % 64)) & 1) &&
             c.loading + c.queued == 0 && c.ready + c.loading + c.queued < core_model_max(s, m))
-            return thaw_err_set(err, THAW_EINVARIANT, "model %d: needs a demand load, not marked",
-                                m);
+            return thaw_err_set(err, THAW_EINVARIANT, "model '%s': needs a demand load, not marked",
+                                s->spec->models[m].name);
     }
     for (int g = 0; g < sp->gpu_count; g++) {
         uint64_t idle = 0;

@@ -52,14 +52,17 @@ static const struct {
      "AND (SELECT count(*) FROM loads b WHERE b.run = a.run AND b.model != a.model AND "
      "b.enqueued > a.enqueued AND b.started IS NOT NULL AND b.started < coalesce(a.started, " END_S
      ") AND coalesce(b.priority, 0) <= coalesce(a.priority, 0)) > 0) WHERE k = 1 ORDER BY 2, 1"},
-    /* as deadline_miss_rate counts them: finished late, failed, cancelled,
-     * or still going at an end past the deadline; per model, the first due */
+    /* as deadline_miss_rate counts them: finished late, failed, cancelled
+     * once started, or still going at an end past the deadline; per model,
+     * the first due */
     {"deadline_miss",
      "SELECT model, min(enqueued + deadline), printf('model %s: %d load(s) missed the %.3f s "
      "deadline, the first due at %.3f s', model, count(*), deadline, min(enqueued + deadline)) "
      "FROM loads WHERE run = ?1 AND deadline IS NOT NULL AND CASE WHEN outcome = 'ok' THEN "
      "finished IS NULL OR finished > enqueued + deadline + 1e-9 WHEN outcome IN ('in_flight', "
-     "'queued') THEN enqueued + deadline < " END_S " ELSE 1 END GROUP BY model ORDER BY 2, 1"},
+     "'queued') THEN enqueued + deadline < " END_S
+     " WHEN outcome = 'cancelled' THEN started IS NOT "
+     "NULL ELSE 1 END GROUP BY model ORDER BY 2, 1"},
     /* a scale-up load that started when no request of its model waited (so
      * nobody needed it any more) */
     {"stale_scale_up",

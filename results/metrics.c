@@ -765,13 +765,15 @@ static int compute(struct ctx *c)
      * failed or was cancelled, finished later than enqueued + deadline (1 ns
      * of slack for the seconds conversion), or was still queued or in flight
      * at an end past its deadline; one still going before its deadline has
-     * not missed yet and is left out. */
+     * not missed yet and is left out, and so is a job withdrawn before it
+     * started (cancelled, started NULL: the autoscaler no longer needed it). */
     if ((rc = put_scalar(c, "deadline_miss_rate",
                          "SELECT avg(CASE WHEN outcome = 'ok' THEN finished IS NULL OR "
                          "finished > enqueued + deadline + 1e-9 ELSE 1 END) FROM loads "
                          "WHERE run = ?1 AND deadline IS NOT NULL AND (outcome NOT IN "
                          "('in_flight', 'queued') OR enqueued + deadline < "
-                         "(SELECT duration_s FROM runs WHERE id = ?1))" MODEL_FILTER)) < 0)
+                         "(SELECT duration_s FROM runs WHERE id = ?1)) AND NOT "
+                         "(outcome = 'cancelled' AND started IS NULL)" MODEL_FILTER)) < 0)
         return rc;
     if ((rc = requests(c)) < 0) return rc;
     struct iev *ev = NULL;

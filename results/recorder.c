@@ -33,7 +33,7 @@ static const char *const event_names[] = {"REQUEST_ARRIVED",   "REQUEST_FINISHED
                                           "NODE_FAILED",       "NODE_RECOVERED",   "TICK"};
 #define COUNT_OF(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
-enum row_kind { ROW_LOAD, ROW_REQUEST, ROW_IEVENT, ROW_FAULT, ROW_CORE_EVENT };
+enum row_kind { ROW_LOAD, ROW_REQUEST, ROW_IEVENT, ROW_FAULT, ROW_CORE_EVENT, ROW_SCALE };
 
 /* One buffered row; names are copied so the caller's spec may go away. */
 struct row {
@@ -68,6 +68,11 @@ struct row {
             uint64_t seq;
             struct core_event ev;
         } cev;
+        struct {
+            char model[CORE_NAME_MAX];
+            int64_t t_ns;
+            struct core_scale_decision d;
+        } scale;
     } u;
 };
 
@@ -75,7 +80,7 @@ static const char *const outcome_names[] = {"ok", "failed", "cancelled", "in_fli
 
 struct res_db {
     sqlite3 *db;
-    sqlite3_stmt *ins_load, *ins_request, *ins_ievent, *ins_fault, *ins_cevent;
+    sqlite3_stmt *ins_load, *ins_request, *ins_ievent, *ins_fault, *ins_cevent, *ins_scale;
     struct row *rows;
     int row_count;
 };
@@ -127,7 +132,8 @@ static int make_parent(const char *path, struct thaw_err *err)
 /* Columns added after the first schema: an older thaw database lacks them
  * (res_open rebuilds loads with priority and adds loads.error; runs.owner
  * stays absent there). */
-static const char *const optional_columns[][2] = {{"runs", "owner"}, {"loads", "error"}, {"loads", "priority"}};
+static const char *const optional_columns[][2] = {
+    {"runs", "owner"}, {"loads", "error"}, {"loads", "priority"}};
 
 static bool optional_column(const char *table, const char *column)
 {
@@ -338,7 +344,12 @@ int res_open(const char *path, struct res_db **out, struct thaw_err *err)
         (rc = prepare(db,
                       "INSERT INTO core_events (run, seq, kind, t_ns, request, instance, load_id, "
                       "model, node, gpu, ok) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                      &db->ins_cevent, err)) < 0) {
+                      &db->ins_cevent, err)) < 0 ||
+        (rc = prepare(db,
+                      "INSERT INTO autoscale_decisions (run, t, model, waiting, ready, loading, "
+                      "queued, excess, wanted, asked, dropped, evicted) "
+                      "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                      &db->ins_scale, err)) < 0) {
         res_close(db);
         return rc;
     }
@@ -361,6 +372,7 @@ void res_close(struct res_db *db)
     sqlite3_finalize(db->ins_request);
     sqlite3_finalize(db->ins_ievent);
     sqlite3_finalize(db->ins_fault);
+    sqlite3_finalize(db->ins_scale);
     sqlite3_finalize(db->ins_cevent);
     if (db->db) sqlite3_close(db->db);
     free(db->rows);
@@ -606,6 +618,23 @@ static int write_row(struct res_db *db, const struct row *w, struct thaw_err *er
         sqlite3_bind_int(st, 11, e->ok ? 1 : 0);
         return step_done(db, st, err, "insert core event");
     }
+    case ROW_SCALE: {
+        const struct core_scale_decision *d = &w->u.scale.d;
+        st = db->ins_scale;
+        sqlite3_bind_int64(st, 1, w->run);
+        sqlite3_bind_double(st, 2, ns_to_s(w->u.scale.t_ns));
+        sqlite3_bind_text(st, 3, w->u.scale.model, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)d->waiting);
+        sqlite3_bind_int(st, 5, d->ready);
+        sqlite3_bind_int(st, 6, d->loading);
+        sqlite3_bind_int(st, 7, d->queued);
+        sqlite3_bind_int64(st, 8, (sqlite3_int64)d->excess);
+        sqlite3_bind_int(st, 9, d->wanted);
+        sqlite3_bind_int(st, 10, d->asked);
+        sqlite3_bind_int(st, 11, d->dropped);
+        sqlite3_bind_int(st, 12, d->evicted);
+        return step_done(db, st, err, "insert autoscale decision");
+    }
     }
     return thaw_err_set(err, THAW_EINVARIANT, "unknown row kind");
 }
@@ -763,6 +792,22 @@ int res_add_fault(struct res_db *db, int64_t run, const struct core_spec *spec, 
     copy_name(w->u.fault.target, node ? spec->nodes[target].name : spec->gpus[target].name);
     w->u.fault.t_ns = t_ns;
     w->u.fault.recovered_ns = recovered_ns;
+    return rc;
+}
+
+int res_add_autoscale_decision(struct res_db *db, int64_t run, const struct core_spec *spec,
+                               int64_t t_ns, int model, const struct core_scale_decision *d,
+                               struct thaw_err *err)
+{
+    if (!db || !d) return thaw_err_set(err, THAW_EINVAL, "NULL argument");
+    if (!model_ok(spec, model))
+        return thaw_err_set(err, THAW_EINVAL, "autoscale decision: model %d out of range", model);
+    int rc;
+    struct row *w = next_row(db, run, ROW_SCALE, err, &rc);
+    if (!w) return rc;
+    copy_name(w->u.scale.model, spec->models[model].name);
+    w->u.scale.t_ns = t_ns;
+    w->u.scale.d = *d;
     return rc;
 }
 

@@ -79,6 +79,10 @@ int res_add_instance_event(struct res_db *db, int64_t run, const struct core_spe
 /* kind "gpu" | "node"; target index (flat gpu or node); recovered_ns < 0: never */
 int res_add_fault(struct res_db *db, int64_t run, const struct core_spec *spec, bool node,
                   int target, int64_t t_ns, int64_t recovered_ns, struct thaw_err *err);
+/* One autoscaler decision (CORE_ACT_AUTOSCALE) at t_ns for model. */
+int res_add_autoscale_decision(struct res_db *db, int64_t run, const struct core_spec *spec,
+                               int64_t t_ns, int model, const struct core_scale_decision *d,
+                               struct thaw_err *err);
 int res_add_core_event(struct res_db *db, int64_t run, uint64_t seq, const struct core_event *ev,
                        struct thaw_err *err);
 int res_set_metric(struct res_db *db, int64_t run, const char *name, double value,
@@ -226,6 +230,20 @@ double res_metric_value(struct res_db *db, int64_t run, const char *name);
  * sorted ascending, into a malloc'ed array (*out, caller frees; NULL and
  * *n 0 when the run has none). */
 int res_cold_starts(struct res_db *db, int64_t run, double **out, size_t *n, struct thaw_err *err);
+
+/* Cold-start percentiles pooled over runs (seeds): res_pooled_quantile
+ * gives p for cold_start_p50_s, _p95_s, _p99_s and 0 for any other metric
+ * (those are averaged over runs). res_cold_start_pooled puts every run's
+ * cold starts in one sample of `count`, value = its R type 7 quantile p,
+ * [lo, hi] a 95% distribution-free order-statistic interval; NaN (count 0)
+ * when no run has a cold start. */
+struct res_pooled {
+    double value, lo, hi;
+    size_t count;
+};
+double res_pooled_quantile(const char *metric);
+int res_cold_start_pooled(struct res_db *db, const int64_t *runs, size_t n, double p,
+                          struct res_pooled *out, struct thaw_err *err);
 
 /* Reading a run's rows back (rows.c), for charts and printed tables. Each
  * walk calls fn once per row in the order stated; fn returns 0 to go on,
@@ -469,6 +487,11 @@ int res_calibration_through(const struct res_calibration *c, double a_s, double 
 int res_by_model_print(struct res_db *db, int64_t run, FILE *out, struct thaw_err *err);
 /* The definitions of the metrics and anomalies, as text (static). */
 const char *res_metrics_explain(void);
+
+/* A run's autoscaler decisions (autoscale_decisions), one line each in the
+ * order taken, or a line saying there are none; *rows (may be NULL) gets
+ * their number. */
+int res_autoscale_print(struct res_db *db, int64_t run, FILE *out, int *rows, struct thaw_err *err);
 
 /* ---- anomalies (anomalies.c) --------------------------------------------- */
 

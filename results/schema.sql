@@ -152,6 +152,28 @@ CREATE TABLE IF NOT EXISTS anomalies (
     PRIMARY KEY (run, seq)
 );
 
+-- Each autoscaler decision (core_scale_decision, core.h), in the order
+-- taken: what it saw (waiting requests; READY, LOADING, queued instances;
+-- excess = waiting beyond the slots the LOADING and queued ones bring) and
+-- did (wanted beyond supply, asked = scale_up loads queued, dropped =
+-- queued scale-ups cancelled, evicted = idle instances scaled down).
+-- Only runs with the autoscaler on have rows; `thaw report --autoscaler`.
+CREATE TABLE IF NOT EXISTS autoscale_decisions (
+    run      INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    t        REAL NOT NULL,
+    model    TEXT NOT NULL,
+    waiting  INTEGER NOT NULL,
+    ready    INTEGER NOT NULL,
+    loading  INTEGER NOT NULL,
+    queued   INTEGER NOT NULL,
+    excess   INTEGER NOT NULL,
+    wanted   INTEGER NOT NULL,
+    asked    INTEGER NOT NULL,
+    dropped  INTEGER NOT NULL,
+    evicted  INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS autoscale_run ON autoscale_decisions(run);
+
 -- loads and requests need no index on run: their primary keys (run, ...)
 -- serve every "WHERE run = ?" (a second index cost 30% of insert speed).
 CREATE INDEX IF NOT EXISTS ievents_run ON instance_events(run);

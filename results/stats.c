@@ -2,10 +2,14 @@
  * compare` needs them: paired by seed (a t interval on the differences,
  * which removes the seed-to-seed variance both sides share) or Welch's
  * unequal-variance interval with the Welch-Satterthwaite degrees of freedom.
- * Quantiles of t come from gsl_cdf_tdist_Pinv. */
+ * Quantiles of t come from gsl_cdf_tdist_Pinv. And cold-start percentiles
+ * pooled over several runs' loads (plan and plot sweep): a mean of per-run
+ * p99s is not a p99. */
 #include "results.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_statistics_double.h>
@@ -88,5 +92,68 @@ int res_stats_welch(const double *a, int n_a, const double *b, int n_b, double l
     double denom = va * va / (n_a - 1) + vb * vb / (n_b - 1);
     out->df = denom > 0 ? (va + vb) * (va + vb) / denom : (double)(n_a + n_b - 2);
     fill_interval(out, level);
+    return 0;
+}
+
+double res_pooled_quantile(const char *metric)
+{
+    if (!metric) return 0;
+    if (!strcmp(metric, "cold_start_p50_s")) return 0.50;
+    if (!strcmp(metric, "cold_start_p95_s")) return 0.95;
+    if (!strcmp(metric, "cold_start_p99_s")) return 0.99;
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Every run's cold starts in one sorted sample of n, the R type 7 quantile,
+ * and the distribution-free order-statistic interval [x(j), x(k)], j, k =
+ * floor/ceil(n p -/+ 1.96 sqrt(n p (1-p))) clamped to the sample (normal
+ * approximation of the binomial rank), widened to hold the estimate. */
+int res_cold_start_pooled(struct res_db *db, const int64_t *runs, size_t n, double p,
+                          struct res_pooled *out, struct thaw_err *err)
+{
+    out->value = out->lo = out->hi = NAN;
+    out->count = 0;
+    if (!(p > 0 && p < 1)) return thaw_err_set(err, THAW_EINVAL, "pooled quantile %g", p);
+    double *all = NULL;
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        double *one = NULL;
+        size_t m = 0;
+        int rc = res_cold_starts(db, runs[i], &one, &m, err);
+        if (rc < 0) {
+            free(all);
+            return rc;
+        }
+        double *g = m ? realloc(all, (total + m) * sizeof *g) : all;
+        if (m && !g) {
+            free(one);
+            free(all);
+            return thaw_err_set(err, THAW_ENOMEM, "out of memory");
+        }
+        all = g;
+        if (m) memcpy(all + total, one, m * sizeof *one);
+        total += m;
+        free(one);
+    }
+    if (total > 0) {
+        qsort(all, total, sizeof *all, cmp_double);
+        out->value = gsl_stats_quantile_from_sorted_data(all, 1, total, p);
+        double sd = 1.96 * sqrt((double)total * p * (1 - p));
+        double j = floor((double)total * p - sd), k = ceil((double)total * p + sd);
+        if (j < 0) j = 0;
+        if (k > (double)total - 1) k = (double)total - 1;
+        out->lo = all[(size_t)j];
+        out->hi = all[(size_t)k];
+        if (out->lo > out->value) out->lo = out->value;
+        if (out->hi < out->value) out->hi = out->value;
+    }
+    out->count = total;
+    free(all);
     return 0;
 }

@@ -44,6 +44,10 @@ struct shell {
     struct shell_load **loads; /* by load id; NULL once finished */
     size_t load_cap;
     uint64_t last_load; /* the highest load id the core started */
+    /* Jobs the core dropped unstarted (DROP_JOB), recorded at the end with
+     * load ids after the last started load, before those still queued. */
+    struct core_action *dropped;
+    size_t dropped_count, dropped_cap;
     struct req_map reqs;
     uint64_t next_request;
     struct res_db *db;
@@ -390,6 +394,25 @@ static int carry_out(struct shell *sh, const struct core_action *a)
     }
     case CORE_ACT_WAKE_AT:
         return wake_add(sh, a->wake_ns);
+    case CORE_ACT_DROP_JOB:
+        if (a->model < 0 || a->model >= sh->spec.model_count)
+            return thaw_err_set(sh->err, THAW_EINVARIANT, "core dropped a job of model %d",
+                                a->model);
+        if (sh->dropped_count == sh->dropped_cap) {
+            size_t cap = sh->dropped_cap ? sh->dropped_cap * 2 : 16;
+            struct core_action *grown = realloc(sh->dropped, cap * sizeof *grown);
+            if (!grown) return thaw_err_set(sh->err, THAW_ENOMEM, "out of memory");
+            sh->dropped = grown;
+            sh->dropped_cap = cap;
+        }
+        sh->dropped[sh->dropped_count++] = *a;
+        sh->counts.loads_cancelled++;
+        return 0;
+    case CORE_ACT_AUTOSCALE:
+        if (!sh->db) return 0;
+        return rec_check(sh,
+                         res_add_autoscale_decision(sh->db, sh->run_id, &sh->spec, sh->heap.now_ns,
+                                                    a->model, &a->scale, sh->err));
     case CORE_ACT_INSTANCE_STATE:
         if (sh->db) {
             int rc = rec_check(sh, res_add_instance_event(sh->db, sh->run_id, &sh->spec,
@@ -671,6 +694,7 @@ void shell_free(struct shell *sh)
     free(sh->sources);
     free(sh->faults);
     free(sh->wakes);
+    free(sh->dropped);
     res_action_log_close(sh->alog);
     wl_world_free(sh->world);
     core_sched_free(sh->core);
@@ -762,21 +786,42 @@ static void mark_waiting_cold(uint64_t request, int model, bool cold, void *ctx)
 }
 
 /* The end-of-run rule: nothing the core knew of disappears. Loads in flight
- * are recorded 'in_flight'; jobs still queued 'queued' (ids after the last
- * started load, in queue order; no GPU); requests never finished with
+ * are recorded 'in_flight'; jobs the core dropped unstarted 'cancelled'
+ * (started NULL, no GPU; ids after the last started load, in the order
+ * dropped); jobs still queued 'queued' (ids after those, in queue order; no
+ * GPU); requests never finished with
  * their cold flag as the core holds it for those still waiting. */
 static int record_leftovers(struct shell *sh)
 {
     int rc;
     for (size_t id = 0; id < sh->load_cap; id++)
         if (sh->loads[id] && (rc = load_end(sh, sh->loads[id], "in_flight")) < 0) return rc;
+    for (size_t i = 0; i < sh->dropped_count && sh->db; i++) {
+        const struct core_action *d = &sh->dropped[i];
+        const struct core_model_spec *m = &sh->spec.models[d->model];
+        struct res_load_row row = {
+            .load_id = sh->last_load + 1 + i,
+            .model = d->model,
+            .gpu = -1,
+            .source = CORE_SRC_STORAGE,
+            .reason = d->reason,
+            .enqueued_ns = d->enqueued_ns,
+            .started_ns = -1,
+            .finished_ns = -1,
+            .bytes = m->weights_bytes,
+            .vram_bytes = m->vram_bytes,
+            .outcome = "cancelled",
+        };
+        if ((rc = rec_check(sh, res_add_load(sh->db, sh->run_id, &sh->spec, &row, sh->err))) < 0)
+            return rc;
+    }
     size_t queued = core_sched_queued_count(sh->core);
     for (size_t i = 0; i < queued && sh->db; i++) {
         struct core_queued_job j;
         core_sched_queued(sh->core, i, &j);
         const struct core_model_spec *m = &sh->spec.models[j.model];
         struct res_load_row row = {
-            .load_id = sh->last_load + 1 + i,
+            .load_id = sh->last_load + 1 + sh->dropped_count + i,
             .model = j.model,
             .gpu = -1,
             .source = CORE_SRC_STORAGE,

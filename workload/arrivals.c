@@ -28,14 +28,12 @@ int wl_arrivals_init(struct wl_arrivals *a, const struct core_workload_spec *w, 
         return 0;
     case CORE_ARRIVAL_POISSON:
         if (!(w->rate_per_s >= 0) || !isfinite(w->rate_per_s))
-            return thaw_err_set(err, THAW_EINVAL, "workload of model %d: bad Poisson rate %g",
-                                w->model, w->rate_per_s);
+            return thaw_err_set(err, THAW_EINVAL, "bad Poisson rate %g", w->rate_per_s);
         if (w->end_ns > 0 && (a->end_ns < 0 || w->end_ns < a->end_ns)) a->end_ns = w->end_ns;
         if (a->end_ns < 0 && w->rate_per_s > 0)
             return thaw_err_set(err, THAW_EINVAL,
-                                "workload of model %d: Poisson arrivals with no end and no run "
-                                "duration would never stop; set arrivals.end or run.duration",
-                                w->model);
+                                "Poisson arrivals with no end and no run duration would never "
+                                "stop; set arrivals.end or run.duration");
         if (!rng && w->rate_per_s > 0)
             return thaw_err_set(err, THAW_EINVAL, "Poisson arrivals need a generator");
         a->last_ns = w->start_ns > 0 ? w->start_ns : 0;
@@ -87,9 +85,7 @@ int wl_arrivals_init(struct wl_arrivals *a, const struct core_workload_spec *w, 
         for (int i = 0; i < w->time_count; i++)
             if (w->times_ns[i] < 0 || (i > 0 && w->times_ns[i] < w->times_ns[i - 1]))
                 return thaw_err_set(err, THAW_EINVAL,
-                                    "workload of model %d: arrival times must be >= 0 and "
-                                    "ascending (entry %d)",
-                                    w->model, i);
+                                    "arrival times must be >= 0 and ascending (entry %d)", i);
         a->done = w->time_count == 0;
         return 0;
     case CORE_ARRIVAL_BURSTS:
@@ -97,14 +93,13 @@ int wl_arrivals_init(struct wl_arrivals *a, const struct core_workload_spec *w, 
             if (w->bursts[i].at_ns < 0 || w->bursts[i].count < 0 ||
                 (i > 0 && w->bursts[i].at_ns < w->bursts[i - 1].at_ns))
                 return thaw_err_set(err, THAW_EINVAL,
-                                    "workload of model %d: bursts must be at times >= 0, in "
-                                    "ascending order, with counts >= 0 (entry %d)",
-                                    w->model, i);
+                                    "bursts must be at times >= 0, in ascending order, with "
+                                    "counts >= 0 (entry %d)",
+                                    i);
         a->done = w->burst_count == 0;
         return 0;
     }
-    return thaw_err_set(err, THAW_EINVAL, "workload of model %d: unknown arrival kind %d", w->model,
-                        (int)w->arrivals);
+    return thaw_err_set(err, THAW_EINVAL, "unknown arrival kind %d", (int)w->arrivals);
 }
 
 static bool before_end(const struct wl_arrivals *a, int64_t t)

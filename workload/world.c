@@ -51,8 +51,11 @@ static int build_arrivals(struct wl_world *w, uint64_t seed, struct thaw_err *er
         src->service_rng = wl_rng_for_workload(sp, seed, i, WL_STREAM_SERVICE);
         if (!src->arrivals_rng || !src->service_rng)
             return thaw_err_set(err, THAW_ENOMEM, "out of memory");
-        int rc = wl_arrivals_init(&src->gen, ws, src->arrivals_rng, sp->duration_ns, err);
-        if (rc < 0) return rc;
+        struct thaw_err why = {0};
+        int rc = wl_arrivals_init(&src->gen, ws, src->arrivals_rng, sp->duration_ns, &why);
+        if (rc < 0)
+            return thaw_err_set(err, rc, "workload %d (model '%s'): %s", i,
+                                sp->models[ws->model].name, why.msg);
     }
     return 0;
 }

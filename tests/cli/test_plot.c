@@ -78,7 +78,8 @@ static void add_load(struct res_db *db, int run, int load, const char *model, in
  * Run 2 (sim, priority): the same models, shorter waits.
  * Run 3 (exec): the loads of run 1, measured 10% slower.
  * Runs 10-21: sweep "sw1", gpus in {1, 2} x queue in {fifo, priority} x
- * seeds 1-3, with cold_start_p99_s = base + {0, 2, 4} by seed. */
+ * seeds 1-3, with makespan_s = base + {0, 2, 4} by seed (a metric the
+ * sweep chart averages over seeds). */
 static int setup(void **state)
 {
     struct fixture *fx = calloc(1, sizeof *fx);
@@ -119,10 +120,9 @@ static int setup(void **state)
                 add_run(db, id, "sim", q ? prio : fifo, seed, "sw1", params);
                 /* base: 60 / gpus, minus 10 for priority. */
                 double v = 60.0 / g - 10 * q + 2 * (seed - 1);
-                snprintf(
-                    sql, sizeof sql,
-                    "INSERT INTO metrics (run, name, value) VALUES (%d, 'cold_start_p99_s', %g);",
-                    id, v);
+                snprintf(sql, sizeof sql,
+                         "INSERT INTO metrics (run, name, value) VALUES (%d, 'makespan_s', %g);",
+                         id, v);
                 exec_sql(db, sql);
             }
     *state = fx;
@@ -295,7 +295,10 @@ static void test_cdf(void **state)
 static void test_sweep(void **state)
 {
     struct fixture *fx = *state;
-    struct cli_plot_job job = prepare_ok(fx, CLI_PLOT_SWEEP, 0, NULL);
+    struct cli_plot_request mreq = {CLI_PLOT_SWEEP, 0, NULL, "makespan_s", NULL};
+    struct cli_plot_job job;
+    struct thaw_err merr = {0};
+    assert_int_equal(cli_plot_prepare(fx->db, &mreq, &job, &merr), 0);
     assert_int_equal(job.rows[0], 4);
     assert_int_equal(job.series, 2);
     assert_string_equal(job.label, "sw1");
@@ -443,13 +446,55 @@ static void test_svg(void **state)
     assert_non_null(strstr(head, "<svg"));
 }
 
+/* Sweep sw2, one point (gpus=1), two seeds whose demand loads (cold
+ * starts) take 10, 20 s (run 30) and 30, 40, 100 s (run 31). Per-run p99s
+ * (R type 7) are 10 + 0.99 * 10 = 19.9 and 40 + 0.98 * 60 = 98.8, whose
+ * mean 59.35 is no percentile of anything; pooled, the five sorted
+ * 10 20 30 40 100 give h = 4 * 0.99 = 3.96, 40 + 0.96 * 60 = 97.6, as
+ * plan computes it. Interval: n p = 4.95, 1.96 sqrt(5 * 0.99 * 0.01) =
+ * 0.436, ranks floor(4.514) = 4 and ceil(5.386) = 6 -> clamped to 4: [100,
+ * 100], widened to hold the estimate: [97.6, 100]. The seeds column is 2. */
+static void test_sweep_pooled(void **state)
+{
+    struct fixture *fx = *state;
+    struct res_db *db = fx->db;
+    const char *fifo =
+        "queue=fifo,placement=first_fit,eviction=lru,shm=off,balancer=lru,autoscale=off";
+    add_run(db, 30, "sim", fifo, 1, "sw2", "cluster.nodes[0].gpus=1");
+    add_run(db, 31, "sim", fifo, 2, "sw2", "cluster.nodes[0].gpus=1");
+    add_load(db, 30, 1, "A", 0, "demand", 0, 0, 10, GIB);
+    add_load(db, 30, 2, "B", 0, "demand", 0, 10, 20, GIB);
+    add_load(db, 31, 1, "A", 0, "demand", 0, 0, 30, GIB);
+    add_load(db, 31, 2, "B", 0, "demand", 0, 30, 40, GIB);
+    add_load(db, 31, 3, "C", 0, "demand", 0, 40, 100, GIB);
+    const char *sw[] = {"sw2"};
+    struct cli_plot_request req = {CLI_PLOT_SWEEP, 1, sw, "cold_start_p99_s",
+                                   "cluster.nodes[0].gpus"};
+    struct cli_plot_job job;
+    struct thaw_err err = {0};
+    assert_int_equal(cli_plot_prepare(db, &req, &job, &err), 0);
+    assert_int_equal(job.rows[0], 1);
+    char row[256];
+    read_row(job.files[0], 0, row, sizeof row);
+    double x, v, lo, hi;
+    int n;
+    assert_int_equal(sscanf(row, "%lf %lf %lf %lf %d", &x, &v, &lo, &hi, &n), 5);
+    assert_int_equal(n, 2);
+    assert_true(fabs(v - 97.6) < 1e-9);
+    assert_true(fabs(lo - 97.6) < 1e-9);
+    assert_true(fabs(hi - 100) < 1e-9);
+    assert_non_null(strstr(job.assign, "pooled over the cold starts of 2 seeds"));
+    cli_plot_job_free(&job, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_timeline), cmocka_unit_test(test_vram),
-        cmocka_unit_test(test_cdf),      cmocka_unit_test(test_sweep),
-        cmocka_unit_test(test_validate), cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_svg),      cmocka_unit_test(test_colour_groups),
+        cmocka_unit_test(test_timeline),     cmocka_unit_test(test_vram),
+        cmocka_unit_test(test_cdf),          cmocka_unit_test(test_sweep),
+        cmocka_unit_test(test_validate),     cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_svg),          cmocka_unit_test(test_colour_groups),
+        cmocka_unit_test(test_sweep_pooled),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -848,6 +848,59 @@ static void test_deep_nesting(void **state)
     free(text);
 }
 
+/* What `thaw sim` would refuse, `thaw check` (the loader) says with
+ * file:line:col and the model's name. base_cluster is lines 1-7; models at
+ * 8-9 (a counted entry: c-0, c-1), workload from line 10. */
+static void test_workloads_sim_would_refuse(void **state)
+{
+    (void)state;
+    char text[2048];
+    /* Poisson with no end and no run.duration: one message for the entry
+     * of two models (line 12, the value of arrivals at column 16) */
+    snprintf(text, sizeof text,
+             "%smodels:\n  - {name: c, weights: 1GiB, count: 2}\n"
+             "workload:\n  - model: c\n    arrivals: {poisson: 1/s}\n    service: 1s\n",
+             base_cluster);
+    struct core_diags d = load_bad(put_text("unbounded.yaml", text), NULL, 0, THAW_EPARSE);
+    assert_int_equal(d.count, 1);
+    assert_true(has_diag(&d, "unbounded.yaml:12:16: workload[0].arrivals: Poisson arrivals of "
+                             "model 'c-0' with no end and no run.duration would never stop"));
+    core_diags_free(&d);
+    /* the same with run.duration, or with arrivals.end: fine */
+    const char *fixes[] = {"run: {duration: 1m}\n", ""};
+    for (int k = 0; k < 2; k++) {
+        snprintf(text, sizeof text,
+                 "%smodels:\n  - {name: c, weights: 1GiB}\n"
+                 "workload:\n  - model: c\n    arrivals: {poisson: 1/s%s}\n    service: 1s\n%s",
+                 base_cluster, k ? ", end: 30s" : "", fixes[k]);
+        core_spec_free(load_ok(put_text("bounded.yaml", text), NULL, 0));
+    }
+    /* concurrency 4 then 8 for chat (line 14 col 18); an absent key (the
+     * third workload) and an equal value (the fourth) conflict with nothing */
+    snprintf(text, sizeof text,
+             "%smodels:\n  - {name: chat, weights: 1GiB}\n"
+             "workload:\n"
+             "  - {model: chat, arrivals: {times: [0s]}, service: 1s, concurrency: 4}\n"
+             "  - model: chat\n    arrivals: {times: [1s]}\n    concurrency: 8\n"
+             "    service: 1s\n"
+             "  - {model: chat, arrivals: {times: [2s]}, service: 1s}\n"
+             "  - {model: chat, arrivals: {times: [3s]}, service: 1s, concurrency: 4}\n",
+             base_cluster);
+    d = load_bad(put_text("conc.yaml", text), NULL, 0, THAW_EPARSE);
+    assert_int_equal(d.count, 1);
+    assert_true(has_diag(&d, "conc.yaml:14:18: workload[1].concurrency: model 'chat' gets "
+                             "concurrency 8 here but 4 from workload[0]"));
+    core_diags_free(&d);
+    snprintf(text, sizeof text,
+             "%smodels:\n  - {name: chat, weights: 1GiB}\n"
+             "workload:\n"
+             "  - {model: chat, arrivals: {times: [0s]}, service: 1s, concurrency: 4}\n"
+             "  - {model: chat, arrivals: {times: [2s]}, service: 1s}\n"
+             "  - {model: chat, arrivals: {times: [3s]}, service: 1s, concurrency: 4}\n",
+             base_cluster);
+    core_spec_free(load_ok(put_text("conc-ok.yaml", text), NULL, 0));
+}
+
 static void test_huge_counts(void **state)
 {
     (void)state;
@@ -875,7 +928,7 @@ static void test_huge_counts(void **state)
     /* Exactly at the bound, with a workload per model: loads, and fast. */
     snprintf(text, sizeof text,
              "%smodels:\n  - {name: a, weights: 1GiB, count: 100000}\n"
-             "workload:\n  - {model: a, arrivals: {poisson: 1/h}, service: 1s}\n"
+             "workload:\n  - {model: a, arrivals: {poisson: 1/h, end: 1h}, service: 1s}\n"
              "  - {model: a-99999, arrivals: {times: [1s]}, service: 1s}\n",
              base_cluster);
     double t0 = now_s();
@@ -911,6 +964,7 @@ int main(void)
         cmocka_unit_test(test_hundred_thousand_keys),
         cmocka_unit_test(test_deep_nesting),
         cmocka_unit_test(test_huge_counts),
+        cmocka_unit_test(test_workloads_sim_would_refuse),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -140,12 +140,27 @@ static void test_cold_when_load_triggered(void **state)
     fx_free(f);
 }
 
-/* Autoscaler: target 1 waiting per READY instance, at most 2 new per 10 s,
- * A has replicas 1..5 and one READY instance. Eight requests at 1 s: one is
- * served, 7 wait; the first waiting one triggers a demand load. At 10 s:
- * 7 / 1 > 1; to reach the target 7 instances are needed, 5 more than the 2
- * counted (1 READY + 1 loading), room 5 - 2 = 3, step 2 -> 2 scale_up loads.
- * At 20 s: needed 7 - 4 = 3, room 1 -> 1. At 30 s: room 0 -> none. */
+/* The AUTOSCALE action of the last call (exactly one). */
+static const struct core_scale_decision *decision(const struct fx *f)
+{
+    assert_int_equal(fx_count(f, CORE_ACT_AUTOSCALE), 1);
+    return &fx_nth(f, CORE_ACT_AUTOSCALE, 0)->scale;
+}
+
+static void expect_decision(const struct fx *f, const char *want)
+{
+    fx_expect(f, CORE_ACT_AUTOSCALE, 0, want);
+}
+
+/* Autoscaler: target 1 waiting per instance, at most 2 new per 10 s, A has
+ * replicas 1..5, concurrency 1 and one READY instance; no load finishes.
+ * Eight requests at 1 s: one is served, 7 wait; the first waiting one
+ * triggers a demand load. At 10 s: supply 1 READY + 1 loading = 2; the
+ * loading one will take 1 waiting request, excess 7 - 1 = 6; 6 / 2 > 1, 6
+ * instances wanted for the target, 4 beyond supply, room 5 - 2 = 3, step 2
+ * -> 2 scale_up loads. Eight more at 15 s: 15 wait. At 20 s: supply 4,
+ * excess 15 - 3 = 12, 12 / 4 > 1, wanted 12 - 4 = 8, room 1 -> 1. At 30 s:
+ * room 0 -> none, but the decision is still recorded (asked 0). */
 static void test_autoscaler_step_limit(void **state)
 {
     (void)state;
@@ -174,12 +189,132 @@ static void test_autoscaler_step_limit(void **state)
     fx_expect(f, CORE_ACT_START_LOAD, 1,
               "load=3 inst=4 model=0 node=0 gpu=0 src=storage "
               "reason=scale_up");
+    expect_decision(f, "t=10000000000 AUTOSCALE model=0 waiting=7 ready=1 loading=1 queued=0 "
+                       "excess=6 wanted=4 asked=2 dropped=0 evicted=0");
     assert_int_equal(fx_nth(f, CORE_ACT_WAKE_AT, 0)->wake_ns, SEC(20));
+    for (uint64_t r = 9; r <= 16; r++)
+        fx_arrive(f, SEC(15), a, r);
     fx_tick(f, SEC(20));
     assert_int_equal(fx_count(f, CORE_ACT_START_LOAD), 1);
     fx_expect(f, CORE_ACT_START_LOAD, 0, "load=4 inst=5 model=0 node=0 gpu=1");
+    expect_decision(f, "waiting=15 ready=1 loading=3 queued=0 excess=12 wanted=8 asked=1");
     fx_tick(f, SEC(30));
     assert_int_equal(fx_count(f, CORE_ACT_START_LOAD), 0);
+    /* supply 5, excess 15 - 4 = 11, wanted 11 - 5 = 6, room 0 */
+    expect_decision(f, "waiting=15 ready=1 loading=4 queued=0 excess=11 wanted=6 asked=0");
+    fx_free(f);
+}
+
+/* Loads in flight are supply: the same start as above (target 1, step 2,
+ * replicas 1..5, 8 requests at 1 s, no load finishes). At 10 s 2 scale-ups
+ * (above). At 20 s nothing more arrived: 7 wait, 1 READY and 3 LOADING.
+ * Once the three are READY they take 3 of the 7, leaving 4 waiting on 4
+ * instances: 4 / 4 is not above 1, so nothing is asked (excess 7 - 3 = 4,
+ * 4 / 4 = 1). The old rule (waiting / max(1, READY) = 7 > 1, then
+ * ceil(7 / 1) - 4 = 3, room 1) asked a fifth instance here, which would
+ * find the backlog gone when it came up. */
+static void test_autoscaler_no_overask_in_flight(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(1, 8, 40 * GIB);
+    struct core_policy_spec *p = &f->spec.policy;
+    p->autoscale = true;
+    p->autoscale_target = 1.0;
+    p->autoscale_max_step = 2;
+    p->autoscale_period_ns = SEC(10);
+    int a = fx_model(f, "A", 10 * GIB, 1, 1, 5);
+    fx_place(f, a, 0);
+    fx_start(f);
+    for (uint64_t r = 1; r <= 8; r++)
+        fx_arrive(f, SEC(1), a, r);
+    fx_tick(f, SEC(10));
+    assert_int_equal(decision(f)->asked, 2);
+    fx_tick(f, SEC(20));
+    assert_int_equal(fx_count(f, CORE_ACT_START_LOAD), 0);
+    const struct core_scale_decision *d = decision(f);
+    assert_int_equal(d->waiting, 7);
+    assert_int_equal(d->ready + d->loading + d->queued, 4);
+    assert_int_equal(d->excess, 4);
+    assert_int_equal(d->wanted, 0);
+    assert_int_equal(d->asked, 0);
+    fx_free(f);
+}
+
+/* Concurrency counts too: A with 8 slots per instance, one READY instance
+ * (busy with 8), target 1, no step limit, replicas 1..8. 16 more requests
+ * at 1 s wait; a demand load starts. At 10 s the loading instance will take
+ * 8 of them: excess 16 - 8 = 8, supply 2, 8 / 2 > 1, wanted ceil(8 / 1) - 2
+ * = 6. The old rule counted all 16 (16 - 2 = 14 wanted). */
+static void test_autoscaler_counts_slots(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(1, 8, 80 * GIB);
+    struct core_policy_spec *p = &f->spec.policy;
+    p->autoscale = true;
+    p->autoscale_target = 1.0;
+    p->autoscale_max_step = 0;
+    p->autoscale_period_ns = SEC(10);
+    int a = fx_model(f, "A", 10 * GIB, 1, 1, 8);
+    fx_place(f, a, 0);
+    fx_concurrency(f, a, 8);
+    fx_start(f);
+    for (uint64_t r = 1; r <= 24; r++)
+        fx_arrive(f, SEC(1), a, r);
+    fx_tick(f, SEC(10));
+    expect_decision(f, "waiting=16 ready=1 loading=1 queued=0 excess=8 wanted=6 asked=6");
+    fx_free(f);
+}
+
+/* A queued scale-up that the drained queue no longer needs is dropped. One
+ * GPU of 20 GiB holds A and B (10 GiB each) READY, eviction none, so no
+ * load can start. At 1 s B gets one request, A three: request 1 is served,
+ * 2 and 3 wait, a demand job is queued (1 < replicas_max 3). At 10 s:
+ * supply 1 READY + 1 queued = 2, the queued one will take 1, excess 1;
+ * 1 / 2 = 0.5 > target 0.4, wanted ceil(1 / 0.4) - 2 = 1, room 3 - 2 = 1
+ * -> one scale_up job. Requests 1, 2, 3 finish on instance 1 at 11, 12,
+ * 13 s: nothing waits. At 20 s the two queued jobs bring 2 slots for 0
+ * waiting requests: the most recently queued scale-up is dropped (then 1
+ * slot, still >= 0 + 1, but the demand job is not the autoscaler's to
+ * drop): dropped 1; READY 1 = replicas_min, so nothing is evicted. */
+static void test_autoscaler_drops_unneeded_scale_up(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(1, 1, 20 * GIB);
+    struct core_policy_spec *p = &f->spec.policy;
+    p->autoscale = true;
+    p->autoscale_target = 0.4;
+    p->autoscale_max_step = 0;
+    p->autoscale_period_ns = SEC(10);
+    strcpy(p->eviction, "none");
+    int a = fx_model(f, "A", 10 * GIB, 1, 1, 3);
+    int b = fx_model(f, "B", 10 * GIB, 1, 1, 1);
+    fx_place(f, a, 0);
+    fx_place(f, b, 0);
+    fx_start(f);
+    fx_arrive(f, SEC(1), b, 100); /* B busy: never idle */
+    for (uint64_t r = 1; r <= 3; r++)
+        fx_arrive(f, SEC(1), a, r);
+    assert_int_equal(fx_count(f, CORE_ACT_START_LOAD), 0);
+    assert_int_equal(core_sched_queued_count(f->s), 1); /* the demand job */
+    fx_tick(f, SEC(10));
+    expect_decision(f, "waiting=2 ready=1 loading=0 queued=1 excess=1 wanted=1 asked=1");
+    assert_int_equal(core_sched_queued_count(f->s), 2);
+    fx_finish(f, SEC(11), 1, 1);
+    fx_finish(f, SEC(12), 2, 1);
+    fx_finish(f, SEC(13), 3, 1);
+    fx_tick(f, SEC(20));
+    assert_int_equal(fx_count(f, CORE_ACT_DROP_JOB), 1);
+    fx_expect(f, CORE_ACT_DROP_JOB, 0,
+              "t=20000000000 DROP_JOB model=0 reason=scale_up enqueued=10000000000");
+    expect_decision(f, "waiting=0 ready=1 loading=0 queued=2 excess=0 wanted=0 asked=0 "
+                       "dropped=1 evicted=0");
+    assert_int_equal(core_sched_queued_count(f->s), 1);
+    struct core_queued_job j;
+    core_sched_queued(f->s, 0, &j);
+    assert_int_equal(j.reason, CORE_REASON_DEMAND);
+    /* the next period has nothing left to drop and nothing waits: no row */
+    fx_tick(f, SEC(30));
+    assert_int_equal(fx_count(f, CORE_ACT_AUTOSCALE), 0);
     fx_free(f);
 }
 
@@ -283,6 +418,9 @@ int main(void)
         cmocka_unit_test(test_mmc_fifo_not_cold),
         cmocka_unit_test(test_cold_when_load_triggered),
         cmocka_unit_test(test_autoscaler_step_limit),
+        cmocka_unit_test(test_autoscaler_no_overask_in_flight),
+        cmocka_unit_test(test_autoscaler_counts_slots),
+        cmocka_unit_test(test_autoscaler_drops_unneeded_scale_up),
         cmocka_unit_test(test_autoscaler_scale_down),
         cmocka_unit_test(test_determinism),
     };

@@ -63,10 +63,10 @@ static void test_open_creates_folder_and_schema(void **state)
     query_text(db, "PRAGMA journal_mode", text, sizeof text);
     assert_string_equal(text, "wal");
     assert_int_equal(query_int(db, "PRAGMA foreign_keys"), 1);
-    /* the eleven tables of schema.sql: runs loads requests instance_events
+    /* the twelve tables of schema.sql: runs loads requests instance_events
      * faults gpus core_actions core_events metrics metrics_by_model
-     * anomalies */
-    assert_int_equal(query_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"), 11);
+     * anomalies autoscale_decisions */
+    assert_int_equal(query_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"), 12);
     res_close(db);
     /* reopening applies the schema again harmlessly (IF NOT EXISTS) */
     assert_int_equal(res_open(path, &db, &err), 0);
@@ -293,8 +293,8 @@ static void test_bad_rows(void **state)
     assert_int_equal(res_open(path, &db, &err), 0);
     int64_t run;
     assert_int_equal(res_run_begin(db, spec, &sim_info, &run, &err), 0);
-    struct res_load_row ld = {1,       1,  0,  0,   CORE_SRC_STORAGE, CORE_REASON_DEMAND, 0, 0,
-                              SEC(10), 18, 20, "ok", NULL};
+    struct res_load_row ld = {
+        1, 1, 0, 0, CORE_SRC_STORAGE, CORE_REASON_DEMAND, 0, 0, SEC(10), 18, 20, "ok", NULL};
     struct res_load_row bad = ld;
     bad.model = 2;
     assert_int_equal(res_add_load(db, run, spec, &bad, &err), THAW_EINVAL);
@@ -396,7 +396,8 @@ static void test_row_kinds(void **state)
     int64_t run;
     assert_int_equal(res_run_begin(db, spec, &sim_info, &run, &err), 0);
     struct res_load_row ld = {7,      3,      1,  2, CORE_SRC_SHM, CORE_REASON_SCALE_UP,
-                              SEC(1), SEC(2), -1, 9, 10,           "cancelled", NULL};
+                              SEC(1), SEC(2), -1, 9, 10,           "cancelled",
+                              NULL};
     assert_int_equal(res_add_load(db, run, spec, &ld, &err), 0);
     assert_int_equal(
         res_add_instance_event(db, run, spec, 3, 1, 2, CORE_INST_DRAINING, SEC(4), &err), 0);
