@@ -8,6 +8,7 @@
 #define THAW_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "spec.h"
@@ -52,6 +53,40 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 /* Parses an unsigned integer option value; -1 on error (message printed). */
 int cli_parse_u64(const char *cmd, const char *opt, const char *s, unsigned long long *out);
 
+/* Rows as a table, CSV (RFC 4180, CRLF) or JSON (an array of objects), in
+ * format.c: cli_writer_columns once, cli_writer_row per row, then
+ * cli_writer_end (which prints a table) and cli_writer_free. Returns 0 or
+ * -1 (out of memory, or the stream failed). */
+enum cli_format { CLI_FMT_TABLE = 0, CLI_FMT_CSV, CLI_FMT_JSON };
+/* -1 after a usage message for anything but table, csv, json. */
+int cli_format_parse(const char *cmd, const char *s, enum cli_format *out);
+/* A number as the writer prints it; table: 6 significant digits, "-" for
+ * NaN; else the shortest exact form, "" for NaN. Integral values print as
+ * integers. */
+void cli_format_number(char *buf, size_t len, double v, bool table);
+struct res_value;
+struct cli_writer {
+    enum cli_format fmt;
+    FILE *out;
+    int ncols;
+    char **names;
+    size_t rows, cap;
+    char ***cells; /* table only */
+};
+void cli_writer_init(struct cli_writer *w, enum cli_format fmt, FILE *out);
+int cli_writer_columns(struct cli_writer *w, int n, const char *const *names);
+int cli_writer_row(struct cli_writer *w, int n, const struct res_value *v);
+int cli_writer_end(struct cli_writer *w);
+void cli_writer_free(struct cli_writer *w);
+
+/* The runs named by words ("RUN|SELECTOR...", runs_arg.c) into a malloc'ed
+ * *ids (caller frees), in the order given, each once; no words: the last
+ * run. A word with '=', ',', ';', a space or an inner '-' is a selector. */
+struct res_db;
+struct thaw_err;
+int cli_runs_resolve(struct res_db *db, const char *const *words, int n_words, int64_t **ids,
+                     int *n, struct thaw_err *err);
+
 /* Default results database. */
 #define CLI_DEFAULT_DB "results/thaw.db"
 
@@ -69,5 +104,6 @@ extern const struct cli_command cli_cmd_plan;
 extern const struct cli_command cli_cmd_weights;
 extern const struct cli_command cli_cmd_validate;
 extern const struct cli_command cli_cmd_calibrate;
+extern const struct cli_command cli_cmd_export;
 
 #endif

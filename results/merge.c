@@ -4,24 +4,33 @@
  * are renumbered in the output and every row follows its run. Rows are
  * copied in their stored order (rowid), which the metrics rely on for ties. */
 #include "results.h"
+#include "results_internal.h"
 
 #include <string.h>
 #include <sys/stat.h>
 
 #include <sqlite3.h>
 
-/* Per table: the columns after `run`, copied as they are. */
+/* Per table: the columns after `run`, copied as they are. Optional tables
+ * came with schema version 1: an older input lacks them, and the backfill
+ * of the migration fills them for its runs after the copy. */
 static const struct {
     const char *table, *columns;
+    bool optional;
 } row_tables[] = {
-    {"gpus", "gpu, name, node, vram"},
-    {"loads", "load_id, model, instance, gpu, gpu_name, node, source, reason, enqueued, started, "
-              "finished, bytes, vram, deadline, outcome"},
-    {"requests", "request_id, model, arrived, dispatched, finished, instance, cold"},
-    {"instance_events", "instance, model, gpu, state, t, vram"},
-    {"faults", "kind, target, t, recovered"},
-    {"core_events", "seq, kind, t_ns, request, instance, load_id, model, node, gpu, ok"},
-    {"metrics", "name, value"},
+    {"gpus", "gpu, name, node, vram", false},
+    {"loads",
+     "load_id, model, instance, gpu, gpu_name, node, source, reason, enqueued, started, "
+     "finished, bytes, vram, deadline, outcome",
+     false},
+    {"requests", "request_id, model, arrived, dispatched, finished, instance, cold", false},
+    {"instance_events", "instance, model, gpu, state, t, vram", false},
+    {"faults", "kind, target, t, recovered", false},
+    {"core_events", "seq, kind, t_ns, request, instance, load_id, model, node, gpu, ok", false},
+    {"metrics", "name, value", false},
+    {"run_params", "key, value", true},
+    {"models", "model, name", true},
+    {"nodes", "node, name", true},
 };
 #define TABLE_COUNT ((int)(sizeof row_tables / sizeof row_tables[0]))
 
@@ -68,6 +77,7 @@ static int copy_runs(sqlite3 *db, const char *in_path, struct res_merge_counts *
                  row_tables[t].table, row_tables[t].columns, row_tables[t].columns,
                  row_tables[t].table);
         if (sqlite3_prepare_v2(db, sql, -1, &ins_rows[t], NULL) != SQLITE_OK) {
+            if (row_tables[t].optional) continue;
             rc = fail(db, err, in_path, row_tables[t].table);
             goto out;
         }
@@ -100,6 +110,7 @@ static int copy_runs(sqlite3 *db, const char *in_path, struct res_merge_counts *
         }
         int64_t new_id = sqlite3_last_insert_rowid(db);
         for (int t = 0; t < TABLE_COUNT; t++) {
+            if (!ins_rows[t]) continue;
             sqlite3_bind_int64(ins_rows[t], 1, new_id);
             sqlite3_bind_int64(ins_rows[t], 2, old_id);
             r = sqlite3_step(ins_rows[t]);
@@ -112,6 +123,19 @@ static int copy_runs(sqlite3 *db, const char *in_path, struct res_merge_counts *
         counts->added++;
     }
     if (s != SQLITE_DONE) rc = fail(db, err, in_path, "reading runs");
+    /* The scenario texts (once per hash), when the input has them; then what
+     * an older input lacked. */
+    if (rc == 0) {
+        sqlite3_stmt *txt = NULL;
+        if (sqlite3_prepare_v2(db,
+                               "INSERT OR IGNORE INTO main.scenario_texts (sha256, text) "
+                               "SELECT sha256, text FROM src.scenario_texts",
+                               -1, &txt, NULL) == SQLITE_OK &&
+            sqlite3_step(txt) != SQLITE_DONE)
+            rc = fail(db, err, in_path, "scenario_texts");
+        sqlite3_finalize(txt);
+    }
+    if (rc == 0) rc = res_migrate_backfill(db, err);
 out:
     sqlite3_finalize(list);
     sqlite3_finalize(known);
