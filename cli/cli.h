@@ -87,6 +87,14 @@ struct thaw_err;
 int cli_runs_resolve(struct res_db *db, const char *const *words, int n_words, int64_t **ids,
                      int *n, struct thaw_err *err);
 
+/* The spec stored run m was recorded from, with overrides o (run_spec.c):
+ * its scenario file when it still hashes to m->sha, else the copy of the
+ * file stored with the run (*stored = true; a line on stderr says so).
+ * NULL after a message naming cmd. Free with core_spec_free. */
+struct res_run_meta;
+struct core_spec *cli_run_spec_load(struct res_db *db, const struct res_run_meta *m,
+                                    const struct cli_overrides *o, const char *cmd, bool *stored);
+
 /* Default results database. */
 #define CLI_DEFAULT_DB "results/thaw.db"
 
