@@ -16,7 +16,7 @@ trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 db=$tmp/t.db
 
-"$THAW" sim scenarios/large.yaml --set run.duration=5m --db "$db" --quiet > /dev/null \
+"$THAW" sim scenarios/large.yaml --set run.duration=2m --db "$db" --quiet > /dev/null \
     || fail "sim large"
 for kind in vram timeline; do
     "$THAW" plot --db "$db" "$kind" 1 -o "$tmp/$kind.png" --keep-data > "$tmp/$kind.out" 2>&1 \
