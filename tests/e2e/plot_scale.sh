@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # plot_scale.sh - charts at scale: vram on the 256-GPU reference scenario
-# (scenarios/large.yaml, its first 10 s: the invariant checker of debug builds makes more slow under ASan) becomes a heatmap (a matrix, a row per
-# GPU) and gnuplot draws it; timeline still draws; cdf and sweep with 16
+# (scenarios/large.yaml, its first 10 s: debug builds check invariants after
+# every event, which makes longer runs minutes under ASan) becomes a heatmap
+# (a matrix, a row per GPU) and gnuplot draws it; timeline still draws; cdf and sweep with 16
 # series (a 16-point sweep) draw with the legend out of the plot; --log and
 # long titles do not break gnuplot.
 set -u
