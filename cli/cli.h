@@ -8,6 +8,7 @@
 #define THAW_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "spec.h"
@@ -59,6 +60,48 @@ int cli_parse_range(const char *cmd, const char *opt, const char *s, unsigned lo
                     unsigned long long hi, unsigned long long *out);
 int cli_parse_u64(const char *cmd, const char *opt, const char *s, unsigned long long *out);
 
+/* Rows as a table, CSV (RFC 4180, CRLF) or JSON (an array of objects), in
+ * format.c: cli_writer_columns once, cli_writer_row per row, then
+ * cli_writer_end (which prints a table) and cli_writer_free. Returns 0 or
+ * -1 (out of memory, or the stream failed). */
+enum cli_format { CLI_FMT_TABLE = 0, CLI_FMT_CSV, CLI_FMT_JSON };
+/* -1 after a usage message for anything but table, csv, json. */
+int cli_format_parse(const char *cmd, const char *s, enum cli_format *out);
+/* A number as the writer prints it; table: 6 significant digits, "-" for
+ * NaN; else the shortest exact form, "" for NaN. Integral values print as
+ * integers. */
+void cli_format_number(char *buf, size_t len, double v, bool table);
+struct res_value;
+struct cli_writer {
+    enum cli_format fmt;
+    FILE *out;
+    int ncols;
+    char **names;
+    size_t rows, cap;
+    char ***cells; /* table only */
+};
+void cli_writer_init(struct cli_writer *w, enum cli_format fmt, FILE *out);
+int cli_writer_columns(struct cli_writer *w, int n, const char *const *names);
+int cli_writer_row(struct cli_writer *w, int n, const struct res_value *v);
+int cli_writer_end(struct cli_writer *w);
+void cli_writer_free(struct cli_writer *w);
+
+/* The runs named by words ("RUN|SELECTOR...", runs_arg.c) into a malloc'ed
+ * *ids (caller frees), in the order given, each once; no words: the last
+ * run. A word with '=', ',', ';', a space or an inner '-' is a selector. */
+struct res_db;
+struct thaw_err;
+int cli_runs_resolve(struct res_db *db, const char *const *words, int n_words, int64_t **ids,
+                     int *n, struct thaw_err *err);
+
+/* The spec stored run m was recorded from, with overrides o (run_spec.c):
+ * its scenario file when it still hashes to m->sha, else the copy of the
+ * file stored with the run (*stored = true; a line on stderr says so).
+ * NULL after a message naming cmd. Free with core_spec_free. */
+struct res_run_meta;
+struct core_spec *cli_run_spec_load(struct res_db *db, const struct res_run_meta *m,
+                                    const struct cli_overrides *o, const char *cmd, bool *stored);
+
 /* Default results database. */
 #define CLI_DEFAULT_DB "results/thaw.db"
 
@@ -78,5 +121,6 @@ extern const struct cli_command cli_cmd_validate;
 extern const struct cli_command cli_cmd_calibrate;
 extern const struct cli_command cli_cmd_prune;
 extern const struct cli_command cli_cmd_trace;
+extern const struct cli_command cli_cmd_export;
 
 #endif

@@ -255,24 +255,21 @@ static int calibrate(struct res_db *db, int64_t run)
                scale, scale, scale);
 
     struct core_spec *spec = NULL;
-    if (access(r.scenario, R_OK) == 0) {
+    {
         struct cli_overrides o;
+        bool stored = false;
         cli_overrides_init(&o);
         char *full = NULL;
         if (res_run_overrides(db, run, &full, NULL) == 0 && overrides_parse(full, &o) == 0)
-            spec = cli_load_spec(r.scenario, &o);
+            spec = cli_run_spec_load(db, &r, &o, "calibrate", &stored);
         free(full);
         cli_overrides_free(&o);
         if (!spec)
-            printf("scenario %s does not load: printing the fit only\n", r.scenario);
-        else if (strcmp(spec->sha256_hex, r.sha))
-            printf("warning: %s changed since the run (sha256 %.12s, run %.12s): the current "
-                   "values are today's file\n",
-                   r.scenario, spec->sha256_hex, r.sha);
+            printf("scenario %s is not here or does not load, and no copy is stored: printing "
+                   "the fit only\n",
+                   r.scenario);
         if (spec && *r.overrides)
             printf("scenario values with the run's overrides: %s\n", r.overrides);
-    } else {
-        printf("scenario %s is not here: printing the fit only\n", r.scenario);
     }
 
     struct res_calibration *cal = NULL;

@@ -14,6 +14,7 @@
 
 static const char compare_usage[] =
     "usage: thaw compare [--db PATH] --a SELECTOR --b SELECTOR [--metric M...] [--level L]\n"
+    "                    [--format table|csv|json]\n"
     "\n"
     "Compares two sets of stored runs (sim or exec alike), metric by metric: the\n"
     "mean of A, the mean of B, the difference B - A with a confidence interval,\n"
@@ -36,6 +37,10 @@ static const char compare_usage[] =
     "                   cold_start_mean_s cold_start_p99_s makespan_s\n"
     "                   recovery_mean_s request_p99_s\n"
     "  --level L        confidence level, 0 < L < 1 (default 0.95)\n"
+    "  --format F       table (default), csv or json: one row per metric with\n"
+    "                   metric, n_a, n_b, a_mean, b_mean, diff, ci_lo, ci_hi,\n"
+    "                   level, method (paired|welch|none), df, verdict (a|b|same|\n"
+    "                   empty), a_runs, b_runs (the ids, space-separated)\n"
     "\n"
     "selectors: terms that must all hold, separated by spaces or ';'\n"
     "  1,2,5  3-7       run ids\n"
@@ -104,6 +109,78 @@ static const char *verdict_text(enum res_verdict v)
     return "-";
 }
 
+/* The ids as "1 2 5" (truncated past the buffer). */
+static void ids_text(char *buf, size_t len, const int64_t *ids, int n)
+{
+    buf[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        size_t used = strlen(buf);
+        if (snprintf(buf + used, len - used, "%s%lld", i ? " " : "", (long long)ids[i]) >=
+            (int)(len - used))
+            break;
+    }
+}
+
+static struct res_value real_value(double v)
+{
+    return isfinite(v) ? (struct res_value){.type = RES_VAL_REAL, .r = v} : (struct res_value){0};
+}
+
+static struct res_value text_value(const char *t)
+{
+    return (struct res_value){.type = RES_VAL_TEXT, .text = t};
+}
+
+/* --format csv|json: one row per metric, the numbers unrounded. */
+static int compare_rows(struct res_db *db, const int64_t *a, int na, const int64_t *b, int nb,
+                        const char *const *metrics, int nmetrics, double level, enum cli_format fmt)
+{
+    static const char *const cols[] = {"metric", "n_a",     "n_b",    "a_mean", "b_mean",
+                                       "diff",   "ci_lo",   "ci_hi",  "level",  "method",
+                                       "df",     "verdict", "a_runs", "b_runs"};
+    enum { NCOLS = (int)(sizeof cols / sizeof cols[0]) };
+    char a_ids[4096], b_ids[4096];
+    ids_text(a_ids, sizeof a_ids, a, na);
+    ids_text(b_ids, sizeof b_ids, b, nb);
+    struct cli_writer w;
+    cli_writer_init(&w, fmt, stdout);
+    int rc = cli_writer_columns(&w, NCOLS, cols) < 0 ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+    for (int m = 0; m < nmetrics && rc == CLI_EXIT_OK; m++) {
+        struct res_comparison c;
+        struct thaw_err err = {0};
+        if (res_compare_metric(db, a, na, b, nb, metrics[m], level, &c, &err) < 0) {
+            fprintf(stderr, "thaw compare: %s: %s\n", metrics[m], err.msg);
+            rc = CLI_EXIT_FAIL;
+            break;
+        }
+        bool ci = c.method != RES_CMP_NONE;
+        double diff = c.method == RES_CMP_PAIRED ? c.ci.diff : c.mean_b - c.mean_a;
+        static const char *const verdicts[] = {"", "same", "a", "b"};
+        struct res_value v[NCOLS] = {
+            text_value(metrics[m]),
+            {.type = RES_VAL_INT, .i = c.n_a},
+            {.type = RES_VAL_INT, .i = c.n_b},
+            real_value(c.mean_a),
+            real_value(c.mean_b),
+            real_value(diff),
+            real_value(ci ? c.ci.lo : NAN),
+            real_value(ci ? c.ci.hi : NAN),
+            real_value(level),
+            text_value(c.method == RES_CMP_PAIRED  ? "paired"
+                       : c.method == RES_CMP_WELCH ? "welch"
+                                                   : "none"),
+            real_value(ci ? c.ci.df : NAN),
+            c.verdict == RES_VERDICT_NONE ? (struct res_value){0} : text_value(verdicts[c.verdict]),
+            text_value(a_ids),
+            text_value(b_ids),
+        };
+        if (cli_writer_row(&w, NCOLS, v) < 0) rc = CLI_EXIT_FAIL;
+    }
+    if (rc == CLI_EXIT_OK && cli_writer_end(&w) < 0) rc = CLI_EXIT_FAIL;
+    cli_writer_free(&w);
+    return rc;
+}
+
 static int compare_run(int argc, char **argv)
 {
     const char *db_path = CLI_DEFAULT_DB;
@@ -112,11 +189,12 @@ static int compare_run(int argc, char **argv)
     char *metric_buf[MAX_METRICS];
     int nmetrics = 0, nbuf = 0;
     double level = 0.95;
+    enum cli_format format = CLI_FMT_TABLE;
     int rc = CLI_EXIT_USAGE;
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i];
         if (strcmp(opt, "--db") && strcmp(opt, "--a") && strcmp(opt, "--b") &&
-            strcmp(opt, "--metric") && strcmp(opt, "--level")) {
+            strcmp(opt, "--metric") && strcmp(opt, "--level") && strcmp(opt, "--format")) {
             cli_usage_error("compare", "unexpected argument %s", opt);
             goto out;
         }
@@ -127,6 +205,8 @@ static int compare_run(int argc, char **argv)
         const char *v = argv[++i];
         if (!strcmp(opt, "--db")) {
             db_path = v;
+        } else if (!strcmp(opt, "--format")) {
+            if (cli_format_parse("compare", v, &format) < 0) goto out;
         } else if (!strcmp(opt, "--a") || !strcmp(opt, "--b")) {
             if (add_term(opt[2] == 'a' ? sel_a : sel_b, sizeof sel_a, v) < 0) {
                 cli_usage_error("compare", "selector too long");
@@ -196,6 +276,10 @@ static int compare_run(int argc, char **argv)
     if (na == 0 || nb == 0) {
         fprintf(stderr, "thaw compare: selector %s (\"%s\") matches no complete run\n",
                 na == 0 ? "A" : "B", na == 0 ? sel_a : sel_b);
+        goto close;
+    }
+    if (format != CLI_FMT_TABLE) {
+        rc = compare_rows(db, a, na, b, nb, metrics, nmetrics, level, format);
         goto close;
     }
     print_ids("A", sel_a, a, na);

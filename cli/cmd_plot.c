@@ -42,6 +42,9 @@ static const char usage[] =
     "  --param KEY      sweep: the parameter on the x axis (default: the first\n"
     "                   --set key that varies in the sweep, else the policy)\n"
     "  --keep-data      keep the data files given to gnuplot and print their folder\n"
+    "  --log            a log scale on the value axis: latency (x) for cdf, the\n"
+    "                   metric (y) for sweep, GiB (y) for vram lines, both for\n"
+    "                   validate\n"
     "\n"
     "Environment: THAW_GNUPLOT names the gnuplot program (default gnuplot, from\n"
     "PATH); THAW_PLOTS_DIR the folder of the chart scripts. The data files and\n"
@@ -76,7 +79,7 @@ static int run(int argc, char **argv)
     const char *db_path = CLI_DEFAULT_DB, *out = NULL, *metric = NULL, *param = NULL;
     const char *kind_name = NULL;
     const char **sel = calloc((size_t)argc, sizeof *sel);
-    int nsel = 0, keep = 0, rc = CLI_EXIT_FAIL;
+    int nsel = 0, keep = 0, logscale = 0, rc = CLI_EXIT_FAIL;
     if (!sel) {
         fprintf(stderr, "thaw plot: out of memory\n");
         return CLI_EXIT_FAIL;
@@ -101,6 +104,8 @@ static int run(int argc, char **argv)
                 out = v;
         } else if (!strcmp(a, "--keep-data")) {
             keep = 1;
+        } else if (!strcmp(a, "--log")) {
+            logscale = 1;
         } else if (!strcmp(a, "--")) {
             for (i++; i < argc; i++) {
                 if (!kind_name)
@@ -149,6 +154,14 @@ static int run(int argc, char **argv)
     struct cli_plot_job job;
     int prc = cli_plot_prepare(db, &req, &job, &err);
     res_close(db);
+    if (prc == 0 && logscale) {
+        size_t len = job.assign ? strlen(job.assign) : 0;
+        char *grown = realloc(job.assign, len + 16);
+        if (grown) {
+            memcpy(grown + len, "logscale=1; ", 13);
+            job.assign = grown;
+        }
+    }
     if (prc < 0) {
         fprintf(stderr, "thaw plot: %s\n", err.msg);
         goto done;

@@ -1,7 +1,8 @@
 /* cmd_replay.c - `thaw replay RUN`: feeds a recorded run's core events into a
  * fresh core and checks that it decides exactly what the run decided. The
  * scenario is reloaded from the path and overrides the run recorded, and
- * must still hash to the recorded sha256. */
+ * must still hash to the recorded sha256; when it changed or is gone, the
+ * copy stored with the run is used. */
 #include "cli.h"
 
 #include <stdlib.h>
@@ -20,7 +21,9 @@ static const char replay_usage[] =
     "(with the run's --set/--policy overrides and seed) and compares every action\n"
     "with the actions the run logged. The core is deterministic, so an exec run\n"
     "and its replay must agree line for line. A run without an action log (a sim\n"
-    "run) is checked by two fresh cores against each other.\n"
+    "run) is checked by two fresh cores against each other. When the scenario\n"
+    "file changed since the run or is gone, the copy of it stored with the run\n"
+    "is used (and a line on stderr says so).\n"
     "\n"
     "Prints \"replay: N events, M actions, identical\" and exits 0, or prints the\n"
     "first difference and exits 1.\n"
@@ -126,7 +129,12 @@ static int replay_run(int argc, char **argv)
     int prc = parse_overrides(full, &ovr);
     free(full);
     if (prc < 0) goto out;
-    if (!(spec = cli_load_spec(scenario ? scenario : meta.scenario, &ovr))) goto out;
+    bool stored = false;
+    if (!scenario) {
+        if (!(spec = cli_run_spec_load(db, &meta, &ovr, "replay", &stored))) goto out;
+    } else if (!(spec = cli_load_spec(scenario, &ovr))) {
+        goto out;
+    }
     if (strcmp(spec->sha256_hex, meta.sha)) {
         fprintf(stderr,
                 "thaw replay: %s changed since run %lld (sha256 %.12s..., recorded %.12s...)\n",

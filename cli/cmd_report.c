@@ -11,9 +11,10 @@
 #include "results.h"
 
 static const char report_usage[] =
-    "usage: thaw report [--db PATH] [--by-model] [--autoscaler] [RUN...]\n"
+    "usage: thaw report [--db PATH] [--format table|csv|json] [--by-model] [--autoscaler]\n"
+    "                   [RUN...]\n"
     "       thaw report --explain\n"
-    "       thaw report [--db PATH] --select SELECTOR [--metric M]...\n"
+    "       thaw report [--db PATH] [--format F] --select SELECTOR [--metric M]...\n"
     "\n"
     "Prints the summary of stored runs side by side: for each run its id, uuid,\n"
     "mode, scenario, seed, status and policy, then one row per metric (cold-start\n"
@@ -37,12 +38,69 @@ static const char report_usage[] =
     "  --metric M  the table's columns (repeatable, or M1,M2; default\n"
     "              cold_start_mean_s, cold_start_p99_s, makespan_s,\n"
     "              recovery_mean_s)\n"
+    "  --format F  table (default), or csv / json: one row (object) per run with\n"
+    "              its identity and every metric as a column (the run_summary\n"
+    "              view; with --metric, run, seed, params and those metrics)\n"
     "\n"
     "examples:\n"
     "  thaw report                 the last run\n"
     "  thaw report 3 4             runs 3 and 4 side by side\n"
     "  thaw report --db lab.db 9f2c\n"
-    "  thaw report --select sweep=4f1e --metric makespan_s\n";
+    "  thaw report --select sweep=4f1e --metric makespan_s\n"
+    "  thaw report --select sweep=4f1e --format csv > sweep.csv\n";
+
+/* csv / json: the run_summary rows, narrowed to the chosen columns. */
+struct report_sink {
+    struct cli_writer w;
+    const char *const *keep; /* NULL: every column */
+    int n_keep;
+    int map[128]; /* writer column -> export column */
+    int n_map;
+};
+
+static int report_columns(void *ctx, int n, const char *const *names)
+{
+    struct report_sink *s = ctx;
+    const char *out[128];
+    s->n_map = 0;
+    for (int c = 0; c < n && c < 128; c++) {
+        bool keep = !s->keep || !strcmp(names[c], "run") || !strcmp(names[c], "seed") ||
+                    !strcmp(names[c], "params");
+        for (int k = 0; k < s->n_keep && !keep; k++)
+            keep = !strcmp(names[c], s->keep[k]);
+        if (keep) {
+            out[s->n_map] = names[c];
+            s->map[s->n_map++] = c;
+        }
+    }
+    return cli_writer_columns(&s->w, s->n_map, out) < 0 ? THAW_EIO : 0;
+}
+
+static int report_row(void *ctx, int n, const struct res_value *v)
+{
+    struct report_sink *s = ctx;
+    struct res_value out[128];
+    for (int i = 0; i < s->n_map; i++)
+        out[i] = s->map[i] < n ? v[s->map[i]] : (struct res_value){0};
+    return cli_writer_row(&s->w, s->n_map, out) < 0 ? THAW_EIO : 0;
+}
+
+static int report_export(struct res_db *db, const int64_t *runs, int n, enum cli_format fmt,
+                         const char *const *metrics, int n_metrics)
+{
+    struct report_sink s = {.keep = n_metrics ? metrics : NULL, .n_keep = n_metrics};
+    cli_writer_init(&s.w, fmt, stdout);
+    struct res_export_sink sink = {report_columns, report_row};
+    struct thaw_err err = {0};
+    int rc = res_export(db, "run_summary", runs, n, &sink, &s, &err);
+    if (rc == 0 && cli_writer_end(&s.w) < 0) rc = thaw_err_set(&err, THAW_EIO, "write failed");
+    cli_writer_free(&s.w);
+    if (rc < 0) {
+        fprintf(stderr, "thaw report: %s\n", err.msg[0] ? err.msg : "write failed");
+        return CLI_EXIT_FAIL;
+    }
+    return CLI_EXIT_OK;
+}
 
 /* Runs left 'running' by a process that is gone, on stderr so that the
  * tables on stdout stay as they are. */
@@ -64,7 +122,7 @@ static void note_orphans(struct res_db *db)
 
 /* The --select table: one row per run of the selector. */
 static int report_table(struct res_db *db, const char *selector, const char **metrics,
-                        int n_metrics)
+                        int n_metrics, enum cli_format fmt)
 {
     static const char *const defaults[] = {"cold_start_mean_s", "cold_start_p99_s", "makespan_s",
                                            "recovery_mean_s"};
@@ -79,6 +137,11 @@ static int report_table(struct res_db *db, const char *selector, const char **me
         fprintf(stderr, "thaw report: no complete run matches '%s'\n", selector);
         free(ids);
         return CLI_EXIT_FAIL;
+    }
+    if (fmt != CLI_FMT_TABLE) {
+        int erc = report_export(db, ids, n, fmt, metrics, n_metrics);
+        free(ids);
+        return erc;
     }
     int rc = n_metrics ? res_table_print(db, ids, n, metrics, n_metrics, stdout, &err)
                        : res_table_print(db, ids, n, defaults, 4, stdout, &err);
@@ -125,6 +188,7 @@ static int report_run(int argc, char **argv)
     bool by_model = false, autoscaler = false;
     const char *db_path = CLI_DEFAULT_DB;
     const char *selector = NULL;
+    enum cli_format fmt = CLI_FMT_TABLE;
     char metric_list[1024] = ""; /* every --metric, joined by ',' */
     const char **sel = calloc((size_t)argc + 1, sizeof *sel);
     if (!sel) {
@@ -134,8 +198,8 @@ static int report_run(int argc, char **argv)
     int nsel = 0;
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i];
-        bool takes_value =
-            !strcmp(opt, "--db") || !strcmp(opt, "--select") || !strcmp(opt, "--metric");
+        bool takes_value = !strcmp(opt, "--db") || !strcmp(opt, "--select") ||
+                           !strcmp(opt, "--metric") || !strcmp(opt, "--format");
         if (takes_value && i + 1 >= argc) {
             free(sel);
             return cli_usage_error("report", "%s needs a value", opt);
@@ -144,6 +208,11 @@ static int report_run(int argc, char **argv)
             db_path = argv[++i];
         } else if (!strncmp(opt, "--db=", 5)) {
             db_path = opt + 5;
+        } else if (!strcmp(opt, "--format")) {
+            if (cli_format_parse("report", argv[++i], &fmt) < 0) {
+                free(sel);
+                return CLI_EXIT_USAGE;
+            }
         } else if (!strcmp(opt, "--select")) {
             selector = argv[++i];
         } else if (!strcmp(opt, "--metric")) {
@@ -201,7 +270,7 @@ static int report_run(int argc, char **argv)
         int n_metrics = 0;
         for (char *tok = strtok(metric_list, ","); tok && n_metrics < 64; tok = strtok(NULL, ","))
             metrics[n_metrics++] = tok;
-        rc = report_table(db, selector, metrics, n_metrics);
+        rc = report_table(db, selector, metrics, n_metrics, fmt);
         goto out;
     }
     int n = 0;
@@ -221,6 +290,10 @@ static int report_run(int argc, char **argv)
             fprintf(stderr, "thaw report: %s\n", err.msg);
             goto out;
         }
+    }
+    if (fmt != CLI_FMT_TABLE) {
+        rc = report_export(db, runs, n, fmt, NULL, 0);
+        goto out;
     }
     if (res_summary_print(db, runs, n, stdout, &err) < 0) {
         fprintf(stderr, "thaw report: %s\n", err.msg);

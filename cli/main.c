@@ -11,7 +11,8 @@ static const struct cli_command *const commands[] = {
     &cli_cmd_check,     &cli_cmd_exec,    &cli_cmd_replay, &cli_cmd_sim,
     &cli_cmd_report,    &cli_cmd_compare, &cli_cmd_merge,  &cli_cmd_plot,
     &cli_cmd_validate,  &cli_cmd_sweep,   &cli_cmd_plan,   &cli_cmd_weights,
-    &cli_cmd_calibrate, &cli_cmd_prune,   &cli_cmd_trace,  NULL,
+    &cli_cmd_calibrate, &cli_cmd_prune,   &cli_cmd_trace,  &cli_cmd_export,
+    NULL,
 };
 
 static void print_help(FILE *out)

@@ -218,7 +218,7 @@ int cli_plot_cdf(struct res_db *db, const struct cli_plot_request *req, struct c
     }
     cli_plot_gp_str(sb, "datafile", job->files[0]);
     cli_plot_gp_words(sb, "titles", titles.v, titles.n);
-    cli_plot_gp_str(sb, "title", title);
+    cli_plot_gp_title(sb, title);
     job->series = plotted;
 out:
     if (f) fclose(f);

@@ -91,6 +91,49 @@ void cli_plot_gp_str(struct cli_plot_sbuf *b, const char *name, const char *valu
     cli_plot_printf(b, "\"; ");
 }
 
+/* Charts are ~1100 px wide: at the title font a line of about this many
+ * characters fits; a longer one is broken at the last ',' or space before
+ * it (or cut there when it has none), so nothing is clipped at the sides. */
+#define PLOT_TITLE_COLUMNS 90
+
+void cli_plot_gp_title(struct cli_plot_sbuf *b, const char *title)
+{
+    size_t n = strlen(title);
+    char *w = malloc(2 * n + 1);
+    if (!w) {
+        cli_plot_gp_str(b, "title", title);
+        return;
+    }
+    size_t o = 0, line = 0, brk = 0; /* brk: where in w the last break chance was */
+    for (size_t i = 0; i < n; i++) {
+        char c = title[i];
+        w[o++] = c;
+        if (c == '\n') {
+            line = 0;
+            brk = 0;
+            continue;
+        }
+        line++;
+        if (c == ' ' || c == ',') brk = o;
+        if (line >= PLOT_TITLE_COLUMNS && i + 1 < n && title[i + 1] != '\n') {
+            if (brk > 0 && o - brk < line) {
+                /* move the tail after the break chance to a new line */
+                memmove(w + brk + 1, w + brk, o - brk);
+                w[brk] = '\n';
+                o++;
+                line = o - brk - 1;
+            } else {
+                w[o++] = '\n';
+                line = 0;
+            }
+            brk = 0;
+        }
+    }
+    w[o] = '\0';
+    cli_plot_gp_str(b, "title", w);
+    free(w);
+}
+
 void cli_plot_gp_num(struct cli_plot_sbuf *b, const char *name, double v)
 {
     cli_plot_printf(b, "%s=%.17g; ", name, isfinite(v) ? v : 0.0);

@@ -70,6 +70,9 @@ void cli_plot_printf(struct cli_plot_sbuf *b, const char *fmt, ...)
 /* name="value"; with value escaped for a gnuplot double-quoted string. */
 void cli_plot_gp_str(struct cli_plot_sbuf *b, const char *name, const char *value);
 /* name=v; (0 for a value that is not finite). */
+/* title="...", its lines longer than a chart's width broken at a ',' or
+ * space. */
+void cli_plot_gp_title(struct cli_plot_sbuf *b, const char *title);
 void cli_plot_gp_num(struct cli_plot_sbuf *b, const char *name, double v);
 /* A word list for gnuplot's word()/words(): each item quoted. A quote or
  * backslash inside an item would end its word early, so they become '_'. */

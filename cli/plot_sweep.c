@@ -401,7 +401,7 @@ int cli_plot_sweep(struct res_db *db, const struct cli_plot_request *req, struct
                                      xnum[xorder[i]]);
         cli_plot_gp_str(sb, "xvals", xvals);
     }
-    cli_plot_gp_str(sb, "title", title);
+    cli_plot_gp_title(sb, title);
     job->series = lines.n;
 sweep_out:
     for (size_t l = 0; l < lines.n; l++)

@@ -364,7 +364,7 @@ int cli_plot_timeline(struct res_db *db, const struct res_run_meta *m, struct cl
     cli_plot_gp_words(sb, "models", legend.v, legend.n);
     cli_plot_gp_num(sb, "tmax", gpus.end_s);
     cli_plot_gp_num(sb, "tdone", w.last_done);
-    cli_plot_gp_str(sb, "title", title);
+    cli_plot_gp_title(sb, title);
     job->series = legend.n;
     rc = 0;
 out:

@@ -87,7 +87,7 @@ int cli_plot_validate(struct res_db *db, const struct cli_plot_request *req,
         cli_plot_gp_str(sb, "datafile", job->files[0]);
         cli_plot_gp_words(sb, "models", v.models.v, v.models.n);
         cli_plot_gp_num(sb, "tmax", v.tmax > 0 ? v.tmax * 1.08 : 1);
-        cli_plot_gp_str(sb, "title", title);
+        cli_plot_gp_title(sb, title);
         job->series = v.models.n;
     }
     names_free(&v.models);

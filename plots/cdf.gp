@@ -25,7 +25,12 @@ array C[12] = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
 set title title
 set xlabel 'cold-start latency: enqueued to READY (s)'
 set ylabel 'fraction of cold starts with latency <= x'
-set xrange [0:*]
+if (exists("logscale") && logscale) {
+    set logscale x
+    set xrange [*:*]
+} else {
+    set xrange [0:*]
+}
 # Room right of the last step, so the final rise is not on the frame.
 set offsets 0, graph 0.04, 0, 0
 set yrange [0:1.04]
@@ -36,11 +41,24 @@ do for [q in "0.5 0.95 0.99"] {
     set arrow from graph 0, first q + 0 to graph 1, first q + 0 nohead dt 3 lc rgb '#888888' back
     set label sprintf('p%g', (q + 0) * 100) at graph 1, first q + 0 offset 0.5, 0 left tc rgb '#555555'
 }
-set rmargin 6
-set key bottom right box opaque spacing 1.2 samplen 3
+# A few lines: the key inside, bottom right, where a CDF is empty. More:
+# outside on the right, so it covers no curve.
+if (nruns <= 6) {
+    set rmargin 6
+    set key bottom right box opaque spacing 1.2 samplen 3
+} else {
+    longest = 0
+    do for [i = 1:nruns] { if (strlen(word(titles, i)) > longest) { longest = strlen(word(titles, i)) } }
+    if (longest <= 32) {
+        set key outside right top vertical Left reverse spacing 1.1 samplen 3 font ',9'
+    } else {
+        set rmargin 6
+        set key below vertical Left reverse spacing 1.0 samplen 3 maxcols 1 font ',9' title ' '
+    }
+}
 
 # Earlier lines are drawn wider, so that identical curves stay visible as
 # a line with a border of another colour.
 lwidth(i) = i < 4 ? 5 - 1.1 * i : 1.5
-plot for [i = 0:nruns - 1] datafile index i using 1:2 with steps lw lwidth(i) lc rgb C[i % 12 + 1] \
+plot for [i = 0:nruns - 1] datafile index i using 1:2 with steps lw lwidth(i) lc rgb C[i % 12 + 1] dt 1 + int(i / 12) \
     title word(titles, i + 1)

@@ -44,7 +44,12 @@ if (longest <= 32) {
     # The key title is a blank line: room between the x label and the key.
     set key below vertical Left reverse samplen 3 spacing 1.3 maxcols 1 title ' '
 }
-set yrange [0:*]
+if (exists("logscale") && logscale) {
+    set logscale y
+    set yrange [*:*]
+} else {
+    set yrange [0:*]
+}
 # Tics at the swept values themselves (they are few, and often not evenly
 # spaced, such as 1 2 4 8).
 if (!categorical && words(xvals) > 0 && words(xvals) <= 16) {

@@ -27,8 +27,14 @@ set title title
 set xlabel 'simulated load time: started to READY (s)'
 set ylabel 'measured load time: started to READY (s)'
 set size ratio -1
-set xrange [0:tmax]
-set yrange [0:tmax]
+if (exists("logscale") && logscale) {
+    set logscale xy
+    set xrange [tmax / 1000.0:tmax]
+    set yrange [tmax / 1000.0:tmax]
+} else {
+    set xrange [0:tmax]
+    set yrange [0:tmax]
+}
 set grid xtics ytics lc rgb '#dddddd'
 set key outside right top vertical Left reverse samplen 2 spacing 1.2
 set samples 2

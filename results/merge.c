@@ -4,6 +4,7 @@
  * are renumbered in the output and every row follows its run. Rows are
  * copied in their stored order (rowid), which the metrics rely on for ties. */
 #include "results.h"
+#include "results_internal.h"
 
 #include <string.h>
 #include <sys/stat.h>
@@ -149,6 +150,19 @@ static int copy_runs(sqlite3 *db, const char *in_path, struct res_merge_counts *
         counts->added++;
     }
     if (s != SQLITE_DONE) rc = fail(db, err, in_path, "reading runs");
+    /* The scenario texts (once per hash), when the input has them; then what
+     * an older input lacked. */
+    if (rc == 0) {
+        sqlite3_stmt *txt = NULL;
+        if (sqlite3_prepare_v2(db,
+                               "INSERT OR IGNORE INTO main.scenario_texts (sha256, text) "
+                               "SELECT sha256, text FROM src.scenario_texts",
+                               -1, &txt, NULL) == SQLITE_OK &&
+            sqlite3_step(txt) != SQLITE_DONE)
+            rc = fail(db, err, in_path, "scenario_texts");
+        sqlite3_finalize(txt);
+    }
+    if (rc == 0) rc = res_migrate_backfill(db, err);
 out:
     sqlite3_finalize(list);
     sqlite3_finalize(known);

@@ -5,6 +5,7 @@
  * is inserted 'running' and becomes complete/failed/interrupted only in the
  * transaction that also holds its last rows' metrics. */
 #include "results.h"
+#include "results_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -307,10 +308,19 @@ int res_open(const char *path, struct res_db **out, struct thaw_err *err)
     if ((rc = exec_sql(db, "PRAGMA journal_mode = WAL", err)) < 0 ||
         (rc = exec_sql(db, "PRAGMA synchronous = NORMAL", err)) < 0 ||
         (rc = exec_sql(db, "PRAGMA foreign_keys = ON", err)) < 0 ||
-        (rc = exec_sql(db, res_schema_sql, err)) < 0 || (rc = migrate_loads(db, err)) < 0) {
+        (rc = exec_sql(db, res_schema_sql, err)) < 0) {
         /* err names the statement; the schema's text is no reason to print. */
         rc = thaw_err_set(err, rc, "%s: cannot apply thaw's schema: %s", path,
                           sqlite3_errmsg(db->db));
+        res_close(db);
+        return rc;
+    }
+    if ((rc = migrate_loads(db, err)) < 0 || (rc = res_migrate(db->db, err)) < 0) {
+        if (err) {
+            char msg[THAW_ERR_MSG_MAX];
+            snprintf(msg, sizeof msg, "%s", err->msg);
+            thaw_err_set(err, rc, "%s: %s", path, msg);
+        }
         res_close(db);
         return rc;
     }
@@ -511,6 +521,7 @@ int res_run_begin(struct res_db *db, const struct core_spec *spec, const struct 
     }
     sqlite3_finalize(st);
     st = NULL;
+    if ((rc = res_runextra_insert(db->db, id, spec, info, err)) < 0) goto fail;
     if ((rc = exec_sql(db, "COMMIT", err)) < 0) goto fail;
     *run_id = id;
     return 0;

@@ -567,4 +567,40 @@ bool res_action_reader_next(struct res_action_reader *r, uint64_t *seq, uint64_t
                             const char **line);
 void res_action_reader_close(struct res_action_reader *r);
 
+/* ---- for analysis: export, stored scenarios (export.c, runextra.c) ------ */
+
+/* One value of an exported row, typed as SQLite stored it. */
+enum res_value_type { RES_VAL_NULL = 0, RES_VAL_INT, RES_VAL_REAL, RES_VAL_TEXT };
+struct res_value {
+    enum res_value_type type;
+    int64_t i;        /* RES_VAL_INT */
+    double r;         /* RES_VAL_REAL */
+    const char *text; /* RES_VAL_TEXT; valid during the callback only */
+};
+/* Where exported rows go: columns once (also when no row follows), then
+ * row per row. Each returns 0 to go on; anything else stops the export and
+ * is returned (a negative THAW_E* code by convention, err filled by it). */
+struct res_export_sink {
+    int (*columns)(void *ctx, int n, const char *const *names);
+    int (*row)(void *ctx, int n, const struct res_value *values);
+};
+/* The tables and views res_export reads, NULL-terminated: runs, loads,
+ * requests, metrics, instance_events, faults, gpus, core_events,
+ * run_params, models, nodes, and the views run_summary (one row per run,
+ * one column per metric), load_breakdown (queued_s, service_s, total_s),
+ * core_events_named (names instead of indices), model_summary. */
+const char *const *res_export_tables(void);
+/* Streams the rows of table for runs[0..n-1], run by run in the order
+ * given, each run's rows in a stable order (ids, sequence or time, then
+ * insertion order). THAW_EINVAL for a table not in res_export_tables(). */
+int res_export(struct res_db *db, const char *table, const int64_t *runs, int n,
+               const struct res_export_sink *sink, void *ctx, struct thaw_err *err);
+
+/* The bytes of the scenario file a run was recorded from (stored with it
+ * by res_run_begin, keyed by its sha256), NUL-terminated, into a malloc'ed
+ * *text (caller frees). THAW_ENOENT when the run has none stored (runs
+ * recorded before schema version 1, or whose file could not be read). */
+int res_scenario_text(struct res_db *db, int64_t run, char **text, size_t *len,
+                      struct thaw_err *err);
+
 #endif

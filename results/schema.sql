@@ -178,3 +178,80 @@ CREATE INDEX IF NOT EXISTS autoscale_run ON autoscale_decisions(run);
 -- serve every "WHERE run = ?" (a second index cost 30% of insert speed).
 CREATE INDEX IF NOT EXISTS ievents_run ON instance_events(run);
 CREATE INDEX IF NOT EXISTS runs_sweep ON runs(sweep_id);
+
+-- ---- for analysis (schema version 1: PRAGMA user_version, migrate.c) -----
+
+-- A sweep point as rows: runs.params "k=v;k=v" split at res_run_begin (and
+-- for older runs by the migration), so pandas or SQL can group by a key.
+CREATE TABLE IF NOT EXISTS run_params (
+    run   INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    key   TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (run, key)
+);
+
+-- The scenario file's bytes, keyed by their sha256 (runs.scenario_sha256),
+-- stored once however many runs share them; with runs.overrides they give
+-- the run's spec again when the file changed or is gone (replay, validate,
+-- calibrate).
+CREATE TABLE IF NOT EXISTS scenario_texts (
+    sha256 TEXT PRIMARY KEY,
+    text   TEXT NOT NULL
+);
+
+-- Names of the indices core_events uses (models[i], nodes[i] of the spec).
+CREATE TABLE IF NOT EXISTS models (
+    run   INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    model INTEGER NOT NULL,
+    name  TEXT NOT NULL,
+    PRIMARY KEY (run, model)
+);
+CREATE TABLE IF NOT EXISTS nodes (
+    run  INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    node INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    PRIMARY KEY (run, node)
+);
+
+-- Where each load's time went: waiting in the cold-start queue, then being
+-- served (init, phases, copy and warm-up together: the rows hold no finer
+-- split). NULL service/total for a load that never finished.
+CREATE VIEW IF NOT EXISTS load_breakdown AS
+SELECT run, load_id, model, instance, gpu, gpu_name, node, source, reason, outcome,
+       bytes, vram, enqueued, started, finished,
+       started - enqueued AS queued_s,
+       finished - started AS service_s,
+       finished - enqueued AS total_s,
+       deadline,
+       CASE WHEN deadline IS NULL THEN NULL
+            WHEN outcome = 'ok' AND finished <= enqueued + deadline THEN 1 ELSE 0 END AS deadline_met
+FROM loads;
+
+-- core_events with names instead of indices (NULL where the event has none).
+CREATE VIEW IF NOT EXISTS core_events_named AS
+SELECT e.run, e.seq, e.kind, e.t_ns, e.t_ns / 1e9 AS t, e.request, e.instance, e.load_id,
+       m.name AS model, n.name AS node, g.name AS gpu, e.ok
+FROM core_events e
+LEFT JOIN models m ON m.run = e.run AND m.model = e.model
+LEFT JOIN nodes n ON n.run = e.run AND n.node = e.node
+LEFT JOIN gpus g ON g.run = e.run AND g.gpu = e.gpu;
+
+-- Per model and run, from the rows: loads, cold starts (ok demand/failover
+-- loads, finished - enqueued, as in the metrics) and requests.
+CREATE VIEW IF NOT EXISTS model_summary AS
+SELECT l.run, l.model,
+       count(*) AS loads,
+       sum(l.outcome = 'ok') AS loads_ok,
+       sum(l.outcome = 'failed') AS loads_failed,
+       sum(l.source = 'shm') AS loads_from_shm,
+       sum(l.outcome = 'ok' AND l.reason IN ('demand', 'failover')) AS cold_starts,
+       avg(CASE WHEN l.outcome = 'ok' AND l.reason IN ('demand', 'failover')
+                THEN l.finished - l.enqueued END) AS cold_start_mean_s,
+       max(CASE WHEN l.outcome = 'ok' AND l.reason IN ('demand', 'failover')
+                THEN l.finished - l.enqueued END) AS cold_start_max_s,
+       avg(l.started - l.enqueued) AS queued_mean_s,
+       (SELECT count(*) FROM requests r WHERE r.run = l.run AND r.model = l.model) AS requests,
+       (SELECT count(*) FROM requests r WHERE r.run = l.run AND r.model = l.model
+                                          AND r.finished IS NULL) AS requests_lost
+FROM loads l
+GROUP BY l.run, l.model;
