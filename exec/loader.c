@@ -184,6 +184,43 @@ static void publish(struct pipe *p, int s)
     pthread_mutex_unlock(&p->lock);
 }
 
+/* An open file (the shm tier) read with pread: a neighbour truncating it
+ * shows as a short read here, where a mapping would raise SIGBUS. */
+static int read_fd(struct pipe *p, uint64_t *k, struct thaw_err *err)
+{
+    const struct exec_source *src = p->src;
+    struct stat sb;
+    if (fstat(src->fd, &sb) != 0)
+        return thaw_err_set(err, THAW_EIO, "%s: fstat: %s", src->label, strerror(errno));
+    if ((uint64_t)sb.st_size < src->bytes)
+        return thaw_err_set(err, THAW_EIO, "%s: truncated: %llu bytes, the load needs %llu",
+                            src->label, (unsigned long long)sb.st_size,
+                            (unsigned long long)src->bytes);
+    for (uint64_t off = 0; off < src->bytes; off += p->chunk, (*k)++) {
+        int s = (int)(*k % (uint64_t)p->depth);
+        if (!wait_empty(p, s)) return 1; /* the copier stopped; its error wins */
+        if (cancelled(p)) return thaw_err_set(err, THAW_EINTR, "%s: load cancelled", src->label);
+        size_t n = src->bytes - off < p->chunk ? (size_t)(src->bytes - off) : p->chunk;
+        size_t got = 0;
+        int e = read_at(src->fd, p->slots[s].buf, n, off, &got);
+        if (e < 0)
+            return thaw_err_set(err, THAW_EIO, "%s: read at %llu failed: %s", src->label,
+                                (unsigned long long)off, strerror(-e));
+        if (got < n)
+            return thaw_err_set(err, THAW_EIO,
+                                "%s: truncated while loading: the file ends at %llu, the load "
+                                "needs %llu",
+                                src->label, (unsigned long long)(off + got),
+                                (unsigned long long)src->bytes);
+        if (p->host_csum) exec_csum_feed(&p->csum, p->slots[s].buf, n);
+        p->slots[s].data = p->slots[s].buf;
+        p->slots[s].len = n;
+        p->slots[s].dst_offset = off;
+        publish(p, s);
+    }
+    return 0;
+}
+
 static void *reader_main(void *arg)
 {
     struct pipe *p = arg;
@@ -207,6 +244,8 @@ static void *reader_main(void *arg)
             p->slots[s].dst_offset = off;
             publish(p, s);
         }
+    } else if (src->kind == EXEC_SOURCE_FD) {
+        rc = read_fd(p, &k, &err);
     } else {
         for (int i = 0; i < src->segment_count && !rc; i++) {
             const struct exec_segment *seg = &src->segments[i];
@@ -375,6 +414,8 @@ static int load_impl(struct exec_backend *be, struct exec_dev_buf *dst,
                             (unsigned long long)src->bytes, (unsigned long long)dst->bytes);
     if (src->kind == EXEC_SOURCE_MEMORY && !src->data && src->bytes)
         return thaw_err_set(err, THAW_EINVAL, "%s: memory source without data", label);
+    if (src->kind == EXEC_SOURCE_FD && src->fd < 0 && src->bytes)
+        return thaw_err_set(err, THAW_EINVAL, "%s: file source without a descriptor", label);
     if (src->kind == EXEC_SOURCE_FILES) {
         uint64_t total = 0;
         for (int i = 0; i < src->segment_count; i++)

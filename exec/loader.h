@@ -1,13 +1,14 @@
-/* loader.h - one load: weights from a source (storage files or an shm
- * mapping) into a backend buffer, in pipelined chunks, then verified.
+/* loader.h - one load: weights from a source (storage files, an open shm
+ * file or memory) into a backend buffer, in pipelined chunks, then verified.
  *
  * The pipeline: a reader thread fills `depth` staging buffers of
  * `chunk_bytes` in turn (pread, or O_DIRECT reads where the file system
- * allows them) while the calling thread copies the filled ones into the
- * device (exec_backend_xfer_copy on slot = buffer index; cuda overlaps them
- * on streams), so chunk i+1 is read while chunk i copies. A memory source on
- * a backend with EXEC_BACKEND_PAGEABLE_OK is copied straight from the
- * mapping; otherwise it is staged the same way. After the last copy the
+ * allows them; pread from the descriptor of an EXEC_SOURCE_FD, the shm
+ * tier) while the calling thread copies the filled ones into the device
+ * (exec_backend_xfer_copy on slot = buffer index; cuda overlaps them on
+ * streams), so chunk i+1 is read while chunk i copies. A memory source on
+ * a backend with EXEC_BACKEND_PAGEABLE_OK is copied straight from memory;
+ * otherwise it is staged the same way. After the last copy the
  * device checksum (exec_backend_checksum) is compared with the expected one
  * (given, or computed on the host while reading); a mismatch is THAW_EIO
  * naming the source and both values. Nothing is READY until that passes.
