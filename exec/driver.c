@@ -87,6 +87,8 @@ int exec_weights_prepare(const struct core_spec *spec, const char *dir, int *gen
 {
     *generated = 0;
     *generated_bytes = 0;
+    int disk = exec_weights_check_disk(spec, dir, false, err);
+    if (disk < 0) return disk;
     if (mkdir(dir, 0777) != 0 && errno != EEXIST)
         return thaw_err_set(err, THAW_EIO, "cannot create %s: %s", dir, strerror(errno));
     for (int m = 0; m < spec->model_count; m++) {

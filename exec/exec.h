@@ -130,6 +130,27 @@ int exec_run(const struct core_spec *spec, const struct exec_opts *opts, struct 
 int exec_weights_prepare(const struct core_spec *spec, const char *dir, int *generated,
                          uint64_t *generated_bytes, struct thaw_err *err);
 
+/* ---- resources: refused before any work when the host cannot hold it ------ */
+
+/* THAW_ENOMEM, the message giving both numbers, when the synthetic weight
+ * files still to write in `dir` (missing or of the wrong size; every one
+ * with `force`) need more bytes than the file system of dir (of its parent
+ * when dir does not exist yet) has free. exec_weights_prepare calls it
+ * before writing anything. */
+int exec_weights_check_disk(const struct core_spec *spec, const char *dir, bool force,
+                            struct thaw_err *err);
+/* What a run may hold in host memory, in bytes: the emulated VRAM (host
+ * backend only: every GPU at most its cap and one instance of each model)
+ * and the shm tier (each node at most its capacity and every model once). */
+void exec_host_memory_need(const struct core_spec *spec, bool host_backend, uint64_t *vram_bytes,
+                           uint64_t *shm_bytes);
+/* MemAvailable of `path` (NULL = /proc/meminfo) in bytes; THAW_ENOENT when
+ * the file has no such line, THAW_EIO when it cannot be read. */
+int exec_meminfo_available(const char *path, uint64_t *out, struct thaw_err *err);
+/* THAW_ENOMEM with the numbers when exec_host_memory_need exceeds
+ * MemAvailable; 0 when it fits or there is nothing to measure against. */
+int exec_check_memory(const struct core_spec *spec, bool host_backend, struct thaw_err *err);
+
 /* ---- bench ------------------------------------------------------------------ */
 
 /* The loader against this host's own limits, per source, measured in one
