@@ -940,6 +940,7 @@ static int open_backend(struct exec_ctx *x)
     int rc = exec_backend_open(kind, &cfg, &x->be, why, sizeof why, &x->err);
     free(caps);
     if (rc < 0) return rc;
+    if (x->opts->backend_hook) x->opts->backend_hook(x->opts->backend_hook_ctx, x->be);
     snprintf(x->out->backend, sizeof x->out->backend, "%s", exec_backend_name(x->be));
     if (!why[0]) snprintf(why, sizeof why, "%s backend requested", x->out->backend);
     snprintf(x->out->backend_why, sizeof x->out->backend_why, "%s", why);

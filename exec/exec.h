@@ -40,6 +40,8 @@ struct exec_progress {
     double wall_s;        /* wall seconds since the run started */
 };
 
+struct exec_backend; /* exec's internal device seam (backend.h) */
+
 struct exec_opts {
     enum exec_backend_choice backend;
     /* virtual t = wall t x time_scale: 2 replays the scenario's schedule
@@ -69,6 +71,11 @@ struct exec_opts {
     volatile sig_atomic_t *stop;
     void (*progress)(void *ctx, const struct exec_progress *p); /* NULL: none */
     void *progress_ctx;
+    /* The fault-injection seam (NULL: none): called once with the open
+     * backend, before any work, so a test can wrap be->methods (backend.h,
+     * internal to exec) with ones that fail. The methods must outlive the run. */
+    void (*backend_hook)(void *ctx, struct exec_backend *be);
+    void *backend_hook_ctx;
 };
 
 /* Zero-initialised opts with the defaults above spelled out. */

@@ -68,6 +68,7 @@ struct pipe {
     bool try_direct;
     bool host_csum; /* compute the expected checksum while reading */
     const atomic_bool *cancel[2];
+    ssize_t (*pread_fn)(int fd, void *buf, size_t len, off_t off);
 
     pthread_mutex_t lock;
     pthread_cond_t cond;
@@ -87,12 +88,12 @@ static bool cancelled(const struct pipe *p)
     return false;
 }
 
-static int read_at(int fd, void *buf, size_t len, uint64_t off, size_t *got)
+static int read_at(const struct pipe *p, int fd, void *buf, size_t len, uint64_t off, size_t *got)
 {
     uint8_t *b = buf;
     *got = 0;
     while (*got < len) {
-        ssize_t n = pread(fd, b + *got, len - *got, (off_t)(off + *got));
+        ssize_t n = p->pread_fn(fd, b + *got, len - *got, (off_t)(off + *got));
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return -errno;
         if (n == 0) break;
@@ -140,7 +141,7 @@ static int read_chunk(struct pipe *p, int *fd, bool *direct, const struct exec_s
     int e;
     if (*direct) {
         size_t alen = (len + DIRECT_ALIGN - 1) / DIRECT_ALIGN * DIRECT_ALIGN;
-        e = read_at(*fd, buf, alen, off, &got);
+        e = read_at(p, *fd, buf, alen, off, &got);
         if (e == -EINVAL) {
             int nfd = open(seg->path, O_RDONLY | O_CLOEXEC);
             if (nfd < 0)
@@ -154,7 +155,7 @@ static int read_chunk(struct pipe *p, int *fd, bool *direct, const struct exec_s
             got = len;
         }
     }
-    if (!*direct) e = read_at(*fd, buf, len, off, &got);
+    if (!*direct) e = read_at(p, *fd, buf, len, off, &got);
     if (e < 0)
         return thaw_err_set(err, THAW_EIO, "%s: read at %llu failed: %s", seg->path,
                             (unsigned long long)off, strerror(-e));
@@ -202,7 +203,7 @@ static int read_fd(struct pipe *p, uint64_t *k, struct thaw_err *err)
         if (cancelled(p)) return thaw_err_set(err, THAW_EINTR, "%s: load cancelled", src->label);
         size_t n = src->bytes - off < p->chunk ? (size_t)(src->bytes - off) : p->chunk;
         size_t got = 0;
-        int e = read_at(src->fd, p->slots[s].buf, n, off, &got);
+        int e = read_at(p, src->fd, p->slots[s].buf, n, off, &got);
         if (e < 0)
             return thaw_err_set(err, THAW_EIO, "%s: read at %llu failed: %s", src->label,
                                 (unsigned long long)off, strerror(-e));
@@ -443,6 +444,7 @@ static int load_impl(struct exec_backend *be, struct exec_dev_buf *dst,
     p.host_csum = o.verify && !o.have_expected;
     p.cancel[0] = o.cancel;
     p.cancel[1] = extra_cancel;
+    p.pread_fn = o.pread_fn ? o.pread_fn : pread;
     p.direct_all = src->kind == EXEC_SOURCE_FILES && o.try_direct;
     exec_csum_init(&p.csum);
     pthread_mutex_init(&p.lock, NULL);

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "backend.h"
 #include "exec.h"
@@ -43,6 +44,9 @@ struct exec_load_options {
     bool have_expected; /* expected_checksum is given (synthetic) */
     uint64_t expected_checksum;
     const atomic_bool *cancel; /* polled between chunks; NULL = never */
+    /* Every read of the source goes through this (NULL = pread): the
+     * seam where a test injects short reads and EIO under the loader. */
+    ssize_t (*pread_fn)(int fd, void *buf, size_t len, off_t off);
 };
 
 /* Defaults: 64 MiB x 4, drop_cache and try_direct off, verify on. */
