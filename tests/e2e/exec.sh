@@ -80,9 +80,11 @@ grep -q '^cold_start_mean_s' "$tmp/out" || fail "report has no cold-start row"
 grep -Eq '^replay: [0-9]+ events, [0-9]+ actions, identical$' "$tmp/out" || fail "replay output"
 
 # 4. The weight files are reused by a second run (same sizes).
-"$THAW" exec "$tmp/s.yaml" "${common[@]}" --time-scale 3 --quiet >"$tmp/out" 2>&1 ||
+# stdout only: a load cut by the GPU fault (a busy host, time scale 3) is
+# said on stderr whatever --quiet says.
+"$THAW" exec "$tmp/s.yaml" "${common[@]}" --time-scale 3 --quiet >"$tmp/out" 2>"$tmp/err" ||
     fail "second thaw exec exited $?"
-grep -q 'weights: wrote' "$tmp/out" && fail "weights were written again"
+grep -q 'weights: wrote' "$tmp/out" "$tmp/err" && fail "weights were written again"
 [ "$(cat "$tmp/out")" = 3 ] || fail "--quiet should print only the run id (3)"
 
 # 5. SIGINT mid-run: a clean stop, a sound database, no 'complete', no shm file.
