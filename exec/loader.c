@@ -390,6 +390,40 @@ static int run_direct(struct pipe *p, struct exec_xfer *x, uint64_t *copied, uin
     return rc;
 }
 
+/* An open file (the shm tier) into host-addressable device memory: read
+ * straight into the buffer, chunk by chunk; no staging, no reader thread. */
+static int run_fd_direct(struct pipe *p, struct exec_xfer *x, uint64_t *copied,
+                         struct thaw_err *err)
+{
+    const struct exec_source *src = p->src;
+    struct stat sb;
+    if (fstat(src->fd, &sb) != 0)
+        return thaw_err_set(err, THAW_EIO, "%s: fstat: %s", src->label, strerror(errno));
+    if ((uint64_t)sb.st_size < src->bytes)
+        return thaw_err_set(err, THAW_EIO, "%s: truncated: %llu bytes, the load needs %llu",
+                            src->label, (unsigned long long)sb.st_size,
+                            (unsigned long long)src->bytes);
+    for (uint64_t off = 0; off < src->bytes; off += p->chunk) {
+        if (cancelled(p)) return thaw_err_set(err, THAW_EINTR, "%s: load cancelled", src->label);
+        size_t n = src->bytes - off < p->chunk ? (size_t)(src->bytes - off) : p->chunk;
+        void *dst = p->be->methods->xfer_host_ptr(p->be, x, off, n);
+        if (!dst) return thaw_err_set(err, THAW_EINVAL, "%s: chunk past the buffer", src->label);
+        size_t got = 0;
+        int e = read_at(p, src->fd, dst, n, off, &got);
+        if (e < 0)
+            return thaw_err_set(err, THAW_EIO, "%s: read at %llu failed: %s", src->label,
+                                (unsigned long long)off, strerror(-e));
+        if (got < n)
+            return thaw_err_set(err, THAW_EIO,
+                                "%s: truncated while loading: the file ends at %llu, the load "
+                                "needs %llu",
+                                src->label, (unsigned long long)(off + got),
+                                (unsigned long long)src->bytes);
+        *copied += n;
+    }
+    return 0;
+}
+
 static int load_impl(struct exec_backend *be, struct exec_dev_buf *dst,
                      const struct exec_source *src, const struct exec_load_options *opt,
                      const atomic_bool *extra_cancel, struct exec_load_result *res,
@@ -450,8 +484,11 @@ static int load_impl(struct exec_backend *be, struct exec_dev_buf *dst,
     pthread_mutex_init(&p.lock, NULL);
     pthread_cond_init(&p.cond, NULL);
 
-    bool staged =
-        !(src->kind == EXEC_SOURCE_MEMORY && (be->methods->flags & EXEC_BACKEND_PAGEABLE_OK));
+    /* An fd into host memory needs no staging unless the expected checksum
+     * must be summed on the way (it would then be summed from the device). */
+    bool fd_direct = src->kind == EXEC_SOURCE_FD && be->methods->xfer_host_ptr && !p.host_csum;
+    bool staged = !fd_direct && !(src->kind == EXEC_SOURCE_MEMORY &&
+                                  (be->methods->flags & EXEC_BACKEND_PAGEABLE_OK));
     int rc = 0;
     struct exec_xfer *x = NULL;
     p.slots = calloc((size_t)p.depth, sizeof *p.slots);
@@ -463,8 +500,9 @@ static int load_impl(struct exec_backend *be, struct exec_dev_buf *dst,
     uint64_t copied = 0, direct_sum = 0;
     int64_t t1 = now_ns();
     if (!rc)
-        rc =
-            staged ? run_staged(&p, x, &copied, err) : run_direct(&p, x, &copied, &direct_sum, err);
+        rc = fd_direct ? run_fd_direct(&p, x, &copied, err)
+             : staged  ? run_staged(&p, x, &copied, err)
+                       : run_direct(&p, x, &copied, &direct_sum, err);
     exec_backend_xfer_close(be, x);
     int64_t t2 = now_ns();
     res->bytes = copied;

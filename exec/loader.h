@@ -7,8 +7,10 @@
  * tier) while the calling thread copies the filled ones into the device
  * (exec_backend_xfer_copy on slot = buffer index; cuda overlaps them on
  * streams), so chunk i+1 is read while chunk i copies. A memory source on
- * a backend with EXEC_BACKEND_PAGEABLE_OK is copied straight from memory;
- * otherwise it is staged the same way. After the last copy the
+ * a backend with EXEC_BACKEND_PAGEABLE_OK is copied straight from memory,
+ * and an fd source on a backend with xfer_host_ptr (host) is read straight
+ * into the buffer when the checksum is known in advance; otherwise both are
+ * staged the same way. After the last copy the
  * device checksum (exec_backend_checksum) is compared with the expected one
  * (given, or computed on the host while reading); a mismatch is THAW_EIO
  * naming the source and both values. Nothing is READY until that passes.

@@ -283,6 +283,13 @@ static const struct exec_backend_methods *trunc_inner;
 static char trunc_path[600];
 static int trunc_copies;
 
+static void *trunc_host_ptr(struct exec_backend *be, struct exec_xfer *x, uint64_t dst_offset,
+                            size_t bytes)
+{
+    if (trunc_copies++ == 1) assert_int_equal(truncate(trunc_path, 65536), 0);
+    return trunc_inner->xfer_host_ptr(be, x, dst_offset, bytes);
+}
+
 static int trunc_copy(struct exec_backend *be, struct exec_xfer *x, int slot, uint64_t dst_offset,
                       const void *src, size_t bytes, struct thaw_err *err)
 {
@@ -306,6 +313,7 @@ static void test_truncated_under_load(void **state)
     trunc_inner = be->methods;
     trunc_methods = *be->methods;
     trunc_methods.xfer_copy = trunc_copy;
+    trunc_methods.xfer_host_ptr = NULL; /* staged: through the reader thread */
     be->methods = &trunc_methods;
     struct exec_dev_buf *buf = NULL;
     assert_int_equal(exec_backend_alloc(be, 0, f->bytes, &buf, &err), 0);
@@ -326,6 +334,19 @@ static void test_truncated_under_load(void **state)
     assert_int_equal(exec_load(be, buf, &src, &lo, &lr, &err), THAW_EIO);
     assert_non_null(strstr(err.msg, "truncated"));
     assert_false(lr.verified);
+
+    /* Read straight into host memory (the host backend's own path): cut
+     * before the second chunk's read. */
+    exec_shm_unmap(&m);
+    exec_shm_drop(s, "n0-a.w");
+    assert_int_equal(exec_shm_fill(s, "n0-a.w", &f->src, 65536, NULL, NULL, &err), 0);
+    assert_int_equal(exec_shm_map(s, "n0-a.w", &m, &err), 0);
+    exec_shm_source(&m, &src);
+    trunc_methods.xfer_host_ptr = trunc_host_ptr;
+    trunc_copies = 0;
+    assert_int_equal(exec_load(be, buf, &src, &lo, &lr, &err), THAW_EIO);
+    assert_non_null(strstr(err.msg, "truncated while loading"));
+    assert_int_equal(trunc_copies, 2);
 
     /* Cut before the load starts: refused up front, with the sizes. */
     exec_shm_unmap(&m);
