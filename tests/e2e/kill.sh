@@ -9,6 +9,10 @@
 # complete exactly once. Last, two processes write one new --db at once and
 # both runs land whole.
 set -u
+# Job control: without it a non-interactive shell starts background commands
+# with SIGINT ignored, and a SIGINT that lands before thaw installs its
+# handler (early, or under ASan) would be lost.
+set -m
 THAW=${THAW:?THAW must name the thaw binary}
 command -v sqlite3 >/dev/null || { echo "skipped: the sqlite3 command is not installed"; exit 77; }
 tmp=$(mktemp -d /tmp/thaw-e2e-kill-XXXXXX)
@@ -30,6 +34,16 @@ kill_at() {
     local pid=$!
     sleep "$(printf '0.%03d' "$ms")"
     kill -"$sig" $pid 2>/dev/null
+    # A stop takes well under 30 s even under ASan; past that it was lost.
+    local waited=0
+    while kill -0 $pid 2>/dev/null && [ $waited -lt 300 ]; do
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+    if kill -0 $pid 2>/dev/null; then
+        kill -KILL $pid
+        fail "$* did not stop within 30 s of SIG$sig at ${ms} ms"
+    fi
     { wait $pid; } 2>/dev/null # no "Killed" line from the shell
     st=$?
     kills=$((kills + 1))
