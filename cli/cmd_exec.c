@@ -279,6 +279,10 @@ static int exec_cmd_run(int argc, char **argv)
     opts.backend = !strcmp(backend, "cuda") ? EXEC_BACKEND_CUDA : EXEC_BACKEND_HOST;
     if (!quiet) printf("backend: %s (%s)\n", backend, why);
 
+    if (exec_check_memory(spec, opts.backend == EXEC_BACKEND_HOST, &err) < 0) {
+        fprintf(stderr, "thaw exec: %s\n", err.msg);
+        goto out;
+    }
     int generated;
     uint64_t gen_bytes;
     if (exec_weights_prepare(spec, opts.weights_dir, &generated, &gen_bytes, &err) < 0) {

@@ -155,6 +155,12 @@ static int run_gen_check(int argc, char **argv, bool gen)
     struct core_spec *spec = cli_load_spec(a.scenario, &a.ovr);
     cli_overrides_free(&a.ovr);
     if (!spec) return CLI_EXIT_FAIL;
+    struct thaw_err derr = {0, ""};
+    if (gen && exec_weights_check_disk(spec, a.dir, a.force, &derr) < 0) {
+        fprintf(stderr, "thaw weights: %s\n", derr.msg);
+        core_spec_free(spec);
+        return CLI_EXIT_FAIL;
+    }
     if (gen && mkdir(a.dir, 0755) != 0 && errno != EEXIST) {
         fprintf(stderr, "thaw weights: %s: cannot create: %s\n", a.dir, strerror(errno));
         core_spec_free(spec);

@@ -79,6 +79,13 @@ struct exec_backend_methods {
      * returns. A slot holds one copy at a time: wait before reusing it. */
     int (*xfer_copy)(struct exec_backend *be, struct exec_xfer *x, int slot, uint64_t dst_offset,
                      const void *src, size_t bytes, struct thaw_err *err);
+    /* Optional (NULL on cuda): buf+dst_offset as a CPU address, for `bytes`
+     * bytes, when the device memory is host memory, so the loader can read a
+     * file straight into it (one kernel copy, as a memcpy from a mapping would
+     * be, but a truncated file is a short read rather than SIGBUS). NULL when
+     * the range is outside the buffer. */
+    void *(*xfer_host_ptr)(struct exec_backend *be, struct exec_xfer *x, uint64_t dst_offset,
+                           size_t bytes);
     /* Blocks until the copy on `slot` (if any) is complete; reports its error. */
     int (*xfer_wait)(struct exec_backend *be, struct exec_xfer *x, int slot, struct thaw_err *err);
     /* Waits for every slot, then releases the xfer. Never fails. */

@@ -447,6 +447,7 @@ const struct exec_backend_methods cuda_methods = {
     cuda_staging_free,
     cuda_xfer_open,
     cuda_xfer_copy,
+    NULL, /* xfer_host_ptr: device memory is not the CPU's */
     cuda_xfer_wait,
     cuda_xfer_close,
     cuda_checksum,

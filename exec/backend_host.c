@@ -172,6 +172,14 @@ static int host_xfer_copy(struct exec_backend *be, struct exec_xfer *x, int slot
     return 0;
 }
 
+static void *host_xfer_host_ptr(struct exec_backend *be, struct exec_xfer *x, uint64_t dst_offset,
+                                size_t bytes)
+{
+    (void)be;
+    if (dst_offset > x->buf->bytes || bytes > x->buf->bytes - dst_offset) return NULL;
+    return (uint8_t *)x->buf->ptr + dst_offset;
+}
+
 static int host_xfer_wait(struct exec_backend *be, struct exec_xfer *x, int slot,
                           struct thaw_err *err)
 {
@@ -234,6 +242,7 @@ static const struct exec_backend_methods host_methods = {
     .staging_free = host_staging_free,
     .xfer_open = host_xfer_open,
     .xfer_copy = host_xfer_copy,
+    .xfer_host_ptr = host_xfer_host_ptr,
     .xfer_wait = host_xfer_wait,
     .xfer_close = host_xfer_close,
     .checksum = host_checksum,

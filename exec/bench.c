@@ -87,7 +87,7 @@ int exec_bench(const struct core_spec *spec, int model, const struct exec_opts *
         goto out;
     }
 
-    /* shm: fill, load from the mapping, beside memcpy of the same size. */
+    /* shm: fill, load from the file, beside memcpy of the same size. */
     struct exec_shm_options so = {.base = opts->shm_dir, .keep = false};
     if ((rc = exec_shm_open(&so, &shm, err)) < 0) goto out;
     char name[256];
@@ -185,7 +185,7 @@ int exec_bench_file_prepare(struct exec_bench_file *b, struct thaw_err *err)
     struct exec_shm_options so = {b->c.shm_base, false};
     struct exec_shm_fill_result fill;
     b->seg = (struct exec_segment){b->c.path, 0, b->c.bytes};
-    b->src = (struct exec_source){EXEC_SOURCE_FILES, 1, &b->seg, NULL, b->c.bytes, b->c.path};
+    b->src = (struct exec_source){EXEC_SOURCE_FILES, 1, &b->seg, NULL, b->c.bytes, b->c.path, -1};
     if ((rc = exec_shm_open(&so, &b->shm, err)) != 0 ||
         (rc = exec_shm_fill(b->shm, "bench.w", &b->src, (size_t)b->c.chunk_bytes, NULL, &fill,
                             err)) != 0 ||

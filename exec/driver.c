@@ -87,6 +87,8 @@ int exec_weights_prepare(const struct core_spec *spec, const char *dir, int *gen
 {
     *generated = 0;
     *generated_bytes = 0;
+    int disk = exec_weights_check_disk(spec, dir, false, err);
+    if (disk < 0) return disk;
     if (mkdir(dir, 0777) != 0 && errno != EEXIST)
         return thaw_err_set(err, THAW_EIO, "cannot create %s: %s", dir, strerror(errno));
     for (int m = 0; m < spec->model_count; m++) {
@@ -938,6 +940,7 @@ static int open_backend(struct exec_ctx *x)
     int rc = exec_backend_open(kind, &cfg, &x->be, why, sizeof why, &x->err);
     free(caps);
     if (rc < 0) return rc;
+    if (x->opts->backend_hook) x->opts->backend_hook(x->opts->backend_hook_ctx, x->be);
     snprintf(x->out->backend, sizeof x->out->backend, "%s", exec_backend_name(x->be));
     if (!why[0]) snprintf(why, sizeof why, "%s backend requested", x->out->backend);
     snprintf(x->out->backend_why, sizeof x->out->backend_why, "%s", why);

@@ -40,6 +40,8 @@ struct exec_progress {
     double wall_s;        /* wall seconds since the run started */
 };
 
+struct exec_backend; /* exec's internal device seam (backend.h) */
+
 struct exec_opts {
     enum exec_backend_choice backend;
     /* virtual t = wall t x time_scale: 2 replays the scenario's schedule
@@ -69,6 +71,11 @@ struct exec_opts {
     volatile sig_atomic_t *stop;
     void (*progress)(void *ctx, const struct exec_progress *p); /* NULL: none */
     void *progress_ctx;
+    /* The fault-injection seam (NULL: none): called once with the open
+     * backend, before any work, so a test can wrap be->methods (backend.h,
+     * internal to exec) with ones that fail. The methods must outlive the run. */
+    void (*backend_hook)(void *ctx, struct exec_backend *be);
+    void *backend_hook_ctx;
 };
 
 /* Zero-initialised opts with the defaults above spelled out. */
@@ -129,6 +136,27 @@ int exec_run(const struct core_spec *spec, const struct exec_opts *opts, struct 
  * *generated counts the files written, *generated_bytes their bytes. */
 int exec_weights_prepare(const struct core_spec *spec, const char *dir, int *generated,
                          uint64_t *generated_bytes, struct thaw_err *err);
+
+/* ---- resources: refused before any work when the host cannot hold it ------ */
+
+/* THAW_ENOMEM, the message giving both numbers, when the synthetic weight
+ * files still to write in `dir` (missing or of the wrong size; every one
+ * with `force`) need more bytes than the file system of dir (of its parent
+ * when dir does not exist yet) has free. exec_weights_prepare calls it
+ * before writing anything. */
+int exec_weights_check_disk(const struct core_spec *spec, const char *dir, bool force,
+                            struct thaw_err *err);
+/* What a run may hold in host memory, in bytes: the emulated VRAM (host
+ * backend only: every GPU at most its cap and one instance of each model)
+ * and the shm tier (each node at most its capacity and every model once). */
+void exec_host_memory_need(const struct core_spec *spec, bool host_backend, uint64_t *vram_bytes,
+                           uint64_t *shm_bytes);
+/* MemAvailable of `path` (NULL = /proc/meminfo) in bytes; THAW_ENOENT when
+ * the file has no such line, THAW_EIO when it cannot be read. */
+int exec_meminfo_available(const char *path, uint64_t *out, struct thaw_err *err);
+/* THAW_ENOMEM with the numbers when exec_host_memory_need exceeds
+ * MemAvailable; 0 when it fits or there is nothing to measure against. */
+int exec_check_memory(const struct core_spec *spec, bool host_backend, struct thaw_err *err);
 
 /* ---- bench ------------------------------------------------------------------ */
 

@@ -68,6 +68,7 @@ struct pipe {
     bool try_direct;
     bool host_csum; /* compute the expected checksum while reading */
     const atomic_bool *cancel[2];
+    ssize_t (*pread_fn)(int fd, void *buf, size_t len, off_t off);
 
     pthread_mutex_t lock;
     pthread_cond_t cond;
@@ -87,12 +88,12 @@ static bool cancelled(const struct pipe *p)
     return false;
 }
 
-static int read_at(int fd, void *buf, size_t len, uint64_t off, size_t *got)
+static int read_at(const struct pipe *p, int fd, void *buf, size_t len, uint64_t off, size_t *got)
 {
     uint8_t *b = buf;
     *got = 0;
     while (*got < len) {
-        ssize_t n = pread(fd, b + *got, len - *got, (off_t)(off + *got));
+        ssize_t n = p->pread_fn(fd, b + *got, len - *got, (off_t)(off + *got));
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return -errno;
         if (n == 0) break;
@@ -140,7 +141,7 @@ static int read_chunk(struct pipe *p, int *fd, bool *direct, const struct exec_s
     int e;
     if (*direct) {
         size_t alen = (len + DIRECT_ALIGN - 1) / DIRECT_ALIGN * DIRECT_ALIGN;
-        e = read_at(*fd, buf, alen, off, &got);
+        e = read_at(p, *fd, buf, alen, off, &got);
         if (e == -EINVAL) {
             int nfd = open(seg->path, O_RDONLY | O_CLOEXEC);
             if (nfd < 0)
@@ -154,7 +155,7 @@ static int read_chunk(struct pipe *p, int *fd, bool *direct, const struct exec_s
             got = len;
         }
     }
-    if (!*direct) e = read_at(*fd, buf, len, off, &got);
+    if (!*direct) e = read_at(p, *fd, buf, len, off, &got);
     if (e < 0)
         return thaw_err_set(err, THAW_EIO, "%s: read at %llu failed: %s", seg->path,
                             (unsigned long long)off, strerror(-e));
@@ -184,6 +185,43 @@ static void publish(struct pipe *p, int s)
     pthread_mutex_unlock(&p->lock);
 }
 
+/* An open file (the shm tier) read with pread: a neighbour truncating it
+ * shows as a short read here, where a mapping would raise SIGBUS. */
+static int read_fd(struct pipe *p, uint64_t *k, struct thaw_err *err)
+{
+    const struct exec_source *src = p->src;
+    struct stat sb;
+    if (fstat(src->fd, &sb) != 0)
+        return thaw_err_set(err, THAW_EIO, "%s: fstat: %s", src->label, strerror(errno));
+    if ((uint64_t)sb.st_size < src->bytes)
+        return thaw_err_set(err, THAW_EIO, "%s: truncated: %llu bytes, the load needs %llu",
+                            src->label, (unsigned long long)sb.st_size,
+                            (unsigned long long)src->bytes);
+    for (uint64_t off = 0; off < src->bytes; off += p->chunk, (*k)++) {
+        int s = (int)(*k % (uint64_t)p->depth);
+        if (!wait_empty(p, s)) return 1; /* the copier stopped; its error wins */
+        if (cancelled(p)) return thaw_err_set(err, THAW_EINTR, "%s: load cancelled", src->label);
+        size_t n = src->bytes - off < p->chunk ? (size_t)(src->bytes - off) : p->chunk;
+        size_t got = 0;
+        int e = read_at(p, src->fd, p->slots[s].buf, n, off, &got);
+        if (e < 0)
+            return thaw_err_set(err, THAW_EIO, "%s: read at %llu failed: %s", src->label,
+                                (unsigned long long)off, strerror(-e));
+        if (got < n)
+            return thaw_err_set(err, THAW_EIO,
+                                "%s: truncated while loading: the file ends at %llu, the load "
+                                "needs %llu",
+                                src->label, (unsigned long long)(off + got),
+                                (unsigned long long)src->bytes);
+        if (p->host_csum) exec_csum_feed(&p->csum, p->slots[s].buf, n);
+        p->slots[s].data = p->slots[s].buf;
+        p->slots[s].len = n;
+        p->slots[s].dst_offset = off;
+        publish(p, s);
+    }
+    return 0;
+}
+
 static void *reader_main(void *arg)
 {
     struct pipe *p = arg;
@@ -207,6 +245,8 @@ static void *reader_main(void *arg)
             p->slots[s].dst_offset = off;
             publish(p, s);
         }
+    } else if (src->kind == EXEC_SOURCE_FD) {
+        rc = read_fd(p, &k, &err);
     } else {
         for (int i = 0; i < src->segment_count && !rc; i++) {
             const struct exec_segment *seg = &src->segments[i];
@@ -350,6 +390,40 @@ static int run_direct(struct pipe *p, struct exec_xfer *x, uint64_t *copied, uin
     return rc;
 }
 
+/* An open file (the shm tier) into host-addressable device memory: read
+ * straight into the buffer, chunk by chunk; no staging, no reader thread. */
+static int run_fd_direct(struct pipe *p, struct exec_xfer *x, uint64_t *copied,
+                         struct thaw_err *err)
+{
+    const struct exec_source *src = p->src;
+    struct stat sb;
+    if (fstat(src->fd, &sb) != 0)
+        return thaw_err_set(err, THAW_EIO, "%s: fstat: %s", src->label, strerror(errno));
+    if ((uint64_t)sb.st_size < src->bytes)
+        return thaw_err_set(err, THAW_EIO, "%s: truncated: %llu bytes, the load needs %llu",
+                            src->label, (unsigned long long)sb.st_size,
+                            (unsigned long long)src->bytes);
+    for (uint64_t off = 0; off < src->bytes; off += p->chunk) {
+        if (cancelled(p)) return thaw_err_set(err, THAW_EINTR, "%s: load cancelled", src->label);
+        size_t n = src->bytes - off < p->chunk ? (size_t)(src->bytes - off) : p->chunk;
+        void *dst = p->be->methods->xfer_host_ptr(p->be, x, off, n);
+        if (!dst) return thaw_err_set(err, THAW_EINVAL, "%s: chunk past the buffer", src->label);
+        size_t got = 0;
+        int e = read_at(p, src->fd, dst, n, off, &got);
+        if (e < 0)
+            return thaw_err_set(err, THAW_EIO, "%s: read at %llu failed: %s", src->label,
+                                (unsigned long long)off, strerror(-e));
+        if (got < n)
+            return thaw_err_set(err, THAW_EIO,
+                                "%s: truncated while loading: the file ends at %llu, the load "
+                                "needs %llu",
+                                src->label, (unsigned long long)(off + got),
+                                (unsigned long long)src->bytes);
+        *copied += n;
+    }
+    return 0;
+}
+
 static int load_impl(struct exec_backend *be, struct exec_dev_buf *dst,
                      const struct exec_source *src, const struct exec_load_options *opt,
                      const atomic_bool *extra_cancel, struct exec_load_result *res,
@@ -375,6 +449,8 @@ static int load_impl(struct exec_backend *be, struct exec_dev_buf *dst,
                             (unsigned long long)src->bytes, (unsigned long long)dst->bytes);
     if (src->kind == EXEC_SOURCE_MEMORY && !src->data && src->bytes)
         return thaw_err_set(err, THAW_EINVAL, "%s: memory source without data", label);
+    if (src->kind == EXEC_SOURCE_FD && src->fd < 0 && src->bytes)
+        return thaw_err_set(err, THAW_EINVAL, "%s: file source without a descriptor", label);
     if (src->kind == EXEC_SOURCE_FILES) {
         uint64_t total = 0;
         for (int i = 0; i < src->segment_count; i++)
@@ -402,13 +478,17 @@ static int load_impl(struct exec_backend *be, struct exec_dev_buf *dst,
     p.host_csum = o.verify && !o.have_expected;
     p.cancel[0] = o.cancel;
     p.cancel[1] = extra_cancel;
+    p.pread_fn = o.pread_fn ? o.pread_fn : pread;
     p.direct_all = src->kind == EXEC_SOURCE_FILES && o.try_direct;
     exec_csum_init(&p.csum);
     pthread_mutex_init(&p.lock, NULL);
     pthread_cond_init(&p.cond, NULL);
 
-    bool staged =
-        !(src->kind == EXEC_SOURCE_MEMORY && (be->methods->flags & EXEC_BACKEND_PAGEABLE_OK));
+    /* An fd into host memory needs no staging unless the expected checksum
+     * must be summed on the way (it would then be summed from the device). */
+    bool fd_direct = src->kind == EXEC_SOURCE_FD && be->methods->xfer_host_ptr && !p.host_csum;
+    bool staged = !fd_direct && !(src->kind == EXEC_SOURCE_MEMORY &&
+                                  (be->methods->flags & EXEC_BACKEND_PAGEABLE_OK));
     int rc = 0;
     struct exec_xfer *x = NULL;
     p.slots = calloc((size_t)p.depth, sizeof *p.slots);
@@ -420,8 +500,9 @@ static int load_impl(struct exec_backend *be, struct exec_dev_buf *dst,
     uint64_t copied = 0, direct_sum = 0;
     int64_t t1 = now_ns();
     if (!rc)
-        rc =
-            staged ? run_staged(&p, x, &copied, err) : run_direct(&p, x, &copied, &direct_sum, err);
+        rc = fd_direct ? run_fd_direct(&p, x, &copied, err)
+             : staged  ? run_staged(&p, x, &copied, err)
+                       : run_direct(&p, x, &copied, &direct_sum, err);
     exec_backend_xfer_close(be, x);
     int64_t t2 = now_ns();
     res->bytes = copied;

@@ -1,13 +1,16 @@
-/* loader.h - one load: weights from a source (storage files or an shm
- * mapping) into a backend buffer, in pipelined chunks, then verified.
+/* loader.h - one load: weights from a source (storage files, an open shm
+ * file or memory) into a backend buffer, in pipelined chunks, then verified.
  *
  * The pipeline: a reader thread fills `depth` staging buffers of
  * `chunk_bytes` in turn (pread, or O_DIRECT reads where the file system
- * allows them) while the calling thread copies the filled ones into the
- * device (exec_backend_xfer_copy on slot = buffer index; cuda overlaps them
- * on streams), so chunk i+1 is read while chunk i copies. A memory source on
- * a backend with EXEC_BACKEND_PAGEABLE_OK is copied straight from the
- * mapping; otherwise it is staged the same way. After the last copy the
+ * allows them; pread from the descriptor of an EXEC_SOURCE_FD, the shm
+ * tier) while the calling thread copies the filled ones into the device
+ * (exec_backend_xfer_copy on slot = buffer index; cuda overlaps them on
+ * streams), so chunk i+1 is read while chunk i copies. A memory source on
+ * a backend with EXEC_BACKEND_PAGEABLE_OK is copied straight from memory,
+ * and an fd source on a backend with xfer_host_ptr (host) is read straight
+ * into the buffer when the checksum is known in advance; otherwise both are
+ * staged the same way. After the last copy the
  * device checksum (exec_backend_checksum) is compared with the expected one
  * (given, or computed on the host while reading); a mismatch is THAW_EIO
  * naming the source and both values. Nothing is READY until that passes.
@@ -22,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "backend.h"
 #include "exec.h"
@@ -42,6 +46,9 @@ struct exec_load_options {
     bool have_expected; /* expected_checksum is given (synthetic) */
     uint64_t expected_checksum;
     const atomic_bool *cancel; /* polled between chunks; NULL = never */
+    /* Every read of the source goes through this (NULL = pread): the
+     * seam where a test injects short reads and EIO under the loader. */
+    ssize_t (*pread_fn)(int fd, void *buf, size_t len, off_t off);
 };
 
 /* Defaults: 64 MiB x 4, drop_cache and try_direct off, verify on. */

@@ -34,8 +34,8 @@ struct entry {
 struct exec_shm {
     char dir[512];
     int dirfd;
-    int parentfd;      /* thaw-$UID when dir is this run's own folder in it, else -1 */
-    char own[64];      /* the name of that folder */
+    int parentfd; /* thaw-$UID when dir is this run's own folder in it, else -1 */
+    char own[64]; /* the name of that folder */
     bool keep;
     char fallback[256]; /* empty when not a fallback */
     pthread_mutex_t lock;
@@ -82,13 +82,12 @@ static int open_own(struct exec_shm *s, struct thaw_err *err)
         if (errno != EEXIST)
             return thaw_err_set(err, THAW_EIO, "%s/%s: cannot create: %s", s->dir, s->own,
                                 strerror(errno));
-        if (n == 999)
-            return thaw_err_set(err, THAW_EIO, "%s: no free run folder name", s->dir);
+        if (n == 999) return thaw_err_set(err, THAW_EIO, "%s: no free run folder name", s->dir);
     }
     int fd = openat(s->dirfd, s->own, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
-        int rc = thaw_err_set(err, THAW_EIO, "%s/%s: cannot open: %s", s->dir, s->own,
-                              strerror(errno));
+        int rc =
+            thaw_err_set(err, THAW_EIO, "%s/%s: cannot open: %s", s->dir, s->own, strerror(errno));
         unlinkat(s->dirfd, s->own, AT_REMOVEDIR);
         return rc;
     }
@@ -363,8 +362,8 @@ int exec_shm_fill(struct exec_shm *s, const char *name, const struct exec_source
     if (res) memset(res, 0, sizeof *res);
     int rc = check_name(name, err);
     if (rc) return rc;
-    if (!src || (src->kind == EXEC_SOURCE_MEMORY && src->bytes && !src->data) ||
-        src->bytes > SIZE_MAX)
+    if (!src || src->kind == EXEC_SOURCE_FD ||
+        (src->kind == EXEC_SOURCE_MEMORY && src->bytes && !src->data) || src->bytes > SIZE_MAX)
         return thaw_err_set(err, THAW_EINVAL, "shm fill %s: bad source", name);
     if (!chunk_bytes) chunk_bytes = 64u << 20;
 
@@ -469,6 +468,7 @@ int exec_shm_map(struct exec_shm *s, const char *name, struct exec_shm_map *out,
                  struct thaw_err *err)
 {
     memset(out, 0, sizeof *out);
+    out->fd = -1;
     int rc = check_name(name, err);
     if (rc) return rc;
     int n = snprintf(out->path, sizeof out->path, "%s/%s", s->dir, name);
@@ -500,25 +500,27 @@ int exec_shm_map(struct exec_shm *s, const char *name, struct exec_shm_map *out,
         }
         out->data = p;
     }
-    close(fd);
+    out->fd = fd;
     out->bytes = bytes;
     return 0;
 }
 
 void exec_shm_unmap(struct exec_shm_map *m)
 {
-    if (m && m->data) munmap((void *)m->data, (size_t)m->bytes);
-    if (m) {
-        m->data = NULL;
-        m->bytes = 0;
-    }
+    if (!m) return;
+    if (m->data) munmap((void *)m->data, (size_t)m->bytes);
+    /* A zeroed view (never mapped) has no path: fd 0 there is not ours. */
+    if (m->path[0] && m->fd >= 0) close(m->fd);
+    m->data = NULL;
+    m->bytes = 0;
+    m->fd = -1;
 }
 
 void exec_shm_source(const struct exec_shm_map *m, struct exec_source *out)
 {
     memset(out, 0, sizeof *out);
-    out->kind = EXEC_SOURCE_MEMORY;
-    out->data = m->data;
+    out->kind = EXEC_SOURCE_FD;
+    out->fd = m->fd;
     out->bytes = m->bytes;
     out->label = m->path;
 }

@@ -3,7 +3,8 @@
  * (so concurrent runs of one user never touch each other's files; with
  * --keep-shm the files go in /dev/shm/thaw-$UID/ itself, where a later
  * --keep-shm run adopts them), filled from storage by a worker thread
- * when the core says CORE_ACT_START_SHM_FILL, read through mmap by loads,
+ * when the core says CORE_ACT_START_SHM_FILL, read by loads through a descriptor (pread, so a
+ * truncated file is a failed load, not a SIGBUS),
  * unlinked on CORE_ACT_SHM_DROP and when the tier is closed (unless keep).
  *
  * Safety: the directory is created 0700 and must be a real directory (not a
@@ -77,15 +78,19 @@ int exec_shm_fill(struct exec_shm *s, const char *name, const struct exec_source
 /* True when `name` is completely filled (or adopted) and not dropped. */
 bool exec_shm_has(struct exec_shm *s, const char *name);
 
-/* A read-only view of a filled file. */
+/* A read-only view of a filled file: a mapping and an open descriptor.
+ * Whoever reads `data` must know that a neighbour truncating the file turns
+ * those reads into SIGBUS; loads read through `fd` instead (exec_shm_source),
+ * where truncation is a short read. */
 struct exec_shm_map {
     const void *data;
     uint64_t bytes;
+    int fd; /* -1 when not mapped */
     char path[512];
 };
-/* Maps a filled file; THAW_ENOENT when not filled. Unmap with
- * exec_shm_unmap. The view's data, bytes and path make an EXEC_SOURCE_MEMORY
- * source with exec_shm_source. */
+/* Maps and opens a filled file; THAW_ENOENT when not filled. Unmap with
+ * exec_shm_unmap (closes the fd too). exec_shm_source makes an
+ * EXEC_SOURCE_FD source of the view's fd, bytes and path. */
 int exec_shm_map(struct exec_shm *s, const char *name, struct exec_shm_map *out,
                  struct thaw_err *err);
 void exec_shm_unmap(struct exec_shm_map *m);

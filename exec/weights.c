@@ -345,4 +345,5 @@ void exec_weights_source(const struct exec_weights *w, struct exec_source *out)
     out->segments = w->segments;
     out->bytes = w->bytes;
     out->label = w->label;
+    out->fd = -1;
 }

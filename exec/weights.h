@@ -149,7 +149,11 @@ struct exec_segment {
 
 enum exec_source_kind {
     EXEC_SOURCE_FILES = 0, /* segments, read in order, land back to back */
-    EXEC_SOURCE_MEMORY,    /* a mapping (the shm tier): data, bytes */
+    EXEC_SOURCE_MEMORY,    /* memory: data, bytes */
+    /* an open file read with pread from offset 0 (the shm tier): fd, bytes.
+     * Not a mapping, so a file truncated under a load is a short read (the
+     * load fails with a reason), never a SIGBUS. */
+    EXEC_SOURCE_FD,
 };
 
 /* The caller owns everything a source points to and keeps it alive for the
@@ -161,6 +165,7 @@ struct exec_source {
     const void *data;
     uint64_t bytes;    /* total bytes (both kinds) */
     const char *label; /* for messages: the file, the folder, the shm file */
+    int fd;            /* EXEC_SOURCE_FD only; the caller keeps it open */
 };
 
 /* A model's weights on storage, resolved: synthetic (one file of

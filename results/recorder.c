@@ -104,6 +104,23 @@ static int exec_sql(struct res_db *db, const char *sql, struct thaw_err *err)
     return 0;
 }
 
+/* exec_sql for the statements of res_open, retried while another process
+ * holds the lock: switching a new database to WAL takes an exclusive lock
+ * and two processes opening one new db at once can get "database is
+ * locked" at once, without the busy handler (seen intermittently in
+ * tests/results' concurrent writers). Idempotent statements only. */
+static int exec_sql_retry(struct res_db *db, const char *sql, struct thaw_err *err)
+{
+    for (int waited_ms = 0;; waited_ms += 20) {
+        if (sqlite3_exec(db->db, sql, NULL, NULL, NULL) == SQLITE_OK) return 0;
+        int code = sqlite3_errcode(db->db) & 0xff;
+        if ((code != SQLITE_BUSY && code != SQLITE_LOCKED) || waited_ms >= RES_BUSY_TIMEOUT_MS)
+            return exec_sql(db, sql, err);
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 /* mkdir -p of the folder holding path (nothing when path has no folder). */
 static int make_parent(const char *path, struct thaw_err *err)
 {
@@ -305,10 +322,10 @@ int res_open(const char *path, struct res_db **out, struct thaw_err *err)
     }
     /* WAL: readers (report, plot) never block the writer. NORMAL sync is
      * durable across application crashes, which is what a run needs. */
-    if ((rc = exec_sql(db, "PRAGMA journal_mode = WAL", err)) < 0 ||
+    if ((rc = exec_sql_retry(db, "PRAGMA journal_mode = WAL", err)) < 0 ||
         (rc = exec_sql(db, "PRAGMA synchronous = NORMAL", err)) < 0 ||
         (rc = exec_sql(db, "PRAGMA foreign_keys = ON", err)) < 0 ||
-        (rc = exec_sql(db, res_schema_sql, err)) < 0) {
+        (rc = exec_sql_retry(db, res_schema_sql, err)) < 0) {
         /* err names the statement; the schema's text is no reason to print. */
         rc = thaw_err_set(err, rc, "%s: cannot apply thaw's schema: %s", path,
                           sqlite3_errmsg(db->db));

@@ -56,7 +56,7 @@ static void test_cuda_load_and_request(void **state)
     struct exec_dev_buf *buf = NULL;
     assert_int_equal(exec_backend_alloc(be, 0, size, &buf, &err), 0);
     struct exec_segment seg = {path, 0, size};
-    struct exec_source src = {EXEC_SOURCE_FILES, 1, &seg, NULL, size, path};
+    struct exec_source src = {EXEC_SOURCE_FILES, 1, &seg, NULL, size, path, -1};
     const size_t chunks[] = {4 * MIB, 64 * MIB};
     for (int i = 0; i < 2; i++) {
         struct exec_load_options o;

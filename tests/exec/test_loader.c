@@ -76,7 +76,7 @@ static void test_pipeline_chunk_sizes(void **state)
     const uint64_t size = 3ull * MIB + 13; /* not a multiple of any chunk below */
     gen(f, "w.bin", size, 7, path, sizeof path);
     struct exec_segment seg = {path, 0, size};
-    struct exec_source src = {EXEC_SOURCE_FILES, 1, &seg, NULL, size, path};
+    struct exec_source src = {EXEC_SOURCE_FILES, 1, &seg, NULL, size, path, -1};
     uint64_t expected = exec_weights_expected_checksum(size, 7);
     struct exec_dev_buf *buf = NULL;
     struct thaw_err err = {0, ""};
@@ -134,7 +134,7 @@ static void test_multi_segment(void **state)
     gen(f, "b.bin", 70001, 2, p2, sizeof p2);
     struct exec_segment segs[2] = {{p1, 77, 100003 - 77}, {p2, 5, 70001 - 5}};
     uint64_t total = segs[0].bytes + segs[1].bytes;
-    struct exec_source src = {EXEC_SOURCE_FILES, 2, segs, NULL, total, "two files"};
+    struct exec_source src = {EXEC_SOURCE_FILES, 2, segs, NULL, total, "two files", -1};
     struct exec_dev_buf *buf = NULL;
     struct thaw_err err = {0, ""};
     assert_int_equal(exec_backend_alloc(f->be, 0, total + 100, &buf, &err), 0);
@@ -166,7 +166,7 @@ static void test_memory_source(void **state)
     const size_t size = 2 * MIB + 3;
     uint8_t *data = malloc(size);
     exec_weights_fill(data, size, 0, 11);
-    struct exec_source src = {EXEC_SOURCE_MEMORY, 0, NULL, data, size, "memory"};
+    struct exec_source src = {EXEC_SOURCE_MEMORY, 0, NULL, data, size, "memory", -1};
     struct exec_dev_buf *buf = NULL;
     struct thaw_err err = {0, ""};
     assert_int_equal(exec_backend_alloc(f->be, 0, size, &buf, &err), 0);
@@ -202,7 +202,7 @@ static void test_corrupt_byte(void **state)
     orig = tmp[1];
     if (orig == 0xff) skip(); /* the flip would be a no-op; never for seed 5, but honest */
     struct exec_segment seg = {path, 0, size};
-    struct exec_source src = {EXEC_SOURCE_FILES, 1, &seg, NULL, size, path};
+    struct exec_source src = {EXEC_SOURCE_FILES, 1, &seg, NULL, size, path, -1};
     struct exec_dev_buf *buf = NULL;
     struct thaw_err err = {0, ""};
     assert_int_equal(exec_backend_alloc(f->be, 0, size, &buf, &err), 0);
@@ -227,7 +227,7 @@ static void test_truncated(void **state)
     gen(f, "t.bin", 500000, 5, path, sizeof path);
     assert_int_equal(truncate(path, 300000), 0);
     struct exec_segment seg = {path, 0, 500000};
-    struct exec_source src = {EXEC_SOURCE_FILES, 1, &seg, NULL, 500000, path};
+    struct exec_source src = {EXEC_SOURCE_FILES, 1, &seg, NULL, 500000, path, -1};
     struct exec_dev_buf *buf = NULL;
     struct thaw_err err = {0, ""};
     assert_int_equal(exec_backend_alloc(f->be, 0, 500000, &buf, &err), 0);
@@ -252,7 +252,7 @@ static void test_cancel_then_load(void **state)
     const uint64_t size = 4 * MIB;
     gen(f, "j.bin", size, 8, path, sizeof path);
     struct exec_segment seg = {path, 0, size};
-    struct exec_source src = {EXEC_SOURCE_FILES, 1, &seg, NULL, size, path};
+    struct exec_source src = {EXEC_SOURCE_FILES, 1, &seg, NULL, size, path, -1};
     struct exec_dev_buf *buf = NULL;
     struct thaw_err err = {0, ""};
     assert_int_equal(exec_backend_alloc(f->be, 0, size, &buf, &err), 0);
@@ -300,7 +300,7 @@ static void test_vram_cap(void **state)
     assert_int_equal(exec_backend_alloc(f->be, 2, 1, &a, &err), THAW_EINVAL);
     assert_int_equal(exec_backend_alloc(f->be, 0, 4096, &a, &err), 0);
     uint8_t data[8192] = {0};
-    struct exec_source src = {EXEC_SOURCE_MEMORY, 0, NULL, data, sizeof data, "big"};
+    struct exec_source src = {EXEC_SOURCE_MEMORY, 0, NULL, data, sizeof data, "big", -1};
     assert_int_equal(exec_load(f->be, a, &src, NULL, NULL, &err), THAW_EINVAL);
     exec_backend_free(f->be, a);
     /* An allocation left behind is freed by close (ASan checks the leak). */

@@ -3,7 +3,8 @@
  * refused and never followed; a fill reads back equal through the mapping,
  * survives as a mapping after a drop, is removed on drop and at close unless
  * keep (and can then be adopted); and a load from the mapping lands with the
- * right checksum. Each test works under its own mkdtemp base, plus one check
+ * right checksum, and a file truncated under a load fails the load (no
+ * SIGBUS). Each test works under its own mkdtemp base, plus one check
  * of the real /dev/shm. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -52,7 +53,7 @@ static int setup(void **state)
     struct thaw_err err = {0, ""};
     if (exec_weights_gen(f->weights, f->bytes, 21, &err) != 0) return -1;
     f->seg = (struct exec_segment){f->weights, 0, f->bytes};
-    f->src = (struct exec_source){EXEC_SOURCE_FILES, 1, &f->seg, NULL, f->bytes, f->weights};
+    f->src = (struct exec_source){EXEC_SOURCE_FILES, 1, &f->seg, NULL, f->bytes, f->weights, -1};
     *state = f;
     return 0;
 }
@@ -233,7 +234,7 @@ static void test_fill_errors(void **state)
     atomic_bool cancel;
     atomic_init(&cancel, true);
     struct exec_segment seg = {f->weights, 0, 1000};
-    struct exec_source src = {EXEC_SOURCE_FILES, 1, &seg, NULL, 1000, f->weights};
+    struct exec_source src = {EXEC_SOURCE_FILES, 1, &seg, NULL, 1000, f->weights, -1};
     assert_int_equal(exec_shm_fill(s, "n0-c.w", &src, 4096, &cancel, NULL, &err), THAW_EINTR);
     assert_int_equal(lstat(path, &sb), -1);
     exec_shm_close(s);
@@ -273,6 +274,90 @@ static void test_fill_then_load(void **state)
     exec_shm_close(s);
 }
 
+/* A neighbour truncating the shm file while a load reads it (issue 16: a
+ * mapping raised SIGBUS and killed thaw exec): the host backend wrapped so
+ * that its first copy truncates the file, as if between two chunks. The
+ * load must fail with THAW_EIO naming the truncation; the process lives. */
+static struct exec_backend_methods trunc_methods;
+static const struct exec_backend_methods *trunc_inner;
+static char trunc_path[600];
+static int trunc_copies;
+
+static void *trunc_host_ptr(struct exec_backend *be, struct exec_xfer *x, uint64_t dst_offset,
+                            size_t bytes)
+{
+    if (trunc_copies++ == 1) assert_int_equal(truncate(trunc_path, 65536), 0);
+    return trunc_inner->xfer_host_ptr(be, x, dst_offset, bytes);
+}
+
+static int trunc_copy(struct exec_backend *be, struct exec_xfer *x, int slot, uint64_t dst_offset,
+                      const void *src, size_t bytes, struct thaw_err *err)
+{
+    if (trunc_copies++ == 0) assert_int_equal(truncate(trunc_path, 65536), 0);
+    return trunc_inner->xfer_copy(be, x, slot, dst_offset, src, bytes, err);
+}
+
+static void test_truncated_under_load(void **state)
+{
+    struct fixture *f = *state;
+    struct exec_shm_options o = {f->base, false};
+    struct exec_shm *s = NULL;
+    struct thaw_err err = {0, ""};
+    assert_int_equal(exec_shm_open(&o, &s, &err), 0);
+    assert_int_equal(exec_shm_fill(s, "n0-a.w", &f->src, 65536, NULL, NULL, &err), 0);
+
+    uint64_t caps[1] = {1 << 20};
+    struct exec_backend_config cfg = {1, caps};
+    struct exec_backend *be = NULL;
+    assert_int_equal(exec_backend_open("host", &cfg, &be, NULL, 0, &err), 0);
+    trunc_inner = be->methods;
+    trunc_methods = *be->methods;
+    trunc_methods.xfer_copy = trunc_copy;
+    trunc_methods.xfer_host_ptr = NULL; /* staged: through the reader thread */
+    be->methods = &trunc_methods;
+    struct exec_dev_buf *buf = NULL;
+    assert_int_equal(exec_backend_alloc(be, 0, f->bytes, &buf, &err), 0);
+
+    struct exec_shm_map m;
+    assert_int_equal(exec_shm_map(s, "n0-a.w", &m, &err), 0);
+    snprintf(trunc_path, sizeof trunc_path, "%s", m.path);
+    trunc_copies = 0;
+    struct exec_source src;
+    exec_shm_source(&m, &src);
+    struct exec_load_options lo;
+    exec_load_options_init(&lo);
+    lo.chunk_bytes = 65536; /* 4 chunks, 2 in flight: the file is cut after the first, */
+    lo.depth = 2;           /* before the reader reaches the third */
+    lo.have_expected = true;
+    lo.expected_checksum = exec_weights_expected_checksum(f->bytes, 21);
+    struct exec_load_result lr;
+    assert_int_equal(exec_load(be, buf, &src, &lo, &lr, &err), THAW_EIO);
+    assert_non_null(strstr(err.msg, "truncated"));
+    assert_false(lr.verified);
+
+    /* Read straight into host memory (the host backend's own path): cut
+     * before the second chunk's read. */
+    exec_shm_unmap(&m);
+    exec_shm_drop(s, "n0-a.w");
+    assert_int_equal(exec_shm_fill(s, "n0-a.w", &f->src, 65536, NULL, NULL, &err), 0);
+    assert_int_equal(exec_shm_map(s, "n0-a.w", &m, &err), 0);
+    exec_shm_source(&m, &src);
+    trunc_methods.xfer_host_ptr = trunc_host_ptr;
+    trunc_copies = 0;
+    assert_int_equal(exec_load(be, buf, &src, &lo, &lr, &err), THAW_EIO);
+    assert_non_null(strstr(err.msg, "truncated while loading"));
+    assert_int_equal(trunc_copies, 2);
+
+    /* Cut before the load starts: refused up front, with the sizes. */
+    exec_shm_unmap(&m);
+    assert_int_equal(exec_shm_map(s, "n0-a.w", &m, &err), THAW_EIO); /* size changed */
+    exec_shm_unmap(&m);
+
+    be->methods = trunc_inner;
+    exec_backend_close(be);
+    exec_shm_close(s);
+}
+
 static void test_real_dev_shm(void **state)
 {
     (void)state;
@@ -298,6 +383,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_symlink_file_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fill_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fill_then_load, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_truncated_under_load, setup, teardown),
         cmocka_unit_test(test_real_dev_shm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
