@@ -102,6 +102,25 @@ static int read_at(const struct pipe *p, int fd, void *buf, size_t len, uint64_t
     return 0;
 }
 
+/* Reads chunk [off, off + n) of src's file into dst, whole: a failed read or
+ * a file that ends early (truncated under the load) is THAW_EIO naming it. */
+static int read_fd_chunk(const struct pipe *p, const struct exec_source *src, void *dst, size_t n,
+                         uint64_t off, struct thaw_err *err)
+{
+    size_t got = 0;
+    int e = read_at(p, src->fd, dst, n, off, &got);
+    if (e < 0)
+        return thaw_err_set(err, THAW_EIO, "%s: read at %llu failed: %s", src->label,
+                            (unsigned long long)off, strerror(-e));
+    if (got < n)
+        return thaw_err_set(err, THAW_EIO,
+                            "%s: truncated while loading: the file ends at %llu, the load needs "
+                            "%llu",
+                            src->label, (unsigned long long)(off + got),
+                            (unsigned long long)src->bytes);
+    return 0;
+}
+
 /* Opens a segment's file, O_DIRECT when asked and the offset allows it;
  * checks the file holds the whole segment. */
 static int open_segment(struct pipe *p, const struct exec_segment *seg, bool *direct,
@@ -202,17 +221,8 @@ static int read_fd(struct pipe *p, uint64_t *k, struct thaw_err *err)
         if (!wait_empty(p, s)) return 1; /* the copier stopped; its error wins */
         if (cancelled(p)) return thaw_err_set(err, THAW_EINTR, "%s: load cancelled", src->label);
         size_t n = src->bytes - off < p->chunk ? (size_t)(src->bytes - off) : p->chunk;
-        size_t got = 0;
-        int e = read_at(p, src->fd, p->slots[s].buf, n, off, &got);
-        if (e < 0)
-            return thaw_err_set(err, THAW_EIO, "%s: read at %llu failed: %s", src->label,
-                                (unsigned long long)off, strerror(-e));
-        if (got < n)
-            return thaw_err_set(err, THAW_EIO,
-                                "%s: truncated while loading: the file ends at %llu, the load "
-                                "needs %llu",
-                                src->label, (unsigned long long)(off + got),
-                                (unsigned long long)src->bytes);
+        int e = read_fd_chunk(p, src, p->slots[s].buf, n, off, err);
+        if (e < 0) return e;
         if (p->host_csum) exec_csum_feed(&p->csum, p->slots[s].buf, n);
         p->slots[s].data = p->slots[s].buf;
         p->slots[s].len = n;
@@ -408,17 +418,8 @@ static int run_fd_direct(struct pipe *p, struct exec_xfer *x, uint64_t *copied,
         size_t n = src->bytes - off < p->chunk ? (size_t)(src->bytes - off) : p->chunk;
         void *dst = p->be->methods->xfer_host_ptr(p->be, x, off, n);
         if (!dst) return thaw_err_set(err, THAW_EINVAL, "%s: chunk past the buffer", src->label);
-        size_t got = 0;
-        int e = read_at(p, src->fd, dst, n, off, &got);
-        if (e < 0)
-            return thaw_err_set(err, THAW_EIO, "%s: read at %llu failed: %s", src->label,
-                                (unsigned long long)off, strerror(-e));
-        if (got < n)
-            return thaw_err_set(err, THAW_EIO,
-                                "%s: truncated while loading: the file ends at %llu, the load "
-                                "needs %llu",
-                                src->label, (unsigned long long)(off + got),
-                                (unsigned long long)src->bytes);
+        int e = read_fd_chunk(p, src, dst, n, off, err);
+        if (e < 0) return e;
         *copied += n;
     }
     return 0;
