@@ -174,6 +174,13 @@ bool core_ld_is_token_service(struct fy_node *n);
 bool core_ld_token_service(struct core_ld *ld, struct fy_node *n, const char *path,
                            struct core_token_service *out);
 
+/* `service: {tokens: {preset: NAME}}` (token_presets.c): the preset's three
+ * figures into out from core_token_presets_file(); errors at `at`. */
+bool core_ld_token_preset(struct core_ld *ld, struct fy_node *at, const char *path,
+                          const char *name, struct core_token_service *out);
+/* The presets file: scenarios/presets/tokens.yaml of the source tree. */
+const char *core_token_presets_file(void);
+
 /* `service: {durations: FILE}`: each of the count models' service time
  * (out[k]) from its function's row of an Azure Functions durations file. */
 bool core_ld_is_durations_service(struct fy_node *n);

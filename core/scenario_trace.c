@@ -487,17 +487,27 @@ bool core_ld_token_service(struct core_ld *ld, struct fy_node *n, const char *pa
         return false;
     char sub[300], s2[340];
     snprintf(sub, sizeof sub, "%s.tokens", path);
-    enum { PREFILL, DECODE, FIXED, NF };
-    struct core_ld_field f[NF] = {
-        {.name = "prefill_per_token"}, {.name = "decode_per_token"}, {.name = "fixed"}};
+    enum { PREFILL, DECODE, FIXED, PRESET, NF };
+    struct core_ld_field f[NF] = {{.name = "prefill_per_token"},
+                                  {.name = "decode_per_token"},
+                                  {.name = "fixed"},
+                                  {.name = "preset"}};
     if (!core_ld_fields(ld, top[0].val, sub, f, NF,
-                        "{prefill_per_token: 0.2ms, decode_per_token: 20ms, fixed: 30ms}"))
+                        "{prefill_per_token: 0.2ms, decode_per_token: 20ms, fixed: 30ms} or "
+                        "{preset: NAME}"))
         return false;
     int before = ld->errors;
     memset(out, 0, sizeof *out);
+    /* A preset first; keys given beside it replace its figures. */
+    if (f[PRESET].key) {
+        char name[CORE_NAME_MAX];
+        snprintf(s2, sizeof s2, "%s.preset", sub);
+        if (core_ld_string(ld, f[PRESET].val, s2, name, sizeof name, "a preset name"))
+            core_ld_token_preset(ld, f[PRESET].val, s2, name, out);
+    }
     out->on = true;
-    int64_t *dst[NF] = {&out->prefill_per_token_ns, &out->decode_per_token_ns, &out->fixed_ns};
-    for (int i = 0; i < NF; i++)
+    int64_t *dst[PRESET] = {&out->prefill_per_token_ns, &out->decode_per_token_ns, &out->fixed_ns};
+    for (int i = 0; i < PRESET; i++)
         if (f[i].key) {
             snprintf(s2, sizeof s2, "%s.%s", sub, f[i].name);
             core_ld_duration(ld, f[i].val, s2, true, dst[i]);

@@ -457,6 +457,39 @@ static void azure_functions_weights_from_memory(void **state)
     load_fails_with(scenario(group, "f", tr, "10ms"), "weights_from.column");
 }
 
+static void token_service_preset(void **state)
+{
+    (void)state;
+    /* scenarios/presets/tokens.yaml, llama-3.3-70b-fp8-tp2-h100-nim:
+     * prefill 79.78 us, decode 18.745 ms, fixed 7.88 ms (derived there from
+     * NVIDIA's published TTFT and ITL). azure-llm-crlf.csv holds (context,
+     * generated) = (374, 44), (100, 10), (2000, 5):
+     * 7880000 + 374 x 79780 + 44 x 18745000 = 862497720 ns;
+     * 7880000 + 100 x 79780 + 10 x 18745000 = 203308000 ns;
+     * 7880000 + 2000 x 79780 + 5 x 18745000 = 261165000 ns. */
+    char tr[PATH_MAX + 256];
+    snprintf(tr, sizeof tr, "file: %s/azure-llm-crlf.csv, format: azure-llm", data);
+    const char *model = "  - {name: m, weights: 1GiB}\n";
+    struct core_spec *s =
+        load(scenario(model, "m", tr, "{tokens: {preset: llama-3.3-70b-fp8-tp2-h100-nim}}"));
+    int64_t t[8], svc[8];
+    assert_int_equal(arrivals(s, 0, t, svc, 8), 3);
+    assert_true(svc[0] == 862497720 && svc[1] == 203308000 && svc[2] == 261165000);
+    core_spec_free(s);
+    /* A key beside the preset replaces its figure: fixed 30 ms adds
+     * 30000000 - 7880000 = 22120000 to each: 884617720 for the first. */
+    s = load(scenario(model, "m", tr,
+                      "{tokens: {preset: llama-3.3-70b-fp8-tp2-h100-nim, fixed: 30ms}}"));
+    assert_int_equal(arrivals(s, 0, t, svc, 8), 3);
+    assert_true(svc[0] == 884617720);
+    core_spec_free(s);
+    load_fails_with(scenario(model, "m", tr, "{tokens: {preset: llama-3.3-70b-fp8-tp2-h100-nin}}"),
+                    "unknown token preset 'llama-3.3-70b-fp8-tp2-h100-nin'; did you mean "
+                    "'llama-3.3-70b-fp8-tp2-h100-nim'?");
+    load_fails_with(scenario(model, "m", tr, "{tokens: {preset: a100}}"),
+                    "unknown token preset 'a100' (");
+}
+
 static void line_parser_direct(void **state)
 {
     (void)state;
@@ -487,6 +520,7 @@ int main(void)
         cmocka_unit_test(azure_functions_big_count_and_malformed),
         cmocka_unit_test(azure_functions_durations),
         cmocka_unit_test(azure_functions_weights_from_memory),
+        cmocka_unit_test(token_service_preset),
         cmocka_unit_test(line_parser_direct),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
