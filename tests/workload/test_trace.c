@@ -385,6 +385,24 @@ static void azure_functions_durations(void **state)
                     "durations need an azure-functions trace with model_column HashFunction");
 }
 
+/* functions.csv (azure-functions) with trace_extra, its models' weights
+ * from data/memory (memory_extra inside weights_from). */
+static const char *memory_trace(const char *trace_extra, const char *memory,
+                                const char *memory_extra)
+{
+    static char tr[PATH_MAX * 2];
+    snprintf(tr, sizeof tr,
+             "file: %s/functions.csv, format: azure-functions%s, weights_from: {memory: %s/%s%s}",
+             data, trace_extra, data, memory, memory_extra);
+    return tr;
+}
+
+static void expect_sizes(const struct core_spec *s, int model, uint64_t weights, uint64_t vram)
+{
+    assert_true(s->models[model].weights_bytes == weights);
+    assert_true(s->models[model].vram_bytes == vram);
+}
+
 static void azure_functions_weights_from_memory(void **state)
 {
     (void)state;
@@ -396,65 +414,44 @@ static void azure_functions_weights_from_memory(void **state)
      * f-1; the footprint keeps the entry's ratio: 1GiB + 10% reserve =
      * 1073741824 + 107374182 = 1181116006, times 10 = 11811160060. f-2 has
      * no row: the entry's 1 GiB and 1181116006 stay. */
-    char tr[PATH_MAX * 2];
     const char *group = "  - {name: f, weights: 1GiB, count: 3}\n";
-    snprintf(tr, sizeof tr,
-             "file: %s/functions.csv, format: azure-functions, weights_from: {memory: "
-             "%s/memory.csv, scale: 64MiB}",
-             data, data);
-    struct core_spec *s = load(scenario(group, "f", tr, "10ms"));
+    struct core_spec *s =
+        load(scenario(group, "f", memory_trace("", "memory.csv", ", scale: 64MiB"), "10ms"));
     assert_string_equal(s->workloads[0].trace.id, "fB");
-    for (int k = 0; k < 2; k++) {
-        assert_true(s->models[k].weights_bytes == 10737418240ULL);
-        assert_true(s->models[k].vram_bytes == 11811160060ULL);
-    }
-    assert_true(s->models[2].weights_bytes == 1073741824ULL);
-    assert_true(s->models[2].vram_bytes == 1181116006ULL);
+    expect_sizes(s, 0, 10737418240ULL, 11811160060ULL);
+    expect_sizes(s, 1, 10737418240ULL, 11811160060ULL);
+    expect_sizes(s, 2, 1073741824ULL, 1181116006ULL);
     core_spec_free(s);
     /* By app with column pct99 and the default scale (1 MiB per MB): f-0 is
-     * app1 (7 invocations): 240 MiB = 251658240 bytes, vram x 1.1 (an
-     * explicit vram: 2GiB on 1GiB keeps ratio 2): 503316480; f-1 app2 keeps
-     * 1 GiB. */
-    snprintf(tr, sizeof tr,
-             "file: %s/functions.csv, format: azure-functions, model_column: HashApp, "
-             "weights_from: {memory: %s/memory.csv, column: AverageAllocatedMb_pct99}",
-             data, data);
-    s = load(scenario("  - {name: f, weights: 1GiB, vram: 2GiB, count: 2}\n", "f", tr, "10ms"));
+     * app1 (7 invocations): 240 MiB = 251658240 bytes; an explicit vram:
+     * 2GiB on 1GiB keeps ratio 2: 503316480; f-1 (app2) keeps 1 GiB, 2 GiB. */
+    s = load(scenario(
+        "  - {name: f, weights: 1GiB, vram: 2GiB, count: 2}\n", "f",
+        memory_trace(", model_column: HashApp", "memory.csv", ", column: AverageAllocatedMb_pct99"),
+        "10ms"));
     assert_string_equal(s->workloads[0].trace.id, "app1");
-    assert_true(s->models[0].weights_bytes == 251658240ULL);
-    assert_true(s->models[0].vram_bytes == 503316480ULL);
-    assert_true(s->models[1].weights_bytes == 1073741824ULL);
+    expect_sizes(s, 0, 251658240ULL, 503316480ULL);
+    expect_sizes(s, 1, 1073741824ULL, 2147483648ULL);
     core_spec_free(s);
     /* Malformed (LF): line 2 "abc" in AverageAllocatedMb at column 14
      * ("o1,app1,1440," is 13 bytes); line 3 has 4 of the 12 columns (its
      * end, column 13); line 4 "-4" in pct50 at column 20. */
-    snprintf(tr, sizeof tr,
-             "file: %s/functions.csv, format: azure-functions, weights_from: {memory: "
-             "%s/memory-malformed.csv}",
-             data, data);
-    const char *p = scenario(group, "f", tr, "10ms");
+    const char *p = scenario(group, "f", memory_trace("", "memory-malformed.csv", ""), "10ms");
     load_fails_with(p, "memory-malformed.csv:2:14: expected a number (0 or more) for "
                        "AverageAllocatedMb, found \"abc\"");
     load_fails_with(p, "memory-malformed.csv:3:13: expected 12 columns (as the header), found 4");
     load_fails_with(p, "memory-malformed.csv:4:20: expected a number (0 or more) for "
                        "AverageAllocatedMb_pct50, found \"-4\"");
-    snprintf(tr, sizeof tr,
-             "file: %s/functions.csv, format: azure-functions, weights_from: {memory: "
-             "%s/memory-noapp.csv}",
-             data, data);
-    load_fails_with(scenario(group, "f", tr, "10ms"),
+    load_fails_with(scenario(group, "f", memory_trace("", "memory-noapp.csv", ""), "10ms"),
                     "memory-noapp.csv:1:1: no column named HashApp");
-    /* Wrong trace, wrong column, unknown key. */
-    snprintf(tr, sizeof tr, "file: %s/seconds.csv, weights_from: {memory: %s/memory.csv}", data,
-             data);
-    load_fails_with(scenario("  - {name: m, weights: 1GiB}\n", "m", tr, "10ms"),
-                    "weights from memory need an azure-functions trace with model_column "
-                    "HashFunction or HashApp");
-    snprintf(tr, sizeof tr,
-             "file: %s/functions.csv, format: azure-functions, weights_from: {memory: "
-             "%s/memory.csv, column: Average}",
-             data, data);
-    load_fails_with(scenario(group, "f", tr, "10ms"), "weights_from.column");
+    /* The wrong id column, an unknown memory column. */
+    load_fails_with(
+        scenario(group, "f", memory_trace(", model_column: Trigger", "memory.csv", ""), "10ms"),
+        "weights from memory need an azure-functions trace with model_column "
+        "HashFunction or HashApp");
+    load_fails_with(
+        scenario(group, "f", memory_trace("", "memory.csv", ", column: Average"), "10ms"),
+        "weights_from.column");
 }
 
 static void token_service_preset(void **state)
