@@ -107,7 +107,7 @@ bool core_ld_token_preset(struct core_ld *ld, struct fy_node *at, const char *pa
                         suggestion);
         else
             core_ld_err(ld, at, NULL, path, "unknown token preset '%s' (%s holds: %s)", name, file,
-                        used ? names : "none");
+                        used ? names : "no preset");
     }
     fy_document_destroy(fyd);
     return ok;
