@@ -9,7 +9,7 @@ DEB_PACKAGES := cmake gcc make pkg-config libgsl-dev libsqlite3-dev libcmocka-de
 
 FUZZ_BUILD ?= build-fuzz
 FUZZ_TIME ?= 60
-FUZZ_TARGETS := scenario units trace safetensors select
+FUZZ_TARGETS := scenario units trace safetensors select trace_line
 # Only `make fuzz` needs clang and libFuzzer (libclang-rt-dev); `make test`
 # replays the fuzz corpus with gcc.
 FUZZ_DEB_PACKAGES := clang libclang-rt-dev

@@ -28,66 +28,6 @@ static const char trace_usage[] =
     "  --bin DURATION     width of a rate bin, such as 10m or 1h (default 1h)\n"
     "  --top N            busiest ids to list (default 10)\n";
 
-struct id_count {
-    char *id;
-    int64_t count;
-    int64_t first;
-};
-
-struct ids {
-    struct id_count *slots;
-    size_t cap, used;
-};
-
-static uint64_t hash(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
-static bool ids_add(struct ids *t, const char *id, size_t len, int64_t count, int64_t order)
-{
-    if ((t->used + 1) * 2 > t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 1024;
-        struct id_count *s = calloc(cap, sizeof *s);
-        if (!s) return false;
-        for (size_t i = 0; i < t->cap; i++)
-            if (t->slots[i].id) {
-                size_t j = hash(t->slots[i].id, strlen(t->slots[i].id)) & (cap - 1);
-                while (s[j].id)
-                    j = (j + 1) & (cap - 1);
-                s[j] = t->slots[i];
-            }
-        free(t->slots);
-        t->slots = s;
-        t->cap = cap;
-    }
-    size_t j = hash(id, len) & (t->cap - 1);
-    for (; t->slots[j].id; j = (j + 1) & (t->cap - 1))
-        if (strlen(t->slots[j].id) == len && !memcmp(t->slots[j].id, id, len)) {
-            t->slots[j].count += count;
-            return true;
-        }
-    char *d = malloc(len + 1);
-    if (!d) return false;
-    memcpy(d, id, len);
-    d[len] = '\0';
-    t->slots[j] = (struct id_count){d, count, order};
-    t->used++;
-    return true;
-}
-
-static int cmp_busiest(const void *a, const void *b)
-{
-    const struct id_count *x = a, *y = b;
-    if (x->count != y->count) return x->count > y->count ? -1 : 1;
-    return x->first < y->first ? -1 : x->first > y->first;
-}
-
 /* Welford's running mean and variance. */
 struct moments {
     int64_t n;
@@ -115,7 +55,7 @@ struct stats {
     int64_t *bins;
     int bin_count;
     struct moments gaps;
-    struct ids ids;
+    struct core_id_table ids;
 };
 
 static bool bin_add(struct stats *st, int64_t rel_ns, int64_t bin_ns, int64_t count)
@@ -192,7 +132,7 @@ static int trace_stats(const char *file, struct core_trace_spec *t, const char *
         }
         st.lines++;
         st.requests += count;
-        if (rec->id && !ids_add(&st.ids, rec->id, rec->id_len, count, lineno)) {
+        if (rec->id && !core_ids_add(&st.ids, rec->id, rec->id_len, count, lineno)) {
             rc = CLI_EXIT_FAIL;
             break;
         }
@@ -228,12 +168,9 @@ static int trace_stats(const char *file, struct core_trace_spec *t, const char *
                    moments_cv(&st.gaps), (long long)st.gaps.n);
         if (st.ids.used) {
             printf("distinct ids: %zu\n", st.ids.used);
-            struct id_count *r = malloc(st.ids.used * sizeof *r);
+            struct core_id_count *r = core_ids_ranked(&st.ids);
+            size_t n = st.ids.used;
             if (r) {
-                size_t n = 0;
-                for (size_t i = 0; i < st.ids.cap; i++)
-                    if (st.ids.slots[i].id) r[n++] = st.ids.slots[i];
-                qsort(r, n, sizeof *r, cmp_busiest);
                 printf("busiest ids (rank: requests, share):\n");
                 for (size_t i = 0; i < n && (int)i < top; i++)
                     printf("  %3zu  %-40s %12lld  %5.1f%%\n", i + 1, r[i].id, (long long)r[i].count,
@@ -248,9 +185,7 @@ static int trace_stats(const char *file, struct core_trace_spec *t, const char *
             printf("  %10.0f s  %10lld  %10.4g/s\n", (double)b * (double)bin_ns / 1e9,
                    (long long)st.bins[b], (double)st.bins[b] / ((double)bin_ns / 1e9));
     }
-    for (size_t i = 0; i < st.ids.cap; i++)
-        free(st.ids.slots[i].id);
-    free(st.ids.slots);
+    core_ids_free(&st.ids);
     free(st.bins);
     return rc;
 }

@@ -174,6 +174,13 @@ bool core_ld_is_token_service(struct fy_node *n);
 bool core_ld_token_service(struct core_ld *ld, struct fy_node *n, const char *path,
                            struct core_token_service *out);
 
+/* `service: {tokens: {preset: NAME}}` (token_presets.c): the preset's three
+ * figures into out from core_token_presets_file(); errors at `at`. */
+bool core_ld_token_preset(struct core_ld *ld, struct fy_node *at, const char *path,
+                          const char *name, struct core_token_service *out);
+/* The presets file: scenarios/presets/tokens.yaml of the source tree. */
+const char *core_token_presets_file(void);
+
 /* `service: {durations: FILE}`: each of the count models' service time
  * (out[k]) from its function's row of an Azure Functions durations file. */
 bool core_ld_is_durations_service(struct fy_node *n);
@@ -181,6 +188,20 @@ bool core_ld_durations_service(struct core_ld *ld, struct fy_node *n, const char
                                const struct core_workload_spec *w, int first,
                                const struct core_trace_spec *per_model, int count,
                                struct core_dist *out);
+
+/* `weights_from: {memory: FILE, scale: S, column: C}` of an azure-functions
+ * trace (scenario_memory.c): each of the count models' weights (and VRAM
+ * footprint) from its app's row of an app_memory_percentiles file. */
+bool core_ld_weights_from(struct core_ld *ld, struct fy_node *n, const char *path,
+                          const struct core_workload_spec *w, int first,
+                          const struct core_trace_spec *per_model, int count);
+/* A path of the scenario resolved against its folder (malloc'ed; NULL and
+ * ld->nomem when out of memory). */
+char *core_ld_resolve(struct core_ld *ld, const char *p);
+/* Splits a CSV line in place at its commas into at most max fields (no
+ * quotes in the Azure files); returns the number of fields, which may
+ * exceed max. */
+int core_ld_split_csv(char *line, char **f, int max);
 
 /* Applies the overrides to ld->fyd (scenario_override.c). */
 void core_ld_apply_overrides(struct core_ld *ld);

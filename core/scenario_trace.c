@@ -17,98 +17,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* ---- distinct ids and their request counts ------------------------------- */
-
-struct id_entry {
-    char *id;
-    int64_t count;
-    int64_t first_line;
-};
-
-struct id_table {
-    struct id_entry *slots;
-    size_t cap, used;
-};
-
-static uint64_t fnv1a(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
-static bool ids_grow(struct id_table *t)
-{
-    size_t cap = t->cap ? t->cap * 2 : 256;
-    struct id_entry *s = calloc(cap, sizeof *s);
-    if (!s) return false;
-    for (size_t i = 0; i < t->cap; i++)
-        if (t->slots[i].id) {
-            size_t j = fnv1a(t->slots[i].id, strlen(t->slots[i].id)) & (cap - 1);
-            while (s[j].id)
-                j = (j + 1) & (cap - 1);
-            s[j] = t->slots[i];
-        }
-    free(t->slots);
-    t->slots = s;
-    t->cap = cap;
-    return true;
-}
-
-static bool ids_add(struct id_table *t, const char *id, size_t len, int64_t count, int64_t line)
-{
-    if ((t->used + 1) * 2 > t->cap && !ids_grow(t)) return false;
-    size_t j = fnv1a(id, len) & (t->cap - 1);
-    for (; t->slots[j].id; j = (j + 1) & (t->cap - 1))
-        if (strlen(t->slots[j].id) == len && !memcmp(t->slots[j].id, id, len)) {
-            t->slots[j].count += count;
-            return true;
-        }
-    char *d = malloc(len + 1);
-    if (!d) return false;
-    memcpy(d, id, len);
-    d[len] = '\0';
-    t->slots[j] = (struct id_entry){d, count, line};
-    t->used++;
-    return true;
-}
-
-static void ids_free(struct id_table *t)
-{
-    for (size_t i = 0; i < t->cap; i++)
-        free(t->slots[i].id);
-    free(t->slots);
-}
-
-/* Busiest first; ties by first appearance in the file, so the rank never
- * depends on the hash table's layout. */
-static int cmp_busiest(const void *a, const void *b)
-{
-    const struct id_entry *x = a, *y = b;
-    if (x->count != y->count) return x->count > y->count ? -1 : 1;
-    return x->first_line < y->first_line ? -1 : x->first_line > y->first_line;
-}
-
-static struct id_entry *ids_ranked(struct id_table *t)
-{
-    struct id_entry *r = malloc((t->used ? t->used : 1) * sizeof *r);
-    if (!r) return NULL;
-    size_t n = 0;
-    for (size_t i = 0; i < t->cap; i++)
-        if (t->slots[i].id) r[n++] = t->slots[i];
-    qsort(r, n, sizeof *r, cmp_busiest);
-    return r;
-}
-
 /* ---- the scan ---------------------------------------------------------------- */
 
 struct scan {
     int64_t lines;    /* data lines */
     int64_t first_ns; /* first data line's timestamp */
-    struct id_table ids;
+    struct core_id_table ids;
 };
 
 /* Reads the whole file once: every line parsed, timestamps in file order
@@ -184,7 +98,7 @@ static bool scan_file(struct core_ld *ld, struct fy_node *at, const char *path,
             int64_t rel = rec->t_ns - t->origin_ns;
             if (rel < t->window_from_ns || rel >= t->window_to_ns) count = 0;
         }
-        if (!ids_add(&sc->ids, rec->id, rec->id_len, count, lineno)) {
+        if (!core_ids_add(&sc->ids, rec->id, rec->id_len, count, lineno)) {
             ld->nomem = true;
             ok = false;
         }
@@ -211,7 +125,7 @@ static const char *const assign_names[] = {"rank", "hash", "split", NULL};
 static const char *const spread_names[] = {"uniform", "poisson", NULL};
 static const char *const func_columns[] = {"HashOwner", "HashApp", "HashFunction", "Trigger", NULL};
 
-static char *resolve(struct core_ld *ld, const char *p)
+char *core_ld_resolve(struct core_ld *ld, const char *p)
 {
     size_t n = strlen(ld->dir) + strlen(p) + 2;
     char *out = malloc(n);
@@ -230,10 +144,23 @@ bool core_ld_trace(struct core_ld *ld, struct fy_node *n, const char *path,
                    struct core_workload_spec *w, int first, int count,
                    struct core_trace_spec *per_model)
 {
-    enum { FILE_, FORMAT, START, SPEED, WINDOW, MODEL_COLUMN, ASSIGN, MAPPING, SPREAD, NF };
-    struct core_ld_field f[NF] = {{.name = "file"},   {.name = "format"},  {.name = "start"},
-                                  {.name = "speed"},  {.name = "window"},  {.name = "model_column"},
-                                  {.name = "assign"}, {.name = "mapping"}, {.name = "spread"}};
+    enum {
+        FILE_,
+        FORMAT,
+        START,
+        SPEED,
+        WINDOW,
+        MODEL_COLUMN,
+        ASSIGN,
+        MAPPING,
+        SPREAD,
+        WEIGHTS_FROM,
+        NF
+    };
+    struct core_ld_field f[NF] = {
+        {.name = "file"},   {.name = "format"},       {.name = "start"},  {.name = "speed"},
+        {.name = "window"}, {.name = "model_column"}, {.name = "assign"}, {.name = "mapping"},
+        {.name = "spread"}, {.name = "weights_from"}};
     struct core_trace_spec *t = &w->trace;
     memset(t, 0, sizeof *t);
     t->id_column = -1;
@@ -370,7 +297,7 @@ bool core_ld_trace(struct core_ld *ld, struct fy_node *n, const char *path,
         core_ld_err(ld, f[MAPPING].key, n, sub, "mapping needs ids: give model_column");
     }
     if (ld->errors != before) return false;
-    w->trace_path = resolve(ld, rel);
+    w->trace_path = core_ld_resolve(ld, rel);
     if (!w->trace_path) return false;
     struct scan sc = {0};
     char tpath[300];
@@ -393,7 +320,7 @@ bool core_ld_trace(struct core_ld *ld, struct fy_node *n, const char *path,
             m->assign = CORE_TRACE_ID;
     }
     if (ok && count > 0 && assign == 0) {
-        struct id_entry *ranked = ids_ranked(&sc.ids);
+        struct core_id_count *ranked = core_ids_ranked(&sc.ids);
         if (!ranked) {
             ld->nomem = true;
             ok = false;
@@ -415,10 +342,7 @@ bool core_ld_trace(struct core_ld *ld, struct fy_node *n, const char *path,
                 size_t l;
                 const char *s = fy_node_get_scalar(mapped, &l);
                 snprintf(buf, sizeof buf, "%.*s", (int)l, s);
-                bool found = false;
-                for (size_t i = 0; i < sc.ids.used; i++)
-                    if (!strcmp(ranked[i].id, buf)) found = true;
-                if (!found) {
+                if (!core_ids_find(&sc.ids, buf, strlen(buf))) {
                     core_ld_err(ld, mapped, NULL, sub, "id \"%s\" does not occur in trace %s", buf,
                                 w->trace_path);
                     ok = false;
@@ -454,7 +378,11 @@ bool core_ld_trace(struct core_ld *ld, struct fy_node *n, const char *path,
         }
         free(ranked);
     }
-    ids_free(&sc.ids);
+    core_ids_free(&sc.ids);
+    if (ok && count > 0 && f[WEIGHTS_FROM].key) {
+        snprintf(sub, sizeof sub, "%s.weights_from", path);
+        ok = core_ld_weights_from(ld, f[WEIGHTS_FROM].val, sub, w, first, per_model, count);
+    }
     return ok && ld->errors == before;
 }
 
@@ -559,17 +487,27 @@ bool core_ld_token_service(struct core_ld *ld, struct fy_node *n, const char *pa
         return false;
     char sub[300], s2[340];
     snprintf(sub, sizeof sub, "%s.tokens", path);
-    enum { PREFILL, DECODE, FIXED, NF };
-    struct core_ld_field f[NF] = {
-        {.name = "prefill_per_token"}, {.name = "decode_per_token"}, {.name = "fixed"}};
+    enum { PREFILL, DECODE, FIXED, PRESET, NF };
+    struct core_ld_field f[NF] = {{.name = "prefill_per_token"},
+                                  {.name = "decode_per_token"},
+                                  {.name = "fixed"},
+                                  {.name = "preset"}};
     if (!core_ld_fields(ld, top[0].val, sub, f, NF,
-                        "{prefill_per_token: 0.2ms, decode_per_token: 20ms, fixed: 30ms}"))
+                        "{prefill_per_token: 0.2ms, decode_per_token: 20ms, fixed: 30ms} or "
+                        "{preset: NAME}"))
         return false;
     int before = ld->errors;
     memset(out, 0, sizeof *out);
+    /* A preset first; keys given beside it replace its figures. */
+    if (f[PRESET].key) {
+        char name[CORE_NAME_MAX];
+        snprintf(s2, sizeof s2, "%s.preset", sub);
+        if (core_ld_string(ld, f[PRESET].val, s2, name, sizeof name, "a preset name"))
+            core_ld_token_preset(ld, f[PRESET].val, s2, name, out);
+    }
     out->on = true;
-    int64_t *dst[NF] = {&out->prefill_per_token_ns, &out->decode_per_token_ns, &out->fixed_ns};
-    for (int i = 0; i < NF; i++)
+    int64_t *dst[PRESET] = {&out->prefill_per_token_ns, &out->decode_per_token_ns, &out->fixed_ns};
+    for (int i = 0; i < PRESET; i++)
         if (f[i].key) {
             snprintf(s2, sizeof s2, "%s.%s", sub, f[i].name);
             core_ld_duration(ld, f[i].val, s2, true, dst[i]);
@@ -585,9 +523,7 @@ bool core_ld_is_durations_service(struct fy_node *n)
            fy_node_mapping_lookup_by_string(n, "durations", 9) != NULL;
 }
 
-/* Splits a CSV line in place into at most max fields (no quotes in these
- * files); returns the number of fields. */
-static int split_in_place(char *line, char **f, int max)
+int core_ld_split_csv(char *line, char **f, int max)
 {
     int n = 0;
     for (char *s = line;;) {
@@ -632,7 +568,7 @@ bool core_ld_durations_service(struct core_ld *ld, struct fy_node *n, const char
                         "durations need one function per model (assign: rank or a mapping)");
             return false;
         }
-    char *file = resolve(ld, rel);
+    char *file = core_ld_resolve(ld, rel);
     if (!file) return false;
     FILE *fp = fopen(file, "rb");
     if (!fp) {
@@ -643,10 +579,10 @@ bool core_ld_durations_service(struct core_ld *ld, struct fy_node *n, const char
         return false;
     }
     /* Which model wants which function: id -> model index (+1, in count). */
-    struct id_table want = {0};
+    struct core_id_table want = {0};
     bool ok = true;
     for (int k = 0; k < count && ok; k++)
-        ok = ids_add(&want, per_model[k].id, strlen(per_model[k].id), k + 1, k);
+        ok = core_ids_add(&want, per_model[k].id, strlen(per_model[k].id), 0, k) != NULL;
     bool *found = calloc(count > 0 ? (size_t)count : 1, sizeof *found);
     if (!ok || !found) ld->nomem = true;
     int col[DUR_COLS] = {-1, -1, -1, -1};
@@ -659,7 +595,7 @@ bool core_ld_durations_service(struct core_ld *ld, struct fy_node *n, const char
         while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
             line[--len] = '\0';
         if (!len) continue;
-        int nf = split_in_place(line, fields, 64);
+        int nf = core_ld_split_csv(line, fields, 64);
         if (nf > 64) nf = 64;
         if (col[0] < 0) {
             for (int i = 0; i < nf; i++)
@@ -683,10 +619,8 @@ bool core_ld_durations_service(struct core_ld *ld, struct fy_node *n, const char
             break;
         }
         const char *id = fields[col[DUR_FUNCTION]];
-        int k = -1;
-        size_t j = want.cap ? fnv1a(id, strlen(id)) & (want.cap - 1) : 0;
-        for (; want.cap && want.slots[j].id; j = (j + 1) & (want.cap - 1))
-            if (!strcmp(want.slots[j].id, id)) k = (int)want.slots[j].count - 1;
+        const struct core_id_count *e = core_ids_find(&want, id, strlen(id));
+        int k = e ? (int)e->first : -1;
         if (k < 0 || found[k]) continue;
         double v[3];
         for (int c = 1; c < DUR_COLS; c++) {
@@ -723,7 +657,7 @@ bool core_ld_durations_service(struct core_ld *ld, struct fy_node *n, const char
     free(line);
     fclose(fp);
     free(found);
-    ids_free(&want);
+    core_ids_free(&want);
     free(file);
     return ok;
 }

@@ -198,6 +198,8 @@ struct core_trace_rec {
     size_t id_len;
     int64_t in_tokens, out_tokens;
     int64_t minutes[CORE_TRACE_MINUTES];
+    const char *app; /* AZURE_FUNCTIONS: the HashApp field (app_len bytes), else NULL */
+    size_t app_len;
 };
 
 /* The parser's state over one file: whether the first line was seen (it may
@@ -228,6 +230,32 @@ bool core_trace_datetime_ns(const char *s, size_t len, int64_t *out);
  * back (-1 for an unknown name). */
 const char *core_trace_format_name(enum core_trace_format f);
 int core_trace_format_from_name(const char *name);
+
+/* Distinct ids (of a trace's model column) with a count and the order of
+ * first appearance each (id_count.c). Zero-initialise the table; ids are
+ * copied (NUL-terminated, len bytes) and owned by it. */
+struct core_id_count {
+    char *id;
+    size_t len;
+    int64_t count;
+    int64_t first; /* the order given when the id was first added */
+};
+struct core_id_table {
+    struct core_id_count *slots;
+    size_t cap, used;
+};
+/* FNV-1a of n bytes: the table's hash and CORE_TRACE_HASH's. */
+uint64_t core_id_hash(const char *s, size_t n);
+/* Adds count to id's entry (a new entry takes `order` as its first); the
+ * entry, or NULL when out of memory. Entries move when the table grows. */
+struct core_id_count *core_ids_add(struct core_id_table *t, const char *id, size_t len,
+                                   int64_t count, int64_t order);
+/* id's entry, or NULL. */
+struct core_id_count *core_ids_find(const struct core_id_table *t, const char *id, size_t len);
+/* A malloc'ed array of the t->used entries, busiest first, ties by first
+ * (the ids stay the table's); NULL when out of memory. */
+struct core_id_count *core_ids_ranked(const struct core_id_table *t);
+void core_ids_free(struct core_id_table *t);
 
 struct core_workload_spec {
     int model; /* index into spec->models */

@@ -220,6 +220,8 @@ static int parse_csv_like(struct core_trace_parser *p, const char *line, size_t 
     rec->id_len = 0;
     rec->in_tokens = rec->out_tokens = -1;
     rec->t_ns = 0;
+    rec->app = NULL;
+    rec->app_len = 0;
     if (p->id_column >= 0) {
         if (p->id_column >= have) {
             *column = (int)len + 1;
@@ -265,6 +267,8 @@ static int parse_csv_like(struct core_trace_parser *p, const char *line, size_t 
                 return fail(column, fbuf[4 + m].column, msg, msg_len,
                             "expected an invocation count (0 to 10^12), found \"%.*s\"",
                             fbuf[4 + m].s, fbuf[4 + m].len);
+        rec->app = fbuf[1].s;
+        rec->app_len = fbuf[1].len;
         return 1;
     case CORE_TRACE_JSONL:
         break;
@@ -356,6 +360,8 @@ static int parse_jsonl(struct core_trace_parser *p, const char *line, size_t len
     rec->id = NULL;
     rec->id_len = 0;
     rec->in_tokens = rec->out_tokens = -1;
+    rec->app = NULL;
+    rec->app_len = 0;
     if (i >= len || line[i] != '{')
         return fail(column, (int)i + 1, msg, msg_len, "expected a JSON object, found \"%.*s\"",
                     line + i, len - i);

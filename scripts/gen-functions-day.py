@@ -77,3 +77,22 @@ with open("scenarios/traces/functions-day-durations.csv", "w") as f:
         vals = [avg, count, pct[0], pct[6]] + pct
         f.write(",".join(r[:3]) + "," + ",".join(
             str(int(v)) if i == 1 else f"{v:.2f}" for i, v in enumerate(vals)) + "\n")
+
+# functions-day-memory.csv, in the layout of app_memory_percentiles.anon.dNN.csv
+# (HashOwner, HashApp, SampleCount, AverageAllocatedMb, AverageAllocatedMb_pct1,
+# _pct5, _pct25, _pct50, _pct75, _pct95, _pct99, _pct100; MB), one row per app
+# of the 20. Its own seed, so the two files above stay as they were. Lognormal
+# average allocation, median 150 MB, sigma 0.5 across apps (synthetic).
+mem_rng = random.Random(20192)
+with open("scenarios/traces/functions-day-memory.csv", "w") as f:
+    f.write("HashOwner,HashApp,SampleCount,AverageAllocatedMb,AverageAllocatedMb_pct1,"
+            "AverageAllocatedMb_pct5,AverageAllocatedMb_pct25,AverageAllocatedMb_pct50,"
+            "AverageAllocatedMb_pct75,AverageAllocatedMb_pct95,AverageAllocatedMb_pct99,"
+            "AverageAllocatedMb_pct100\n")
+    for app in range(20):
+        avg = 150 * math.exp(mem_rng.gauss(0, 0.5))
+        spread = mem_rng.uniform(0.05, 0.3)
+        pct = [avg * math.exp(spread * z) for z in (-2.326, -1.645, -0.674, 0, 0.674, 1.645, 2.326, 3.09)]
+        samples = mem_rng.randint(500, 17280)
+        f.write(f"{h(f'owner{app % 8}')},{h(f'app{app}')},{samples},{avg:.2f}," +
+                ",".join(f"{v:.2f}" for v in pct) + "\n")

@@ -41,12 +41,7 @@ struct wl_trace {
 
 uint64_t wl_trace_id_hash(const char *id, size_t len)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)id[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
+    return core_id_hash(id, len);
 }
 
 /* Does this data line (its id, its index among data lines) belong to us? */

@@ -1,6 +1,7 @@
-/* fuzz_trace.c - the CSV trace reader (core/scenario.c read_trace, the one
- * place trace files are parsed): the input is the trace file of a fixed
- * scenario whose workload replays it. */
+/* fuzz_trace.c - a csv trace through the scenario loader (the scan of
+ * core/scenario_trace.c over core/trace_line.c): the input is the trace file
+ * of a fixed scenario whose workload replays it. fuzz_trace_line calls the
+ * line parser of every format directly. */
 #include "fuzz.h"
 
 #include <stdlib.h>

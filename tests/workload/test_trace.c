@@ -385,6 +385,108 @@ static void azure_functions_durations(void **state)
                     "durations need an azure-functions trace with model_column HashFunction");
 }
 
+/* functions.csv (azure-functions) with trace_extra, its models' weights
+ * from data/memory (memory_extra inside weights_from). */
+static const char *memory_trace(const char *trace_extra, const char *memory,
+                                const char *memory_extra)
+{
+    static char tr[PATH_MAX * 2];
+    snprintf(tr, sizeof tr,
+             "file: %s/functions.csv, format: azure-functions%s, weights_from: {memory: %s/%s%s}",
+             data, trace_extra, data, memory, memory_extra);
+    return tr;
+}
+
+static void expect_sizes(const struct core_spec *s, int model, uint64_t weights, uint64_t vram)
+{
+    assert_true(s->models[model].weights_bytes == weights);
+    assert_true(s->models[model].vram_bytes == vram);
+}
+
+static void azure_functions_weights_from_memory(void **state)
+{
+    (void)state;
+    /* memory.csv (Azure's app_memory_percentiles layout, CRLF): app9 (in no
+     * model's app), app1 AverageAllocatedMb 160, pct99 240, then a second
+     * app1 row that is ignored (the first row of an app counts); no app2.
+     * Models by rank: f-0 fB, f-1 fA (both app1), f-2 fC (app2).
+     * scale 64MiB: 160 x 64 MiB = 10 GiB = 10737418240 bytes for f-0 and
+     * f-1; the footprint keeps the entry's ratio: 1GiB + 10% reserve =
+     * 1073741824 + 107374182 = 1181116006, times 10 = 11811160060. f-2 has
+     * no row: the entry's 1 GiB and 1181116006 stay. */
+    const char *group = "  - {name: f, weights: 1GiB, count: 3}\n";
+    struct core_spec *s =
+        load(scenario(group, "f", memory_trace("", "memory.csv", ", scale: 64MiB"), "10ms"));
+    assert_string_equal(s->workloads[0].trace.id, "fB");
+    expect_sizes(s, 0, 10737418240ULL, 11811160060ULL);
+    expect_sizes(s, 1, 10737418240ULL, 11811160060ULL);
+    expect_sizes(s, 2, 1073741824ULL, 1181116006ULL);
+    core_spec_free(s);
+    /* By app with column pct99 and the default scale (1 MiB per MB): f-0 is
+     * app1 (7 invocations): 240 MiB = 251658240 bytes; an explicit vram:
+     * 2GiB on 1GiB keeps ratio 2: 503316480; f-1 (app2) keeps 1 GiB, 2 GiB. */
+    s = load(scenario(
+        "  - {name: f, weights: 1GiB, vram: 2GiB, count: 2}\n", "f",
+        memory_trace(", model_column: HashApp", "memory.csv", ", column: AverageAllocatedMb_pct99"),
+        "10ms"));
+    assert_string_equal(s->workloads[0].trace.id, "app1");
+    expect_sizes(s, 0, 251658240ULL, 503316480ULL);
+    expect_sizes(s, 1, 1073741824ULL, 2147483648ULL);
+    core_spec_free(s);
+    /* Malformed (LF): line 2 "abc" in AverageAllocatedMb at column 14
+     * ("o1,app1,1440," is 13 bytes); line 3 has 4 of the 12 columns (its
+     * end, column 13); line 4 "-4" in pct50 at column 20. */
+    const char *p = scenario(group, "f", memory_trace("", "memory-malformed.csv", ""), "10ms");
+    load_fails_with(p, "memory-malformed.csv:2:14: expected a number (0 or more) for "
+                       "AverageAllocatedMb, found \"abc\"");
+    load_fails_with(p, "memory-malformed.csv:3:13: expected 12 columns (as the header), found 4");
+    load_fails_with(p, "memory-malformed.csv:4:20: expected a number (0 or more) for "
+                       "AverageAllocatedMb_pct50, found \"-4\"");
+    load_fails_with(scenario(group, "f", memory_trace("", "memory-noapp.csv", ""), "10ms"),
+                    "memory-noapp.csv:1:1: no column named HashApp");
+    /* The wrong id column, an unknown memory column. */
+    load_fails_with(
+        scenario(group, "f", memory_trace(", model_column: Trigger", "memory.csv", ""), "10ms"),
+        "weights from memory need an azure-functions trace with model_column "
+        "HashFunction or HashApp");
+    load_fails_with(
+        scenario(group, "f", memory_trace("", "memory.csv", ", column: Average"), "10ms"),
+        "weights_from.column");
+}
+
+static void token_service_preset(void **state)
+{
+    (void)state;
+    /* scenarios/presets/tokens.yaml, llama-3.3-70b-fp8-tp2-h100-nim:
+     * prefill 79.78 us, decode 18.745 ms, fixed 7.88 ms (derived there from
+     * NVIDIA's published TTFT and ITL). azure-llm-crlf.csv holds (context,
+     * generated) = (374, 44), (100, 10), (2000, 5):
+     * 7880000 + 374 x 79780 + 44 x 18745000 = 862497720 ns;
+     * 7880000 + 100 x 79780 + 10 x 18745000 = 203308000 ns;
+     * 7880000 + 2000 x 79780 + 5 x 18745000 = 261165000 ns. */
+    char tr[PATH_MAX + 256];
+    snprintf(tr, sizeof tr, "file: %s/azure-llm-crlf.csv, format: azure-llm", data);
+    const char *model = "  - {name: m, weights: 1GiB}\n";
+    struct core_spec *s =
+        load(scenario(model, "m", tr, "{tokens: {preset: llama-3.3-70b-fp8-tp2-h100-nim}}"));
+    int64_t t[8], svc[8];
+    assert_int_equal(arrivals(s, 0, t, svc, 8), 3);
+    assert_true(svc[0] == 862497720 && svc[1] == 203308000 && svc[2] == 261165000);
+    core_spec_free(s);
+    /* A key beside the preset replaces its figure: fixed 30 ms adds
+     * 30000000 - 7880000 = 22120000 to each: 884617720 for the first. */
+    s = load(scenario(model, "m", tr,
+                      "{tokens: {preset: llama-3.3-70b-fp8-tp2-h100-nim, fixed: 30ms}}"));
+    assert_int_equal(arrivals(s, 0, t, svc, 8), 3);
+    assert_true(svc[0] == 884617720);
+    core_spec_free(s);
+    load_fails_with(scenario(model, "m", tr, "{tokens: {preset: llama-3.3-70b-fp8-tp2-h100-nin}}"),
+                    "unknown token preset 'llama-3.3-70b-fp8-tp2-h100-nin'; did you mean "
+                    "'llama-3.3-70b-fp8-tp2-h100-nim'?");
+    load_fails_with(scenario(model, "m", tr, "{tokens: {preset: a100}}"),
+                    "unknown token preset 'a100' (");
+}
+
 static void line_parser_direct(void **state)
 {
     (void)state;
@@ -414,6 +516,8 @@ int main(void)
         cmocka_unit_test(azure_functions_minutes),
         cmocka_unit_test(azure_functions_big_count_and_malformed),
         cmocka_unit_test(azure_functions_durations),
+        cmocka_unit_test(azure_functions_weights_from_memory),
+        cmocka_unit_test(token_service_preset),
         cmocka_unit_test(line_parser_direct),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
