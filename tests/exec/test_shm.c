@@ -253,7 +253,7 @@ static void test_fill_then_load(void **state)
     assert_int_equal(r.bytes, f->bytes);
 
     uint64_t caps[1] = {1 << 20};
-    struct exec_backend_config cfg = {1, caps};
+    struct exec_backend_config cfg = {1, caps, NULL};
     struct exec_backend *be = NULL;
     assert_int_equal(exec_backend_open("host", &cfg, &be, NULL, 0, &err), 0);
     struct exec_dev_buf *buf = NULL;
@@ -284,7 +284,7 @@ static char trunc_path[600];
 static int trunc_copies;
 
 static void *trunc_host_ptr(struct exec_backend *be, struct exec_xfer *x, uint64_t dst_offset,
-                            size_t bytes)
+                            size_t *bytes)
 {
     if (trunc_copies++ == 1) assert_int_equal(truncate(trunc_path, 65536), 0);
     return trunc_inner->xfer_host_ptr(be, x, dst_offset, bytes);
@@ -307,7 +307,7 @@ static void test_truncated_under_load(void **state)
     assert_int_equal(exec_shm_fill(s, "n0-a.w", &f->src, 65536, NULL, NULL, &err), 0);
 
     uint64_t caps[1] = {1 << 20};
-    struct exec_backend_config cfg = {1, caps};
+    struct exec_backend_config cfg = {1, caps, NULL};
     struct exec_backend *be = NULL;
     assert_int_equal(exec_backend_open("host", &cfg, &be, NULL, 0, &err), 0);
     trunc_inner = be->methods;
