@@ -56,6 +56,48 @@ static void phases_share_cores(void **state)
     simt_close(&t);
 }
 
+/* load_phases of the default contention run (derivation in
+ * phases_share_cores): every load goes queued [0,0], init [0,0], bootstrap
+ * (cpu) [0,16], copy [16,17], compile (cpu) [17,21], capture [21,24],
+ * warm-up [24,24]: seven rows each, 28 in all, and a load's phases add up
+ * to its finished - enqueued. */
+static void phases_recorded(void **state)
+{
+    (void)state;
+    struct simt t;
+    simt_open(&t);
+    int64_t run;
+    ready_at(&t, NULL, &run);
+    assert_int_equal((int)simt_num(&t, run, "SELECT count(*) FROM load_phases WHERE run = ?1"), 28);
+    static const struct {
+        int seq;
+        const char *where;
+        double start, end;
+    } want[] = {
+        {0, "phase = 'queued' AND name IS NULL AND cpu = 0", 0, 0},
+        {1, "phase = 'init' AND name IS NULL", 0, 0},
+        {2, "phase = 'startup' AND name = 'bootstrap' AND cpu = 1", 0, 16},
+        {3, "phase = 'copy'", 16, 17},
+        {4, "phase = 'startup' AND name = 'compile' AND cpu = 1", 17, 21},
+        {5, "phase = 'startup' AND name = 'capture' AND cpu = 0", 21, 24},
+        {6, "phase = 'warmup'", 24, 24},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        char sql[512];
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM load_phases WHERE run = ?1 AND seq = %d AND %s AND "
+                 "abs(started - %g) < 1e-6 AND abs(finished - %g) < 1e-6",
+                 want[i].seq, want[i].where, want[i].start, want[i].end);
+        assert_int_equal((int)simt_num(&t, run, sql), 4);
+    }
+    assert_float_equal(simt_num(&t, run,
+                                "SELECT max(abs(l.finished - l.enqueued - (SELECT sum(p.finished - "
+                                "p.started) FROM load_phases p WHERE p.run = l.run AND p.load_id = "
+                                "l.load_id))) FROM loads l WHERE l.run = ?1"),
+                       0, EPS);
+    simt_close(&t);
+}
+
 static void unrecorded_run_counts_events(void **state)
 {
     (void)state;
@@ -119,6 +161,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(phases_share_cores),
+        cmocka_unit_test(phases_recorded),
         cmocka_unit_test(unrecorded_run_counts_events),
         cmocka_unit_test(gpu_fault_mid_copy),
     };
