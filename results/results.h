@@ -660,4 +660,33 @@ struct res_phase_row {
 int res_phases_each(struct res_db *db, int64_t run, int (*fn)(const struct res_phase_row *, void *),
                     void *ctx, struct thaw_err *err);
 
+
+/* Calibration from load_phases, pooled over several runs (calibrate.c): per
+ * (node, source), every ok load's copy + verify seconds against its bytes,
+ * concurrent loads included. Each load's overlap k is 1 + the share of its
+ * copy that other copies of the same run, node and source overlapped (mean
+ * copies in flight). Two lines are fitted by least squares: per load
+ * (t = a + bytes / B: each load has its own pipe, as the host backend's
+ * shm loads, one core each) and shared (t = a + k bytes / B: the loads
+ * share one pipe of B, as the simulator's flows do); with one size only,
+ * through the origin (a = 0). `shared` says which fits better (higher R^2).
+ * The spread is the standard deviation of the per-load B_i = (k) bytes /
+ * (t - a). init, warm-up and alloc are the means (and standard deviations)
+ * of those phases over the same loads. */
+struct res_phase_fit {
+    char node[CORE_NAME_MAX];
+    enum core_source source;
+    int loads, sizes, runs;
+    double mean_overlap;
+    bool shared;
+    double a_s, bandwidth_bps, bw_sd_bps, r2;        /* the better line */
+    double other_bandwidth_bps, other_r2;            /* the other one */
+    double init_s, init_sd_s, warmup_s, warmup_sd_s; /* NAN when no such phase */
+    double alloc_s, verify_s;                        /* means */
+};
+/* THAW_ENOENT when none of the runs has load_phases rows of an ok load.
+ * *out (free()) holds *count entries, in the order the nodes first appear. */
+int res_calibrate_phases(struct res_db *db, const int64_t *runs, int n_runs,
+                         struct res_phase_fit **out, int *count, struct thaw_err *err);
+
 #endif
