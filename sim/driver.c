@@ -26,6 +26,7 @@ enum load_stage {
     ST_INIT,   /* runtime init (timer) */
     ST_BEFORE, /* phases before the copy; `phase` is the one running */
     ST_COPY,   /* weight copy (flow) */
+    ST_VERIFY, /* checksum as CPU work (flow), when the node has `verify` */
     ST_AFTER,  /* phases after the copy */
     ST_WARMUP, /* warm-up (timer) */
 };
@@ -106,7 +107,19 @@ static int start_copy(struct sim *s, struct sim_load *j)
     if (src >= 0) res[n++] = src;
     res[n++] = s->h2d_res[l->gpu];
     if (s->pcie_res[l->node] >= 0) res[n++] = s->pcie_res[l->node];
-    return sim_flow_start(&s->net, &j->flow, (double)l->bytes, res, n, 0);
+    /* shm.per_load: one shm load copies at most at one core's rate. */
+    double cap = l->source == CORE_SRC_SHM ? s->spec->nodes[l->node].shm_per_load_bps : 0;
+    return sim_flow_start(&s->net, &j->flow, (double)l->bytes, res, n, cap > 0 ? cap : 0);
+}
+
+/* The checksum after the copy: bytes / verify core-seconds on the node's
+ * cores, one core at most, as a CPU phase is. */
+static int start_verify(struct sim *s, struct sim_load *j)
+{
+    int node = j->l->node;
+    int cpu = s->cpu_res[node];
+    double work = (double)j->l->bytes / s->spec->nodes[node].verify_bps;
+    return sim_flow_start_in(&s->net, &j->flow, node, work, &cpu, cpu >= 0 ? 1 : 0, 1.0);
 }
 
 /* The step that just ended, from stage_start_ns to now, as a load_phases
@@ -178,6 +191,17 @@ static int load_next(struct sim *s, struct sim_load *j)
         }
         case ST_COPY: {
             int rc = phase_done(s, j, RES_PHASE_COPY, -1);
+            if (rc < 0) return rc;
+            if (s->spec->nodes[j->l->node].verify_bps > 0) {
+                j->stage = ST_VERIFY;
+                return start_verify(s, j);
+            }
+            j->stage = ST_AFTER;
+            j->phase = -1;
+            continue;
+        }
+        case ST_VERIFY: {
+            int rc = phase_done(s, j, RES_PHASE_VERIFY, -1);
             if (rc < 0) return rc;
             j->stage = ST_AFTER;
             j->phase = -1;

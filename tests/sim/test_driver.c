@@ -98,6 +98,45 @@ static void phases_recorded(void **state)
     simt_close(&t);
 }
 
+/* What the executor pays, as scenario keys (default 0: nothing changes).
+ * verify on contention.yaml with 8 cores (14 s without, phases_share_cores):
+ * each load checksums 1 GiB at 1 GiB/s = 1 core-s after its copy, four on
+ * 8 cores at one core each: 1 s more, ready at 15 s, with a verify phase
+ * [9, 10] (bootstrap 8 s, copy 1 s) per load.
+ * shm.per_load on shm-per-load.yaml: two 1 GiB loads from shm at 10 s
+ * share read 8 GB/s: 4 GB/s each, 2^30 / 4e9 = 0.268435456 s; capped at
+ * 2 GB/s each they take 2^30 / 2e9 = 0.536870912 s. */
+static void executor_costs(void **state)
+{
+    (void)state;
+    struct simt t;
+    simt_open(&t);
+    int64_t run;
+    const char *const v[] = {"cluster.nodes[0].cpu_cores=8", "cluster.nodes[0].verify=1GiB/s",
+                             NULL};
+    assert_float_equal(ready_at(&t, v, &run), 15, EPS);
+    assert_int_equal((int)simt_num(&t, run,
+                                   "SELECT count(*) FROM load_phases WHERE run = ?1 AND phase = "
+                                   "'verify' AND abs(started - 9) < 1e-6 AND abs(finished - 10) "
+                                   "< 1e-6"),
+                     4);
+    for (int capped = 0; capped < 2; capped++) {
+        const char *const kv[] = {capped ? "cluster.nodes[0].shm.per_load=2GB/s" : NULL, NULL};
+        struct core_spec *spec = simt_load("tests/sim/shm-per-load.yaml", kv);
+        run = simt_run(&t, spec, NULL);
+        core_spec_free(spec);
+        double want = capped ? 1073741824.0 / 2e9 : 1073741824.0 / 4e9;
+        assert_int_equal((int)simt_num(&t, run,
+                                       "SELECT count(*) FROM loads WHERE run = ?1 AND source = "
+                                       "'shm' AND outcome = 'ok' AND started = 10"),
+                         2);
+        assert_float_equal(simt_num(&t, run,
+                                    "SELECT max(finished - started) FROM loads WHERE run = ?1"),
+                           want, EPS);
+    }
+    simt_close(&t);
+}
+
 static void unrecorded_run_counts_events(void **state)
 {
     (void)state;
@@ -162,6 +201,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(phases_share_cores),
         cmocka_unit_test(phases_recorded),
+        cmocka_unit_test(executor_costs),
         cmocka_unit_test(unrecorded_run_counts_events),
         cmocka_unit_test(gpu_fault_mid_copy),
     };
