@@ -42,13 +42,15 @@ static const char calibrate_usage[] =
     "\n"
     "From load phases (the load_phases rows both modes write), pooled over\n"
     "every RUN given (one run: after the fit above; several: alone): per node\n"
-    "and source, every ok load's copy + verify seconds against its bytes,\n"
+    "and source, every ok load's copy seconds against its bytes,\n"
     "concurrent loads included, fitted twice: shared (t = a + k bytes / B,\n"
     "k = mean copies in flight during the load's copy: one pipe, as the\n"
     "simulator models it) and per load (t = a + bytes / B: a pipe each); B's\n"
     "spread (sd of the per-load rates), R^2 of both lines, a warning below\n"
-    "R^2 0.9, and init (+ alloc), warmup as the means of those phases, with\n"
-    "the --set lines of the shared fit.\n"
+    "R^2 0.9, init (+ alloc) and warmup as the means of those phases, the\n"
+    "checksum as verify = bytes / verify seconds (the node's `verify` key),\n"
+    "and the --set lines of the shared fit, by the key path of the node's\n"
+    "entry in the file (for the nodes of a `count:` entry, that entry).\n"
     "\n"
     "options:\n"
     "  --db PATH        results database (default " CLI_DEFAULT_DB ")\n"
@@ -143,7 +145,9 @@ static bool report_node(struct res_db *db, int64_t run, const struct core_spec *
     if (spec)
         for (int i = 0; i < spec->node_count; i++)
             if (!strcmp(spec->nodes[i].name, name)) node = i;
-    int key_index = node >= 0 ? node : node_index_of_run(db, run, name);
+    /* The key path of the node's entry in the file: for the nodes of a
+     * `count: N` entry that is the entry, which --set accepts. */
+    int key_index = node >= 0 ? spec->nodes[node].entry : node_index_of_run(db, run, name);
     const struct core_node_spec *ns = node >= 0 ? &spec->nodes[node] : NULL;
     double fixed_cur = NAN, link = INFINITY, phases = 0, warmup = 0;
     if (ns) {
@@ -325,6 +329,23 @@ static void fmt_gbps(char *buf, size_t len, double bps)
         snprintf(buf, len, "%.3f", bps / 1e9);
 }
 
+/* The run's scenario with its overrides, or NULL (nothing printed). */
+static struct core_spec *run_spec_quiet(struct res_db *db, int64_t run)
+{
+    struct res_run_meta r;
+    if (res_run_meta_load(db, run, &r, NULL) < 0) return NULL;
+    struct core_spec *spec = NULL;
+    struct cli_overrides o;
+    bool stored = false;
+    cli_overrides_init(&o);
+    char *full = NULL;
+    if (res_run_overrides(db, run, &full, NULL) == 0 && overrides_parse(full, &o) == 0)
+        spec = cli_run_spec_load(db, &r, &o, "calibrate", &stored);
+    free(full);
+    cli_overrides_free(&o);
+    return spec;
+}
+
 /* The pooled fit from load_phases over runs[0..n-1] (results/calibrate.c
  * res_calibrate_phases): per node and source, each component with its
  * spread and R^2, a warning on a poor fit, and the overrides by the
@@ -338,6 +359,7 @@ static int calibrate_phases(struct res_db *db, const int64_t *runs, int n)
         printf("load phases: %s\n", err.msg);
         return 0;
     }
+    struct core_spec *spec = run_spec_quiet(db, runs[0]);
     printf("\nfrom load_phases, pooled over %d run%s (ok loads, concurrent ones included):\n", n,
            n == 1 ? "" : "s");
     printf("  %-10s %-7s %5s %5s %5s %7s %8s %8s %7s %6s %9s %6s\n", "node", "source", "loads",
@@ -360,9 +382,12 @@ static int calibrate_phases(struct res_db *db, const int64_t *runs, int n)
         printf("  %-10s %-7s %5d %5d %5d %7.2f %8.3f %8s %7s %6.3f %9s %6.3f\n", p->node,
                shm ? "shm" : "storage", p->loads, p->sizes, p->runs, p->mean_overlap, p->a_s, bs,
                sd, r_shared, bo, r_own);
+        char vb[32];
+        fmt_gbps(vb, sizeof vb, p->verify_bps);
         printf("  %-10s   init %.3f s (sd %.3f), warmup %.3f s (sd %.3f), alloc %.4f s, verify "
-               "%.4f s per load (in B)\n",
-               "", p->init_s, p->init_sd_s, p->warmup_s, p->warmup_sd_s, p->alloc_s, p->verify_s);
+               "%.4f s per load = %s GB/s of checksum\n",
+               "", p->init_s, p->init_sd_s, p->warmup_s, p->warmup_sd_s, p->alloc_s, p->verify_s,
+               vb);
         if (!(r_shared >= 0.9)) {
             printf("  warning: %s/%s: R^2 %.3f below 0.9, a poor fit%s\n", p->node,
                    shm ? "shm" : "storage", r_shared,
@@ -371,11 +396,26 @@ static int calibrate_phases(struct res_db *db, const int64_t *runs, int n)
                                     : "");
             poor = true;
         }
-        int key = node_index_of_run(db, runs[0], p->node);
+        int key = -1;
+        for (int k = 0; spec && k < spec->node_count; k++)
+            if (!strcmp(spec->nodes[k].name, p->node)) key = spec->nodes[k].entry;
+        if (key < 0) key = node_index_of_run(db, runs[0], p->node);
+        if (key >= 0 && p->verify_bps > 0 && !strstr(sets, "].verify=")) {
+            size_t u = strlen(sets);
+            snprintf(sets + u, sizeof sets - u, "%s--set 'cluster.nodes[%d].verify=%.3fGB/s'",
+                     u ? " " : "", key, p->verify_bps / 1e9);
+        }
         if (key < 0 || !(b_shared > 0) || isinf(b_shared)) continue;
         size_t used = strlen(sets);
         snprintf(sets + used, sizeof sets - used, "%s--set 'cluster.nodes[%d].%s=%.3fGB/s'",
                  used ? " " : "", key, shm ? "shm.read" : "storage_read", b_shared / 1e9);
+        /* Shm loads that overlapped and kept their own rate: one core each
+         * (the host backend), which shm.per_load models. */
+        if (shm && p->mean_overlap > 1.05 && r_own > r_shared && b_own > 0 && !isinf(b_own)) {
+            used = strlen(sets);
+            snprintf(sets + used, sizeof sets - used,
+                     " --set 'cluster.nodes[%d].shm.per_load=%.3fGB/s'", key, b_own / 1e9);
+        }
         if (!isnan(p->init_s) && !strstr(sets, "].init=")) {
             used = strlen(sets);
             snprintf(sets + used, sizeof sets - used, " --set 'cluster.nodes[%d].init=%.3fs'", key,
@@ -389,6 +429,7 @@ static int calibrate_phases(struct res_db *db, const int64_t *runs, int n)
     }
     if (*sets) printf("  suggested: %s\n", sets);
     if (poor) printf("  (a poor fit: more runs, or loads of more sizes, narrow it)\n");
+    core_spec_free(spec);
     free(f);
     return count;
 }

@@ -362,7 +362,7 @@ static void fit_group(const struct ph_load *v, int n, int node, int src, struct 
     if (!x) return;
     double *xk = x + n, *y = xk + n, *ini = y + n, *wu = ini + n, *tmp = wu + n;
     int m = 0, ni = 0, nw = 0, last_run = -1;
-    double alloc = 0, verify = 0, k_sum = 0;
+    double alloc = 0, verify = 0, k_sum = 0, vbytes = 0;
     f->runs = 0;
     for (int i = 0; i < n; i++) {
         const struct ph_load *l = &v[i];
@@ -373,7 +373,8 @@ static void fit_group(const struct ph_load *v, int n, int node, int src, struct 
         }
         x[m] = (double)l->bytes;
         xk[m] = (double)l->bytes * l->k;
-        y[m] = l->copy_e - l->copy_s + l->verify;
+        y[m] = l->copy_e - l->copy_s;
+        vbytes += l->verify > 0 ? (double)l->bytes : 0;
         k_sum += l->k;
         alloc += l->alloc;
         verify += l->verify;
@@ -388,6 +389,7 @@ static void fit_group(const struct ph_load *v, int n, int node, int src, struct 
     mean_sd(wu, nw, &f->warmup_s, &f->warmup_sd_s);
     f->alloc_s = m ? alloc / m : NAN;
     f->verify_s = m ? verify / m : NAN;
+    f->verify_bps = verify > 0 ? vbytes / verify : NAN;
     f->mean_overlap = m ? k_sum / m : NAN;
     if (m == 0) {
         free(x);

@@ -662,7 +662,8 @@ int res_phases_each(struct res_db *db, int64_t run, int (*fn)(const struct res_p
 
 
 /* Calibration from load_phases, pooled over several runs (calibrate.c): per
- * (node, source), every ok load's copy + verify seconds against its bytes,
+ * (node, source), every ok load's copy seconds against its bytes (the
+ * checksum is fitted apart, as the node's verify rate),
  * concurrent loads included. Each load's overlap k is 1 + the share of its
  * copy that other copies of the same run, node and source overlapped (mean
  * copies in flight). Two lines are fitted by least squares: per load
@@ -683,6 +684,7 @@ struct res_phase_fit {
     double other_bandwidth_bps, other_r2;            /* the other one */
     double init_s, init_sd_s, warmup_s, warmup_sd_s; /* NAN when no such phase */
     double alloc_s, verify_s;                        /* means */
+    double verify_bps; /* sum of bytes / sum of verify seconds; NAN without verify phases */
 };
 /* THAW_ENOENT when none of the runs has load_phases rows of an ok load.
  * *out (free()) holds *count entries, in the order the nodes first appear. */

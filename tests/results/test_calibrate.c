@@ -264,6 +264,7 @@ static void test_phases_pooled(void **state)
     assert_float_equal(f[0].init_s, 0.3, 1e-9);
     assert_float_equal(f[0].init_sd_s, 0, 1e-9);
     assert_true(isnan(f[0].warmup_s));
+    assert_true(isnan(f[0].verify_bps)); /* no verify phases */
     free(f);
     /* A run without phases: nothing to fit. */
     int64_t none = begin(e);
