@@ -691,4 +691,11 @@ struct res_phase_fit {
 int res_calibrate_phases(struct res_db *db, const int64_t *runs, int n_runs,
                          struct res_phase_fit **out, int *count, struct thaw_err *err);
 
+
+/* The complete runs that repeat `run` (itself included when complete): the
+ * same mode, scenario sha256, seed, policy, overrides and backend, in id
+ * order, into a malloc'ed *ids (caller frees; NULL when none). */
+int res_run_repeats(struct res_db *db, int64_t run, int64_t **ids, int *count,
+                    struct thaw_err *err);
+
 #endif
