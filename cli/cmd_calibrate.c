@@ -47,7 +47,9 @@ static const char calibrate_usage[] =
     "k = mean copies in flight during the load's copy: one pipe, as the\n"
     "simulator models it) and per load (t = a + bytes / B: a pipe each); B's\n"
     "spread (sd of the per-load rates), R^2 of both lines, a warning below\n"
-    "R^2 0.9, init (+ alloc) and warmup as the means of those phases, the\n"
+    "R^2 0.9, init (+ alloc) and warmup as the means of those phases\n"
+    "(suggested only when they differ from the scenario's by over 5 ms and\n"
+    "2%: the executor sleeps the scenario's own), the\n"
     "checksum as verify = bytes / verify seconds (the node's `verify` key),\n"
     "and the --set lines of the shared fit, by the key path of the node's\n"
     "entry in the file (for the nodes of a `count:` entry, that entry).\n"
@@ -329,6 +331,14 @@ static void fmt_gbps(char *buf, size_t len, double bps)
         snprintf(buf, len, "%.3f", bps / 1e9);
 }
 
+/* Whether a measured mean is off the scenario's value by more than noise:
+ * 5 ms and 2%. */
+static bool differs(double measured, double scenario)
+{
+    double d = fabs(measured - scenario);
+    return d > 0.005 && d > 0.02 * fabs(scenario);
+}
+
 /* The run's scenario with its overrides, or NULL (nothing printed). */
 static struct core_spec *run_spec_quiet(struct res_db *db, int64_t run)
 {
@@ -375,30 +385,40 @@ static int calibrate_phases(struct res_db *db, const int64_t *runs, int n)
         double r_shared = p->shared ? p->r2 : p->other_r2;
         double b_own = p->shared ? p->other_bandwidth_bps : p->bandwidth_bps;
         double r_own = p->shared ? p->other_r2 : p->r2;
-        char bs[32], sd[32], bo[32];
+        char bs[32], sd[32], bo[32], rs[32], ro[32];
         fmt_gbps(bs, sizeof bs, b_shared);
         fmt_gbps(sd, sizeof sd, p->bw_sd_bps);
         fmt_gbps(bo, sizeof bo, b_own);
-        printf("  %-10s %-7s %5d %5d %5d %7.2f %8.3f %8s %7s %6.3f %9s %6.3f\n", p->node,
+        fmt(rs, sizeof rs, r_shared, "%.3f");
+        fmt(ro, sizeof ro, r_own, "%.3f");
+        printf("  %-10s %-7s %5d %5d %5d %7.2f %8.3f %8s %7s %6s %9s %6s\n", p->node,
                shm ? "shm" : "storage", p->loads, p->sizes, p->runs, p->mean_overlap, p->a_s, bs,
-               sd, r_shared, bo, r_own);
+               sd, rs, bo, ro);
+        if (p->sizes < 2)
+            printf("  %-10s   one load size: B through the origin, no R^2 (loads of other sizes "
+                   "fit a line)\n",
+                   "");
         char vb[32];
         fmt_gbps(vb, sizeof vb, p->verify_bps);
         printf("  %-10s   init %.3f s (sd %.3f), warmup %.3f s (sd %.3f), alloc %.4f s, verify "
                "%.4f s per load = %s GB/s of checksum\n",
                "", p->init_s, p->init_sd_s, p->warmup_s, p->warmup_sd_s, p->alloc_s, p->verify_s,
                vb);
-        if (!(r_shared >= 0.9)) {
+        if (!isnan(r_shared) && r_shared < 0.9) {
             printf("  warning: %s/%s: R^2 %.3f below 0.9, a poor fit%s\n", p->node,
                    shm ? "shm" : "storage", r_shared,
-                   r_own > r_shared ? "; each load has its own pipe here (per-load line fits "
+                   !isnan(r_own) && r_own > r_shared ? "; each load has its own pipe here (per-load line fits "
                                       "better), which the simulator does not model"
                                     : "");
             poor = true;
         }
         int key = -1;
+        const struct core_node_spec *ns = NULL;
         for (int k = 0; spec && k < spec->node_count; k++)
-            if (!strcmp(spec->nodes[k].name, p->node)) key = spec->nodes[k].entry;
+            if (!strcmp(spec->nodes[k].name, p->node)) {
+                key = spec->nodes[k].entry;
+                ns = &spec->nodes[k];
+            }
         if (key < 0) key = node_index_of_run(db, runs[0], p->node);
         if (key >= 0 && p->verify_bps > 0 && !strstr(sets, "].verify=")) {
             size_t u = strlen(sets);
@@ -411,17 +431,24 @@ static int calibrate_phases(struct res_db *db, const int64_t *runs, int n)
                  used ? " " : "", key, shm ? "shm.read" : "storage_read", b_shared / 1e9);
         /* Shm loads that overlapped and kept their own rate: one core each
          * (the host backend), which shm.per_load models. */
-        if (shm && p->mean_overlap > 1.05 && r_own > r_shared && b_own > 0 && !isinf(b_own)) {
+        if (shm && p->mean_overlap > 1.05 && !isnan(r_own) && r_own > r_shared && b_own > 0 &&
+            !isinf(b_own)) {
             used = strlen(sets);
             snprintf(sets + used, sizeof sets - used,
                      " --set 'cluster.nodes[%d].shm.per_load=%.3fGB/s'", key, b_own / 1e9);
         }
-        if (!isnan(p->init_s) && !strstr(sets, "].init=")) {
+        /* The executor sleeps the scenario's own init and warm-up: they are
+         * suggested only where the run paid clearly more (or less) than the
+         * scenario says (or where there is no scenario to compare with). */
+        double init = p->init_s + (isnan(p->alloc_s) ? 0 : p->alloc_s);
+        if (!isnan(init) && !strstr(sets, "].init=") &&
+            (!ns || differs(init, ns->init.mean_ns / 1e9))) {
             used = strlen(sets);
             snprintf(sets + used, sizeof sets - used, " --set 'cluster.nodes[%d].init=%.3fs'", key,
-                     p->init_s + (isnan(p->alloc_s) ? 0 : p->alloc_s));
+                     init);
         }
-        if (!isnan(p->warmup_s) && !strstr(sets, "].warmup=")) {
+        if (!isnan(p->warmup_s) && !strstr(sets, "].warmup=") &&
+            (!ns || differs(p->warmup_s, ns->warmup.mean_ns / 1e9))) {
             used = strlen(sets);
             snprintf(sets + used, sizeof sets - used, " --set 'cluster.nodes[%d].warmup=%.3fs'",
                      key, p->warmup_s);

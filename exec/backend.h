@@ -127,7 +127,8 @@ struct exec_backend_config {
      * arena (arena.h) that allocations are cut from without a page fault,
      * mmap or munmap during the run; an allocation that does not fit the
      * arena gets a mapping of its own, as without one. NULL (or a 0 entry) =
-     * no arena: every allocation maps and populates its own memory. Ignored
+     * no arena: every allocation maps and populates its own memory. It may
+     * exceed the cap by what rounding to whole chunks wastes. Ignored
      * by cuda, where cudaMalloc hands out memory that is already there. */
     const uint64_t *arena_bytes;
 };

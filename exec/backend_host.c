@@ -350,7 +350,7 @@ int exec_backend_host_open(const struct exec_backend_config *cfg, struct exec_ba
     for (int i = 0; i < cfg->gpu_count; i++)
         g[i].cap_bytes = cfg->vram_cap_bytes[i];
     for (int i = 0; cfg->arena_bytes && i < cfg->gpu_count; i++) {
-        uint64_t want = cfg->arena_bytes[i] < g[i].cap_bytes ? cfg->arena_bytes[i] : g[i].cap_bytes;
+        uint64_t want = cfg->arena_bytes[i];
         if (!want) continue;
         int rc = exec_arena_new(want, EXEC_ARENA_CHUNK, &g[i].arena, err);
         if (rc < 0) {

@@ -1046,8 +1046,8 @@ static int open_backend(struct exec_ctx *x)
     for (int g = 0; g < spec->gpu_count; g++)
         caps[g] = spec->gpus[g].vram_bytes;
     /* Host backend: each GPU's memory is faulted in here, before the clock
-     * starts, as much as it can hold at once (its cap, and at most one
-     * instance of each model, each rounded up to whole arena chunks), so
+     * starts, as much as it can hold at once (at most one instance of each
+     * model, each rounded up to whole arena chunks, and its cap), so
      * no load pays for page faults, mmap or munmap during the run. */
     uint64_t arena_need = 0;
     for (int m = 0; m < spec->model_count; m++) {
@@ -1060,8 +1060,13 @@ static int open_backend(struct exec_ctx *x)
         free(caps);
         return thaw_err_set(&x->err, THAW_ENOMEM, "out of memory");
     }
-    for (int g = 0; g < spec->gpu_count; g++)
-        arena[g] = arena_need < caps[g] ? arena_need : caps[g];
+    /* The cap in whole chunks, plus one chunk per model for the rounding
+     * of each instance that can sit there at once. */
+    for (int g = 0; g < spec->gpu_count; g++) {
+        uint64_t c = (caps[g] + EXEC_ARENA_CHUNK - 1) / EXEC_ARENA_CHUNK * EXEC_ARENA_CHUNK +
+                     (uint64_t)spec->model_count * EXEC_ARENA_CHUNK;
+        arena[g] = arena_need < c ? arena_need : c;
+    }
     struct exec_backend_config cfg = {
         .gpu_count = spec->gpu_count, .vram_cap_bytes = caps, .arena_bytes = arena};
     const char *kind = x->opts->backend == EXEC_BACKEND_CUDA   ? "cuda"

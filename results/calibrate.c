@@ -410,7 +410,10 @@ static void fit_group(const struct ph_load *v, int n, int node, int src, struct 
         free(x);
         return;
     }
-    f->shared = ok2 && (!ok1 || r2 > r1);
+    /* One size: a line through the origin, whose R^2 says nothing (the
+     * loads differ only by noise): NAN, and the shared line is taken. */
+    if (origin) r1 = r2 = NAN;
+    f->shared = ok2 && (!ok1 || origin || r2 > r1);
     double a = f->shared ? a2 : a1, b = f->shared ? b2 : b1;
     const double *xs = f->shared ? xk : x;
     f->a_s = a;
