@@ -407,9 +407,10 @@ static int calibrate_phases(struct res_db *db, const int64_t *runs, int n)
         if (!isnan(r_shared) && r_shared < 0.9) {
             printf("  warning: %s/%s: R^2 %.3f below 0.9, a poor fit%s\n", p->node,
                    shm ? "shm" : "storage", r_shared,
-                   !isnan(r_own) && r_own > r_shared ? "; each load has its own pipe here (per-load line fits "
-                                      "better), which the simulator does not model"
-                                    : "");
+                   !isnan(r_own) && r_own > r_shared
+                       ? "; each load has its own pipe here (per-load line fits "
+                         "better), which the simulator does not model"
+                       : "");
             poor = true;
         }
         int key = -1;
@@ -516,9 +517,8 @@ static int calibrate_run(int argc, char **argv)
         for (int i = 0; i < n_runs; i++) {
             struct res_run_meta r;
             if (res_run_meta_load(db, runs[i], &r, NULL) == 0)
-                printf("%s run %lld: %s, seed %lld, backend %s, %s\n", r.mode,
-                       (long long)runs[i], r.scenario, r.seed, *r.backend ? r.backend : "-",
-                       r.status);
+                printf("%s run %lld: %s, seed %lld, backend %s, %s\n", r.mode, (long long)runs[i],
+                       r.scenario, r.seed, *r.backend ? r.backend : "-", r.status);
         }
         rc = calibrate_phases(db, runs, n_runs) > 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
         if (rc != CLI_EXIT_OK)

@@ -329,8 +329,8 @@ static int report(struct res_db *db, const struct res_run_meta *ex, const struct
                    "%.1f%%\n",
                    n_reps, nf.n, 100 * nmed, 100 * quantile(nf.v, nf.n, 0.9));
             if (!isnan(med))
-                printf("the median per-load error %.1f%% is %s the noise floor %.1f%%\n",
-                       100 * med, med <= nmed ? "within" : "above", 100 * nmed);
+                printf("the median per-load error %.1f%% is %s the noise floor %.1f%%\n", 100 * med,
+                       med <= nmed ? "within" : "above", 100 * nmed);
         }
         free(nf.v);
     } else {

@@ -225,9 +225,10 @@ static void parse_node_entry(struct core_ld *ld, struct fy_node *e, int idx, int
     snprintf(path, sizeof path, "cluster.nodes[%d]", idx);
     enum { NAME, COUNT, GPUS, VRAM, H2D, PCIE, STORAGE, SHM, CORES, INIT, WARMUP, VERIFY, NF };
     struct core_ld_field f[NF] = {
-        {.name = "name"},      {.name = "count"},       {.name = "gpus"},         {.name = "vram"},
-        {.name = "h2d"},       {.name = "pcie_switch"}, {.name = "storage_read"}, {.name = "shm"},
-        {.name = "cpu_cores"}, {.name = "init"},        {.name = "warmup"},       {.name = "verify"}};
+        {.name = "name"},         {.name = "count"},  {.name = "gpus"},
+        {.name = "vram"},         {.name = "h2d"},    {.name = "pcie_switch"},
+        {.name = "storage_read"}, {.name = "shm"},    {.name = "cpu_cores"},
+        {.name = "init"},         {.name = "warmup"}, {.name = "verify"}};
     if (!core_ld_fields(ld, e, path, f, NF, "a node (a mapping with name, gpus, vram, ...)"))
         return;
     int before = ld->errors;

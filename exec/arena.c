@@ -93,8 +93,8 @@ int exec_arena_take(struct exec_arena *a, uint64_t bytes, struct exec_arena_bloc
     memset(out, 0, sizeof *out);
     uint64_t need = (bytes + a->chunk_bytes - 1) / a->chunk_bytes;
     if (!need) need = 1;
-    uint8_t **chunks = need <= SIZE_MAX / sizeof *chunks ? malloc((size_t)need * sizeof *chunks)
-                                                         : NULL;
+    uint8_t **chunks =
+        need <= SIZE_MAX / sizeof *chunks ? malloc((size_t)need * sizeof *chunks) : NULL;
     if (!chunks) return thaw_err_set(err, THAW_ENOMEM, "arena: out of memory");
     pthread_mutex_lock(&a->lock);
     if (need > a->free_count) {

@@ -40,7 +40,7 @@ int exec_arena_new(uint64_t bytes, size_t chunk_bytes, struct exec_arena **out,
                    struct thaw_err *err);
 /* Unmaps it. Blocks still out are invalid afterwards. NULL ok. */
 void exec_arena_free(struct exec_arena *a);
-uint64_t exec_arena_bytes(const struct exec_arena *a);     /* chunks x chunk size */
+uint64_t exec_arena_bytes(const struct exec_arena *a);      /* chunks x chunk size */
 uint64_t exec_arena_free_bytes(const struct exec_arena *a); /* free chunks x chunk size */
 
 /* Takes ceil(bytes / chunk) free chunks into *out (its chunks array is

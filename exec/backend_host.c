@@ -119,9 +119,10 @@ static int host_alloc(struct exec_backend *be, int gpu, uint64_t bytes, struct e
         }
         b->own_map = true;
         b->own_chunk[0] = p;
-        b->block = (struct exec_arena_block){
-            .bytes = bytes, .chunk_bytes = bytes ? (size_t)bytes : 1, .count = 1,
-            .chunks = b->own_chunk};
+        b->block = (struct exec_arena_block){.bytes = bytes,
+                                             .chunk_bytes = bytes ? (size_t)bytes : 1,
+                                             .count = 1,
+                                             .chunks = b->own_chunk};
         if (g->arena) {
             pthread_mutex_lock(&s->lock);
             g->own_maps++;
@@ -338,7 +339,8 @@ int exec_backend_host_open(const struct exec_backend_config *cfg, struct exec_ba
     struct exec_backend *be = calloc(1, sizeof *be);
     struct host_state *s = calloc(1, sizeof *s);
     struct host_gpu *g = calloc((size_t)cfg->gpu_count, sizeof *g);
-    struct exec_staging_pool *pool = exec_staging_pool_new(raw_staging_alloc, free, EXEC_STAGING_KEEP);
+    struct exec_staging_pool *pool =
+        exec_staging_pool_new(raw_staging_alloc, free, EXEC_STAGING_KEEP);
     if (!be || !s || !g || !pool) {
         free(be);
         free(s);

@@ -214,7 +214,7 @@ struct exec_ctx {
     int requests_running;
 
     atomic_uint_least64_t bytes_moved;
-    struct thaw_err err; /* the first fatal error */
+    struct thaw_err err;       /* the first fatal error */
     struct res_phases *phases; /* load_phases writer (recording runs only) */
 };
 

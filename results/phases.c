@@ -12,8 +12,8 @@
 
 #define PHASES_BURST 4096
 
-static const char *const phase_names[RES_PHASE_COUNT] = {
-    "queued", "init", "startup", "alloc", "copy", "verify", "warmup"};
+static const char *const phase_names[RES_PHASE_COUNT] = {"queued", "init",   "startup", "alloc",
+                                                         "copy",   "verify", "warmup"};
 
 const char *res_phase_name(enum res_phase p)
 {

@@ -7,8 +7,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 
-int res_run_repeats(struct res_db *db, int64_t run, int64_t **ids, int *count,
-                    struct thaw_err *err)
+int res_run_repeats(struct res_db *db, int64_t run, int64_t **ids, int *count, struct thaw_err *err)
 {
     *ids = NULL;
     *count = 0;
@@ -36,7 +35,8 @@ int res_run_repeats(struct res_db *db, int64_t run, int64_t **ids, int *count,
         }
         v[n++] = sqlite3_column_int64(st, 0);
     }
-    if (rc == 0 && s != SQLITE_DONE) rc = thaw_err_set(err, THAW_EIO, "repeats: %s", sqlite3_errmsg(h));
+    if (rc == 0 && s != SQLITE_DONE)
+        rc = thaw_err_set(err, THAW_EIO, "repeats: %s", sqlite3_errmsg(h));
     sqlite3_finalize(st);
     if (rc < 0) {
         free(v);

@@ -603,7 +603,6 @@ int res_export(struct res_db *db, const char *table, const int64_t *runs, int n,
 int res_scenario_text(struct res_db *db, int64_t run, char **text, size_t *len,
                       struct thaw_err *err);
 
-
 /* ---- load phases: where each load's time went (phases.c) ----------------- */
 
 /* A load's phases, in the order a load goes through them (load_phases in
@@ -637,8 +636,7 @@ struct res_load_phase {
  * transactions, a few thousand at a time and at res_phases_flush (which
  * the driver calls before the run is finished). */
 struct res_phases;
-int res_phases_new(struct res_db *db, int64_t run, struct res_phases **out,
-                   struct thaw_err *err);
+int res_phases_new(struct res_db *db, int64_t run, struct res_phases **out, struct thaw_err *err);
 int res_phases_add(struct res_phases *w, const struct res_load_phase *p, struct thaw_err *err);
 int res_phases_flush(struct res_phases *w, struct thaw_err *err);
 /* Frees without writing what was not flushed. NULL ok. */
@@ -659,7 +657,6 @@ struct res_phase_row {
  * go on (anything else stops and is returned). */
 int res_phases_each(struct res_db *db, int64_t run, int (*fn)(const struct res_phase_row *, void *),
                     void *ctx, struct thaw_err *err);
-
 
 /* Calibration from load_phases, pooled over several runs (calibrate.c): per
  * (node, source), every ok load's copy seconds against its bytes (the
@@ -690,7 +687,6 @@ struct res_phase_fit {
  * *out (free()) holds *count entries, in the order the nodes first appear. */
 int res_calibrate_phases(struct res_db *db, const int64_t *runs, int n_runs,
                          struct res_phase_fit **out, int *count, struct thaw_err *err);
-
 
 /* The complete runs that repeat `run` (itself included when complete): the
  * same mode, scenario sha256, seed, policy, overrides and backend, in id

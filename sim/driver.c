@@ -55,7 +55,7 @@ struct sim {
     int *storage_res, *shm_read_res, *shm_write_res, *pcie_res, *cpu_res, *h2d_res;
     struct sim_load **loads; /* by load id; NULL once finished */
     size_t load_cap;
-    struct fill_job **fills; /* node * model_count + model */
+    struct fill_job **fills;   /* node * model_count + model */
     struct res_phases *phases; /* load_phases writer (recording runs only) */
 };
 

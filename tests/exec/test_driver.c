@@ -272,7 +272,8 @@ static void test_shm_hit_beats_storage_miss(void **state)
     assert_true(q(f, "SELECT count(*) FROM load_phases WHERE run=%lld", r) == 36);
     static const char *const order[] = {"queued", "init", "alloc", "copy", "verify", "warmup"};
     for (int i = 0; i < 6; i++)
-        assert_true(q(f, "SELECT count(*) FROM load_phases WHERE run=%lld AND seq=%d AND phase='%s'",
+        assert_true(q(f,
+                      "SELECT count(*) FROM load_phases WHERE run=%lld AND seq=%d AND phase='%s'",
                       r, i, order[i]) == 6);
     assert_true(q(f,
                   "SELECT count(*) FROM load_phases a JOIN load_phases b ON b.run = a.run AND "

@@ -202,8 +202,8 @@ static void test_empty(void **state)
 static void phases(struct res_phases *w, uint64_t id, double copy_start, double copy_end)
 {
     struct thaw_err err = {0};
-    struct res_load_phase p = {id, 0, RES_PHASE_INIT, NULL, false, SEC(copy_start - 0.3),
-                               SEC(copy_start)};
+    struct res_load_phase p = {
+        id, 0, RES_PHASE_INIT, NULL, false, SEC(copy_start - 0.3), SEC(copy_start)};
     assert_int_equal(res_phases_add(w, &p, &err), 0);
     p = (struct res_load_phase){id, 1, RES_PHASE_COPY, NULL, false, SEC(copy_start), SEC(copy_end)};
     assert_int_equal(res_phases_add(w, &p, &err), 0);

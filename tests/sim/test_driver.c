@@ -130,9 +130,9 @@ static void executor_costs(void **state)
                                        "SELECT count(*) FROM loads WHERE run = ?1 AND source = "
                                        "'shm' AND outcome = 'ok' AND started = 10"),
                          2);
-        assert_float_equal(simt_num(&t, run,
-                                    "SELECT max(finished - started) FROM loads WHERE run = ?1"),
-                           want, EPS);
+        assert_float_equal(
+            simt_num(&t, run, "SELECT max(finished - started) FROM loads WHERE run = ?1"), want,
+            EPS);
     }
     simt_close(&t);
 }
@@ -199,10 +199,8 @@ static void gpu_fault_mid_copy(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(phases_share_cores),
-        cmocka_unit_test(phases_recorded),
-        cmocka_unit_test(executor_costs),
-        cmocka_unit_test(unrecorded_run_counts_events),
+        cmocka_unit_test(phases_share_cores), cmocka_unit_test(phases_recorded),
+        cmocka_unit_test(executor_costs),     cmocka_unit_test(unrecorded_run_counts_events),
         cmocka_unit_test(gpu_fault_mid_copy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
