@@ -216,6 +216,8 @@ struct exec_ctx {
     atomic_uint_least64_t bytes_moved;
     struct thaw_err err;       /* the first fatal error */
     struct res_phases *phases; /* load_phases writer (recording runs only) */
+    int *close_fds;            /* descriptors for a request worker to close (under mu) */
+    int close_count, close_cap;
 };
 
 static int64_t mono_ns(void)
@@ -446,8 +448,15 @@ static void *req_worker_main(void *arg)
     struct exec_ctx *x = arg;
     pthread_mutex_lock(&x->mu);
     for (;;) {
-        while (!x->work_head && !x->stopping)
+        while (!x->work_head && !x->close_count && !x->stopping)
             pthread_cond_wait(&x->work_cv, &x->mu);
+        if (x->close_count > 0) {
+            int fd = x->close_fds[--x->close_count];
+            pthread_mutex_unlock(&x->mu);
+            close(fd);
+            pthread_mutex_lock(&x->mu);
+            continue;
+        }
         if (x->stopping && !x->work_head) break;
         struct req_job *j = (struct req_job *)x->work_head;
         x->work_head = j->base.next;
@@ -709,6 +718,27 @@ static int m_start_fill(void *drv, struct shell *sh, const struct core_action *a
     return shell_schedule(sh, &j->base.ev, shell_now(sh));
 }
 
+/* Queues fd for a request worker to close (the close that frees a dropped
+ * shm file's pages); closed here when the queue cannot grow. */
+static void close_later(struct exec_ctx *x, int fd)
+{
+    pthread_mutex_lock(&x->mu);
+    if (x->close_count == x->close_cap) {
+        int cap = x->close_cap ? 2 * x->close_cap : 16;
+        int *g = realloc(x->close_fds, (size_t)cap * sizeof *g);
+        if (!g) {
+            pthread_mutex_unlock(&x->mu);
+            close(fd);
+            return;
+        }
+        x->close_fds = g;
+        x->close_cap = cap;
+    }
+    x->close_fds[x->close_count++] = fd;
+    pthread_cond_signal(&x->work_cv);
+    pthread_mutex_unlock(&x->mu);
+}
+
 static void m_drop_shm(void *drv, struct shell *sh, int node, int model)
 {
     struct exec_ctx *x = drv;
@@ -730,7 +760,10 @@ static void m_drop_shm(void *drv, struct shell *sh, int node, int model)
     if (x->shm) {
         char name[256];
         exec_shm_name(node, x->spec->models[model].name, name, sizeof name);
-        exec_shm_drop(x->shm, name);
+        /* Freeing the file's pages (a close) is left to a request worker,
+         * so the main thread does not stall on it. */
+        int fd = exec_shm_drop_later(x->shm, name);
+        if (fd >= 0) close_later(x, fd);
     }
 }
 
@@ -1220,6 +1253,9 @@ static void free_ctx(struct exec_ctx *x)
             pthread_join(x->req_threads[i], NULL);
     }
     free(x->req_threads);
+    for (int i = 0; i < x->close_count; i++)
+        close(x->close_fds[i]);
+    free(x->close_fds);
     res_phases_free(x->phases);
     shell_free(x->sh);
     exec_shm_close(x->shm);

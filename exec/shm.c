@@ -553,6 +553,31 @@ void exec_shm_drop(struct exec_shm *s, const char *name)
     pthread_mutex_unlock(&s->lock);
 }
 
+int exec_shm_drop_later(struct exec_shm *s, const char *name)
+{
+    int fd = -1;
+    pthread_mutex_lock(&s->lock);
+    struct entry *e = find(s, name);
+    if (e && e->state == ENTRY_FILLING) {
+        atomic_store(&e->dropped, true); /* the fill removes it */
+    } else if (e) {
+        /* With a descriptor open, unlinking only removes the name: the
+         * pages go when the descriptor is closed, which the caller does
+         * where it costs nothing (a worker thread). */
+        if (e->fd < 0) e->fd = openat(s->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        unlinkat(s->dirfd, name, 0);
+        unlink_entry(s, e);
+        if (e->holds > 0) {
+            e->gone = true; /* the last release (a load thread) closes it */
+        } else {
+            fd = e->fd;
+            free(e);
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return fd;
+}
+
 int exec_shm_hold(struct exec_shm *s, const char *name, struct exec_source *src,
                   struct exec_shm_hold **out, struct thaw_err *err)
 {

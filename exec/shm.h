@@ -108,6 +108,12 @@ int exec_shm_hold(struct exec_shm *s, const char *name, struct exec_source *src,
                   struct exec_shm_hold **out, struct thaw_err *err);
 void exec_shm_release(struct exec_shm *s, struct exec_shm_hold *h); /* NULL ok */
 
+/* exec_shm_drop, leaving the freeing of the file's pages to the caller:
+ * returns a descriptor of the unlinked file (whose close frees them), or -1
+ * when there is none to close (absent, filling, held by a load, whose last
+ * release closes it, or it could not be opened: then unlinked at once). */
+int exec_shm_drop_later(struct exec_shm *s, const char *name);
+
 /* Unlinks `name` (a no-op when absent). Existing mappings and holds stay valid. */
 void exec_shm_drop(struct exec_shm *s, const char *name);
 
