@@ -13,7 +13,7 @@
 #include "results.h"
 
 static const char calibrate_usage[] =
-    "usage: thaw calibrate [--db PATH] [RUN]\n"
+    "usage: thaw calibrate [--db PATH] [RUN...]\n"
     "\n"
     "Fits the simulator's per-load parameters to a real run, so `thaw sim`\n"
     "can be tuned to the host. In the simulator a load with the node to\n"
@@ -39,6 +39,20 @@ static const char calibrate_usage[] =
     "  weighted by their loads (init = a when warmup and phases are 0).\n"
     "When a GPU's h2d link (or the PCIe switch) is below B, the simulator's\n"
     "copy is bound by the link, and the output says so.\n"
+    "\n"
+    "From load phases (the load_phases rows both modes write), pooled over\n"
+    "every RUN given (one run: after the fit above; several: alone): per node\n"
+    "and source, every ok load's copy seconds against its bytes,\n"
+    "concurrent loads included, fitted twice: shared (t = a + k bytes / B,\n"
+    "k = mean copies in flight during the load's copy: one pipe, as the\n"
+    "simulator models it) and per load (t = a + bytes / B: a pipe each); B's\n"
+    "spread (sd of the per-load rates), R^2 of both lines, a warning below\n"
+    "R^2 0.9, init (+ alloc) and warmup as the means of those phases\n"
+    "(suggested only when they differ from the scenario's by over 5 ms and\n"
+    "2%: the executor sleeps the scenario's own), the\n"
+    "checksum as verify = bytes / verify seconds (the node's `verify` key),\n"
+    "and the --set lines of the shared fit, by the key path of the node's\n"
+    "entry in the file (for the nodes of a `count:` entry, that entry).\n"
     "\n"
     "options:\n"
     "  --db PATH        results database (default " CLI_DEFAULT_DB ")\n"
@@ -133,7 +147,9 @@ static bool report_node(struct res_db *db, int64_t run, const struct core_spec *
     if (spec)
         for (int i = 0; i < spec->node_count; i++)
             if (!strcmp(spec->nodes[i].name, name)) node = i;
-    int key_index = node >= 0 ? node : node_index_of_run(db, run, name);
+    /* The key path of the node's entry in the file: for the nodes of a
+     * `count: N` entry that is the entry, which --set accepts. */
+    int key_index = node >= 0 ? spec->nodes[node].entry : node_index_of_run(db, run, name);
     const struct core_node_spec *ns = node >= 0 ? &spec->nodes[node] : NULL;
     double fixed_cur = NAN, link = INFINITY, phases = 0, warmup = 0;
     if (ns) {
@@ -307,9 +323,150 @@ static int calibrate(struct res_db *db, int64_t run)
     return CLI_EXIT_OK;
 }
 
+static void fmt_gbps(char *buf, size_t len, double bps)
+{
+    if (isnan(bps) || isinf(bps))
+        snprintf(buf, len, "-");
+    else
+        snprintf(buf, len, "%.3f", bps / 1e9);
+}
+
+/* Whether a measured mean is off the scenario's value by more than noise:
+ * 5 ms and 2%. */
+static bool differs(double measured, double scenario)
+{
+    double d = fabs(measured - scenario);
+    return d > 0.005 && d > 0.02 * fabs(scenario);
+}
+
+/* The run's scenario with its overrides, or NULL (nothing printed). */
+static struct core_spec *run_spec_quiet(struct res_db *db, int64_t run)
+{
+    struct res_run_meta r;
+    if (res_run_meta_load(db, run, &r, NULL) < 0) return NULL;
+    struct core_spec *spec = NULL;
+    struct cli_overrides o;
+    bool stored = false;
+    cli_overrides_init(&o);
+    char *full = NULL;
+    if (res_run_overrides(db, run, &full, NULL) == 0 && overrides_parse(full, &o) == 0)
+        spec = cli_run_spec_load(db, &r, &o, "calibrate", &stored);
+    free(full);
+    cli_overrides_free(&o);
+    return spec;
+}
+
+/* The pooled fit from load_phases over runs[0..n-1] (results/calibrate.c
+ * res_calibrate_phases): per node and source, each component with its
+ * spread and R^2, a warning on a poor fit, and the overrides by the
+ * node's key path in the first run's scenario. */
+static int calibrate_phases(struct res_db *db, const int64_t *runs, int n)
+{
+    struct res_phase_fit *f = NULL;
+    int count = 0;
+    struct thaw_err err = {0};
+    if (res_calibrate_phases(db, runs, n, &f, &count, &err) < 0) {
+        printf("load phases: %s\n", err.msg);
+        return 0;
+    }
+    struct core_spec *spec = run_spec_quiet(db, runs[0]);
+    printf("\nfrom load_phases, pooled over %d run%s (ok loads, concurrent ones included):\n", n,
+           n == 1 ? "" : "s");
+    printf("  %-10s %-7s %5s %5s %5s %7s %8s %8s %7s %6s %9s %6s\n", "node", "source", "loads",
+           "sizes", "runs", "overlap", "a_s", "B_GB/s", "+-sd", "R^2", "per-load", "R^2");
+    char sets[2048] = "";
+    bool poor = false;
+    for (int i = 0; i < count; i++) {
+        const struct res_phase_fit *p = &f[i];
+        bool shm = p->source == CORE_SRC_SHM;
+        /* The simulator shares a source among its loads (flows): the shared
+         * line is what it can take; the per-load one is shown beside it. */
+        double b_shared = p->shared ? p->bandwidth_bps : p->other_bandwidth_bps;
+        double r_shared = p->shared ? p->r2 : p->other_r2;
+        double b_own = p->shared ? p->other_bandwidth_bps : p->bandwidth_bps;
+        double r_own = p->shared ? p->other_r2 : p->r2;
+        char bs[32], sd[32], bo[32], rs[32], ro[32];
+        fmt_gbps(bs, sizeof bs, b_shared);
+        fmt_gbps(sd, sizeof sd, p->bw_sd_bps);
+        fmt_gbps(bo, sizeof bo, b_own);
+        fmt(rs, sizeof rs, r_shared, "%.3f");
+        fmt(ro, sizeof ro, r_own, "%.3f");
+        printf("  %-10s %-7s %5d %5d %5d %7.2f %8.3f %8s %7s %6s %9s %6s\n", p->node,
+               shm ? "shm" : "storage", p->loads, p->sizes, p->runs, p->mean_overlap, p->a_s, bs,
+               sd, rs, bo, ro);
+        if (p->sizes < 2)
+            printf("  %-10s   one load size: B through the origin, no R^2 (loads of other sizes "
+                   "fit a line)\n",
+                   "");
+        char vb[32];
+        fmt_gbps(vb, sizeof vb, p->verify_bps);
+        printf("  %-10s   init %.3f s (sd %.3f), warmup %.3f s (sd %.3f), alloc %.4f s, verify "
+               "%.4f s per load = %s GB/s of checksum\n",
+               "", p->init_s, p->init_sd_s, p->warmup_s, p->warmup_sd_s, p->alloc_s, p->verify_s,
+               vb);
+        if (!isnan(r_shared) && r_shared < 0.9) {
+            printf("  warning: %s/%s: R^2 %.3f below 0.9, a poor fit%s\n", p->node,
+                   shm ? "shm" : "storage", r_shared,
+                   !isnan(r_own) && r_own > r_shared
+                       ? "; each load has its own pipe here (per-load line fits "
+                         "better), which the simulator does not model"
+                       : "");
+            poor = true;
+        }
+        int key = -1;
+        const struct core_node_spec *ns = NULL;
+        for (int k = 0; spec && k < spec->node_count; k++)
+            if (!strcmp(spec->nodes[k].name, p->node)) {
+                key = spec->nodes[k].entry;
+                ns = &spec->nodes[k];
+            }
+        if (key < 0) key = node_index_of_run(db, runs[0], p->node);
+        if (key >= 0 && p->verify_bps > 0 && !strstr(sets, "].verify=")) {
+            size_t u = strlen(sets);
+            snprintf(sets + u, sizeof sets - u, "%s--set 'cluster.nodes[%d].verify=%.3fGB/s'",
+                     u ? " " : "", key, p->verify_bps / 1e9);
+        }
+        if (key < 0 || !(b_shared > 0) || isinf(b_shared)) continue;
+        size_t used = strlen(sets);
+        snprintf(sets + used, sizeof sets - used, "%s--set 'cluster.nodes[%d].%s=%.3fGB/s'",
+                 used ? " " : "", key, shm ? "shm.read" : "storage_read", b_shared / 1e9);
+        /* Shm loads that overlapped and kept their own rate: one core each
+         * (the host backend), which shm.per_load models. */
+        if (shm && p->mean_overlap > 1.05 && !isnan(r_own) && r_own > r_shared && b_own > 0 &&
+            !isinf(b_own)) {
+            used = strlen(sets);
+            snprintf(sets + used, sizeof sets - used,
+                     " --set 'cluster.nodes[%d].shm.per_load=%.3fGB/s'", key, b_own / 1e9);
+        }
+        /* The executor sleeps the scenario's own init and warm-up: they are
+         * suggested only where the run paid clearly more (or less) than the
+         * scenario says (or where there is no scenario to compare with). */
+        double init = p->init_s + (isnan(p->alloc_s) ? 0 : p->alloc_s);
+        if (!isnan(init) && !strstr(sets, "].init=") &&
+            (!ns || differs(init, ns->init.mean_ns / 1e9))) {
+            used = strlen(sets);
+            snprintf(sets + used, sizeof sets - used, " --set 'cluster.nodes[%d].init=%.3fs'", key,
+                     init);
+        }
+        if (!isnan(p->warmup_s) && !strstr(sets, "].warmup=") &&
+            (!ns || differs(p->warmup_s, ns->warmup.mean_ns / 1e9))) {
+            used = strlen(sets);
+            snprintf(sets + used, sizeof sets - used, " --set 'cluster.nodes[%d].warmup=%.3fs'",
+                     key, p->warmup_s);
+        }
+    }
+    if (*sets) printf("  suggested: %s\n", sets);
+    if (poor) printf("  (a poor fit: more runs, or loads of more sizes, narrow it)\n");
+    core_spec_free(spec);
+    free(f);
+    return count;
+}
+
 static int calibrate_run(int argc, char **argv)
 {
     const char *db_path = CLI_DEFAULT_DB;
+    const char *sels[64];
+    int n_sel = 0;
     const char *sel = NULL;
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i];
@@ -318,12 +475,13 @@ static int calibrate_run(int argc, char **argv)
             db_path = argv[++i];
         } else if (opt[0] == '-' && opt[1]) {
             return cli_usage_error("calibrate", "unknown option %s", opt);
-        } else if (sel) {
-            return cli_usage_error("calibrate", "give at most one run (found \"%s\")", opt);
+        } else if (n_sel == 64) {
+            return cli_usage_error("calibrate", "at most 64 runs");
         } else {
-            sel = opt;
+            sels[n_sel++] = opt;
         }
     }
+    if (n_sel > 0) sel = sels[0];
     if (access(db_path, F_OK) != 0) {
         fprintf(stderr, "thaw calibrate: no results database at %s\n", db_path);
         return CLI_EXIT_FAIL;
@@ -342,7 +500,31 @@ static int calibrate_run(int argc, char **argv)
         res_close(db);
         return CLI_EXIT_FAIL;
     }
-    rc = calibrate(db, run);
+    int64_t runs[64];
+    runs[0] = run;
+    for (int i = 1; i < n_sel; i++) {
+        if (res_resolve_run(db, sels[i], &runs[i], &err) < 0) {
+            fprintf(stderr, "thaw calibrate: %s\n", err.msg);
+            res_close(db);
+            return CLI_EXIT_FAIL;
+        }
+    }
+    int n_runs = n_sel > 0 ? n_sel : 1;
+    if (n_runs == 1) {
+        rc = calibrate(db, run);
+        calibrate_phases(db, runs, 1);
+    } else {
+        for (int i = 0; i < n_runs; i++) {
+            struct res_run_meta r;
+            if (res_run_meta_load(db, runs[i], &r, NULL) == 0)
+                printf("%s run %lld: %s, seed %lld, backend %s, %s\n", r.mode, (long long)runs[i],
+                       r.scenario, r.seed, *r.backend ? r.backend : "-", r.status);
+        }
+        rc = calibrate_phases(db, runs, n_runs) > 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+        if (rc != CLI_EXIT_OK)
+            fprintf(stderr, "thaw calibrate: none of the %d runs has load phases of an ok load\n",
+                    n_runs);
+    }
     res_close(db);
     return rc;
 }

@@ -39,6 +39,13 @@ static const char validate_usage[] =
     "of |measured - simulated| / simulated, and the summary metrics both runs\n"
     "share (cold_start_mean_s, cold_start_p95_s, makespan_s, shm_hit_rate,\n"
     "request_warm_p50_s) side by side with (exec - sim) / sim.\n"
+    "Also the median, p90 and max of the per-load errors, the makespan error\n"
+    "(makespan_s of both runs), and the executor's noise floor: when the\n"
+    "database holds two or more complete exec runs of the same scenario file,\n"
+    "seed, policy, overrides and backend (`thaw exec --seed S` run again),\n"
+    "each of their loads against the median of the same load (model, k-th)\n"
+    "in the others; the median per-load error is then said to be within the\n"
+    "noise floor or above it.\n"
     "\n"
     "options:\n"
     "  --db PATH        results database (default " CLI_DEFAULT_DB ")\n"
@@ -109,6 +116,121 @@ static int pick_runs(struct res_db *db, char **sel, int nsel, struct res_run_met
     return 0;
 }
 
+/* ---- per-load errors and the noise floor --------------------------------- */
+
+struct errs {
+    double *v;
+    int n, cap;
+};
+
+static int errs_push(struct errs *e, double x)
+{
+    if (e->n == e->cap) {
+        int cap = e->cap ? 2 * e->cap : 64;
+        double *nv = realloc(e->v, (size_t)cap * sizeof *nv);
+        if (!nv) return -1;
+        e->v = nv;
+        e->cap = cap;
+    }
+    e->v[e->n++] = x;
+    return 0;
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Quantile p of sorted v[0..n-1], linear between order statistics (R type
+ * 7, as the summary metrics): h = (n-1)p, v[floor h] + frac(h) (next - it). */
+static double quantile(const double *v, int n, double p)
+{
+    if (n <= 0) return NAN;
+    double h = (n - 1) * p;
+    int lo = (int)floor(h);
+    if (lo + 1 >= n) return v[n - 1];
+    return v[lo] + (h - lo) * (v[lo + 1] - v[lo]);
+}
+
+static int pair_err(const struct res_load_pair *p, void *ctx)
+{
+    if (!(p->simulated_s > 0)) return 0;
+    return errs_push(ctx, fabs(p->measured_s - p->simulated_s) / p->simulated_s) ? THAW_ENOMEM : 0;
+}
+
+/* One load of one repeat, as paired with another repeat's k-th load. */
+struct rep_val {
+    int run; /* index into the repeats */
+    char model[CORE_NAME_MAX];
+    int k;
+    double x, other;
+};
+
+struct rep_ctx {
+    int run;
+    struct rep_val *v;
+    int n, cap;
+};
+
+static int rep_pair(const struct res_load_pair *p, void *arg)
+{
+    struct rep_ctx *c = arg;
+    if (c->n == c->cap) {
+        int cap = c->cap ? 2 * c->cap : 128;
+        struct rep_val *nv = realloc(c->v, (size_t)cap * sizeof *nv);
+        if (!nv) return THAW_ENOMEM;
+        c->v = nv;
+        c->cap = cap;
+    }
+    struct rep_val *r = &c->v[c->n++];
+    r->run = c->run;
+    snprintf(r->model, sizeof r->model, "%s", p->model);
+    r->k = p->k;
+    r->x = p->measured_s;
+    r->other = p->simulated_s;
+    return 0;
+}
+
+static int cmp_rep(const void *a, const void *b)
+{
+    const struct rep_val *x = a, *y = b;
+    if (x->run != y->run) return x->run < y->run ? -1 : 1;
+    int c = strcmp(x->model, y->model);
+    if (c) return c;
+    return (x->k > y->k) - (x->k < y->k);
+}
+
+/* The executor's own noise over repeats ids[0..n-1] (n >= 2): each load of
+ * each repeat against the median of the same load (model, k-th ok load) in
+ * the other repeats, |x - median| / median, into *out. */
+static int noise_floor(struct res_db *db, const int64_t *ids, int n, struct errs *out)
+{
+    struct rep_ctx c = {0};
+    struct thaw_err err = {0};
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++)
+        for (int j = 0; j < n && rc == 0; j++) {
+            if (i == j) continue;
+            c.run = i;
+            rc = res_load_pairs(db, ids[i], ids[j], rep_pair, &c, &err);
+        }
+    if (rc == 0 && c.n > 0) qsort(c.v, (size_t)c.n, sizeof *c.v, cmp_rep);
+    double *others = rc == 0 && c.n > 0 ? malloc((size_t)c.n * sizeof *others) : NULL;
+    for (int a = 0; rc == 0 && others && a < c.n;) {
+        int b = a, m = 0;
+        while (b < c.n && !cmp_rep(&c.v[a], &c.v[b]))
+            others[m++] = c.v[b++].other;
+        qsort(others, (size_t)m, sizeof *others, cmp_dbl);
+        double med = quantile(others, m, 0.5);
+        if (med > 0 && errs_push(out, fabs(c.v[a].x - med) / med)) rc = THAW_ENOMEM;
+        a = b;
+    }
+    free(others);
+    free(c.v);
+    return rc;
+}
+
 static int report(struct res_db *db, const struct res_run_meta *ex, const struct res_run_meta *sm,
                   bool have_tol, double tolerance)
 {
@@ -176,6 +298,46 @@ static int report(struct res_db *db, const struct res_run_meta *ex, const struct
     if (v.rel_pairs < v.pairs)
         printf("(%d pair%s with a simulated time of 0 s left out)\n", v.pairs - v.rel_pairs,
                v.pairs - v.rel_pairs == 1 ? "" : "s");
+
+    /* The spread of the per-load errors, the makespan's, and the noise
+     * floor of the executor itself from repeats of the exec run. */
+    struct errs pe = {0};
+    double med = NAN;
+    if (res_load_pairs(db, ex->id, sm->id, pair_err, &pe, &err) == 0 && pe.n > 0) {
+        qsort(pe.v, (size_t)pe.n, sizeof *pe.v, cmp_dbl);
+        med = quantile(pe.v, pe.n, 0.5);
+        printf("per-load |measured - simulated| / simulated over %d pair%s: median %.1f%%, p90 "
+               "%.1f%%, max %.1f%%\n",
+               pe.n, pe.n == 1 ? "" : "s", 100 * med, 100 * quantile(pe.v, pe.n, 0.9),
+               100 * pe.v[pe.n - 1]);
+    }
+    free(pe.v);
+    double mk_e = res_metric_value(db, ex->id, "makespan_s");
+    double mk_s = res_metric_value(db, sm->id, "makespan_s");
+    if (!isnan(mk_e) && mk_s > 0)
+        printf("makespan error: exec %.3f s, sim %.3f s: %+.1f%%\n", mk_e, mk_s,
+               100 * (mk_e - mk_s) / mk_s);
+    int64_t *reps = NULL;
+    int n_reps = 0;
+    if (res_run_repeats(db, ex->id, &reps, &n_reps, &err) == 0 && n_reps >= 2) {
+        struct errs nf = {0};
+        if (noise_floor(db, reps, n_reps, &nf) == 0 && nf.n > 0) {
+            qsort(nf.v, (size_t)nf.n, sizeof *nf.v, cmp_dbl);
+            double nmed = quantile(nf.v, nf.n, 0.5);
+            printf("noise floor: %d exec runs of this scenario, seed and policy (each load "
+                   "against the median of the others) over %d loads: median %.1f%%, p90 "
+                   "%.1f%%\n",
+                   n_reps, nf.n, 100 * nmed, 100 * quantile(nf.v, nf.n, 0.9));
+            if (!isnan(med))
+                printf("the median per-load error %.1f%% is %s the noise floor %.1f%%\n", 100 * med,
+                       med <= nmed ? "within" : "above", 100 * nmed);
+        }
+        free(nf.v);
+    } else {
+        printf("noise floor: - (one exec run of this scenario, seed and policy; run `thaw exec "
+               "--seed S` again to measure it)\n");
+    }
+    free(reps);
 
     printf("\n%-20s %12s %12s %12s\n", "metric", "exec", "sim", "(exec-sim)/sim");
     for (size_t i = 0; i < sizeof shared_metrics / sizeof shared_metrics[0]; i++) {

@@ -223,11 +223,12 @@ static void parse_node_entry(struct core_ld *ld, struct fy_node *e, int idx, int
     struct core_spec *spec = ld->spec;
     char path[160], sub[200];
     snprintf(path, sizeof path, "cluster.nodes[%d]", idx);
-    enum { NAME, COUNT, GPUS, VRAM, H2D, PCIE, STORAGE, SHM, CORES, INIT, WARMUP, NF };
+    enum { NAME, COUNT, GPUS, VRAM, H2D, PCIE, STORAGE, SHM, CORES, INIT, WARMUP, VERIFY, NF };
     struct core_ld_field f[NF] = {
-        {.name = "name"},      {.name = "count"},       {.name = "gpus"},         {.name = "vram"},
-        {.name = "h2d"},       {.name = "pcie_switch"}, {.name = "storage_read"}, {.name = "shm"},
-        {.name = "cpu_cores"}, {.name = "init"},        {.name = "warmup"}};
+        {.name = "name"},         {.name = "count"},  {.name = "gpus"},
+        {.name = "vram"},         {.name = "h2d"},    {.name = "pcie_switch"},
+        {.name = "storage_read"}, {.name = "shm"},    {.name = "cpu_cores"},
+        {.name = "init"},         {.name = "warmup"}, {.name = "verify"}};
     if (!core_ld_fields(ld, e, path, f, NF, "a node (a mapping with name, gpus, vram, ...)"))
         return;
     int before = ld->errors;
@@ -260,13 +261,18 @@ static void parse_node_entry(struct core_ld *ld, struct fy_node *e, int idx, int
     }
     if (f[SHM].key) {
         snprintf(sub, sizeof sub, "%s.shm", path);
-        enum { SIZE, READ, WRITE, SF };
-        struct core_ld_field s[SF] = {{.name = "size"}, {.name = "read"}, {.name = "write"}};
+        enum { SIZE, READ, WRITE, PER_LOAD, SF };
+        struct core_ld_field s[SF] = {
+            {.name = "size"}, {.name = "read"}, {.name = "write"}, {.name = "per_load"}};
         if (core_ld_fields(ld, f[SHM].val, sub, s, SF,
                            "a mapping {size: 128GiB, read: 20GB/s, write: 4GB/s}")) {
             for (int i = 0; i < SF; i++) {
                 char p2[220];
                 snprintf(p2, sizeof p2, "%s.%s", sub, s[i].name);
+                if (i == PER_LOAD) { /* optional: a cap on one shm load's rate */
+                    if (s[i].key) core_ld_bandwidth(ld, s[i].val, p2, false, &t.shm_per_load_bps);
+                    continue;
+                }
                 if (!s[i].key) {
                     core_ld_err(ld, f[SHM].val, NULL, sub, "missing key '%s'", s[i].name);
                     continue;
@@ -284,6 +290,11 @@ static void parse_node_entry(struct core_ld *ld, struct fy_node *e, int idx, int
         snprintf(sub, sizeof sub, "%s.cpu_cores", path);
         if (core_ld_int(ld, f[CORES].val, sub, 0, 1000000, &v)) t.cpu_cores = (int)v;
     }
+    if (f[VERIFY].key) {
+        snprintf(sub, sizeof sub, "%s.verify", path);
+        core_ld_bandwidth(ld, f[VERIFY].val, sub, false, &t.verify_bps);
+    }
+    t.entry = idx;
     t.init.kind = t.warmup.kind = CORE_DIST_FIXED;
     if (f[INIT].key) {
         snprintf(sub, sizeof sub, "%s.init", path);

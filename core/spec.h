@@ -52,6 +52,15 @@ struct core_node_spec {
     int cpu_cores;
     struct core_dist init;   /* runtime init, before the weight copy, per load */
     struct core_dist warmup; /* warm-up, after the weight copy, per load */
+    /* What the executor pays beyond the copy (0 = nothing, the default, so
+     * every figure without these keys stays as it was): `verify`, the
+     * checksum after the copy as CPU work of bytes / verify_bps core-seconds
+     * on the node's cores (one core per load at most); `shm.per_load`, a
+     * cap on one shm load's copy rate (one core's memcpy), beside the
+     * shared shm.read. */
+    double verify_bps;
+    double shm_per_load_bps;
+    int entry; /* index of the cluster.nodes entry this node came from (count: N) */
 };
 
 enum core_standby { CORE_STANDBY_COLD = 0, CORE_STANDBY_WARM, CORE_STANDBY_HOT };

@@ -79,13 +79,15 @@ struct exec_backend_methods {
      * returns. A slot holds one copy at a time: wait before reusing it. */
     int (*xfer_copy)(struct exec_backend *be, struct exec_xfer *x, int slot, uint64_t dst_offset,
                      const void *src, size_t bytes, struct thaw_err *err);
-    /* Optional (NULL on cuda): buf+dst_offset as a CPU address, for `bytes`
-     * bytes, when the device memory is host memory, so the loader can read a
-     * file straight into it (one kernel copy, as a memcpy from a mapping would
-     * be, but a truncated file is a short read rather than SIGBUS). NULL when
-     * the range is outside the buffer. */
+    /* Optional (NULL on cuda): buf+dst_offset as a CPU address when the
+     * device memory is host memory, so the loader can read a file straight
+     * into it (one kernel copy, as a memcpy from a mapping would be, but a
+     * truncated file is a short read rather than SIGBUS). *bytes is how many
+     * bytes are wanted there; it comes back as how many are contiguous at
+     * the address (at least 1, at most asked: host memory from the arena is
+     * chunks). NULL when dst_offset is outside the buffer. */
     void *(*xfer_host_ptr)(struct exec_backend *be, struct exec_xfer *x, uint64_t dst_offset,
-                           size_t bytes);
+                           size_t *bytes);
     /* Blocks until the copy on `slot` (if any) is complete; reports its error. */
     int (*xfer_wait)(struct exec_backend *be, struct exec_xfer *x, int slot, struct thaw_err *err);
     /* Waits for every slot, then releases the xfer. Never fails. */
@@ -121,6 +123,14 @@ struct exec_backend {
 struct exec_backend_config {
     int gpu_count;
     const uint64_t *vram_cap_bytes;
+    /* Host backend: bytes of each emulated GPU to fault in at open, as one
+     * arena (arena.h) that allocations are cut from without a page fault,
+     * mmap or munmap during the run; an allocation that does not fit the
+     * arena gets a mapping of its own, as without one. NULL (or a 0 entry) =
+     * no arena: every allocation maps and populates its own memory. It may
+     * exceed the cap by what rounding to whole chunks wastes. Ignored
+     * by cuda, where cudaMalloc hands out memory that is already there. */
+    const uint64_t *arena_bytes;
 };
 
 /* Opens a backend by kind: "host", "cuda" or "auto" (NULL = "auto").

@@ -484,7 +484,7 @@ extern "C" int exec_backend_cuda_open(const struct exec_backend_config *cfg,
     struct exec_backend *be = static_cast<struct exec_backend *>(calloc(1, sizeof *be));
     cuda_state *s = static_cast<cuda_state *>(calloc(1, sizeof *s));
     cuda_gpu *g = static_cast<cuda_gpu *>(calloc((size_t)cfg->gpu_count, sizeof *g));
-    struct exec_staging_pool *pool = exec_staging_pool_new(raw_pinned_alloc, raw_pinned_free, 8);
+    struct exec_staging_pool *pool = exec_staging_pool_new(raw_pinned_alloc, raw_pinned_free, EXEC_STAGING_KEEP);
     if (!be || !s || !g || !pool) {
         free(be);
         free(s);

@@ -1,9 +1,14 @@
 /* backend_host.c - the host backend: one capped arena per emulated GPU, so
- * the executor runs (and is tested) where no GPU answers. An arena is an
- * allocation budget of the scenario GPU's VRAM; each instance gets its own
- * anonymous mapping, populated at alloc time (as cudaMalloc hands back ready
- * memory) so copies measure memcpy, not page faults. Copies are memcpy on the
- * calling thread; checksum and request run the C reference in weights.c. */
+ * the executor runs (and is tested) where no GPU answers. The cap is an
+ * allocation budget of the scenario GPU's VRAM. With an arena (config
+ * arena_bytes), the GPU's memory is faulted in once at open and each
+ * instance gets chunks of it (arena.h): no page fault, mmap or munmap while
+ * the run's clock runs. Without one (or when the arena is spent), an
+ * instance gets its own anonymous mapping, populated at alloc time (as
+ * cudaMalloc hands back ready memory) so copies measure memcpy, not page
+ * faults. Copies are memcpy on the calling thread; checksum and request run
+ * the C reference in weights.c, piece by piece over a chunked block. */
+#include "arena.h"
 #include "backend.h"
 #include "staging_pool.h"
 #include "weights.h"
@@ -18,17 +23,23 @@
 struct host_gpu {
     uint64_t cap_bytes;
     uint64_t used_bytes;
+    struct exec_arena *arena; /* NULL: every allocation maps its own */
+    uint64_t own_maps;        /* allocations that did not fit the arena */
 };
 
-/* An allocation: the public part first, then the list link that lets close
- * free what the caller did not. */
+/* An allocation: the public part first, then its memory (arena chunks, or
+ * one mapping of its own: block.count == 1, block.chunks[0] its address)
+ * and the list link that lets close free what the caller did not. */
 struct host_buf {
     struct exec_dev_buf pub;
+    struct exec_arena_block block;
+    bool own_map;
+    uint8_t *own_chunk[1];
     struct host_buf *prev, *next;
 };
 
 struct host_state {
-    pthread_mutex_t lock; /* guards used_bytes and the list */
+    pthread_mutex_t lock; /* guards used_bytes, own_maps and the list */
     int gpu_count;
     struct host_gpu *gpus;
     struct host_buf *bufs; /* live allocations */
@@ -53,6 +64,8 @@ static void host_close(struct exec_backend *be)
     while (s->bufs)
         host_free(be, &s->bufs->pub);
     exec_staging_pool_free(s->staging);
+    for (int g = 0; g < s->gpu_count; g++)
+        exec_arena_free(s->gpus[g].arena);
     pthread_mutex_destroy(&s->lock);
     free(s->gpus);
     free(s);
@@ -84,22 +97,41 @@ static int host_alloc(struct exec_backend *be, int gpu, uint64_t bytes, struct e
     pthread_mutex_unlock(&s->lock);
 
     struct host_buf *b = calloc(1, sizeof *b);
-    void *p = MAP_FAILED;
-    if (b && bytes <= SIZE_MAX)
-        p = mmap(NULL, (size_t)bytes, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-    if (!b || p == MAP_FAILED) {
-        int e = errno;
-        free(b);
+    if (!b) {
         pthread_mutex_lock(&s->lock);
         g->used_bytes -= bytes;
         pthread_mutex_unlock(&s->lock);
-        return thaw_err_set(err, THAW_ENOMEM, "host GPU %d: cannot map %llu bytes: %s", gpu,
-                            (unsigned long long)bytes, strerror(e));
+        return thaw_err_set(err, THAW_ENOMEM, "host GPU %d: out of memory", gpu);
+    }
+    if (!g->arena || exec_arena_take(g->arena, bytes, &b->block, NULL) < 0) {
+        void *p = MAP_FAILED;
+        if (bytes <= SIZE_MAX)
+            p = mmap(NULL, bytes ? (size_t)bytes : 1, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+        if (p == MAP_FAILED) {
+            int e = errno;
+            free(b);
+            pthread_mutex_lock(&s->lock);
+            g->used_bytes -= bytes;
+            pthread_mutex_unlock(&s->lock);
+            return thaw_err_set(err, THAW_ENOMEM, "host GPU %d: cannot map %llu bytes: %s", gpu,
+                                (unsigned long long)bytes, strerror(e));
+        }
+        b->own_map = true;
+        b->own_chunk[0] = p;
+        b->block = (struct exec_arena_block){.bytes = bytes,
+                                             .chunk_bytes = bytes ? (size_t)bytes : 1,
+                                             .count = 1,
+                                             .chunks = b->own_chunk};
+        if (g->arena) {
+            pthread_mutex_lock(&s->lock);
+            g->own_maps++;
+            pthread_mutex_unlock(&s->lock);
+        }
     }
     b->pub.gpu = gpu;
     b->pub.bytes = bytes;
-    b->pub.ptr = p;
+    b->pub.ptr = b->block.chunks[0];
     b->pub.impl = b;
     pthread_mutex_lock(&s->lock);
     b->next = s->bufs;
@@ -114,7 +146,10 @@ static void host_free(struct exec_backend *be, struct exec_dev_buf *buf)
 {
     struct host_state *s = state(be);
     struct host_buf *b = buf->impl;
-    munmap(buf->ptr, (size_t)buf->bytes);
+    if (b->own_map)
+        munmap(b->own_chunk[0], (size_t)b->block.chunk_bytes);
+    else
+        exec_arena_give(s->gpus[buf->gpu].arena, &b->block);
     pthread_mutex_lock(&s->lock);
     s->gpus[buf->gpu].used_bytes -= buf->bytes;
     if (b->prev)
@@ -168,16 +203,26 @@ static int host_xfer_copy(struct exec_backend *be, struct exec_xfer *x, int slot
         return thaw_err_set(err, THAW_EINVAL,
                             "xfer: copy of %zu bytes at %llu past a %llu-byte buffer", bytes,
                             (unsigned long long)dst_offset, (unsigned long long)x->buf->bytes);
-    memcpy((uint8_t *)x->buf->ptr + dst_offset, src, bytes);
+    const struct host_buf *b = x->buf->impl;
+    const uint8_t *from = src;
+    while (bytes > 0) {
+        size_t n;
+        uint8_t *to = exec_arena_span(&b->block, dst_offset, bytes, &n);
+        memcpy(to, from, n);
+        from += n;
+        dst_offset += n;
+        bytes -= n;
+    }
     return 0;
 }
 
 static void *host_xfer_host_ptr(struct exec_backend *be, struct exec_xfer *x, uint64_t dst_offset,
-                                size_t bytes)
+                                size_t *bytes)
 {
     (void)be;
-    if (dst_offset > x->buf->bytes || bytes > x->buf->bytes - dst_offset) return NULL;
-    return (uint8_t *)x->buf->ptr + dst_offset;
+    if (dst_offset >= x->buf->bytes || !*bytes) return NULL;
+    const struct host_buf *b = x->buf->impl;
+    return exec_arena_span(&b->block, dst_offset, *bytes, bytes);
 }
 
 static int host_xfer_wait(struct exec_backend *be, struct exec_xfer *x, int slot,
@@ -195,12 +240,23 @@ static void host_xfer_close(struct exec_backend *be, struct exec_xfer *x)
     free(x);
 }
 
+/* Both walk the block piece by piece: the checksum sums words by their
+ * index from the start (so pieces add up), the request rows by theirs (a
+ * chunk is whole rows: EXEC_ARENA_CHUNK is a multiple of EXEC_REQUEST_COLS). */
 static int host_checksum(struct exec_backend *be, const struct exec_dev_buf *buf, uint64_t bytes,
                          uint64_t *out, struct thaw_err *err)
 {
     (void)be;
     (void)err;
-    *out = exec_checksum(buf->ptr, (size_t)bytes, 0);
+    const struct host_buf *b = buf->impl;
+    uint64_t sum = 0;
+    for (uint64_t off = 0; off < bytes;) {
+        size_t n;
+        const uint8_t *p = exec_arena_span(&b->block, off, (size_t)(bytes - off), &n);
+        sum += exec_checksum(p, n, off / 8);
+        off += n;
+    }
+    *out = sum;
     return 0;
 }
 
@@ -209,7 +265,19 @@ static int host_request(struct exec_backend *be, const struct exec_dev_buf *buf,
 {
     (void)be;
     (void)err;
-    *out = exec_request_ref(buf->ptr, bytes, seed);
+    const struct host_buf *b = buf->impl;
+    if (b->block.count == 1) {
+        *out = exec_request_ref(buf->ptr, bytes, seed);
+        return 0;
+    }
+    uint64_t sum = 0;
+    for (uint64_t off = 0; off < bytes;) {
+        size_t n;
+        const uint8_t *p = exec_arena_span(&b->block, off, (size_t)(bytes - off), &n);
+        sum += exec_request_ref_rows(p, n, seed, off / EXEC_REQUEST_COLS);
+        off += n;
+    }
+    *out = sum;
     return 0;
 }
 
@@ -227,9 +295,20 @@ static int host_mem_info(struct exec_backend *be, int gpu, uint64_t *free_bytes,
 
 static void host_describe(struct exec_backend *be, int gpu, char *buf, size_t len)
 {
-    char c[32];
-    fmt_bytes(c, sizeof c, state(be)->gpus[gpu].cap_bytes);
-    snprintf(buf, len, "host arena %d, cap %s", gpu, c);
+    struct host_state *s = state(be);
+    const struct host_gpu *g = &s->gpus[gpu];
+    char c[32], a[32];
+    fmt_bytes(c, sizeof c, g->cap_bytes);
+    if (!g->arena) {
+        snprintf(buf, len, "host arena %d, cap %s", gpu, c);
+        return;
+    }
+    fmt_bytes(a, sizeof a, exec_arena_bytes(g->arena));
+    pthread_mutex_lock(&s->lock);
+    unsigned long long own = (unsigned long long)g->own_maps;
+    pthread_mutex_unlock(&s->lock);
+    snprintf(buf, len, "host arena %d, cap %s, %s faulted in at open, %llu allocation%s outside it",
+             gpu, c, a, own, own == 1 ? "" : "s");
 }
 
 static const struct exec_backend_methods host_methods = {
@@ -260,7 +339,8 @@ int exec_backend_host_open(const struct exec_backend_config *cfg, struct exec_ba
     struct exec_backend *be = calloc(1, sizeof *be);
     struct host_state *s = calloc(1, sizeof *s);
     struct host_gpu *g = calloc((size_t)cfg->gpu_count, sizeof *g);
-    struct exec_staging_pool *pool = exec_staging_pool_new(raw_staging_alloc, free, 8);
+    struct exec_staging_pool *pool =
+        exec_staging_pool_new(raw_staging_alloc, free, EXEC_STAGING_KEEP);
     if (!be || !s || !g || !pool) {
         free(be);
         free(s);
@@ -271,6 +351,21 @@ int exec_backend_host_open(const struct exec_backend_config *cfg, struct exec_ba
     pthread_mutex_init(&s->lock, NULL);
     for (int i = 0; i < cfg->gpu_count; i++)
         g[i].cap_bytes = cfg->vram_cap_bytes[i];
+    for (int i = 0; cfg->arena_bytes && i < cfg->gpu_count; i++) {
+        uint64_t want = cfg->arena_bytes[i];
+        if (!want) continue;
+        int rc = exec_arena_new(want, EXEC_ARENA_CHUNK, &g[i].arena, err);
+        if (rc < 0) {
+            for (int k = 0; k < i; k++)
+                exec_arena_free(g[k].arena);
+            pthread_mutex_destroy(&s->lock);
+            exec_staging_pool_free(pool);
+            free(be);
+            free(s);
+            free(g);
+            return rc;
+        }
+    }
     s->gpu_count = cfg->gpu_count;
     s->gpus = g;
     s->staging = pool;

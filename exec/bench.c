@@ -140,7 +140,7 @@ int exec_bench_file_open(const struct exec_bench_file_config *c, struct exec_ben
     b->c = *c;
     b->seed = exec_weights_seed("thaw-bench");
     uint64_t caps[1] = {c->bytes};
-    struct exec_backend_config cfg = {1, caps};
+    struct exec_backend_config cfg = {1, caps, NULL};
     int rc = exec_backend_open(c->backend, &cfg, &b->be, why, why_len, err);
     if (rc) {
         free(b);

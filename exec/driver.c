@@ -7,10 +7,12 @@
  * `collect` moves into the shell's heap at the time the work ended. The main
  * thread owns every table here (jobs, instances). */
 #include "exec.h"
+#include "arena.h"
 #include "backend.h"
 #include "loader.h"
 #include "shell.h"
 #include "shm.h"
+#include "staging_pool.h"
 #include "weights.h"
 
 #include <errno.h>
@@ -138,9 +140,16 @@ struct load_job {
     int model, gpu, node;
     enum core_source source;
     uint64_t bytes, vram_bytes;
-    int64_t pre_wait_ns, pre_cpu_ns, post_wait_ns, post_cpu_ns; /* drawn, scenario time */
+    int64_t init_ns, warmup_ns; /* drawn, scenario time */
+    int64_t *phase_ns;          /* drawn, per startup phase of the model (a copy) */
+    int64_t enqueued_ns, started_ns;
     struct exec_dev_buf *buf; /* the instance's memory when status == 0 */
     struct exec_load_result res;
+    /* What the load thread went through, for load_phases (written by the
+     * main thread when the load comes back): at most init, every startup
+     * phase, alloc, copy, verify and warm-up. */
+    struct res_load_phase *ph;
+    int ph_count;
 };
 
 struct fill_job {
@@ -205,7 +214,10 @@ struct exec_ctx {
     int requests_running;
 
     atomic_uint_least64_t bytes_moved;
-    struct thaw_err err; /* the first fatal error */
+    struct thaw_err err;       /* the first fatal error */
+    struct res_phases *phases; /* load_phases writer (recording runs only) */
+    int *close_fds;            /* descriptors for a request worker to close (under mu) */
+    int close_count, close_cap;
 };
 
 static int64_t mono_ns(void)
@@ -303,32 +315,65 @@ static size_t load_chunk(const struct exec_opts *o, uint64_t bytes)
     return (size_t)(chunk < share ? chunk : share);
 }
 
+/* Notes phase `ph` of the load, from start_ns to now (scenario time). */
+static void ph_mark(struct load_job *j, enum res_phase ph, const char *name, bool cpu,
+                    int64_t start_ns)
+{
+    j->ph[j->ph_count++] = (struct res_load_phase){.load_id = j->load_id,
+                                                   .phase = ph,
+                                                   .name = name,
+                                                   .cpu = cpu,
+                                                   .start_ns = start_ns,
+                                                   .end_ns = vnow(j->x)};
+}
+
+/* The model's startup phases of one side of the copy, in the scenario's
+ * order, as the simulator runs them: a wait sleeps, a CPU phase burns. */
+static int run_phases(struct load_job *j, enum core_phase_when when)
+{
+    const struct core_model_spec *ms = &j->x->spec->models[j->model];
+    for (int p = 0; p < ms->phase_count; p++) {
+        const struct core_phase_spec *ph = &ms->phases[p];
+        if (ph->when != when) continue;
+        int64_t t = vnow(j->x);
+        int rc = ph->cpu ? burn_cpu(j->x, j->phase_ns[p], &j->cancel)
+                         : wait_scenario(j->x, j->phase_ns[p], &j->cancel);
+        ph_mark(j, RES_PHASE_STARTUP, ph->name, ph->cpu, t);
+        if (rc < 0) return rc;
+    }
+    return 0;
+}
+
 static void *load_main(void *arg)
 {
     struct load_job *j = arg;
     struct exec_ctx *x = j->x;
     struct thaw_err e = {0};
     const struct exec_weights *w = x->weights[j->model];
-    struct exec_shm_map map = {0};
-    bool mapped = false;
-    int rc = wait_scenario(x, j->pre_wait_ns, &j->cancel);
-    if (rc == 0) rc = burn_cpu(x, j->pre_cpu_ns, &j->cancel);
+    struct exec_shm_hold *hold = NULL;
+    int64_t t = vnow(x);
+    int rc = wait_scenario(x, j->init_ns, &j->cancel);
+    ph_mark(j, RES_PHASE_INIT, NULL, false, t);
+    if (rc == 0) rc = run_phases(j, CORE_PHASE_BEFORE_COPY);
     if (rc == 0 && !w) rc = thaw_err_set(&e, THAW_EIO, "%s", x->weights_why[j->model]);
     struct exec_source src;
     if (rc == 0 && j->source == CORE_SRC_SHM) {
+        /* The run's one descriptor of the file, shared by its loads: no
+         * open, mapping or unmapping per load. */
         char name[256];
         exec_shm_name(j->node, x->spec->models[j->model].name, name, sizeof name);
         if (!x->shm)
             rc = thaw_err_set(&e, THAW_ENOENT, "no shm tier for a load from shm");
-        else if ((rc = exec_shm_map(x->shm, name, &map, &e)) == 0)
-            mapped = true;
-        if (mapped) exec_shm_source(&map, &src);
+        else
+            rc = exec_shm_hold(x->shm, name, &src, &hold, &e);
     } else if (rc == 0) {
         exec_weights_source(w, &src);
     }
     if (rc == 0) {
         uint64_t need = j->vram_bytes > w->bytes ? j->vram_bytes : w->bytes;
+        t = vnow(x);
         rc = exec_backend_alloc(x->be, j->gpu, need, &j->buf, &e);
+        ph_mark(j, RES_PHASE_ALLOC, NULL, false, t);
     }
     if (rc == 0) {
         struct exec_load_options lo;
@@ -343,11 +388,26 @@ static void *load_main(void *arg)
         lo.have_expected = w->checksum_known;
         lo.expected_checksum = w->checksum;
         lo.cancel = &j->cancel;
+        t = vnow(x);
         rc = exec_load(x->be, j->buf, &src, &lo, &j->res, &e);
+        /* The loader's own clock splits its span: the read-and-copy
+         * pipeline (with its set-up), then the checksum. */
+        int64_t end = vnow(x);
+        int64_t verify_v = (int64_t)((double)j->res.verify_ns * x->scale);
+        int64_t split = end - verify_v > t ? end - verify_v : t;
+        j->ph[j->ph_count++] = (struct res_load_phase){
+            .load_id = j->load_id, .phase = RES_PHASE_COPY, .start_ns = t, .end_ns = split};
+        if (j->res.verify_ns > 0 || j->res.verified)
+            j->ph[j->ph_count++] = (struct res_load_phase){
+                .load_id = j->load_id, .phase = RES_PHASE_VERIFY, .start_ns = split, .end_ns = end};
     }
-    if (mapped) exec_shm_unmap(&map);
-    if (rc == 0) rc = burn_cpu(x, j->post_cpu_ns, &j->cancel);
-    if (rc == 0) rc = wait_scenario(x, j->post_wait_ns, &j->cancel);
+    exec_shm_release(x->shm, hold);
+    if (rc == 0) rc = run_phases(j, CORE_PHASE_AFTER_COPY);
+    if (rc == 0) {
+        t = vnow(x);
+        rc = wait_scenario(x, j->warmup_ns, &j->cancel);
+        ph_mark(j, RES_PHASE_WARMUP, NULL, false, t);
+    }
     if (rc == 0) atomic_fetch_add(&x->bytes_moved, j->res.bytes);
     if (rc < 0) {
         exec_backend_free(x->be, j->buf);
@@ -388,8 +448,15 @@ static void *req_worker_main(void *arg)
     struct exec_ctx *x = arg;
     pthread_mutex_lock(&x->mu);
     for (;;) {
-        while (!x->work_head && !x->stopping)
+        while (!x->work_head && !x->close_count && !x->stopping)
             pthread_cond_wait(&x->work_cv, &x->mu);
+        if (x->close_count > 0) {
+            int fd = x->close_fds[--x->close_count];
+            pthread_mutex_unlock(&x->mu);
+            close(fd);
+            pthread_mutex_lock(&x->mu);
+            continue;
+        }
         if (x->stopping && !x->work_head) break;
         struct req_job *j = (struct req_job *)x->work_head;
         x->work_head = j->base.next;
@@ -470,25 +537,32 @@ static int m_start_load(void *drv, struct shell *sh, struct shell_load *l)
     j->vram_bytes = l->vram_bytes;
     /* The costs the shell drew: waits sleep, CPU phases burn a core. */
     const struct core_model_spec *ms = &x->spec->models[l->model];
-    j->pre_wait_ns = l->costs.init_ns;
-    j->post_wait_ns = l->costs.warmup_ns;
-    for (int p = 0; p < ms->phase_count; p++) {
-        const struct core_phase_spec *ph = &ms->phases[p];
-        int64_t v = l->costs.phase_ns[p];
-        bool before = ph->when == CORE_PHASE_BEFORE_COPY;
-        if (ph->cpu)
-            *(before ? &j->pre_cpu_ns : &j->post_cpu_ns) += v;
-        else
-            *(before ? &j->pre_wait_ns : &j->post_wait_ns) += v;
+    j->init_ns = l->costs.init_ns;
+    j->warmup_ns = l->costs.warmup_ns;
+    j->enqueued_ns = l->enqueued_ns;
+    j->started_ns = l->started_ns;
+    j->phase_ns = calloc((size_t)ms->phase_count + 1, sizeof *j->phase_ns);
+    j->ph = calloc((size_t)ms->phase_count + 6, sizeof *j->ph);
+    if (!j->phase_ns || !j->ph) {
+        free(j->phase_ns);
+        free(j->ph);
+        free(j);
+        return thaw_err_set(&x->err, THAW_ENOMEM, "out of memory");
     }
+    for (int p = 0; p < ms->phase_count; p++)
+        j->phase_ns[p] = l->costs.phase_ns[p];
     struct inst *in = inst_get(x, l->instance);
     if (!in) {
+        free(j->phase_ns);
+        free(j->ph);
         free(j);
         return x->err.code;
     }
     *in = (struct inst){.known = true, .model = l->model, .gpu = l->gpu};
     int rc = pthread_create(&j->thread, NULL, load_main, j);
     if (rc != 0) {
+        free(j->phase_ns);
+        free(j->ph);
         free(j);
         return thaw_err_set(&x->err, THAW_ENOMEM, "cannot start a load thread: %s", strerror(rc));
     }
@@ -502,7 +576,27 @@ static void load_free(struct exec_ctx *x, struct load_job *j)
 {
     exec_backend_free(x->be, j->buf);
     x->loads[j->load_id] = NULL;
+    free(j->phase_ns);
+    free(j->ph);
     free(j);
+}
+
+/* The load's phases as load_phases rows: its time queued, then what the
+ * load thread went through. */
+static int record_phases(struct exec_ctx *x, const struct load_job *j)
+{
+    if (!x->phases) return 0;
+    struct res_load_phase q = {.load_id = j->load_id,
+                               .phase = RES_PHASE_QUEUED,
+                               .start_ns = j->enqueued_ns,
+                               .end_ns = j->started_ns};
+    int rc = res_phases_add(x->phases, &q, &x->err);
+    for (int i = 0; rc == 0 && i < j->ph_count; i++) {
+        struct res_load_phase p = j->ph[i];
+        p.seq = i + 1;
+        rc = res_phases_add(x->phases, &p, &x->err);
+    }
+    return rc;
 }
 
 /* The shell records the load (cancelled, or failed with its GPU); here the
@@ -547,7 +641,9 @@ static int load_back(struct exec_ctx *x, struct load_job *j)
     }
     char why[THAW_ERR_MSG_MAX];
     snprintf(why, sizeof why, "%s", j->base.why);
+    int prc = record_phases(x, j);
     load_free(x, j);
+    if (prc < 0) return prc;
     l->drv = NULL;
     return shell_load_done(x->sh, l, ok, ok ? NULL : why, &x->err);
 }
@@ -622,6 +718,27 @@ static int m_start_fill(void *drv, struct shell *sh, const struct core_action *a
     return shell_schedule(sh, &j->base.ev, shell_now(sh));
 }
 
+/* Queues fd for a request worker to close (the close that frees a dropped
+ * shm file's pages); closed here when the queue cannot grow. */
+static void close_later(struct exec_ctx *x, int fd)
+{
+    pthread_mutex_lock(&x->mu);
+    if (x->close_count == x->close_cap) {
+        int cap = x->close_cap ? 2 * x->close_cap : 16;
+        int *g = realloc(x->close_fds, (size_t)cap * sizeof *g);
+        if (!g) {
+            pthread_mutex_unlock(&x->mu);
+            close(fd);
+            return;
+        }
+        x->close_fds = g;
+        x->close_cap = cap;
+    }
+    x->close_fds[x->close_count++] = fd;
+    pthread_cond_signal(&x->work_cv);
+    pthread_mutex_unlock(&x->mu);
+}
+
 static void m_drop_shm(void *drv, struct shell *sh, int node, int model)
 {
     struct exec_ctx *x = drv;
@@ -643,7 +760,10 @@ static void m_drop_shm(void *drv, struct shell *sh, int node, int model)
     if (x->shm) {
         char name[256];
         exec_shm_name(node, x->spec->models[model].name, name, sizeof name);
-        exec_shm_drop(x->shm, name);
+        /* Freeing the file's pages (a close) is left to a request worker,
+         * so the main thread does not stall on it. */
+        int fd = exec_shm_drop_later(x->shm, name);
+        if (fd >= 0) close_later(x, fd);
     }
 }
 
@@ -925,6 +1045,32 @@ static int open_weights(struct exec_ctx *x)
     return 0;
 }
 
+/* Fills the backend's staging pool before the clock starts: depth buffers
+ * of the largest load chunk for a load on every GPU at once (at most what
+ * the pool keeps), so no load allocates or first-touches staging memory
+ * during the run (a smaller chunk is served by a larger buffer). */
+static int prefill_staging(struct exec_ctx *x)
+{
+    const struct core_spec *spec = x->spec;
+    size_t chunk = 0;
+    for (int m = 0; m < spec->model_count; m++) {
+        size_t c = load_chunk(x->opts, spec->models[m].weights_bytes);
+        if (c > chunk) chunk = c;
+    }
+    int depth = x->opts->depth > 0 ? x->opts->depth : EXEC_LOAD_DEPTH_DEFAULT;
+    int n = depth * spec->gpu_count;
+    if (n > EXEC_STAGING_KEEP) n = EXEC_STAGING_KEEP;
+    void *bufs[EXEC_STAGING_KEEP];
+    int got = 0, rc = 0;
+    chunk = (chunk + 4095) / 4096 * 4096;
+    for (; got < n && rc == 0; got++)
+        rc = exec_backend_staging_alloc(x->be, chunk, &bufs[got], &x->err);
+    if (rc < 0) got--;
+    for (int i = 0; i < got; i++)
+        exec_backend_staging_free(x->be, bufs[i]);
+    return rc;
+}
+
 static int open_backend(struct exec_ctx *x)
 {
     const struct core_spec *spec = x->spec;
@@ -932,15 +1078,40 @@ static int open_backend(struct exec_ctx *x)
     if (!caps) return thaw_err_set(&x->err, THAW_ENOMEM, "out of memory");
     for (int g = 0; g < spec->gpu_count; g++)
         caps[g] = spec->gpus[g].vram_bytes;
-    struct exec_backend_config cfg = {.gpu_count = spec->gpu_count, .vram_cap_bytes = caps};
+    /* Host backend: each GPU's memory is faulted in here, before the clock
+     * starts, as much as it can hold at once (at most one instance of each
+     * model, each rounded up to whole arena chunks, and its cap), so
+     * no load pays for page faults, mmap or munmap during the run. */
+    uint64_t arena_need = 0;
+    for (int m = 0; m < spec->model_count; m++) {
+        const struct core_model_spec *ms = &spec->models[m];
+        uint64_t b = ms->vram_bytes > ms->weights_bytes ? ms->vram_bytes : ms->weights_bytes;
+        arena_need += (b + EXEC_ARENA_CHUNK - 1) / EXEC_ARENA_CHUNK * EXEC_ARENA_CHUNK;
+    }
+    uint64_t *arena = calloc((size_t)spec->gpu_count, sizeof *arena);
+    if (!arena) {
+        free(caps);
+        return thaw_err_set(&x->err, THAW_ENOMEM, "out of memory");
+    }
+    /* The cap in whole chunks, plus one chunk per model for the rounding
+     * of each instance that can sit there at once. */
+    for (int g = 0; g < spec->gpu_count; g++) {
+        uint64_t c = (caps[g] + EXEC_ARENA_CHUNK - 1) / EXEC_ARENA_CHUNK * EXEC_ARENA_CHUNK +
+                     (uint64_t)spec->model_count * EXEC_ARENA_CHUNK;
+        arena[g] = arena_need < c ? arena_need : c;
+    }
+    struct exec_backend_config cfg = {
+        .gpu_count = spec->gpu_count, .vram_cap_bytes = caps, .arena_bytes = arena};
     const char *kind = x->opts->backend == EXEC_BACKEND_CUDA   ? "cuda"
                        : x->opts->backend == EXEC_BACKEND_HOST ? "host"
                                                                : "auto";
     char why[256] = "";
     int rc = exec_backend_open(kind, &cfg, &x->be, why, sizeof why, &x->err);
     free(caps);
+    free(arena);
     if (rc < 0) return rc;
     if (x->opts->backend_hook) x->opts->backend_hook(x->opts->backend_hook_ctx, x->be);
+    if ((rc = prefill_staging(x)) < 0) return rc;
     snprintf(x->out->backend, sizeof x->out->backend, "%s", exec_backend_name(x->be));
     if (!why[0]) snprintf(why, sizeof why, "%s backend requested", x->out->backend);
     snprintf(x->out->backend_why, sizeof x->out->backend_why, "%s", why);
@@ -1082,6 +1253,10 @@ static void free_ctx(struct exec_ctx *x)
             pthread_join(x->req_threads[i], NULL);
     }
     free(x->req_threads);
+    for (int i = 0; i < x->close_count; i++)
+        close(x->close_fds[i]);
+    free(x->close_fds);
+    res_phases_free(x->phases);
     shell_free(x->sh);
     exec_shm_close(x->shm);
     for (int m = 0; x->weights && m < x->spec->model_count; m++) {
@@ -1129,11 +1304,14 @@ int exec_run(const struct core_spec *spec, const struct exec_opts *opts, struct 
         rc = shell_begin_run(x->sh, &x->err);
         out->run_id = x->sh ? shell_run_id(x->sh) : 0;
     }
+    if (rc == 0 && opts->db && out->run_id > 0)
+        rc = res_phases_new(opts->db, out->run_id, &x->phases, &x->err);
     int status = rc;
     if (rc == 0) status = shell_run(x->sh, &x->err);
     if (x->sh && shell_run_id(x->sh) > 0) {
         out->wall_s = x->clock_started ? (double)(mono_ns() - t0_ns(x)) / 1e9 : 0;
         if (status >= 0 && (rc = record_metrics(x)) < 0) status = rc;
+        if (status >= 0 && (rc = res_phases_flush(x->phases, &x->err)) < 0) status = rc;
         /* Leftover loads are cancelled through m_cancel_load, then the run
          * is marked complete, interrupted or failed. */
         rc = shell_finish_run(x->sh, status, &x->err);

@@ -416,10 +416,17 @@ static int run_fd_direct(struct pipe *p, struct exec_xfer *x, uint64_t *copied,
     for (uint64_t off = 0; off < src->bytes; off += p->chunk) {
         if (cancelled(p)) return thaw_err_set(err, THAW_EINTR, "%s: load cancelled", src->label);
         size_t n = src->bytes - off < p->chunk ? (size_t)(src->bytes - off) : p->chunk;
-        void *dst = p->be->methods->xfer_host_ptr(p->be, x, off, n);
-        if (!dst) return thaw_err_set(err, THAW_EINVAL, "%s: chunk past the buffer", src->label);
-        int e = read_fd_chunk(p, src, dst, n, off, err);
-        if (e < 0) return e;
+        /* The buffer may be in pieces (the host arena's chunks): one read
+         * per contiguous piece of the chunk. */
+        for (size_t done = 0; done < n;) {
+            size_t piece = n - done;
+            void *dst = p->be->methods->xfer_host_ptr(p->be, x, off + done, &piece);
+            if (!dst || !piece)
+                return thaw_err_set(err, THAW_EINVAL, "%s: chunk past the buffer", src->label);
+            int e = read_fd_chunk(p, src, dst, piece, off + done, err);
+            if (e < 0) return e;
+            done += piece;
+        }
         *copied += n;
     }
     return 0;

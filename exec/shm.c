@@ -29,6 +29,13 @@ struct entry {
     uint64_t bytes;
     enum entry_state state;
     atomic_bool dropped; /* drop asked while filling: the fill gives up */
+    /* The run's one descriptor of the file (-1 until the first hold), the
+     * loads holding it, and whether the entry left the table (dropped) while
+     * held: the last release then closes and frees it. Under the lock. */
+    int fd;
+    int holds;
+    bool gone;
+    char path[512];
 };
 
 struct exec_shm {
@@ -164,6 +171,7 @@ void exec_shm_close(struct exec_shm *s)
     while (e) {
         struct entry *next = e->next;
         if (!s->keep) unlinkat(s->dirfd, e->name, 0);
+        if (e->fd >= 0) close(e->fd);
         free(e);
         e = next;
     }
@@ -371,6 +379,7 @@ int exec_shm_fill(struct exec_shm *s, const char *name, const struct exec_source
     if (!e) return thaw_err_set(err, THAW_ENOMEM, "shm: out of memory");
     snprintf(e->name, sizeof e->name, "%s", name);
     e->bytes = src->bytes;
+    e->fd = -1;
     atomic_init(&e->dropped, false);
     pthread_mutex_lock(&s->lock);
     if (find(s, name)) {
@@ -534,9 +543,98 @@ void exec_shm_drop(struct exec_shm *s, const char *name)
     } else if (e) {
         unlinkat(s->dirfd, name, 0);
         unlink_entry(s, e);
-        free(e);
+        if (e->holds > 0) {
+            e->gone = true; /* the last release closes it */
+        } else {
+            if (e->fd >= 0) close(e->fd);
+            free(e);
+        }
     }
     pthread_mutex_unlock(&s->lock);
+}
+
+int exec_shm_drop_later(struct exec_shm *s, const char *name)
+{
+    int fd = -1;
+    pthread_mutex_lock(&s->lock);
+    struct entry *e = find(s, name);
+    if (e && e->state == ENTRY_FILLING) {
+        atomic_store(&e->dropped, true); /* the fill removes it */
+    } else if (e) {
+        /* With a descriptor open, unlinking only removes the name: the
+         * pages go when the descriptor is closed, which the caller does
+         * where it costs nothing (a worker thread). */
+        if (e->fd < 0) e->fd = openat(s->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        unlinkat(s->dirfd, name, 0);
+        unlink_entry(s, e);
+        if (e->holds > 0) {
+            e->gone = true; /* the last release (a load thread) closes it */
+        } else {
+            fd = e->fd;
+            free(e);
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return fd;
+}
+
+int exec_shm_hold(struct exec_shm *s, const char *name, struct exec_source *src,
+                  struct exec_shm_hold **out, struct thaw_err *err)
+{
+    *out = NULL;
+    memset(src, 0, sizeof *src);
+    int rc = check_name(name, err);
+    if (rc) return rc;
+    pthread_mutex_lock(&s->lock);
+    struct entry *e = find(s, name);
+    if (!e || e->state != ENTRY_READY) {
+        pthread_mutex_unlock(&s->lock);
+        return thaw_err_set(err, THAW_ENOENT, "%s/%s: not in the shm tier", s->dir, name);
+    }
+    if (e->fd < 0) {
+        /* The first load of this file in the run opens it, under the lock so
+         * a concurrent drop cannot slip in between; every later one shares it. */
+        int n = snprintf(e->path, sizeof e->path, "%s/%s", s->dir, name);
+        if (n < 0 || (size_t)n >= sizeof e->path) {
+            pthread_mutex_unlock(&s->lock);
+            return thaw_err_set(err, THAW_ERANGE, "shm: path of %s too long", name);
+        }
+        int fd = openat(s->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+            int en = errno;
+            pthread_mutex_unlock(&s->lock);
+            return thaw_err_set(err, THAW_EIO, "%s: cannot open: %s", e->path, strerror(en));
+        }
+        struct stat sb;
+        if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != e->bytes) {
+            close(fd);
+            pthread_mutex_unlock(&s->lock);
+            return thaw_err_set(err, THAW_EIO, "%s: not a regular file of %llu bytes", e->path,
+                                (unsigned long long)e->bytes);
+        }
+        e->fd = fd;
+    }
+    e->holds++;
+    src->kind = EXEC_SOURCE_FD;
+    src->fd = e->fd;
+    src->bytes = e->bytes;
+    src->label = e->path;
+    pthread_mutex_unlock(&s->lock);
+    *out = (struct exec_shm_hold *)e;
+    return 0;
+}
+
+void exec_shm_release(struct exec_shm *s, struct exec_shm_hold *h)
+{
+    if (!h) return;
+    struct entry *e = (struct entry *)h;
+    pthread_mutex_lock(&s->lock);
+    bool last = --e->holds == 0 && e->gone;
+    pthread_mutex_unlock(&s->lock);
+    if (last) {
+        if (e->fd >= 0) close(e->fd);
+        free(e);
+    }
 }
 
 int exec_shm_adopt(struct exec_shm *s, const char *name, uint64_t bytes, struct thaw_err *err)
@@ -558,6 +656,7 @@ int exec_shm_adopt(struct exec_shm *s, const char *name, uint64_t bytes, struct 
     snprintf(e->name, sizeof e->name, "%s", name);
     e->bytes = bytes;
     e->state = ENTRY_READY;
+    e->fd = -1;
     atomic_init(&e->dropped, false);
     pthread_mutex_lock(&s->lock);
     if (find(s, name)) {

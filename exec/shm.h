@@ -96,7 +96,25 @@ int exec_shm_map(struct exec_shm *s, const char *name, struct exec_shm_map *out,
 void exec_shm_unmap(struct exec_shm_map *m);
 void exec_shm_source(const struct exec_shm_map *m, struct exec_source *out);
 
-/* Unlinks `name` (a no-op when absent). Existing mappings stay valid. */
+/* A load's hold on a filled file (what a driver's loads use): the run's one
+ * descriptor of it, opened by the first hold and shared by every load after,
+ * so a load from shm costs no open, mmap, page-table population or munmap.
+ * *src becomes an EXEC_SOURCE_FD source of it (valid until the release).
+ * THAW_ENOENT when not filled. A drop while held unlinks the name at once;
+ * the descriptor stays readable until the last hold is released. Release
+ * every hold before exec_shm_close. */
+struct exec_shm_hold;
+int exec_shm_hold(struct exec_shm *s, const char *name, struct exec_source *src,
+                  struct exec_shm_hold **out, struct thaw_err *err);
+void exec_shm_release(struct exec_shm *s, struct exec_shm_hold *h); /* NULL ok */
+
+/* exec_shm_drop, leaving the freeing of the file's pages to the caller:
+ * returns a descriptor of the unlinked file (whose close frees them), or -1
+ * when there is none to close (absent, filling, held by a load, whose last
+ * release closes it, or it could not be opened: then unlinked at once). */
+int exec_shm_drop_later(struct exec_shm *s, const char *name);
+
+/* Unlinks `name` (a no-op when absent). Existing mappings and holds stay valid. */
 void exec_shm_drop(struct exec_shm *s, const char *name);
 
 /* Takes over a file left by an earlier run with keep (same checks as

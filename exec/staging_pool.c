@@ -52,13 +52,14 @@ void exec_staging_pool_free(struct exec_staging_pool *pool)
 void *exec_staging_pool_get(struct exec_staging_pool *pool, size_t bytes)
 {
     pthread_mutex_lock(&pool->lock);
-    for (struct pool_buf *b = pool->bufs; b; b = b->next) {
-        if (!b->busy && b->bytes == bytes) {
-            b->busy = true;
-            pool->idle--;
-            pthread_mutex_unlock(&pool->lock);
-            return b->p;
-        }
+    struct pool_buf *best = NULL;
+    for (struct pool_buf *b = pool->bufs; b; b = b->next)
+        if (!b->busy && b->bytes >= bytes && (!best || b->bytes < best->bytes)) best = b;
+    if (best) {
+        best->busy = true;
+        pool->idle--;
+        pthread_mutex_unlock(&pool->lock);
+        return best->p;
     }
     pthread_mutex_unlock(&pool->lock);
     struct pool_buf *b = calloc(1, sizeof *b);

@@ -13,6 +13,10 @@ extern "C" {
 
 struct exec_staging_pool;
 
+/* Released buffers a backend keeps: enough for 4 loads in flight at the
+ * default depth of 4 on each of 2 GPUs, twice over (a prefilled run). */
+#define EXEC_STAGING_KEEP 32
+
 /* raw_alloc returns 0 and *out, or non-zero; raw_free releases one buffer. */
 typedef int (*exec_staging_alloc_fn)(size_t bytes, void **out);
 typedef void (*exec_staging_free_fn)(void *p);
@@ -22,7 +26,8 @@ struct exec_staging_pool *exec_staging_pool_new(exec_staging_alloc_fn raw_alloc,
                                                 exec_staging_free_fn raw_free, int max_idle);
 /* Releases every buffer, in use or not. NULL ok. */
 void exec_staging_pool_free(struct exec_staging_pool *pool);
-/* A buffer of exactly `bytes` (a released one if any), or NULL. */
+/* A buffer of at least `bytes`: the smallest released one that is large
+ * enough, else a new one of exactly `bytes`; NULL when out of memory. */
 void *exec_staging_pool_get(struct exec_staging_pool *pool, size_t bytes);
 /* Gives a buffer from exec_staging_pool_get back. */
 void exec_staging_pool_put(struct exec_staging_pool *pool, void *p);

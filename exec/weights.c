@@ -237,6 +237,11 @@ int exec_weights_verify_synthetic(const char *path, const char *model_name, uint
 
 uint64_t exec_request_ref(const void *data, uint64_t bytes, uint64_t seed)
 {
+    return exec_request_ref_rows(data, bytes, seed, 0);
+}
+
+uint64_t exec_request_ref_rows(const void *data, uint64_t bytes, uint64_t seed, uint64_t first_row)
+{
     int8_t x[EXEC_REQUEST_COLS];
     for (int c = 0; c < EXEC_REQUEST_COLS; c++)
         x[c] = (int8_t)exec_weights_word(seed, (uint64_t)c);
@@ -249,7 +254,7 @@ uint64_t exec_request_ref(const void *data, uint64_t bytes, uint64_t seed)
         int32_t y = 0;
         for (int c = 0; c < cols; c++)
             y += (int32_t)row[c] * (int32_t)x[c];
-        out += exec_csum_mix((uint32_t)y, r);
+        out += exec_csum_mix((uint32_t)y, first_row + r);
     }
     return out;
 }

@@ -79,6 +79,9 @@ uint64_t exec_weights_expected_checksum(uint64_t bytes, uint64_t seed);
  * mod 2^64, so it does not depend on the order rows are summed in. */
 #define EXEC_REQUEST_COLS 4096
 uint64_t exec_request_ref(const void *data, uint64_t bytes, uint64_t seed);
+/* The same over rows first_row, first_row+1, ... held at `data` (whole rows
+ * but the last): a buffer in pieces of whole rows sums its pieces' values. */
+uint64_t exec_request_ref_rows(const void *data, uint64_t bytes, uint64_t seed, uint64_t first_row);
 
 /* ---- safetensors ------------------------------------------------------- */
 

@@ -235,3 +235,258 @@ out:
     free(nodes);
     return rc;
 }
+
+/* ---- from load_phases, pooled over runs --------------------------------- */
+
+struct ph_load {
+    int run, node, source;
+    bool ok;
+    uint64_t bytes;
+    double copy_s, copy_e, verify, init, warmup, alloc;
+    bool has_init, has_warmup;
+    double k;
+};
+
+struct ph_ctx {
+    int run;
+    struct ph_load *v;
+    int n, cap;
+    uint64_t last_load;
+    bool have_last;
+    char (*nodes)[CORE_NAME_MAX];
+    int n_nodes;
+    int rc;
+};
+
+static int node_id(struct ph_ctx *c, const char *name)
+{
+    for (int i = 0; i < c->n_nodes; i++)
+        if (!strcmp(c->nodes[i], name)) return i;
+    void *nn = realloc(c->nodes, (size_t)(c->n_nodes + 1) * sizeof *c->nodes);
+    if (!nn) return -1;
+    c->nodes = nn;
+    snprintf(c->nodes[c->n_nodes], CORE_NAME_MAX, "%s", name);
+    return c->n_nodes++;
+}
+
+static int ph_row(const struct res_phase_row *r, void *arg)
+{
+    struct ph_ctx *c = arg;
+    if (!c->have_last || r->load_id != c->last_load) {
+        if (c->n == c->cap) {
+            c->cap = c->cap ? 2 * c->cap : 64;
+            struct ph_load *nv = realloc(c->v, (size_t)c->cap * sizeof *nv);
+            if (!nv) return THAW_ENOMEM;
+            c->v = nv;
+        }
+        struct ph_load *l = &c->v[c->n++];
+        memset(l, 0, sizeof *l);
+        l->run = c->run;
+        l->node = node_id(c, r->node ? r->node : "");
+        if (l->node < 0) return THAW_ENOMEM;
+        l->source = r->source && !strcmp(r->source, "shm") ? CORE_SRC_SHM : CORE_SRC_STORAGE;
+        l->ok = r->outcome && !strcmp(r->outcome, "ok");
+        l->bytes = r->bytes;
+        l->copy_s = l->copy_e = NAN;
+        c->last_load = r->load_id;
+        c->have_last = true;
+    }
+    struct ph_load *l = &c->v[c->n - 1];
+    double d = r->finished_s - r->started_s;
+    switch (r->phase) {
+    case RES_PHASE_COPY:
+        l->copy_s = r->started_s;
+        l->copy_e = r->finished_s;
+        break;
+    case RES_PHASE_VERIFY:
+        l->verify += d;
+        break;
+    case RES_PHASE_INIT:
+        l->init += d;
+        l->has_init = true;
+        break;
+    case RES_PHASE_WARMUP:
+        l->warmup += d;
+        l->has_warmup = true;
+        break;
+    case RES_PHASE_ALLOC:
+        l->alloc += d;
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+/* y = a + b x by least squares (through the origin with one distinct x);
+ * R^2 = 1 - SS_res / SS_tot (1 when every y is equal and fitted exactly). */
+static bool line(const double *x, const double *y, int n, bool origin, double *a, double *b,
+                 double *r2)
+{
+    double c0 = 0, c1, cov00, cov01, cov11, sumsq;
+    if (origin) {
+        if (gsl_fit_mul(x, 1, y, 1, (size_t)n, &c1, &cov11, &sumsq) != 0) return false;
+    } else if (gsl_fit_linear(x, 1, y, 1, (size_t)n, &c0, &c1, &cov00, &cov01, &cov11, &sumsq) !=
+               0) {
+        return false;
+    }
+    double mean = 0, sst = 0;
+    for (int i = 0; i < n; i++)
+        mean += y[i];
+    mean /= n;
+    for (int i = 0; i < n; i++)
+        sst += (y[i] - mean) * (y[i] - mean);
+    *a = c0;
+    *b = c1;
+    *r2 = sst > 0 ? 1.0 - sumsq / sst : 1.0;
+    return c1 > 0;
+}
+
+static void mean_sd(const double *v, int n, double *mean, double *sd)
+{
+    *mean = *sd = NAN;
+    if (n <= 0) return;
+    double m = 0, s = 0;
+    for (int i = 0; i < n; i++)
+        m += v[i];
+    m /= n;
+    for (int i = 0; i < n; i++)
+        s += (v[i] - m) * (v[i] - m);
+    *mean = m;
+    *sd = n > 1 ? sqrt(s / (n - 1)) : 0;
+}
+
+static void fit_group(const struct ph_load *v, int n, int node, int src, struct res_phase_fit *f)
+{
+    double *x = malloc((size_t)n * 6 * sizeof *x);
+    if (!x) return;
+    double *xk = x + n, *y = xk + n, *ini = y + n, *wu = ini + n, *tmp = wu + n;
+    int m = 0, ni = 0, nw = 0, last_run = -1;
+    double alloc = 0, verify = 0, k_sum = 0, vbytes = 0;
+    f->runs = 0;
+    for (int i = 0; i < n; i++) {
+        const struct ph_load *l = &v[i];
+        if (l->node != node || l->source != src || !l->ok || isnan(l->copy_s)) continue;
+        if (l->run != last_run) {
+            f->runs++;
+            last_run = l->run;
+        }
+        x[m] = (double)l->bytes;
+        xk[m] = (double)l->bytes * l->k;
+        y[m] = l->copy_e - l->copy_s;
+        vbytes += l->verify > 0 ? (double)l->bytes : 0;
+        k_sum += l->k;
+        alloc += l->alloc;
+        verify += l->verify;
+        if (l->has_init) ini[ni++] = l->init;
+        if (l->has_warmup) wu[nw++] = l->warmup;
+        m++;
+    }
+    f->loads = m;
+    f->a_s = f->bandwidth_bps = f->bw_sd_bps = f->r2 = NAN;
+    f->other_bandwidth_bps = f->other_r2 = NAN;
+    mean_sd(ini, ni, &f->init_s, &f->init_sd_s);
+    mean_sd(wu, nw, &f->warmup_s, &f->warmup_sd_s);
+    f->alloc_s = m ? alloc / m : NAN;
+    f->verify_s = m ? verify / m : NAN;
+    f->verify_bps = verify > 0 ? vbytes / verify : NAN;
+    f->mean_overlap = m ? k_sum / m : NAN;
+    if (m == 0) {
+        free(x);
+        return;
+    }
+    memcpy(tmp, x, (size_t)m * sizeof *tmp);
+    qsort(tmp, (size_t)m, sizeof *tmp, cmp_double);
+    f->sizes = 1;
+    for (int i = 1; i < m; i++)
+        if (tmp[i] != tmp[i - 1]) f->sizes++;
+    bool origin = f->sizes < 2;
+    double a1 = NAN, b1 = NAN, r1 = -INFINITY, a2 = NAN, b2 = NAN, r2 = -INFINITY;
+    bool ok1 = line(x, y, m, origin, &a1, &b1, &r1);
+    bool ok2 = line(xk, y, m, origin, &a2, &b2, &r2);
+    if (!ok1) r1 = -INFINITY;
+    if (!ok2) r2 = -INFINITY;
+    if (!ok1 && !ok2) {
+        free(x);
+        return;
+    }
+    /* One size: a line through the origin, whose R^2 says nothing (the
+     * loads differ only by noise): NAN, and the shared line is taken. */
+    if (origin) r1 = r2 = NAN;
+    f->shared = ok2 && (!ok1 || origin || r2 > r1);
+    double a = f->shared ? a2 : a1, b = f->shared ? b2 : b1;
+    const double *xs = f->shared ? xk : x;
+    f->a_s = a;
+    f->bandwidth_bps = 1.0 / b;
+    f->r2 = f->shared ? r2 : r1;
+    f->other_bandwidth_bps = f->shared ? (ok1 ? 1.0 / b1 : NAN) : (ok2 ? 1.0 / b2 : NAN);
+    f->other_r2 = f->shared ? (ok1 ? r1 : NAN) : (ok2 ? r2 : NAN);
+    int nb = 0;
+    for (int i = 0; i < m; i++)
+        if (y[i] - a > 0) tmp[nb++] = xs[i] / (y[i] - a);
+    double mb;
+    mean_sd(tmp, nb, &mb, &f->bw_sd_bps);
+    free(x);
+}
+
+int res_calibrate_phases(struct res_db *db, const int64_t *runs, int n_runs,
+                         struct res_phase_fit **out, int *count, struct thaw_err *err)
+{
+    *out = NULL;
+    *count = 0;
+    struct ph_ctx c = {0};
+    int rc = 0;
+    for (int r = 0; r < n_runs && rc == 0; r++) {
+        c.run = r;
+        c.have_last = false;
+        rc = res_phases_each(db, runs[r], ph_row, &c, err);
+        if (rc < 0 && err && !err->msg[0]) thaw_err_set(err, rc, "calibrate: out of memory");
+    }
+    /* Overlap: per run, node and source, the share of each copy that the
+     * others' copies covered, summed (mean copies in flight during it). */
+    for (int i = 0; rc == 0 && i < c.n; i++) {
+        struct ph_load *l = &c.v[i];
+        l->k = 1;
+        double len = l->copy_e - l->copy_s;
+        if (isnan(len) || !(len > 0)) continue;
+        for (int j = 0; j < c.n; j++) {
+            const struct ph_load *o = &c.v[j];
+            if (j == i || o->run != l->run || o->node != l->node || o->source != l->source ||
+                isnan(o->copy_s))
+                continue;
+            double s = o->copy_s > l->copy_s ? o->copy_s : l->copy_s;
+            double e = o->copy_e < l->copy_e ? o->copy_e : l->copy_e;
+            if (e > s) l->k += (e - s) / len;
+        }
+    }
+    struct res_phase_fit *fits = NULL;
+    int nf = 0;
+    if (rc == 0) {
+        fits = calloc((size_t)(2 * c.n_nodes + 1), sizeof *fits);
+        if (!fits) rc = thaw_err_set(err, THAW_ENOMEM, "calibrate: out of memory");
+    }
+    for (int node = 0; rc == 0 && node < c.n_nodes; node++)
+        for (int src = CORE_SRC_STORAGE; src <= CORE_SRC_SHM; src++) {
+            struct res_phase_fit *f = &fits[nf];
+            memset(f, 0, sizeof *f);
+            snprintf(f->node, sizeof f->node, "%s", c.nodes[node]);
+            f->source = (enum core_source)src;
+            fit_group(c.v, c.n, node, src, f);
+            if (f->loads > 0) nf++;
+        }
+    free(c.v);
+    free(c.nodes);
+    if (rc == 0 && nf == 0) {
+        free(fits);
+        return thaw_err_set(err, THAW_ENOENT,
+                            "calibrate: no load_phases rows of an ok load in the run%s given",
+                            n_runs == 1 ? "" : "s");
+    }
+    if (rc < 0) {
+        free(fits);
+        return rc;
+    }
+    *out = fits;
+    *count = nf;
+    return 0;
+}

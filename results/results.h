@@ -603,4 +603,95 @@ int res_export(struct res_db *db, const char *table, const int64_t *runs, int n,
 int res_scenario_text(struct res_db *db, int64_t run, char **text, size_t *len,
                       struct thaw_err *err);
 
+/* ---- load phases: where each load's time went (phases.c) ----------------- */
+
+/* A load's phases, in the order a load goes through them (load_phases in
+ * schema.sql says what each covers). */
+enum res_phase {
+    RES_PHASE_QUEUED = 0,
+    RES_PHASE_INIT,
+    RES_PHASE_STARTUP, /* one of the model's startup phases (name says which) */
+    RES_PHASE_ALLOC,
+    RES_PHASE_COPY,
+    RES_PHASE_VERIFY,
+    RES_PHASE_WARMUP,
+    RES_PHASE_COUNT
+};
+/* "queued", "init", ...; NULL out of range. */
+const char *res_phase_name(enum res_phase p);
+/* The phase named `name`, or -1. */
+int res_phase_parse(const char *name);
+
+struct res_load_phase {
+    uint64_t load_id;
+    int seq; /* 0, 1, ... within the load */
+    enum res_phase phase;
+    const char *name; /* RES_PHASE_STARTUP: the phase's name (copied); else NULL */
+    bool cpu;
+    int64_t start_ns, end_ns;
+};
+
+/* A buffered writer of one run's load_phases rows, used by a driver on its
+ * main thread: rows are kept in memory and written in their own
+ * transactions, a few thousand at a time and at res_phases_flush (which
+ * the driver calls before the run is finished). */
+struct res_phases;
+int res_phases_new(struct res_db *db, int64_t run, struct res_phases **out, struct thaw_err *err);
+int res_phases_add(struct res_phases *w, const struct res_load_phase *p, struct thaw_err *err);
+int res_phases_flush(struct res_phases *w, struct thaw_err *err);
+/* Frees without writing what was not flushed. NULL ok. */
+void res_phases_free(struct res_phases *w);
+
+/* One load_phases row joined with its load, for readers (calibrate). */
+struct res_phase_row {
+    uint64_t load_id;
+    /* names, valid during the callback only; source NULL when never started */
+    const char *model, *gpu, *node, *source, *outcome;
+    uint64_t bytes;
+    enum res_phase phase;
+    const char *name; /* NULL unless startup */
+    bool cpu;
+    double started_s, finished_s;
+};
+/* Calls fn for each row of run, ordered by load then seq; fn returns 0 to
+ * go on (anything else stops and is returned). */
+int res_phases_each(struct res_db *db, int64_t run, int (*fn)(const struct res_phase_row *, void *),
+                    void *ctx, struct thaw_err *err);
+
+/* Calibration from load_phases, pooled over several runs (calibrate.c): per
+ * (node, source), every ok load's copy seconds against its bytes (the
+ * checksum is fitted apart, as the node's verify rate),
+ * concurrent loads included. Each load's overlap k is 1 + the share of its
+ * copy that other copies of the same run, node and source overlapped (mean
+ * copies in flight). Two lines are fitted by least squares: per load
+ * (t = a + bytes / B: each load has its own pipe, as the host backend's
+ * shm loads, one core each) and shared (t = a + k bytes / B: the loads
+ * share one pipe of B, as the simulator's flows do); with one size only,
+ * through the origin (a = 0). `shared` says which fits better (higher R^2).
+ * The spread is the standard deviation of the per-load B_i = (k) bytes /
+ * (t - a). init, warm-up and alloc are the means (and standard deviations)
+ * of those phases over the same loads. */
+struct res_phase_fit {
+    char node[CORE_NAME_MAX];
+    enum core_source source;
+    int loads, sizes, runs;
+    double mean_overlap;
+    bool shared;
+    double a_s, bandwidth_bps, bw_sd_bps, r2;        /* the better line */
+    double other_bandwidth_bps, other_r2;            /* the other one */
+    double init_s, init_sd_s, warmup_s, warmup_sd_s; /* NAN when no such phase */
+    double alloc_s, verify_s;                        /* means */
+    double verify_bps; /* sum of bytes / sum of verify seconds; NAN without verify phases */
+};
+/* THAW_ENOENT when none of the runs has load_phases rows of an ok load.
+ * *out (free()) holds *count entries, in the order the nodes first appear. */
+int res_calibrate_phases(struct res_db *db, const int64_t *runs, int n_runs,
+                         struct res_phase_fit **out, int *count, struct thaw_err *err);
+
+/* The complete runs that repeat `run` (itself included when complete): the
+ * same mode, scenario sha256, seed, policy, overrides and backend, in id
+ * order, into a malloc'ed *ids (caller frees; NULL when none). */
+int res_run_repeats(struct res_db *db, int64_t run, int64_t **ids, int *count,
+                    struct thaw_err *err);
+
 #endif

@@ -255,3 +255,32 @@ SELECT l.run, l.model,
                                           AND r.finished IS NULL) AS requests_lost
 FROM loads l
 GROUP BY l.run, l.model;
+
+-- ---- where a cold start went (load_phases: results/phases.c) --------------
+
+-- Every load's time, phase by phase, in both modes: queued (enqueued ->
+-- started), init, each startup phase (name = the scenario's phase name, cpu
+-- = burns a core), alloc (exec: the instance's memory), copy (storage or
+-- shm -> device: the read and copy pipeline), verify (the checksum), warmup.
+-- seq orders a load's phases; started/finished are seconds from the run's
+-- start. A load cancelled or failed midway has the phases it got through.
+CREATE TABLE IF NOT EXISTS load_phases (
+    run      INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    load_id  INTEGER NOT NULL,
+    seq      INTEGER NOT NULL,
+    phase    TEXT NOT NULL CHECK (phase IN ('queued', 'init', 'startup', 'alloc', 'copy',
+                                            'verify', 'warmup')),
+    name     TEXT,
+    cpu      INTEGER NOT NULL DEFAULT 0,
+    started  REAL NOT NULL,
+    finished REAL NOT NULL,
+    PRIMARY KEY (run, load_id, seq)
+);
+
+-- Per run and phase: how many loads went through it, their mean and total
+-- seconds (`thaw calibrate` fits from the rows; this is for a reader).
+CREATE VIEW IF NOT EXISTS load_phase_summary AS
+SELECT run, phase, name, count(*) AS loads, avg(finished - started) AS mean_s,
+       sum(finished - started) AS total_s, max(finished - started) AS max_s
+FROM load_phases
+GROUP BY run, phase, name;

@@ -28,3 +28,5 @@ for f in "llm-1m.csv azure-llm" "mooncake-1m.jsonl jsonl"; do
   end=$(date +%s.%N)
   printf '%-20s %-10s 1000000 lines in %.3f s\n' "$1" "$2" "$(awk "BEGIN { print $end - $start }")"
 done
+say "validation: calibrate on exec-small runs, validate out of sample (scripts/bench-validate.sh)"
+"$(dirname "$0")/bench-validate.sh" "$thaw"

@@ -51,9 +51,9 @@ step sim "$thaw" sim scenarios/exec-small.yaml --db "$db" --quiet
 step exec-cuda-2 "$thaw" exec scenarios/exec-small.yaml --backend cuda --seed 7 --db "$db" --weights-dir "$dir/w"
 step sim-2 "$thaw" sim scenarios/exec-small.yaml --seed 7 --db "$db" --quiet
 
-say "report, calibrate (exec run 1), validate (exec vs sim, both seeds)"
+say "report, calibrate (exec runs 1 and 3 pooled), validate (exec vs sim, both seeds)"
 step report "$thaw" report --db "$db" 1 2
-step calibrate "$thaw" calibrate --db "$db" 1
+step calibrate "$thaw" calibrate --db "$db" 1 3   # pooled from both exec runs' load phases
 step validate-1 "$thaw" validate --db "$db" 1 2
 step validate-2 "$thaw" validate --db "$db" 3 4
 

@@ -26,6 +26,7 @@ enum load_stage {
     ST_INIT,   /* runtime init (timer) */
     ST_BEFORE, /* phases before the copy; `phase` is the one running */
     ST_COPY,   /* weight copy (flow) */
+    ST_VERIFY, /* checksum as CPU work (flow), when the node has `verify` */
     ST_AFTER,  /* phases after the copy */
     ST_WARMUP, /* warm-up (timer) */
 };
@@ -34,6 +35,8 @@ struct sim_load {
     struct shell_load *l; /* the shell's record of it (costs drawn there) */
     enum load_stage stage;
     int phase;
+    int64_t stage_start_ns; /* when the current step began (load_phases) */
+    int seq;                /* load_phases rows written for it */
     struct shell_ev timer;
     struct sim_flow flow;
 };
@@ -52,7 +55,8 @@ struct sim {
     int *storage_res, *shm_read_res, *shm_write_res, *pcie_res, *cpu_res, *h2d_res;
     struct sim_load **loads; /* by load id; NULL once finished */
     size_t load_cap;
-    struct fill_job **fills; /* node * model_count + model */
+    struct fill_job **fills;   /* node * model_count + model */
+    struct res_phases *phases; /* load_phases writer (recording runs only) */
 };
 
 static double wall_now(void)
@@ -103,7 +107,41 @@ static int start_copy(struct sim *s, struct sim_load *j)
     if (src >= 0) res[n++] = src;
     res[n++] = s->h2d_res[l->gpu];
     if (s->pcie_res[l->node] >= 0) res[n++] = s->pcie_res[l->node];
-    return sim_flow_start(&s->net, &j->flow, (double)l->bytes, res, n, 0);
+    /* shm.per_load: one shm load copies at most at one core's rate. */
+    double cap = l->source == CORE_SRC_SHM ? s->spec->nodes[l->node].shm_per_load_bps : 0;
+    return sim_flow_start(&s->net, &j->flow, (double)l->bytes, res, n, cap > 0 ? cap : 0);
+}
+
+/* The checksum after the copy: bytes / verify core-seconds on the node's
+ * cores, one core at most, as a CPU phase is. */
+static int start_verify(struct sim *s, struct sim_load *j)
+{
+    int node = j->l->node;
+    int cpu = s->cpu_res[node];
+    double work = (double)j->l->bytes / s->spec->nodes[node].verify_bps;
+    return sim_flow_start_in(&s->net, &j->flow, node, work, &cpu, cpu >= 0 ? 1 : 0, 1.0);
+}
+
+/* The step that just ended, from stage_start_ns to now, as a load_phases
+ * row; the next step starts now. */
+static int phase_done(struct sim *s, struct sim_load *j, enum res_phase ph, int startup)
+{
+    int64_t t = now(s);
+    int rc = 0;
+    if (s->phases) {
+        const struct core_phase_spec *sp =
+            startup >= 0 ? &s->spec->models[j->l->model].phases[startup] : NULL;
+        struct res_load_phase row = {.load_id = j->l->load,
+                                     .seq = j->seq++,
+                                     .phase = ph,
+                                     .name = sp ? sp->name : NULL,
+                                     .cpu = sp && sp->cpu,
+                                     .start_ns = j->stage_start_ns,
+                                     .end_ns = t};
+        rc = res_phases_add(s->phases, &row, s->err);
+    }
+    j->stage_start_ns = t;
+    return rc;
 }
 
 /* Moves a load to its next step; called when the current one has finished
@@ -115,15 +153,26 @@ static int load_next(struct sim *s, struct sim_load *j)
     const struct core_model_spec *m = &s->spec->models[j->l->model];
     for (;;) {
         switch (j->stage) {
-        case ST_NEW:
+        case ST_NEW: {
             j->stage = ST_INIT;
+            j->stage_start_ns = j->l->enqueued_ns;
+            int rc = phase_done(s, j, RES_PHASE_QUEUED, -1);
+            if (rc < 0) return rc;
             return start_timer(s, j, j->l->costs.init_ns);
-        case ST_INIT:
+        }
+        case ST_INIT: {
+            int rc = phase_done(s, j, RES_PHASE_INIT, -1);
+            if (rc < 0) return rc;
             j->stage = ST_BEFORE;
             j->phase = -1;
             continue;
+        }
         case ST_BEFORE:
         case ST_AFTER: {
+            if (j->phase >= 0) {
+                int rc = phase_done(s, j, RES_PHASE_STARTUP, j->phase);
+                if (rc < 0) return rc;
+            }
             enum core_phase_when when =
                 j->stage == ST_BEFORE ? CORE_PHASE_BEFORE_COPY : CORE_PHASE_AFTER_COPY;
             int p = j->phase + 1;
@@ -140,11 +189,27 @@ static int load_next(struct sim *s, struct sim_load *j)
             j->stage = ST_WARMUP;
             return start_timer(s, j, j->l->costs.warmup_ns);
         }
-        case ST_COPY:
+        case ST_COPY: {
+            int rc = phase_done(s, j, RES_PHASE_COPY, -1);
+            if (rc < 0) return rc;
+            if (s->spec->nodes[j->l->node].verify_bps > 0) {
+                j->stage = ST_VERIFY;
+                return start_verify(s, j);
+            }
             j->stage = ST_AFTER;
             j->phase = -1;
             continue;
+        }
+        case ST_VERIFY: {
+            int rc = phase_done(s, j, RES_PHASE_VERIFY, -1);
+            if (rc < 0) return rc;
+            j->stage = ST_AFTER;
+            j->phase = -1;
+            continue;
+        }
         case ST_WARMUP: {
+            int rc = phase_done(s, j, RES_PHASE_WARMUP, -1);
+            if (rc < 0) return rc;
             struct shell_load *l = j->l;
             load_forget(s, j);
             return shell_load_done(s->sh, l, true, NULL, s->err);
@@ -341,6 +406,7 @@ static void sim_free(struct sim *s)
     /* The shell first: its heap detaches every pending event, so the
      * owners can then be freed without touching it. */
     shell_free(s->sh);
+    res_phases_free(s->phases);
     for (size_t id = 0; id < s->load_cap; id++)
         free(s->loads[id]);
     free(s->loads);
@@ -384,11 +450,14 @@ int sim_run(const struct core_spec *spec, const struct sim_opts *opts, struct si
     s.spec = spec; /* the caller's: outlives the shell (its copy differs only in the seed) */
     rc = build_resources(&s);
     if (rc == 0) rc = shell_begin_run(s.sh, err);
+    if (rc == 0 && opts->db && shell_run_id(s.sh) > 0)
+        rc = res_phases_new(opts->db, shell_run_id(s.sh), &s.phases, err);
     if (rc < 0) {
         sim_free(&s);
         return rc;
     }
     int status = shell_run(s.sh, err);
+    if (status >= 0 && (rc = res_phases_flush(s.phases, err)) < 0) status = rc;
     rc = shell_finish_run(s.sh, status, err);
     if (out) {
         struct shell_counts c;

@@ -52,7 +52,14 @@ grep -q "cluster.nodes\[0\].init=0.300s" "$tmp/out" || fail "sim init"
 "$THAW" calibrate --db "$db" 77 >"$tmp/out" 2>&1; [ $? = 1 ] || fail "unknown run"
 
 # 3. Usage errors exit 2.
-"$THAW" calibrate --db "$db" 1 2 >/dev/null 2>&1; [ $? = 2 ] || fail "two runs"
+# 3. Several runs pool their load phases: a second sim run (seed 2) beside
+# the first; each lone sim load's copy is bytes / 1.5 GB/s and init 0.3 s.
+"$THAW" sim "$sc" --db "$tmp/sim.db" --seed 2 --quiet >/dev/null 2>&1 || fail "second sim"
+"$THAW" calibrate --db "$tmp/sim.db" 1 2 >"$tmp/out" 2>&1 || fail "calibrate of two runs exited $?"
+grep -q '^from load_phases, pooled over 2 runs' "$tmp/out" || fail "no pooled section"
+grep -Eq '^  host +storage +[0-9]+ +[0-9]+ +2 ' "$tmp/out" || fail "no pooled storage row"
+grep -Eq 'init 0\.300 s \(sd 0\.000\)' "$tmp/out" || fail "pooled init is not 0.300 s"
+"$THAW" calibrate --db "$db" 1 77 >/dev/null 2>&1; [ $? = 1 ] || fail "an unknown second run"
 "$THAW" calibrate --db >/dev/null 2>&1; [ $? = 2 ] || fail "--db without a value"
 "$THAW" calibrate --bogus >/dev/null 2>&1; [ $? = 2 ] || fail "unknown option"
 echo "ok: calibrate fits an exec run, recovers a sim run's inputs, failures, usage"

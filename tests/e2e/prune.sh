@@ -34,7 +34,8 @@ sql "UPDATE runs SET status = 'failed' WHERE id = 2;
 rows_of() { sql "SELECT (SELECT count(*) FROM loads WHERE run = $1) +
   (SELECT count(*) FROM requests WHERE run = $1) + (SELECT count(*) FROM instance_events WHERE run = $1) +
   (SELECT count(*) FROM faults WHERE run = $1) + (SELECT count(*) FROM gpus WHERE run = $1) +
-  (SELECT count(*) FROM core_events WHERE run = $1) + (SELECT count(*) FROM metrics WHERE run = $1)"; }
+  (SELECT count(*) FROM core_events WHERE run = $1) + (SELECT count(*) FROM metrics WHERE run = $1) +
+  (SELECT count(*) FROM load_phases WHERE run = $1)"; }
 want_rows=$(( $(rows_of 2) + $(rows_of 3) + $(rows_of 4) + 3 ))  # + the three runs rows
 [ "$(rows_of 4)" -gt 0 ] || fail "run 4 has no rows to prune"
 

@@ -45,6 +45,10 @@ grep -Eq '^mean \|measured - simulated\| / simulated over [1-9][0-9]* pairs?: [0
 for m in cold_start_mean_s cold_start_p95_s makespan_s shm_hit_rate request_warm_p50_s; do
     grep -Eq "^$m +[0-9.]+ +[0-9.]+ +([-+][0-9.]+%|-)$" "$tmp/out" || fail "no $m row"
 done
+grep -Eq '^per-load \|measured - simulated\| / simulated over [1-9][0-9]* pairs?: median [0-9.]+%, p90 [0-9.]+%, max [0-9.]+%$' \
+    "$tmp/out" || fail "no per-load median/p90/max line"
+grep -Eq '^makespan error: exec [0-9.]+ s, sim [0-9.]+ s: [-+][0-9.]+%$' "$tmp/out" || fail "no makespan line"
+grep -q '^noise floor: - (one exec run' "$tmp/out" || fail "a noise floor from one run"
 cp "$tmp/out" "$tmp/default"
 
 # 3. One run, or both in either order: the same pairing.
@@ -74,7 +78,16 @@ grep -q '^ok: mean relative error' "$tmp/out" || fail "no ok line under --tolera
 [ $? = 1 ] && grep -q 'no results database' "$tmp/out" || fail "missing database"
 [ ! -e "$tmp/none.db" ] || fail "validate created a database"
 
-# 6. Usage errors exit 2.
+# 6. A second exec run of the same scenario, seed and policy (run 4): the
+# two give the executor's noise floor, and the error is placed against it.
+"$THAW" exec "$sc" "${small[@]}" --db "$db" --weights-dir "$tmp/w" --shm-dir "$shm" --backend host \
+    --time-scale 3 --quiet >"$tmp/out" 2>&1 || fail "second thaw exec exited $?"
+"$THAW" validate --db "$db" 4 2 >"$tmp/out" 2>&1 || fail "validate 4 2 exited $?"
+grep -Eq '^noise floor: 2 exec runs of this scenario, seed and policy .* over [1-9][0-9]* loads: median [0-9.]+%, p90 [0-9.]+%$' \
+    "$tmp/out" || fail "no noise floor from two exec runs"
+grep -Eq '^the median per-load error [0-9.]+% is (within|above) the noise floor [0-9.]+%$' "$tmp/out" ||
+    fail "the error is not placed against the noise floor"
+# 7. Usage errors exit 2.
 "$THAW" validate --db "$db" 1 2 3 >/dev/null 2>&1; [ $? = 2 ] || fail "three runs"
 "$THAW" validate --db "$db" --tolerance -1 >/dev/null 2>&1; [ $? = 2 ] || fail "--tolerance -1"
 "$THAW" validate --db "$db" --tolerance x >/dev/null 2>&1; [ $? = 2 ] || fail "--tolerance x"

@@ -45,7 +45,7 @@ static void test_cuda_load_and_request(void **state)
 
     /* Two emulated GPUs on however many devices there are; GPU 1 capped at 64 MiB. */
     uint64_t caps[2] = {256 * MIB, 64 * MIB};
-    struct exec_backend_config cfg = {2, caps};
+    struct exec_backend_config cfg = {2, caps, NULL};
     struct exec_backend *be = NULL;
     assert_int_equal(exec_backend_open("cuda", &cfg, &be, NULL, 0, &err), 0);
     assert_string_equal(exec_backend_name(be), "cuda");

@@ -265,6 +265,32 @@ static void test_shm_hit_beats_storage_miss(void **state)
                 f->res.source_loads[CORE_SRC_STORAGE] == 3);
     assert_true(shm_copy > 0);
     assert_true(shm_copy < storage_copy);
+    /* load_phases: each of the six ok loads went queued, init, alloc, copy,
+     * verify, warm-up (no startup phases): six rows each, seq 0..5 in that
+     * order, each phase starting where the one before ended or later,
+     * inside the load's [enqueued, finished]. */
+    assert_true(q(f, "SELECT count(*) FROM load_phases WHERE run=%lld", r) == 36);
+    static const char *const order[] = {"queued", "init", "alloc", "copy", "verify", "warmup"};
+    for (int i = 0; i < 6; i++)
+        assert_true(q(f,
+                      "SELECT count(*) FROM load_phases WHERE run=%lld AND seq=%d AND phase='%s'",
+                      r, i, order[i]) == 6);
+    assert_true(q(f,
+                  "SELECT count(*) FROM load_phases a JOIN load_phases b ON b.run = a.run AND "
+                  "b.load_id = a.load_id AND b.seq = a.seq + 1 WHERE a.run=%lld AND "
+                  "(b.started < a.finished - 1e-9 OR a.finished < a.started)",
+                  r) == 0);
+    assert_true(q(f,
+                  "SELECT count(*) FROM load_phases p JOIN loads l ON l.run = p.run AND "
+                  "l.load_id = p.load_id WHERE p.run=%lld AND (p.started < l.enqueued - 1e-9 OR "
+                  "p.finished > l.finished + 1e-9)",
+                  r) == 0);
+    /* The queued phase is the loads row's started - enqueued. */
+    assert_true(q(f,
+                  "SELECT count(*) FROM load_phases p JOIN loads l ON l.run = p.run AND "
+                  "l.load_id = p.load_id WHERE p.run=%lld AND p.phase='queued' AND "
+                  "abs(p.finished - p.started - (l.started - l.enqueued)) < 1e-6",
+                  r) == 6);
     /* Every request served, each after its own load. */
     assert_true(q(f, "SELECT count(*) FROM requests WHERE run=%lld AND finished IS NOT NULL", r) ==
                 6);

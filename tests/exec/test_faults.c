@@ -252,7 +252,7 @@ static void load_with_io_fault(bool short_read, const char *want)
     struct thaw_err err = {0, ""};
     assert_int_equal(exec_weights_gen(path, size, 9, &err), 0);
     uint64_t caps[1] = {4u << 20};
-    struct exec_backend_config cfg = {1, caps};
+    struct exec_backend_config cfg = {1, caps, NULL};
     struct exec_backend *be = NULL;
     assert_int_equal(exec_backend_open("host", &cfg, &be, NULL, 0, &err), 0);
     struct exec_dev_buf *buf = NULL;

@@ -45,7 +45,7 @@ static int setup(void **state)
     if (!mkdtemp(f->dir)) return -1;
     /* Two emulated GPUs: 64 MiB and 1 MiB. */
     uint64_t caps[2] = {64ull * MIB, 1ull * MIB};
-    struct exec_backend_config cfg = {2, caps};
+    struct exec_backend_config cfg = {2, caps, NULL};
     struct thaw_err err = {0, ""};
     if (exec_backend_open("host", &cfg, &f->be, NULL, 0, &err) != 0) return -1;
     *state = f;
@@ -311,7 +311,7 @@ static void test_backend_select(void **state)
 {
     (void)state;
     uint64_t caps[1] = {MIB};
-    struct exec_backend_config cfg = {1, caps};
+    struct exec_backend_config cfg = {1, caps, NULL};
     struct exec_backend *be = NULL;
     char why[256];
     struct thaw_err err = {0, ""};
@@ -326,7 +326,7 @@ static void test_backend_select(void **state)
     }
     exec_backend_close(be);
     uint64_t zero[1] = {0};
-    struct exec_backend_config bad = {1, zero};
+    struct exec_backend_config bad = {1, zero, NULL};
     assert_int_equal(exec_backend_open("host", &bad, &be, NULL, 0, &err), THAW_EINVAL);
 }
 

@@ -198,12 +198,87 @@ static void test_empty(void **state)
     assert_int_equal(res_calibrate(NULL, run, &c, &n, &err), THAW_EINVAL);
 }
 
+/* Adds load `id`'s phases: init 0.3 s before the copy, then the copy. */
+static void phases(struct res_phases *w, uint64_t id, double copy_start, double copy_end)
+{
+    struct thaw_err err = {0};
+    struct res_load_phase p = {
+        id, 0, RES_PHASE_INIT, NULL, false, SEC(copy_start - 0.3), SEC(copy_start)};
+    assert_int_equal(res_phases_add(w, &p, &err), 0);
+    p = (struct res_load_phase){id, 1, RES_PHASE_COPY, NULL, false, SEC(copy_start), SEC(copy_end)};
+    assert_int_equal(res_phases_add(w, &p, &err), 0);
+}
+
+/* Two runs pooled, node n0, storage:
+ *   run A: two 1 GB loads (g0, g1) copying together over [1, 3]: each
+ *     copy's overlap k = 1 + 2/2 = 2;
+ *   run B: a 2 GB load alone [11, 13] and a 3 GB one alone [21, 24]: k = 1.
+ * Shared line over (k bytes, t): (2,2) (2,2) (2,2) (3,3) GB,s: t = 0 +
+ * k bytes / 1 GB/s exactly, R^2 1. Per-load line over (bytes, t): x 1,1,2,3
+ * GB, y 2,2,2,3 s: mean x 1.75, y 2.25; Sxx 2.75, Sxy 1.25, Syy 0.75;
+ * slope 1.25/2.75 s/GB -> B 2.2 GB/s, R^2 = 1.25^2 / (2.75 * 0.75) =
+ * 0.757575...; so the shared line wins. Mean overlap (2+2+1+1)/4 = 1.5;
+ * init 0.3 s each (sd 0); four loads of 3 sizes over 2 runs. */
+static void test_phases_pooled(void **state)
+{
+    struct env *e = *state;
+    struct thaw_err err = {0};
+    int64_t runs[2];
+    struct res_phases *w;
+    runs[0] = begin(e);
+    load(e, runs[0], 1, 0, CORE_SRC_STORAGE, 1 * GB, 0.7, 3, "ok");
+    load(e, runs[0], 2, 1, CORE_SRC_STORAGE, 1 * GB, 0.7, 3, "ok");
+    finish(e, runs[0]);
+    assert_int_equal(res_phases_new(e->db, runs[0], &w, &err), 0);
+    phases(w, 1, 1, 3);
+    phases(w, 2, 1, 3);
+    assert_int_equal(res_phases_flush(w, &err), 0);
+    res_phases_free(w);
+    runs[1] = begin(e);
+    load(e, runs[1], 1, 0, CORE_SRC_STORAGE, 2 * GB, 10.7, 13, "ok");
+    load(e, runs[1], 2, 0, CORE_SRC_STORAGE, 3 * GB, 20.7, 24, "ok");
+    finish(e, runs[1]);
+    assert_int_equal(res_phases_new(e->db, runs[1], &w, &err), 0);
+    phases(w, 1, 11, 13);
+    phases(w, 2, 21, 24);
+    assert_int_equal(res_phases_flush(w, &err), 0);
+    res_phases_free(w);
+
+    struct res_phase_fit *f;
+    int n;
+    assert_int_equal(res_calibrate_phases(e->db, runs, 2, &f, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(f[0].node, "n0");
+    assert_int_equal(f[0].source, CORE_SRC_STORAGE);
+    assert_int_equal(f[0].loads, 4);
+    assert_int_equal(f[0].sizes, 3);
+    assert_int_equal(f[0].runs, 2);
+    assert_true(f[0].shared);
+    assert_float_equal(f[0].mean_overlap, 1.5, 1e-9);
+    assert_float_equal(f[0].a_s, 0, 1e-9);
+    assert_float_equal(f[0].bandwidth_bps / 1e9, 1.0, 1e-9);
+    assert_float_equal(f[0].r2, 1.0, 1e-9);
+    assert_float_equal(f[0].bw_sd_bps, 0, 1e-3);
+    assert_float_equal(f[0].other_bandwidth_bps / 1e9, 2.2, 1e-9);
+    assert_float_equal(f[0].other_r2, 1.5625 / 2.0625, 1e-9);
+    assert_float_equal(f[0].init_s, 0.3, 1e-9);
+    assert_float_equal(f[0].init_sd_s, 0, 1e-9);
+    assert_true(isnan(f[0].warmup_s));
+    assert_true(isnan(f[0].verify_bps)); /* no verify phases */
+    free(f);
+    /* A run without phases: nothing to fit. */
+    int64_t none = begin(e);
+    finish(e, none);
+    assert_int_equal(res_calibrate_phases(e->db, &none, 1, &f, &n, &err), THAW_ENOENT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_fit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_r2, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_phases_pooled, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -56,6 +56,87 @@ static void phases_share_cores(void **state)
     simt_close(&t);
 }
 
+/* load_phases of the default contention run (derivation in
+ * phases_share_cores): every load goes queued [0,0], init [0,0], bootstrap
+ * (cpu) [0,16], copy [16,17], compile (cpu) [17,21], capture [21,24],
+ * warm-up [24,24]: seven rows each, 28 in all, and a load's phases add up
+ * to its finished - enqueued. */
+static void phases_recorded(void **state)
+{
+    (void)state;
+    struct simt t;
+    simt_open(&t);
+    int64_t run;
+    ready_at(&t, NULL, &run);
+    assert_int_equal((int)simt_num(&t, run, "SELECT count(*) FROM load_phases WHERE run = ?1"), 28);
+    static const struct {
+        int seq;
+        const char *where;
+        double start, end;
+    } want[] = {
+        {0, "phase = 'queued' AND name IS NULL AND cpu = 0", 0, 0},
+        {1, "phase = 'init' AND name IS NULL", 0, 0},
+        {2, "phase = 'startup' AND name = 'bootstrap' AND cpu = 1", 0, 16},
+        {3, "phase = 'copy'", 16, 17},
+        {4, "phase = 'startup' AND name = 'compile' AND cpu = 1", 17, 21},
+        {5, "phase = 'startup' AND name = 'capture' AND cpu = 0", 21, 24},
+        {6, "phase = 'warmup'", 24, 24},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        char sql[512];
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM load_phases WHERE run = ?1 AND seq = %d AND %s AND "
+                 "abs(started - %g) < 1e-6 AND abs(finished - %g) < 1e-6",
+                 want[i].seq, want[i].where, want[i].start, want[i].end);
+        assert_int_equal((int)simt_num(&t, run, sql), 4);
+    }
+    assert_float_equal(simt_num(&t, run,
+                                "SELECT max(abs(l.finished - l.enqueued - (SELECT sum(p.finished - "
+                                "p.started) FROM load_phases p WHERE p.run = l.run AND p.load_id = "
+                                "l.load_id))) FROM loads l WHERE l.run = ?1"),
+                       0, EPS);
+    simt_close(&t);
+}
+
+/* What the executor pays, as scenario keys (default 0: nothing changes).
+ * verify on contention.yaml with 8 cores (14 s without, phases_share_cores):
+ * each load checksums 1 GiB at 1 GiB/s = 1 core-s after its copy, four on
+ * 8 cores at one core each: 1 s more, ready at 15 s, with a verify phase
+ * [9, 10] (bootstrap 8 s, copy 1 s) per load.
+ * shm.per_load on shm-per-load.yaml: two 1 GiB loads from shm at 10 s
+ * share read 8 GB/s: 4 GB/s each, 2^30 / 4e9 = 0.268435456 s; capped at
+ * 2 GB/s each they take 2^30 / 2e9 = 0.536870912 s. */
+static void executor_costs(void **state)
+{
+    (void)state;
+    struct simt t;
+    simt_open(&t);
+    int64_t run;
+    const char *const v[] = {"cluster.nodes[0].cpu_cores=8", "cluster.nodes[0].verify=1GiB/s",
+                             NULL};
+    assert_float_equal(ready_at(&t, v, &run), 15, EPS);
+    assert_int_equal((int)simt_num(&t, run,
+                                   "SELECT count(*) FROM load_phases WHERE run = ?1 AND phase = "
+                                   "'verify' AND abs(started - 9) < 1e-6 AND abs(finished - 10) "
+                                   "< 1e-6"),
+                     4);
+    for (int capped = 0; capped < 2; capped++) {
+        const char *const kv[] = {capped ? "cluster.nodes[0].shm.per_load=2GB/s" : NULL, NULL};
+        struct core_spec *spec = simt_load("tests/sim/shm-per-load.yaml", kv);
+        run = simt_run(&t, spec, NULL);
+        core_spec_free(spec);
+        double want = capped ? 1073741824.0 / 2e9 : 1073741824.0 / 4e9;
+        assert_int_equal((int)simt_num(&t, run,
+                                       "SELECT count(*) FROM loads WHERE run = ?1 AND source = "
+                                       "'shm' AND outcome = 'ok' AND started = 10"),
+                         2);
+        assert_float_equal(
+            simt_num(&t, run, "SELECT max(finished - started) FROM loads WHERE run = ?1"), want,
+            EPS);
+    }
+    simt_close(&t);
+}
+
 static void unrecorded_run_counts_events(void **state)
 {
     (void)state;
@@ -118,8 +199,8 @@ static void gpu_fault_mid_copy(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(phases_share_cores),
-        cmocka_unit_test(unrecorded_run_counts_events),
+        cmocka_unit_test(phases_share_cores), cmocka_unit_test(phases_recorded),
+        cmocka_unit_test(executor_costs),     cmocka_unit_test(unrecorded_run_counts_events),
         cmocka_unit_test(gpu_fault_mid_copy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
