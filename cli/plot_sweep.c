@@ -4,7 +4,9 @@
  * p95/p99_s the percentile pooled over the seeds' cold starts with its
  * order-statistic interval (res_cold_start_pooled, as plan). The x axis is numeric when
  * every value is a number with one unit suffix, else categorical in grid
- * order; lines are dodged sideways so their bars do not hide each other. */
+ * order; lines are dodged sideways so their bars do not hide each other.
+ * The x labels are given once per value (xvals, xcats), so sweep.gp can
+ * thin and tilt them when there are many. */
 #include "plot_common.h"
 
 #include <gsl/gsl_cdf.h>
@@ -393,6 +395,19 @@ int cli_plot_sweep(struct res_db *db, const struct cli_plot_request *req, struct
     cli_plot_gp_str(sb, "xlabel", xlabel);
     cli_plot_gp_str(sb, "ylabel", ylabel);
     cli_plot_gp_num(sb, "categorical", numeric ? 0 : 1);
+    if (!numeric) {
+        /* The categories once each, in x order: labels drawn per point
+         * (xtic() of every line) would repeat at each dodged x. */
+        char **cats = malloc((xs.n ? xs.n : 1) * sizeof *cats);
+        if (!cats) {
+            rc = thaw_err_set(err, THAW_ENOMEM, "plot: out of memory");
+            goto sweep_out;
+        }
+        for (size_t i = 0; i < xs.n; i++)
+            cats[i] = xs.v[xorder[i]];
+        cli_plot_gp_words(sb, "xcats", cats, xs.n);
+        free(cats);
+    }
     if (numeric) {
         char xvals[2048] = "";
         size_t used = 0;

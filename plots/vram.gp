@@ -53,7 +53,7 @@ set title title
 set xlabel 'time since the run started (s)'
 set ylabel 'VRAM reserved (GiB)'
 set xrange [0:tmax]
-if (exists("logy") && logy) {
+if (exists("logscale") && logscale) {
     set logscale y
     set yrange [0.1:capmax * 1.5]
 } else {
