@@ -16,6 +16,7 @@
 struct cluster_walk {
     FILE *f;
     double level[RES_CLUSTER_SERIES_COUNT];
+    double top[RES_CLUSTER_SERIES_COUNT]; /* the largest level, for the axes */
     double at; /* the time of the changes being merged; NAN before the first */
     size_t rows;
     bool binned; /* too many rows: only the bins are kept */
@@ -63,6 +64,7 @@ static int cluster_step(const struct res_cluster_step *s, void *ctx)
         w->at = t;
     }
     w->level[s->series] += s->delta;
+    if (w->level[s->series] > w->top[s->series]) w->top[s->series] = w->level[s->series];
     return 0;
 }
 
@@ -135,6 +137,8 @@ int cli_plot_cluster(struct res_db *db, const struct res_run_meta *m, struct cli
              w.binned ? "\neach step: the largest value in its time bin" : "");
     cli_plot_gp_str(sb, "datafile", job->files[0]);
     cli_plot_gp_num(sb, "vramcap", cap_gib);
+    cli_plot_gp_num(sb, "topcount", fmax(w.top[RES_CLUSTER_READY], w.top[RES_CLUSTER_QUEUED]));
+    cli_plot_gp_num(sb, "toprequests", w.top[RES_CLUSTER_WAITING]);
     cli_plot_gp_num(sb, "tmax", gpus.end_s);
     cli_plot_gp_title(sb, title);
     job->series = RES_CLUSTER_SERIES_COUNT;

@@ -3,7 +3,7 @@
 # requests waiting for an instance; VRAM reserved against the capacity.
 # Its size does not depend on the number of GPUs, so it reads the same at 4
 # and at 256. `thaw plot cluster` writes the data and runs this script; by hand:
-#   gnuplot -e "datafile='cluster.dat'; vramcap=160; tmax=120; title='...'; \
+#   gnuplot -e "datafile='cluster.dat'; vramcap=160; topcount=12; toprequests=40; tmax=120; title='...'; \
 #     outfile='c.png'; term='pngcairo'" plots/cluster.gp
 # cluster.dat: t_s  ready_instances  queued_loads  waiting_requests  vram_reserved_GiB
 #   (a step: each value holds until the next row)
@@ -11,6 +11,9 @@ if (!exists("term")) term = 'pngcairo'
 if (!exists("outfile")) outfile = 'cluster.png'
 if (!exists("title")) title = 'The cluster over time'
 if (!exists("vramcap")) vramcap = 0
+# The largest values, so that an empty series still gets an axis.
+if (!exists("topcount")) topcount = 0
+if (!exists("toprequests")) toprequests = 0
 
 if (term eq 'svg') {
     set terminal svg size 1100, 900 dynamic background rgb 'white' font 'Helvetica,13'
@@ -30,20 +33,19 @@ set grid xtics ytics lc rgb '#dddddd'
 set key outside right top vertical Left reverse samplen 2 spacing 1.2
 set format x ''
 set ylabel 'instances, loads'
-set yrange [0:*]
-set offsets 0, 0, graph 0.08, 0
+set yrange [0:(topcount > 0 ? topcount * 1.1 : 1)]
 plot datafile using 1:2 with steps lw 2.5 lc rgb '#2ca02c' title 'READY instances', \
      datafile using 1:3 with steps lw 2 lc rgb '#ff7f0e' title 'loads queued'
 
 set ylabel 'requests'
+set yrange [0:(toprequests > 0 ? toprequests * 1.1 : 1)]
 if (exists("logscale") && logscale) {
     set logscale y
-    set yrange [0.8:*]
+    set yrange [0.8:(toprequests > 1 ? toprequests * 2 : 10)]
 }
 plot datafile using 1:($4 > 0 ? $4 : (exists("logscale") && logscale ? NaN : 0)) with steps \
      lw 2 lc rgb '#d62728' title 'requests waiting'
 unset logscale y
-set yrange [0:*]
 
 set format x '%g'
 set xlabel 'time since the run started (s)'

@@ -13,6 +13,7 @@
 
 #include "plot_common.c"
 #include "plot_cdf.c"
+#include "plot_cluster.c"
 #include "plot_render.c"
 #include "plot_sweep.c"
 #include "plot_timeline.c"
