@@ -273,7 +273,8 @@ void cli_plot_run_items(const struct res_run_meta *m, bool with_seed, struct nam
     for (char *save = NULL, *tok = strtok_r(par, ";", &save); tok;
          tok = strtok_r(NULL, ";", &save)) {
         if (strncmp(tok, "policy=", 7)) {
-            names_intern(items, tok);
+            /* --set policy.K=V says what runs.policy says as K=V */
+            names_intern(items, strncmp(tok, "policy.", 7) ? tok : tok + 7);
             continue;
         }
         /* A sweep's --policy SPEC may set more than runs.policy shows

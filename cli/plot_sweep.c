@@ -96,6 +96,24 @@ static void params_without(const char *params, const char *key, char *out, size_
     }
 }
 
+/* Removes the component "comp=..." from a policy "k=v,k=v" in place. */
+static void policy_without(char *pol, const char *comp)
+{
+    size_t cl = strlen(comp);
+    char *out = pol;
+    for (const char *p = pol; *p;) {
+        size_t n = strcspn(p, ",");
+        if (!(n > cl && !strncmp(p, comp, cl) && p[cl] == '=')) {
+            if (out != pol) *out++ = ',';
+            memmove(out, p, n);
+            out += n;
+        }
+        p += n;
+        if (*p) p++;
+    }
+    *out = '\0';
+}
+
 struct sweep_row {
     int64_t run;
     long x;    /* index into the distinct x values */
@@ -207,6 +225,9 @@ int cli_plot_sweep(struct res_db *db, const struct cli_plot_request *req, struct
         char pol[600];
         if (!param_value(runs[r].params, "policy", pol, sizeof pol))
             snprintf(pol, sizeof pol, "%s", runs[r].policy);
+        /* x = policy.K (--set policy.queue=fifo,...): the policy's K is on
+         * the x axis, so it must not split the lines too. */
+        if (!strncmp(xkey, "policy.", 7)) policy_without(pol, xkey + 7);
         snprintf(key, sizeof key, "%s|%s", x_is_policy ? "" : pol, rest2);
         long line = names_intern(&lines, key);
         if (line >= 0 && (size_t)line == line_policy.n) {
@@ -283,7 +304,7 @@ int cli_plot_sweep(struct res_db *db, const struct cli_plot_request *req, struct
         snprintf(tmp, sizeof tmp, "%s", line_policy.v[l]);
         for (char *save = NULL, *tok = strtok_r(tmp, ",;", &save); tok;
              tok = strtok_r(NULL, ",;", &save))
-            names_intern(&items[l], tok);
+            names_intern(&items[l], strncmp(tok, "policy.", 7) ? tok : tok + 7);
     }
     f = cli_plot_open_data(job, "sweep.dat", err);
     if (!f) {
