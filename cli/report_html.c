@@ -382,6 +382,7 @@ static const char style[] =
     "th{background:#f3f3f3}td.n{text-align:right;font-variant-numeric:tabular-nums}\n"
     "table.summary th:first-child{white-space:nowrap}\n"
     "figure{margin:1em 0}figure svg{width:100%;height:auto;border:1px solid #eee}\n"
+    "figure svg image{image-rendering:pixelated}\n"
     "figcaption{font-size:.85em;color:#555}p.none{color:#777;font-size:.9em}\n"
     "details summary{cursor:pointer;color:#444;font-size:.9em}\n"
     "nav a{margin-right:1em}code{font-size:.95em}\n";

@@ -4,7 +4,7 @@
 # that is opened is closed in order, ids are unique, each chart is an
 # inlined <svg> with a caption, the summary, per-model and anomaly tables
 # are there, and nothing refers to another file or a network (no src=, no
-# link, no http(s) URL but the SVG namespaces).
+# link, no http(s) URL but the SVG namespaces; an image only as a data: URI).
 set -u
 THAW=${THAW:-}
 if [ -z "$THAW" ] || [ ! -x "$THAW" ]; then
@@ -43,7 +43,8 @@ class P(html.parser.HTMLParser):
         self.count[tag] = self.count.get(tag, 0) + 1
         for k, v in attrs:
             if k == "id": self.ids.append(v)
-            if k == "src" or (k in ("href", "xlink:href") and v and not v.startswith("#")):
+            # an image inlined as a data: URI (the vram heatmap) is in the file
+            if k == "src" or (k in ("href", "xlink:href") and v and not v.startswith(("#", "data:"))):
                 self.bad.append((tag, k, v))
         if tag == "link": self.bad.append((tag, "link", ""))
         if tag not in VOID: self.stack.append(tag)
@@ -51,7 +52,7 @@ class P(html.parser.HTMLParser):
         self.count[tag] = self.count.get(tag, 0) + 1
         for k, v in attrs:
             if k == "id": self.ids.append(v)
-            if k in ("href", "xlink:href") and v and not v.startswith("#"):
+            if k in ("href", "xlink:href") and v and not v.startswith(("#", "data:")):
                 self.bad.append((tag, k, v))
     def handle_endtag(self, tag):
         if not self.stack or self.stack[-1] != tag:
