@@ -137,7 +137,8 @@ int cli_plot_cluster(struct res_db *db, const struct res_run_meta *m, struct cli
              w.binned ? "\neach step: the largest value in its time bin" : "");
     cli_plot_gp_str(sb, "datafile", job->files[0]);
     cli_plot_gp_num(sb, "vramcap", cap_gib);
-    cli_plot_gp_num(sb, "topcount", fmax(w.top[RES_CLUSTER_READY], w.top[RES_CLUSTER_QUEUED]));
+    cli_plot_gp_num(sb, "topready", w.top[RES_CLUSTER_READY]);
+    cli_plot_gp_num(sb, "topqueued", w.top[RES_CLUSTER_QUEUED]);
     cli_plot_gp_num(sb, "toprequests", w.top[RES_CLUSTER_WAITING]);
     cli_plot_gp_num(sb, "tmax", gpus.end_s);
     cli_plot_gp_title(sb, title);

@@ -654,7 +654,10 @@ static void test_scale_cluster(void **state)
     read_row(job.files[0], 100, row, sizeof row);
     assert_string_equal(row, "100 100 0 0 2560.000000\n");
     assert_non_null(strstr(job.assign, "vramcap=20480;"));
-    assert_non_null(strstr(job.assign, "topcount=256;"));
+    /* READY peaks at 256; queued never rises: each load's start at 0
+     * sorts before its enqueue at 0 (decreases first), so 0. */
+    assert_non_null(strstr(job.assign, "topready=256;"));
+    assert_non_null(strstr(job.assign, "topqueued=0;"));
     assert_non_null(strstr(job.assign, "toprequests=16;"));
     render_png(fx, &job);
     cli_plot_job_free(&job, 0);
