@@ -48,7 +48,7 @@ static const char usage[] =
     "  --keep-data      keep the data files given to gnuplot and print their folder\n"
     "  --log            a log scale on the value axis: latency (x) for cdf, the\n"
     "                   metric (y) for sweep, GiB (y) for vram lines, both for\n"
-    "                   validate\n"
+    "                   validate, waiting requests (y) for cluster\n"
     "\n"
     "Environment: THAW_GNUPLOT names the gnuplot program (default gnuplot, from\n"
     "PATH); THAW_PLOTS_DIR the folder of the chart scripts. The data files and\n"
