@@ -434,6 +434,11 @@ int cli_plot_timeline(struct res_db *db, const struct res_run_meta *m, struct cl
     bool summary = nshown < ngpu;
     for (size_t r = 0; r < ngpu; r++)
         if (row_of[r] >= 0 && names_push(&rows, gpus.names.v[r]) < 0) t->oom = true;
+    if (t->oom) {
+        free(lanes_of_row);
+        rc = thaw_err_set(err, THAW_ENOMEM, "plot: out of memory");
+        goto out;
+    }
 
     f = cli_plot_open_data(job, "spans.dat", err);
     if (!f) {
