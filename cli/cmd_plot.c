@@ -127,12 +127,14 @@ static int run(int argc, char **argv)
         }
     }
     if (!kind_name) {
-        rc = cli_usage_error("plot", "which chart? timeline, cdf, vram, sweep, validate or cluster");
+        rc =
+            cli_usage_error("plot", "which chart? timeline, cdf, vram, sweep, validate or cluster");
         goto done;
     }
     enum cli_plot_kind kind;
     if (cli_plot_kind_parse(kind_name, &kind) < 0) {
-        rc = cli_usage_error("plot", "unknown chart \"%s\" (timeline, cdf, vram, sweep, validate, cluster)",
+        rc = cli_usage_error("plot",
+                             "unknown chart \"%s\" (timeline, cdf, vram, sweep, validate, cluster)",
                              kind_name);
         goto done;
     }
