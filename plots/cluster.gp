@@ -36,14 +36,18 @@ set key outside right top vertical Left reverse samplen 2 spacing 1.2
 set format x ''
 set ylabel 'instances'
 set yrange [0:(topready > 0 ? topready * 1.1 : 1)]
+# Counts: whole tics only (no "0.5 instances" on a small cluster).
+if (topready <= 8) { set ytics 1 } else { set ytics autofreq }
 plot datafile using 1:2 with steps lw 2.5 lc rgb '#2ca02c' title 'READY instances'
 
 set ylabel 'loads'
 set yrange [0:(topqueued > 0 ? topqueued * 1.1 : 1)]
+if (topqueued <= 8) { set ytics 1 } else { set ytics autofreq }
 plot datafile using 1:3 with steps lw 2 lc rgb '#ff7f0e' title 'loads queued'
 
 set ylabel 'requests'
 set yrange [0:(toprequests > 0 ? toprequests * 1.1 : 1)]
+if (toprequests <= 8) { set ytics 1 } else { set ytics autofreq }
 if (exists("logscale") && logscale) {
     set logscale y
     set yrange [0.8:(toprequests > 1 ? toprequests * 2 : 10)]
@@ -51,6 +55,7 @@ if (exists("logscale") && logscale) {
 plot datafile using 1:($4 > 0 ? $4 : (exists("logscale") && logscale ? NaN : 0)) with steps \
      lw 2 lc rgb '#d62728' title 'requests waiting'
 unset logscale y
+set ytics autofreq
 
 set format x '%g'
 set xlabel 'time since the run started (s)'
