@@ -21,7 +21,7 @@
 static const char usage[] =
     "usage: thaw plan SCENARIO --vary KEY=LO..HI --target 'METRIC<VALUE'...\n"
     "                 [--seeds LIST] [--policy SPEC] [--set KEY=V]... [--jobs N]\n"
-    "                 [--allow-unserved] [--db DB] [--quiet]\n"
+    "                 [--allow-unserved] [--db DB] [--quiet] [--format table|csv|json]\n"
     "\n"
     "Finds the smallest integer value of KEY in LO..HI for which METRIC (the mean\n"
     "over the seeds of a summary metric, see 'thaw report') meets the target, e.g.\n"
@@ -56,6 +56,11 @@ static const char usage[] =
     "  --jobs N           simulations at once (default: the number of CPUs)\n"
     "  --db DB            results database (default " CLI_DEFAULT_DB ")\n"
     "  --quiet            no progress lines\n"
+    "  --format F         the evaluated points as a table (default), or csv / json:\n"
+    "                     a row (object) per point: KEY, per target METRIC,\n"
+    "                     METRIC_ci95_low, METRIC_ci95_high, METRIC_n, then\n"
+    "                     unserved, target (met | missed), first_run, last_run; the\n"
+    "                     answer and plan id then go to stderr\n"
     "\n"
     "exit status: 0 an answer was found, 1 no value in the range meets the target\n"
     "or a run failed, 2 usage error\n";
@@ -249,6 +254,54 @@ static int find_seen(const struct plan_ctx *c, long x)
     return -1;
 }
 
+/* --format csv|json: the evaluated points, one row each, in the order of
+ * the table. */
+static int plan_rows(const struct plan_ctx *c, const struct cli_plan_result *r, enum cli_format fmt)
+{
+    enum { PER_TARGET = 4, FIXED = 5 };
+    char names[FIXED + PER_TARGET * MAX_TARGETS][96];
+    const char *cols[FIXED + PER_TARGET * MAX_TARGETS];
+    int nc = 0;
+    snprintf(names[nc++], sizeof names[0], "%s", c->key);
+    for (int t = 0; t < c->target_count; t++) {
+        const char *m = c->targets[t].metric;
+        snprintf(names[nc++], sizeof names[0], "%s", m);
+        snprintf(names[nc++], sizeof names[0], "%s_ci95_low", m);
+        snprintf(names[nc++], sizeof names[0], "%s_ci95_high", m);
+        snprintf(names[nc++], sizeof names[0], "%s_n", m);
+    }
+    static const char *const tail[] = {"unserved", "target", "first_run", "last_run"};
+    for (int i = 0; i < 4; i++)
+        snprintf(names[nc++], sizeof names[0], "%s", tail[i]);
+    for (int i = 0; i < nc; i++)
+        cols[i] = names[i];
+    struct cli_writer w;
+    cli_writer_init(&w, fmt, stdout);
+    int rc = cli_writer_columns(&w, nc, cols);
+    for (int i = 0; rc == 0 && i < r->point_count; i++) {
+        int s = find_seen(c, r->points[i].x);
+        if (s < 0) continue;
+        struct res_value v[FIXED + PER_TARGET * MAX_TARGETS];
+        int k = 0;
+        v[k++] = (struct res_value){.type = RES_VAL_INT, .i = c->seen[s].x};
+        for (int t = 0; t < c->target_count; t++) {
+            v[k++] = (struct res_value){.type = RES_VAL_REAL, .r = c->seen[s].value[t]};
+            v[k++] = (struct res_value){.type = RES_VAL_REAL, .r = c->seen[s].lo[t]};
+            v[k++] = (struct res_value){.type = RES_VAL_REAL, .r = c->seen[s].hi[t]};
+            v[k++] = (struct res_value){.type = RES_VAL_INT, .i = c->seen[s].n[t]};
+        }
+        v[k++] = (struct res_value){.type = RES_VAL_REAL, .r = c->seen[s].unserved};
+        v[k++] =
+            (struct res_value){.type = RES_VAL_TEXT, .text = c->seen[s].meets ? "met" : "missed"};
+        v[k++] = (struct res_value){.type = RES_VAL_INT, .i = c->seen[s].first_run};
+        v[k++] = (struct res_value){.type = RES_VAL_INT, .i = c->seen[s].last_run};
+        rc = cli_writer_row(&w, k, v);
+    }
+    if (rc == 0) rc = cli_writer_end(&w);
+    cli_writer_free(&w);
+    return rc;
+}
+
 static int run(int argc, char **argv)
 {
     struct plan_ctx *c = calloc(1, sizeof *c);
@@ -256,6 +309,7 @@ static int run(int argc, char **argv)
     const char *target_text[MAX_TARGETS];
     int target_count = 0;
     unsigned long long jobs_n = 0;
+    enum cli_format fmt = CLI_FMT_TABLE;
     struct cli_plan_target targets[MAX_TARGETS];
     struct thaw_err err = {0};
     int rc = CLI_EXIT_USAGE;
@@ -270,7 +324,7 @@ static int run(int argc, char **argv)
         const char *a = argv[i];
         bool takes = !strcmp(a, "--vary") || !strcmp(a, "--target") || !strcmp(a, "--seeds") ||
                      !strcmp(a, "--policy") || !strcmp(a, "--set") || !strcmp(a, "--jobs") ||
-                     !strcmp(a, "--db");
+                     !strcmp(a, "--db") || !strcmp(a, "--format");
         if (takes) {
             if (i + 1 >= argc) {
                 cli_usage_error("plan", "%s needs a value", a);
@@ -304,6 +358,8 @@ static int run(int argc, char **argv)
                 c->sets[c->set_count++] = v;
             } else if (!strcmp(a, "--db")) {
                 db_path = v;
+            } else if (!strcmp(a, "--format")) {
+                if (cli_format_parse("plan", v, &fmt) < 0) goto out;
             } else if (cli_parse_range("plan", "--jobs", v, 1, 1024, &jobs_n) < 0) {
                 goto out;
             }
@@ -390,6 +446,13 @@ static int run(int argc, char **argv)
     /* The evidence: every evaluated value in order (a point the search
      * asked for but that was never evaluated is no evidence: left out). */
     int kw = (int)(strlen(key) > 8 ? strlen(key) : 8);
+    if (fmt != CLI_FMT_TABLE) {
+        if (plan_rows(c, r, fmt) < 0) {
+            fprintf(stderr, "thaw plan: cannot write the points\n");
+            c->failed = true;
+        }
+        goto answer;
+    }
     printf("%-*s", kw, key);
     for (int t = 0; t < target_count; t++)
         printf("  %-22s %-23s %6s", targets[t].metric, "95% interval", "n");
@@ -407,6 +470,9 @@ static int run(int argc, char **argv)
                c->seen[sidx].meets ? "met" : "missed", (long long)c->seen[sidx].first_run,
                (long long)c->seen[sidx].last_run);
     }
+answer:;
+    /* csv / json keep stdout for the rows */
+    FILE *say = fmt == CLI_FMT_TABLE ? stdout : stderr;
     if (c->failed) {
         fprintf(stderr, "thaw plan: stopped: a point could not be evaluated (see above)\n");
     } else {
@@ -417,13 +483,13 @@ static int run(int argc, char **argv)
                     "wrong: check the whole range with thaw sweep --set %s=...\n",
                     r->answer, key, key);
         if (r->found) {
-            printf("answer: %s = %ld (%s)\n", key, r->answer, what);
+            fprintf(say, "answer: %s = %ld (%s)\n", key, r->answer, what);
             rc = CLI_EXIT_OK;
         } else {
-            printf("answer: none: no %s in %ld..%ld gives %s\n", key, lo, hi, what);
+            fprintf(say, "answer: none: no %s in %ld..%ld gives %s\n", key, lo, hi, what);
         }
     }
-    printf("plan %s (runs in %s)\n", plan_id, db_path);
+    fprintf(say, "plan %s (runs in %s)\n", plan_id, db_path);
     free(r);
 out:
     if (c->db) res_close(c->db);

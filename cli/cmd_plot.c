@@ -20,11 +20,15 @@ static const char usage[] =
     "  timeline   a Gantt chart of one run: a row per GPU, for each instance its\n"
     "             wait in the queue (hatched), its load (solid) and its time READY\n"
     "             (light), one colour per model, fault marks across the rows.\n"
-    "             RUN: a run id or uuid prefix; default the latest run.\n"
+    "             RUN: a run id or uuid prefix; default the latest run. Above 32\n"
+    "             GPUs: the 24 busiest GPUs, then a row per node.\n"
     "  cdf        cold-start latency (loads for a demand or a failover, enqueued\n"
     "             to READY) as a CDF, a line per RUN; a sweep id as RUN gives a\n"
     "             line per point of the sweep, seeds pooled. Default: latest run.\n"
-    "  vram       VRAM reserved per GPU over time for one run (default latest).\n"
+    "  vram       VRAM reserved per GPU over time for one run (default latest);\n"
+    "             above 16 GPUs a heatmap, GPU x time.\n"
+    "  cluster    the whole cluster over time for one run (default latest): READY\n"
+    "             instances, queued loads, waiting requests, VRAM reserved.\n"
     "  sweep      a metric against a swept parameter, a line per policy, the mean\n"
     "             over seeds with 95% confidence bars. RUN: a sweep id; default\n"
     "             the latest sweep.\n"
@@ -44,7 +48,7 @@ static const char usage[] =
     "  --keep-data      keep the data files given to gnuplot and print their folder\n"
     "  --log            a log scale on the value axis: latency (x) for cdf, the\n"
     "                   metric (y) for sweep, GiB (y) for vram lines, both for\n"
-    "                   validate\n"
+    "                   validate, waiting requests (y) for cluster\n"
     "\n"
     "Environment: THAW_GNUPLOT names the gnuplot program (default gnuplot, from\n"
     "PATH); THAW_PLOTS_DIR the folder of the chart scripts. The data files and\n"
@@ -123,12 +127,14 @@ static int run(int argc, char **argv)
         }
     }
     if (!kind_name) {
-        rc = cli_usage_error("plot", "which chart? timeline, cdf, vram, sweep or validate");
+        rc =
+            cli_usage_error("plot", "which chart? timeline, cdf, vram, sweep, validate or cluster");
         goto done;
     }
     enum cli_plot_kind kind;
     if (cli_plot_kind_parse(kind_name, &kind) < 0) {
-        rc = cli_usage_error("plot", "unknown chart \"%s\" (timeline, cdf, vram, sweep, validate)",
+        rc = cli_usage_error("plot",
+                             "unknown chart \"%s\" (timeline, cdf, vram, sweep, validate, cluster)",
                              kind_name);
         goto done;
     }

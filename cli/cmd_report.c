@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "report_html.h"
 #include "results.h"
 
 static const char report_usage[] =
@@ -15,6 +16,7 @@ static const char report_usage[] =
     "                   [RUN...]\n"
     "       thaw report --explain\n"
     "       thaw report [--db PATH] [--format F] --select SELECTOR [--metric M]...\n"
+    "       thaw report [--db PATH] [RUN|SELECTOR...] --html OUT.html\n"
     "\n"
     "Prints the summary of stored runs side by side: for each run its id, uuid,\n"
     "mode, scenario, seed, status and policy, then one row per metric (cold-start\n"
@@ -41,13 +43,19 @@ static const char report_usage[] =
     "  --format F  table (default), or csv / json: one row (object) per run with\n"
     "              its identity and every metric as a column (the run_summary\n"
     "              view; with --metric, run, seed, params and those metrics)\n"
+    "  --html F    one self-contained HTML file F instead: the summary side by\n"
+    "              side, each run's per-model table, anomalies and charts (SVG\n"
+    "              from gnuplot, inlined; nothing fetched from a network); the\n"
+    "              runs as ids, uuid prefixes or selectors (sweep=ID adds the\n"
+    "              sweep chart); prints F\n"
     "\n"
     "examples:\n"
     "  thaw report                 the last run\n"
     "  thaw report 3 4             runs 3 and 4 side by side\n"
     "  thaw report --db lab.db 9f2c\n"
     "  thaw report --select sweep=4f1e --metric makespan_s\n"
-    "  thaw report --select sweep=4f1e --format csv > sweep.csv\n";
+    "  thaw report --select sweep=4f1e --format csv > sweep.csv\n"
+    "  thaw report 12 --html run12.html\n";
 
 /* csv / json: the run_summary rows, narrowed to the chosen columns. */
 struct report_sink {
@@ -183,11 +191,41 @@ static int report_models_and_anomalies(struct res_db *db, const int64_t *runs, i
     return CLI_EXIT_OK;
 }
 
+/* --html: the runs as words (ids, uuid prefixes, selectors) or --select;
+ * the sweep chart when they all belong to one sweep. */
+static int report_html(struct res_db *db, const char *const *words, int nwords,
+                       const char *selector, const char *out)
+{
+    struct thaw_err err = {0};
+    int64_t *ids = NULL;
+    int n = 0;
+    int rc = selector ? res_select_runs(db, selector, &ids, &n, &err)
+                      : cli_runs_resolve(db, words, nwords, &ids, &n, &err);
+    if (rc == 0 && n == 0) rc = thaw_err_set(&err, THAW_ENOENT, "no run matches");
+    char sweep[64] = "";
+    for (int i = 0; rc == 0 && i < n; i++) {
+        struct res_run_meta m;
+        if ((rc = res_run_meta_load(db, ids[i], &m, &err)) < 0) break;
+        if (i == 0)
+            snprintf(sweep, sizeof sweep, "%s", m.sweep_id);
+        else if (strcmp(sweep, m.sweep_id))
+            sweep[0] = '\0';
+    }
+    if (rc == 0) rc = cli_report_html(db, ids, n, sweep[0] ? sweep : NULL, out, NULL, &err);
+    free(ids);
+    if (rc < 0) {
+        fprintf(stderr, "thaw report: %s\n", err.msg);
+        return CLI_EXIT_FAIL;
+    }
+    printf("%s\n", out);
+    return CLI_EXIT_OK;
+}
+
 static int report_run(int argc, char **argv)
 {
     bool by_model = false, autoscaler = false;
     const char *db_path = CLI_DEFAULT_DB;
-    const char *selector = NULL;
+    const char *selector = NULL, *html = NULL;
     enum cli_format fmt = CLI_FMT_TABLE;
     char metric_list[1024] = ""; /* every --metric, joined by ',' */
     const char **sel = calloc((size_t)argc + 1, sizeof *sel);
@@ -199,7 +237,8 @@ static int report_run(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i];
         bool takes_value = !strcmp(opt, "--db") || !strcmp(opt, "--select") ||
-                           !strcmp(opt, "--metric") || !strcmp(opt, "--format");
+                           !strcmp(opt, "--metric") || !strcmp(opt, "--format") ||
+                           !strcmp(opt, "--html");
         if (takes_value && i + 1 >= argc) {
             free(sel);
             return cli_usage_error("report", "%s needs a value", opt);
@@ -213,6 +252,8 @@ static int report_run(int argc, char **argv)
                 free(sel);
                 return CLI_EXIT_USAGE;
             }
+        } else if (!strcmp(opt, "--html")) {
+            html = argv[++i];
         } else if (!strcmp(opt, "--select")) {
             selector = argv[++i];
         } else if (!strcmp(opt, "--metric")) {
@@ -241,6 +282,11 @@ static int report_run(int argc, char **argv)
         free(sel);
         return cli_usage_error("report", "give runs or --select, not both");
     }
+    if (html && (fmt != CLI_FMT_TABLE || metric_list[0] || by_model || autoscaler)) {
+        free(sel);
+        return cli_usage_error("report", "--html writes everything: no --format, --metric, "
+                                         "--by-model or --autoscaler with it");
+    }
     if (metric_list[0] && !selector) {
         free(sel);
         return cli_usage_error("report", "--metric chooses the columns of a --select table");
@@ -263,6 +309,10 @@ static int report_run(int argc, char **argv)
     }
     if (res_open(db_path, &db, &err) < 0) {
         fprintf(stderr, "thaw report: %s\n", err.msg);
+        goto out;
+    }
+    if (html) {
+        rc = report_html(db, sel, nsel, selector, html);
         goto out;
     }
     if (selector) {

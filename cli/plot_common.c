@@ -14,8 +14,8 @@
 #define THAW_PLOTS_DIR THAW_SOURCE_DIR "/plots"
 #endif
 
-static const char *const kind_names[CLI_PLOT_KIND_COUNT] = {"timeline", "cdf", "vram", "sweep",
-                                                            "validate"};
+static const char *const kind_names[CLI_PLOT_KIND_COUNT] = {"timeline", "cdf",      "vram",
+                                                            "sweep",    "validate", "cluster"};
 
 const char *cli_plot_kind_name(enum cli_plot_kind k)
 {
@@ -273,7 +273,8 @@ void cli_plot_run_items(const struct res_run_meta *m, bool with_seed, struct nam
     for (char *save = NULL, *tok = strtok_r(par, ";", &save); tok;
          tok = strtok_r(NULL, ";", &save)) {
         if (strncmp(tok, "policy=", 7)) {
-            names_intern(items, tok);
+            /* --set policy.K=V says what runs.policy says as K=V */
+            names_intern(items, strncmp(tok, "policy.", 7) ? tok : tok + 7);
             continue;
         }
         /* A sweep's --policy SPEC may set more than runs.policy shows
@@ -342,7 +343,8 @@ int cli_plot_prepare(struct res_db *db, const struct cli_plot_request *req,
     }
     struct cli_plot_sbuf sb = {0};
     int rc = 0;
-    if (req->kind == CLI_PLOT_TIMELINE || req->kind == CLI_PLOT_VRAM) {
+    if (req->kind == CLI_PLOT_TIMELINE || req->kind == CLI_PLOT_VRAM ||
+        req->kind == CLI_PLOT_CLUSTER) {
         int64_t id;
         struct res_run_meta m;
         if (req->sel_count > 1)
@@ -353,7 +355,8 @@ int cli_plot_prepare(struct res_db *db, const struct cli_plot_request *req,
         if (rc == 0) {
             snprintf(job->label, sizeof job->label, "%lld", (long long)id);
             rc = req->kind == CLI_PLOT_TIMELINE ? cli_plot_timeline(db, &m, job, &sb, err)
-                                                : cli_plot_vram(db, &m, job, &sb, err);
+                 : req->kind == CLI_PLOT_VRAM   ? cli_plot_vram(db, &m, job, &sb, err)
+                                                : cli_plot_cluster(db, &m, job, &sb, err);
         }
     } else if (req->kind == CLI_PLOT_CDF) {
         rc = cli_plot_cdf(db, req, job, &sb, err);

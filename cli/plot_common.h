@@ -3,7 +3,8 @@
  * depend on hashing), the gnuplot -e string, the data files, labels made
  * of what differs between runs, and a run's GPUs. plot_common.c holds them
  * and cli_plot_prepare, which calls one chart function per plots/KIND.gp:
- * plot_timeline.c, plot_vram.c, plot_cdf.c, plot_sweep.c, plot_validate.c.
+ * plot_timeline.c, plot_vram.c, plot_cdf.c, plot_sweep.c, plot_validate.c,
+ * plot_cluster.c.
  * The charts read the database through results.h only. */
 #ifndef THAW_CLI_PLOT_COMMON_H
 #define THAW_CLI_PLOT_COMMON_H
@@ -124,6 +125,8 @@ int cli_plot_cdf(struct res_db *db, const struct cli_plot_request *req, struct c
                  struct cli_plot_sbuf *sb, struct thaw_err *err);
 int cli_plot_sweep(struct res_db *db, const struct cli_plot_request *req, struct cli_plot_job *job,
                    struct cli_plot_sbuf *sb, struct thaw_err *err);
+int cli_plot_cluster(struct res_db *db, const struct res_run_meta *m, struct cli_plot_job *job,
+                     struct cli_plot_sbuf *sb, struct thaw_err *err);
 int cli_plot_validate(struct res_db *db, const struct cli_plot_request *req,
                       struct cli_plot_job *job, struct cli_plot_sbuf *sb, struct thaw_err *err);
 

@@ -4,7 +4,7 @@
  * mkdtemp folder) and the variables handed to the chart's gnuplot script
  * (plots/KIND.gp), then gnuplot itself, run with fork + execvp and never
  * through a shell. One file per chart: plot_timeline.c, plot_vram.c,
- * plot_cdf.c, plot_sweep.c, plot_validate.c; what they share in
+ * plot_cdf.c, plot_sweep.c, plot_validate.c, plot_cluster.c; what they share in
  * plot_common.c (plot_common.h), gnuplot in plot_render.c. cmd_plot.c is
  * only the option parsing around it. */
 #ifndef THAW_CLI_PLOT_DATA_H
@@ -23,6 +23,7 @@ enum cli_plot_kind {
     CLI_PLOT_VRAM,
     CLI_PLOT_SWEEP,
     CLI_PLOT_VALIDATE,
+    CLI_PLOT_CLUSTER,
     CLI_PLOT_KIND_COUNT
 };
 
@@ -31,7 +32,7 @@ const char *cli_plot_kind_name(enum cli_plot_kind k);
 int cli_plot_kind_parse(const char *name, enum cli_plot_kind *out);
 
 /* What to plot. sel[] are the RUN arguments as given:
- *   timeline, vram: at most one run (id or uuid prefix); none = latest run.
+ *   timeline, vram, cluster: at most one run (id or uuid prefix); none = latest run.
  *   cdf: runs, or sweep ids (one line per policy/parameter point of the
  *        sweep, seeds pooled); none = latest run.
  *   sweep: at most one sweep id; none = the latest sweep.

@@ -4,7 +4,9 @@
  * p95/p99_s the percentile pooled over the seeds' cold starts with its
  * order-statistic interval (res_cold_start_pooled, as plan). The x axis is numeric when
  * every value is a number with one unit suffix, else categorical in grid
- * order; lines are dodged sideways so their bars do not hide each other. */
+ * order; lines are dodged sideways so their bars do not hide each other.
+ * The x labels are given once per value (xvals, xcats), so sweep.gp can
+ * thin and tilt them when there are many. */
 #include "plot_common.h"
 
 #include <gsl/gsl_cdf.h>
@@ -92,6 +94,24 @@ static void params_without(const char *params, const char *key, char *out, size_
         p += n;
         if (*p) p++;
     }
+}
+
+/* Removes the component "comp=..." from a policy "k=v,k=v" in place. */
+static void policy_without(char *pol, const char *comp)
+{
+    size_t cl = strlen(comp);
+    char *out = pol;
+    for (const char *p = pol; *p;) {
+        size_t n = strcspn(p, ",");
+        if (!(n > cl && !strncmp(p, comp, cl) && p[cl] == '=')) {
+            if (out != pol) *out++ = ',';
+            memmove(out, p, n);
+            out += n;
+        }
+        p += n;
+        if (*p) p++;
+    }
+    *out = '\0';
 }
 
 struct sweep_row {
@@ -205,6 +225,9 @@ int cli_plot_sweep(struct res_db *db, const struct cli_plot_request *req, struct
         char pol[600];
         if (!param_value(runs[r].params, "policy", pol, sizeof pol))
             snprintf(pol, sizeof pol, "%s", runs[r].policy);
+        /* x = policy.K (--set policy.queue=fifo,...): the policy's K is on
+         * the x axis, so it must not split the lines too. */
+        if (!strncmp(xkey, "policy.", 7)) policy_without(pol, xkey + 7);
         snprintf(key, sizeof key, "%s|%s", x_is_policy ? "" : pol, rest2);
         long line = names_intern(&lines, key);
         if (line >= 0 && (size_t)line == line_policy.n) {
@@ -281,7 +304,7 @@ int cli_plot_sweep(struct res_db *db, const struct cli_plot_request *req, struct
         snprintf(tmp, sizeof tmp, "%s", line_policy.v[l]);
         for (char *save = NULL, *tok = strtok_r(tmp, ",;", &save); tok;
              tok = strtok_r(NULL, ",;", &save))
-            names_intern(&items[l], tok);
+            names_intern(&items[l], strncmp(tok, "policy.", 7) ? tok : tok + 7);
     }
     f = cli_plot_open_data(job, "sweep.dat", err);
     if (!f) {
@@ -393,6 +416,19 @@ int cli_plot_sweep(struct res_db *db, const struct cli_plot_request *req, struct
     cli_plot_gp_str(sb, "xlabel", xlabel);
     cli_plot_gp_str(sb, "ylabel", ylabel);
     cli_plot_gp_num(sb, "categorical", numeric ? 0 : 1);
+    if (!numeric) {
+        /* The categories once each, in x order: labels drawn per point
+         * (xtic() of every line) would repeat at each dodged x. */
+        char **cats = malloc((xs.n ? xs.n : 1) * sizeof *cats);
+        if (!cats) {
+            rc = thaw_err_set(err, THAW_ENOMEM, "plot: out of memory");
+            goto sweep_out;
+        }
+        for (size_t i = 0; i < xs.n; i++)
+            cats[i] = xs.v[xorder[i]];
+        cli_plot_gp_words(sb, "xcats", cats, xs.n);
+        free(cats);
+    }
     if (numeric) {
         char xvals[2048] = "";
         size_t used = 0;

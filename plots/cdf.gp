@@ -11,10 +11,16 @@ if (!exists("outfile")) outfile = 'cdf.png'
 if (!exists("title")) title = 'Cold-start latency'
 
 nruns = words(titles)
+# Long labels go below the plot, one a line: the canvas grows by a line
+# each, so the plot keeps its height.
+longest = 0
+do for [i = 1:nruns] { if (strlen(word(titles, i)) > longest) { longest = strlen(word(titles, i)) } }
+height = 640
+if (longest > 32 && nruns > 6) { height = 640 + 18 * nruns }
 if (term eq 'svg') {
-    set terminal svg size 1000, 640 dynamic background rgb 'white' font 'Helvetica,13'
+    set terminal svg size 1000, height dynamic background rgb 'white' font 'Helvetica,13'
 } else {
-    set terminal pngcairo size 1000, 640 background rgb 'white' font 'Helvetica,11'
+    set terminal pngcairo size 1000, height background rgb 'white' font 'Helvetica,11'
 }
 set termoption noenhanced
 set output outfile

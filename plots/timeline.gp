@@ -10,6 +10,9 @@
 # colour_index indexes `models`: the models, or their groups when there are
 # more than twelve models from fewer scenario entries (small-0, small-1 .. -> small).
 # faults.dat: t_s  y_top  y_bottom  kind(0 fault, 1 recovered)  target
+# Above 32 GPUs thaw shows the 24 busiest (nshown) and gives nodesfile: a
+# row per node after the GPU rows (gpus lists the GPUs, then the nodes):
+#   y_center  t_mid_s  half_width_s  half_height  loads_in_flight_per_gpu  node
 if (!exists("term")) term = 'pngcairo'
 if (!exists("outfile")) outfile = 'timeline.png'
 if (!exists("title")) title = 'Cold-start timeline'
@@ -18,6 +21,7 @@ if (!exists("nrecovered")) nrecovered = 0
 if (!exists("tdone")) tdone = -1
 
 ngpu = words(gpus)
+if (!exists("nshown")) nshown = ngpu
 nmod = words(models)
 height = 180 + 70 * ngpu
 if (height > 2000) height = 2000
@@ -40,13 +44,28 @@ set ylabel 'GPU'
 set xrange [0:tmax]
 set yrange [ngpu:0]
 # Many GPUs: label every step-th row so the names stay readable.
-step = ngpu > 40 ? int(ceil(ngpu / 40.0)) : 1
+step = ngpu > 64 ? int(ceil(ngpu / 40.0)) : 1
 set ytics scale 0 ()
 do for [i = 1:ngpu] { if ((i - 1) % step == 0) { set ytics add (word(gpus, i) i - 0.5) } }
 set grid xtics lc rgb '#dddddd'
 # Lines between GPU rows.
 if (ngpu <= 64) {
     do for [i = 1:ngpu - 1] { set arrow from graph 0, first i to graph 1, first i nohead lc rgb '#999999' lw 1 back }
+}
+# The node summary: a heavy line between the GPU rows and the node rows,
+# its colour scale below the plot.
+nodeplot = ""
+if (exists("nodesfile")) {
+    set arrow from graph 0, first nshown to graph 1, first nshown nohead lc rgb '#000000' lw 2.5 front
+    set ylabel 'GPU (the busiest), then node'
+    set palette defined (0 '#fff5eb', 0.5 '#fdae6b', 1 '#e6550d', 2 '#7f2704')
+    set cbrange [0:*]
+    set cblabel 'node rows: loads in flight per GPU' font ',9'
+    set colorbox vertical user origin screen 0.875, screen 0.08 size screen 0.018, screen 0.22
+    set cbtics font ',9'
+    nodeplot = "nodesfile using 2:1:($3 * 1.2):4:5 with boxxyerror fs solid 1.0 noborder lc palette notitle,"
+} else {
+    unset colorbox
 }
 if (tdone > 0) {
     set arrow from first tdone, graph 0 to first tdone, graph 1 nohead dt 2 lc rgb '#333333' lw 1.5 front
@@ -67,6 +86,7 @@ recoveryplot = nrecovered > 0 ? \
     "faults using ($4 == 1 ? $1 : NaN):2:(0):($3 - $2) with vectors nohead lw 2 dt 2 lc rgb '#00a000' title 'recovered'," : ""
 
 plot \
+    @nodeplot \
     for [m = 0:nmod - 1] spans using (sel(m, 2)):1:(($3 - $2) / 2):4 \
         with boxxyerror fs transparent solid 0.3 noborder lc rgb C[m % 12 + 1] notitle, \
     for [m = 0:nmod - 1] spans using (sel(m, 0)):1:(($3 - $2) / 2):4 \

@@ -694,4 +694,25 @@ int res_calibrate_phases(struct res_db *db, const int64_t *runs, int n_runs,
 int res_run_repeats(struct res_db *db, int64_t run, int64_t **ids, int *count,
                     struct thaw_err *err);
 
+/* ---- the whole cluster over time (cluster.c) ----------------------------- */
+
+/* What `thaw plot cluster` adds up: each change of one series at t_s. */
+enum res_cluster_series {
+    RES_CLUSTER_READY = 0, /* READY instances: first READY to first EVICTED/FAILED */
+    RES_CLUSTER_QUEUED,    /* loads in the queue: enqueued to started */
+    RES_CLUSTER_WAITING,   /* requests waiting: arrived to dispatched */
+    RES_CLUSTER_VRAM_GIB,  /* VRAM reserved, GiB (the vram_util_mean rule) */
+    RES_CLUSTER_SERIES_COUNT
+};
+struct res_cluster_step {
+    double t_s;
+    enum res_cluster_series series;
+    double delta; /* +1 / -1, or GiB for RES_CLUSTER_VRAM_GIB */
+};
+/* Calls fn for every step of the run in time order (ties: series, then
+ * decreases first); fn returns 0 to go on, as the row walks. */
+int res_cluster_steps(struct res_db *db, int64_t run,
+                      int (*fn)(const struct res_cluster_step *, void *), void *ctx,
+                      struct thaw_err *err);
+
 #endif

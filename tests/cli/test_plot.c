@@ -13,6 +13,7 @@
 
 #include "plot_common.c"
 #include "plot_cdf.c"
+#include "plot_cluster.c"
 #include "plot_render.c"
 #include "plot_sweep.c"
 #include "plot_timeline.c"
@@ -149,7 +150,7 @@ static size_t count_rows(const char *path)
 {
     FILE *f = fopen(path, "r");
     assert_non_null(f);
-    char line[1024];
+    char line[8192]; /* a heatmap row is 240 cells of 6 characters */
     size_t n = 0;
     while (fgets(line, sizeof line, f))
         if (line[0] != '#' && line[0] != '\n') n++;
@@ -487,6 +488,250 @@ static void test_sweep_pooled(void **state)
     cli_plot_job_free(&job, 0);
 }
 
+/* ---- at scale: 256 GPUs, 16 series ---------------------------------------
+ * Run 50: 32 nodes x 8 GPUs (node-K/gpuJ, flat 8K + J, 80 GiB each), one
+ * load per GPU g: model "a" + g % 16 (16 models), enqueued = started = 0,
+ * finished 1 + g, 10 GiB, READY at 1 + g to the end; 16 requests, the i-th
+ * arriving at i and dispatched at 100. The run's end: its latest row, 256.
+ * Runs 100-131: sweep sw16, cluster.nodes[0].vram in {40GiB, 80GiB} x
+ * models[0].count = L in 1..16, one seed, makespan_s = 10 L (+5 at 40GiB),
+ * one demand load of L s each. Run 140-169: sweep swcat, one line, 30
+ * categories of long names. Runs 200 (sim) / 201 (exec): 16 models, one
+ * load each, k + 1 s simulated and 1.1 (k + 1) measured. */
+static void add_run_gpus(struct res_db *db, int id, const char *mode, const char *sweep,
+                         const char *params, int nodes, int per_node)
+{
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO runs (id, uuid, mode, scenario, scenario_sha256, policy, seed, host, "
+             "version, sweep_id, params, started_at, duration_s, status) VALUES (%d, 'u%d', '%s', "
+             "'scenarios/large.yaml', 'sha-large', 'queue=fifo,placement=first_fit', 1, 'h', '0', "
+             "%s%s%s, '%s', '2026-01-01T00:00:00Z', 80, 'complete');",
+             id, id, mode, sweep ? "'" : "", sweep ? sweep : "NULL", sweep ? "'" : "", params);
+    exec_sql(db, sql);
+    for (int n = 0; n < nodes; n++)
+        for (int g = 0; g < per_node; g++) {
+            snprintf(sql, sizeof sql,
+                     "INSERT INTO gpus (run, gpu, name, node, vram) VALUES (%d, %d, "
+                     "'node-%d/gpu%d', 'node-%d', %lld);",
+                     id, n * per_node + g, n, g, n, 80 * GIB);
+            exec_sql(db, sql);
+        }
+}
+
+static int setup_scale(void **state)
+{
+    struct fixture *fx = calloc(1, sizeof *fx);
+    struct thaw_err err = {0};
+    snprintf(fx->dir, sizeof fx->dir, "%s/thaw-test-plot-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    assert_non_null(mkdtemp(fx->dir));
+    snprintf(fx->db_path, sizeof fx->db_path, "%s/t.db", fx->dir);
+    assert_int_equal(res_open(fx->db_path, &fx->db, &err), 0);
+    struct res_db *db = fx->db;
+    exec_sql(db, "BEGIN");
+    add_run_gpus(db, 50, "sim", NULL, "", 32, 8);
+    for (int g = 0; g < 256; g++) {
+        char model[2] = {(char)('a' + g % 16), 0};
+        add_load(db, 50, g + 1, model, g, "demand", 0, 0, 1 + g, 10 * GIB);
+    }
+    for (int i = 0; i < 16; i++) {
+        char sql[256];
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO requests (run, request_id, model, arrived, dispatched, finished, "
+                 "instance, cold) VALUES (50, %d, 'a', %d, 100, 101, 1, 1);",
+                 i + 1, i);
+        exec_sql(db, sql);
+    }
+    int id = 100;
+    for (int v = 0; v < 2; v++)
+        for (int l = 1; l <= 16; l++, id++) {
+            char params[128], sql[256];
+            snprintf(params, sizeof params, "cluster.nodes[0].vram=%dGiB;models[0].count=%d",
+                     v ? 80 : 40, l);
+            add_run_gpus(db, id, "sim", "sw16", params, 1, 2);
+            add_load(db, id, 1, "a", 0, "demand", 0, 0, l, GIB);
+            snprintf(sql, sizeof sql,
+                     "INSERT INTO metrics (run, name, value) VALUES (%d, 'makespan_s', %d);", id,
+                     10 * l + (v ? 0 : 5));
+            exec_sql(db, sql);
+        }
+    for (int k = 0; k < 30; k++, id++) {
+        char params[128], sql[256];
+        snprintf(params, sizeof params, "workload[0].arrivals=poisson-%d-per-second-burst", k);
+        add_run_gpus(db, 140 + k, "sim", "swcat", params, 1, 1);
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO metrics (run, name, value) VALUES (%d, 'makespan_s', %d);", 140 + k,
+                 k);
+        exec_sql(db, sql);
+    }
+    add_run_gpus(db, 200, "sim", NULL, "", 2, 8);
+    add_run_gpus(db, 201, "exec", NULL, "", 2, 8);
+    for (int k = 0; k < 16; k++) {
+        char model[2] = {(char)('a' + k), 0};
+        add_load(db, 200, k + 1, model, k, "demand", 0, 0, k + 1, GIB);
+        add_load(db, 201, k + 1, model, k, "demand", 0, 0, 1.1 * (k + 1), GIB);
+    }
+    exec_sql(db, "COMMIT");
+    *state = fx;
+    return 0;
+}
+
+/* Timeline at 256 GPUs: more than 32, so the 24 busiest - the longest
+ * loads, GPUs 232-255 (node-29/gpu0 on) - in cluster order, and a row per
+ * node. Spans: each shown GPU has a loading and a ready span (no wait):
+ * 48. Node rows: node K's loads end at 8K+1 .. 8K+8; with 240 bins of
+ * 256/240 s, node K has ceil((8K + 8) * 240 / 256) = ceil(7.5 (K + 1))
+ * bins with a load: the sum over K = 0..31 of 7.5 (K + 1) is 3960, plus
+ * 0.5 for each of the 16 even K: 3968. Node 0's first bin: gpu0 loads 1 s
+ * of it, gpus 1-7 all of it, (1 + 7 * 16/15) / (8 * 16/15) = 0.9921875,
+ * at y = 24 + 0.5. 16 models, 16 stems: 16 legend entries. */
+static void test_scale_timeline(void **state)
+{
+    struct fixture *fx = *state;
+    const char *sel[] = {"50"};
+    struct cli_plot_job job = prepare_ok(fx, CLI_PLOT_TIMELINE, 1, sel);
+    assert_int_equal(job.file_count, 3);
+    assert_int_equal(job.rows[0], 48);
+    assert_int_equal(count_rows(job.files[0]), 48);
+    assert_int_equal(job.rows[2], 3968);
+    assert_int_equal(count_rows(job.files[2]), 3968);
+    assert_int_equal(job.series, 16);
+    char row[256];
+    read_row(job.files[2], 0, row, sizeof row);
+    double y, tmid, half, hh, v;
+    assert_int_equal(sscanf(row, "%lf %lf %lf %lf %lf", &y, &tmid, &half, &hh, &v), 5);
+    assert_true(fabs(y - 24.5) < 1e-9 && fabs(tmid - 8.0 / 15) < 1e-6);
+    assert_true(fabs(v - 0.9921875) < 1e-6);
+    assert_non_null(strstr(row, "\"node-0\""));
+    /* The first shown GPU is 232, alone in its row: y 0.5, its load 0-233. */
+    read_row(job.files[0], 0, row, sizeof row);
+    assert_string_equal(row, "0.500000 0 233 0.378000 8 1 \"i\"\n");
+    assert_non_null(strstr(job.assign, "nshown=24;"));
+    assert_non_null(strstr(job.assign, "gpus=\"\\\"node-29/gpu0\\\""));
+    assert_non_null(strstr(job.assign, "\\\"node-31 (8 GPUs)\\\"\""));
+    assert_non_null(strstr(job.assign, "showing the 24 busiest of 256 GPUs"));
+    assert_non_null(strstr(job.assign, "nodesfile="));
+    render_png(fx, &job);
+    cli_plot_job_free(&job, 0);
+}
+
+/* vram at 256 GPUs: a heatmap matrix of 256 rows x 240 bins; each GPU
+ * holds 10 of its 80 GiB from 0 on: 12.5% in every cell. The lines file:
+ * per GPU (0,0), (0,10) when its instance loads, (256,10) at the end. */
+static void test_scale_vram(void **state)
+{
+    struct fixture *fx = *state;
+    const char *sel[] = {"50"};
+    struct cli_plot_job job = prepare_ok(fx, CLI_PLOT_VRAM, 1, sel);
+    assert_int_equal(job.file_count, 2);
+    assert_int_equal(job.rows[0], 3 * 256);
+    assert_int_equal(job.rows[1], 256);
+    assert_int_equal(count_rows(job.files[1]), 256);
+    assert_int_equal(job.series, 256);
+    char row[4096];
+    read_row(job.files[1], 255, row, sizeof row);
+    assert_int_equal(strncmp(row, "12.50 12.50 ", 12), 0);
+    assert_int_equal(strlen(row), 240 * 6); /* "12.50" + ' ' (or '\n' last) */
+    render_png(fx, &job);
+    cli_plot_job_free(&job, 0);
+}
+
+/* cluster at 256 GPUs: changes at every whole second 0..256 (arrivals
+ * 0-15, READY at 1-256, dispatch at 100): 257 rows and the end row. At
+ * t = 15: GPUs 0-14 READY (1 + g <= 15), nothing queued (started =
+ * enqueued), 16 requests waiting, 256 x 10 GiB reserved. */
+static void test_scale_cluster(void **state)
+{
+    struct fixture *fx = *state;
+    const char *sel[] = {"50"};
+    struct cli_plot_job job = prepare_ok(fx, CLI_PLOT_CLUSTER, 1, sel);
+    assert_int_equal(job.rows[0], 258);
+    assert_int_equal(count_rows(job.files[0]), 258);
+    char row[256];
+    read_row(job.files[0], 15, row, sizeof row);
+    assert_string_equal(row, "15 15 0 16 2560.000000\n");
+    read_row(job.files[0], 100, row, sizeof row);
+    assert_string_equal(row, "100 100 0 0 2560.000000\n");
+    assert_non_null(strstr(job.assign, "vramcap=20480;"));
+    /* READY peaks at 256; queued never rises: each load's start at 0
+     * sorts before its enqueue at 0 (decreases first), so 0. */
+    assert_non_null(strstr(job.assign, "topready=256;"));
+    assert_non_null(strstr(job.assign, "topqueued=0;"));
+    assert_non_null(strstr(job.assign, "toprequests=16;"));
+    render_png(fx, &job);
+    cli_plot_job_free(&job, 0);
+}
+
+/* cdf with 16 runs (100-115: 40GiB, L = 1..16): 16 lines of (0,0) and
+ * (L, 1): 32 rows; the labels keep what differs, models[0].count. */
+static void test_scale_cdf(void **state)
+{
+    struct fixture *fx = *state;
+    const char *sel[16];
+    char ids[16][8];
+    for (int i = 0; i < 16; i++) {
+        snprintf(ids[i], sizeof ids[i], "%d", 100 + i);
+        sel[i] = ids[i];
+    }
+    struct cli_plot_job job = prepare_ok(fx, CLI_PLOT_CDF, 16, sel);
+    assert_int_equal(job.rows[0], 32);
+    assert_int_equal(job.series, 16);
+    char row[128];
+    read_row(job.files[0], 31, row, sizeof row);
+    assert_string_equal(row, "16 1\n");
+    assert_non_null(strstr(job.assign, "run 115: models[0].count=16 (n=1)"));
+    render_png(fx, &job);
+    cli_plot_job_free(&job, 0);
+}
+
+/* sweep sw16: x = cluster.nodes[0].vram (the first key that varies),
+ * numeric in GiB; 16 lines (models[0].count), 2 points each. Line 1 at
+ * 40GiB: 15, one seed, dodged by (0 - 7.5) * 0.008 * 40 = -2.4: 37.6. */
+static void test_scale_sweep(void **state)
+{
+    struct fixture *fx = *state;
+    const char *sw[] = {"sw16"};
+    struct cli_plot_request req = {CLI_PLOT_SWEEP, 1, sw, "makespan_s", NULL};
+    struct cli_plot_job job;
+    struct thaw_err err = {0};
+    assert_int_equal(cli_plot_prepare(fx->db, &req, &job, &err), 0);
+    assert_int_equal(job.rows[0], 32);
+    assert_int_equal(job.series, 16);
+    char row[256];
+    read_row(job.files[0], 0, row, sizeof row);
+    assert_string_equal(row, "37.6 15 15 15 1 \"40GiB\"\n");
+    assert_non_null(strstr(job.assign, "xvals=\"40 80\""));
+    assert_non_null(strstr(job.assign, "categorical=0;"));
+    render_png(fx, &job);
+    cli_plot_job_free(&job, 0);
+
+    /* 30 long categories: named once each, in grid order (xcats), not once
+     * per point; sweep.gp thins and tilts them. */
+    const char *cat[] = {"swcat"};
+    req = (struct cli_plot_request){CLI_PLOT_SWEEP, 1, cat, "makespan_s", NULL};
+    assert_int_equal(cli_plot_prepare(fx->db, &req, &job, &err), 0);
+    assert_int_equal(job.rows[0], 30);
+    assert_non_null(strstr(job.assign, "categorical=1;"));
+    assert_non_null(strstr(job.assign, "xcats=\"\\\"poisson-0-per-second-burst\\\" "));
+    assert_non_null(strstr(job.assign, "\\\"poisson-29-per-second-burst\\\"\";"));
+    render_png(fx, &job);
+    cli_plot_job_free(&job, 0);
+}
+
+/* validate with 16 models: 16 pairs, measured 10% over simulated each. */
+static void test_scale_validate(void **state)
+{
+    struct fixture *fx = *state;
+    const char *sel[] = {"201", "200"};
+    struct cli_plot_job job = prepare_ok(fx, CLI_PLOT_VALIDATE, 2, sel);
+    assert_int_equal(job.rows[0], 16);
+    assert_int_equal(job.series, 16);
+    assert_non_null(strstr(job.assign, "= 10.0%"));
+    render_png(fx, &job);
+    cli_plot_job_free(&job, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -496,5 +741,11 @@ int main(void)
         cmocka_unit_test(test_svg),          cmocka_unit_test(test_colour_groups),
         cmocka_unit_test(test_sweep_pooled),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    const struct CMUnitTest scale[] = {
+        cmocka_unit_test(test_scale_timeline), cmocka_unit_test(test_scale_vram),
+        cmocka_unit_test(test_scale_cluster),  cmocka_unit_test(test_scale_cdf),
+        cmocka_unit_test(test_scale_sweep),    cmocka_unit_test(test_scale_validate),
+    };
+    int failed = cmocka_run_group_tests(tests, setup, teardown);
+    return failed + cmocka_run_group_tests_name("scale", scale, setup_scale, teardown);
 }
