@@ -13,7 +13,7 @@
 
 static const char report_usage[] =
     "usage: thaw report [--db PATH] [--format table|csv|json] [--by-model] [--autoscaler]\n"
-    "                   [RUN...]\n"
+    "                   [--phases] [RUN...]\n"
     "       thaw report --explain\n"
     "       thaw report [--db PATH] [--format F] --select SELECTOR [--metric M]...\n"
     "       thaw report [--db PATH] [RUN|SELECTOR...] --html OUT.html\n"
@@ -36,6 +36,9 @@ static const char report_usage[] =
     "  --by-model  also each run's metrics per model (which model suffered)\n"
     "  --autoscaler  also each run's autoscaler decisions (why it scaled:\n"
     "              waiting, supply, excess, wanted, asked, dropped, evicted)\n"
+    "  --phases    also where each run's load time went: queued, init, every\n"
+    "              startup phase, alloc, copy, verify, warm-up (loads, mean,\n"
+    "              max, total seconds, share; the load_phase_summary view)\n"
     "  --explain   print the definitions of the metrics and anomalies\n"
     "  --metric M  the table's columns (repeatable, or M1,M2; default\n"
     "              cold_start_mean_s, cold_start_p99_s, makespan_s,\n"
@@ -164,7 +167,7 @@ static int report_table(struct res_db *db, const char *selector, const char **me
 /* --by-model, --autoscaler and the anomalies of each run printed (stderr)
  * after the summary: what issue 11 asks report to say. */
 static int report_models_and_anomalies(struct res_db *db, const int64_t *runs, int n, bool by_model,
-                                       bool autoscaler)
+                                       bool autoscaler, bool phases)
 {
     struct thaw_err err = {0};
     for (int i = 0; i < n; i++) {
@@ -178,6 +181,13 @@ static int report_models_and_anomalies(struct res_db *db, const int64_t *runs, i
         if (autoscaler) {
             printf("\n");
             if (res_autoscale_print(db, runs[i], stdout, NULL, &err) < 0) {
+                fprintf(stderr, "thaw report: %s\n", err.msg);
+                return CLI_EXIT_FAIL;
+            }
+        }
+        if (phases) {
+            printf("\n");
+            if (res_phases_print(db, runs[i], stdout, &err) < 0) {
                 fprintf(stderr, "thaw report: %s\n", err.msg);
                 return CLI_EXIT_FAIL;
             }
@@ -223,7 +233,7 @@ static int report_html(struct res_db *db, const char *const *words, int nwords,
 
 static int report_run(int argc, char **argv)
 {
-    bool by_model = false, autoscaler = false;
+    bool by_model = false, autoscaler = false, phases = false;
     const char *db_path = CLI_DEFAULT_DB;
     const char *selector = NULL, *html = NULL;
     enum cli_format fmt = CLI_FMT_TABLE;
@@ -264,6 +274,8 @@ static int report_run(int argc, char **argv)
             by_model = true;
         } else if (!strcmp(opt, "--autoscaler")) {
             autoscaler = true;
+        } else if (!strcmp(opt, "--phases")) {
+            phases = true;
         } else if (!strcmp(opt, "--explain")) {
             fputs(res_metrics_explain(), stdout);
             free(sel);
@@ -282,10 +294,10 @@ static int report_run(int argc, char **argv)
         free(sel);
         return cli_usage_error("report", "give runs or --select, not both");
     }
-    if (html && (fmt != CLI_FMT_TABLE || metric_list[0] || by_model || autoscaler)) {
+    if (html && (fmt != CLI_FMT_TABLE || metric_list[0] || by_model || autoscaler || phases)) {
         free(sel);
         return cli_usage_error("report", "--html writes everything: no --format, --metric, "
-                                         "--by-model or --autoscaler with it");
+                                         "--by-model, --autoscaler or --phases with it");
     }
     if (metric_list[0] && !selector) {
         free(sel);
@@ -349,7 +361,7 @@ static int report_run(int argc, char **argv)
         fprintf(stderr, "thaw report: %s\n", err.msg);
         goto out;
     }
-    rc = report_models_and_anomalies(db, runs, n, by_model, autoscaler);
+    rc = report_models_and_anomalies(db, runs, n, by_model, autoscaler, phases);
 out:
     if (db) note_orphans(db);
     res_close(db);

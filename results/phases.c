@@ -156,3 +156,50 @@ int res_phases_each(struct res_db *db, int64_t run, int (*fn)(const struct res_p
     sqlite3_finalize(st);
     return rc;
 }
+
+/* `thaw report --phases`: the load_phase_summary view of one run, phases in
+ * the order a load goes through them (startup phases by first appearance),
+ * each with its share of the run's total load time (sum over every phase of
+ * every load, queueing included). */
+int res_phases_print(struct res_db *rdb, int64_t run, FILE *out, struct thaw_err *err)
+{
+    if (!rdb || !out) return thaw_err_set(err, THAW_EINVAL, "load phases: NULL argument");
+    sqlite3 *db = res_handle(rdb);
+    sqlite3_stmt *st = NULL;
+    const char *sql =
+        "SELECT s.phase, s.name, s.loads, s.mean_s, s.total_s, s.max_s, "
+        "       (SELECT sum(finished - started) FROM load_phases WHERE run = ?1) "
+        "FROM load_phase_summary s WHERE s.run = ?1 "
+        "ORDER BY CASE s.phase WHEN 'queued' THEN 0 WHEN 'init' THEN 1 WHEN 'startup' THEN 2 "
+        "  WHEN 'alloc' THEN 3 WHEN 'copy' THEN 4 WHEN 'verify' THEN 5 ELSE 6 END, "
+        "  (SELECT min(seq) FROM load_phases p WHERE p.run = ?1 AND p.phase = s.phase "
+        "   AND p.name IS s.name), s.name";
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return sql_fail(db, err, "summary");
+    sqlite3_bind_int64(st, 1, run);
+    int rows = 0, rc = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (rows++ == 0)
+            fprintf(out, "run %lld: where the loads' time went\n%-24s %7s %11s %11s %11s %7s\n",
+                    (long long)run, "phase", "loads", "mean s", "max s", "total s", "share");
+        const unsigned char *ph = sqlite3_column_text(st, 0);
+        const unsigned char *nm = sqlite3_column_text(st, 1);
+        char label[96];
+        if (nm)
+            snprintf(label, sizeof label, "%s:%s", ph ? (const char *)ph : "", (const char *)nm);
+        else
+            snprintf(label, sizeof label, "%s", ph ? (const char *)ph : "");
+        double total = sqlite3_column_double(st, 6);
+        double share = total > 0 ? 100.0 * sqlite3_column_double(st, 4) / total : 0.0;
+        fprintf(out, "%-24s %7lld %11.3f %11.3f %11.3f %6.1f%%\n", label,
+                (long long)sqlite3_column_int64(st, 2), sqlite3_column_double(st, 3),
+                sqlite3_column_double(st, 5), sqlite3_column_double(st, 4), share);
+    }
+    if (rc != SQLITE_DONE) rc = sql_fail(db, err, "summary");
+    else rc = 0;
+    if (rc == 0 && rows == 0)
+        fprintf(out, "run %lld: no load phases recorded (a run recorded before them, or no loads)\n",
+                (long long)run);
+    sqlite3_finalize(st);
+    return rc;
+}

@@ -657,6 +657,10 @@ struct res_phase_row {
  * go on (anything else stops and is returned). */
 int res_phases_each(struct res_db *db, int64_t run, int (*fn)(const struct res_phase_row *, void *),
                     void *ctx, struct thaw_err *err);
+/* A run's load_phase_summary as a table (`thaw report --phases`): one row
+ * per phase (startup phases by name), loads, mean, max and total seconds and
+ * the share of all the run's load time; a line saying so when none. */
+int res_phases_print(struct res_db *db, int64_t run, FILE *out, struct thaw_err *err);
 
 /* Calibration from load_phases, pooled over several runs (calibrate.c): per
  * (node, source), every ok load's copy seconds against its bytes (the

@@ -32,6 +32,18 @@ uuid=$(sqlite3 "$tmp/a.db" "SELECT substr(uuid, 1, 8) FROM runs WHERE id = 2")
 "$THAW" report --db "$tmp/a.db" 99 > /dev/null 2>&1 && fail "report of a missing run succeeded"
 "$THAW" report --db "$tmp/none.db" > /dev/null 2>&1 && fail "report of a missing db succeeded"
 
+# --phases: the chained cold start, one backup GPU, one load at a time.
+# Each load: init 2 s, copy 14 GiB / 512 MiB/s = 28 s (warm-up 0). A starts
+# at 0 and is READY at 30; B (enqueued 10) starts at 30: queued 20 s; C
+# (enqueued 15) starts at 60: queued 45 s. Queued total 0 + 20 + 45 = 65 s of
+# 65 + 3 * 30 = 155 s in all phases: 41.9 %; copy 84 / 155 = 54.2 %.
+out=$("$THAW" report --db "$tmp/a.db" 1 --phases) || fail "report --phases"
+echo "$out" | grep -Eq '^queued +3 +21\.667 +45\.000 +65\.000 +41\.9%$' || fail "phases queued: $out"
+echo "$out" | grep -Eq '^init +3 +2\.000 +2\.000 +6\.000 +3\.9%$' || fail "phases init: $out"
+echo "$out" | grep -Eq '^copy +3 +28\.000 +28\.000 +84\.000 +54\.2%$' || fail "phases copy: $out"
+"$THAW" report --db "$tmp/a.db" 1 --phases --html "$tmp/x.html" > /dev/null 2>&1 &&
+    fail "--phases with --html accepted"
+
 # merge a and b into m: 6 runs; again: nothing added
 "$THAW" merge "$tmp/m.db" "$tmp/a.db" "$tmp/b.db" > "$tmp/merge1" || fail "merge"
 grep -q '6 runs added in all' "$tmp/merge1" || fail "first merge: $(cat "$tmp/merge1")"
