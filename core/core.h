@@ -291,6 +291,14 @@ struct core_action {
     int64_t wake_ns;
     bool cold;
     struct core_scale_decision scale; /* CORE_ACT_AUTOSCALE only */
+    /* Tensor-parallel gang (START_LOAD, CANCEL_LOAD, EVICT, INSTANCE_STATE,
+     * DISPATCH): the instance spans gang[0..tp-1], ascending flat GPU
+     * indices, gang[0] == gpu, all on `node`. tp 0 or 1: `gpu` alone. On
+     * START_LOAD each GPU copies its shard (core_model_shard_bytes) and
+     * reserves core_model_share_bytes; `bytes` and `vram_bytes` stay the
+     * whole instance's. */
+    int tp;
+    int gang[CORE_TP_MAX];
 };
 
 /* ---- life cycle ---------------------------------------------------------- */

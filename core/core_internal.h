@@ -61,6 +61,10 @@ struct core_inst {
     uint64_t vram_bytes; /* reserved while LOADING or READY, else 0 */
     int outstanding;
     uint64_t *reqs; /* `concurrency` slots; the first `outstanding` are in use */
+    /* The GPUs it spans (gang.c): gang[0] == gpu, ascending, one node;
+     * vram_bytes above is reserved on each of them. tp >= 1. */
+    int tp;
+    int gang[CORE_TP_MAX];
 };
 
 struct core_job {
@@ -117,6 +121,10 @@ struct core_placement_policy {
     const char *name;
     /* A GPU among those with fits[g] set, or -1 when none is. */
     int (*pick)(const struct core_sched *s, int model, const unsigned char *fits);
+    /* A tensor-parallel gang: k GPUs of one node among those with fits[g]
+     * set, into gang[0..k-1] ascending; false when no node has k. */
+    bool (*pick_gang)(const struct core_sched *s, int model, const unsigned char *fits, int k,
+                      int *gang);
 };
 
 struct core_eviction_policy {
@@ -273,13 +281,31 @@ static inline void core_model_touch(struct core_sched *s, int m)
 static inline void core_idle_out(struct core_sched *s, const struct core_inst *in)
 {
     core_model_touch(s, in->model);
-    if (core_inst_idle(in)) s->gpus[in->gpu].idle_bytes -= in->vram_bytes;
+    if (core_inst_idle(in))
+        for (int i = 0; i < in->tp; i++)
+            s->gpus[in->gang[i]].idle_bytes -= in->vram_bytes;
 }
 
 static inline void core_idle_in(struct core_sched *s, const struct core_inst *in)
 {
     core_model_touch(s, in->model);
-    if (core_inst_idle(in)) s->gpus[in->gpu].idle_bytes += in->vram_bytes;
+    if (core_inst_idle(in))
+        for (int i = 0; i < in->tp; i++)
+            s->gpus[in->gang[i]].idle_bytes += in->vram_bytes;
+}
+
+/* Whether the instance spans GPU g. */
+static inline bool core_inst_on(const struct core_inst *in, int g)
+{
+    for (int i = 0; i < in->tp; i++)
+        if (in->gang[i] == g) return true;
+    return false;
+}
+
+/* VRAM a load of the model needs on each GPU it goes to. */
+static inline uint64_t core_model_need(const struct core_sched *s, int m)
+{
+    return core_model_share_bytes(&s->spec->models[m]);
 }
 
 static inline uint64_t core_gpu_free(const struct core_sched *s, int g)
@@ -324,6 +350,17 @@ struct core_evict_cand {
     uint64_t id;
     size_t idx;
 };
+
+/* gang.c: tensor-parallel instances (tp > 1). core_gang_place picks the
+ * gang for a queued job of a tp model: a fitting gang by placement policy,
+ * else eviction of idle instances so that k GPUs of one node get room;
+ * false when neither (nothing evicted then). core_gang_act copies the
+ * instance's gang into an action. */
+bool core_gang_place(struct core_sched *s, int model, const unsigned char *allowed, int *gang);
+void core_gang_act(struct core_action *a, const struct core_inst *in);
+/* Single-GPU eviction helper for victims that span several GPUs: whether
+ * any of the instance's GPUs is set in mask. */
+bool core_gang_any(const struct core_inst *in, const unsigned char *mask);
 
 /* shm_cache.c */
 bool core_shm_resident(const struct core_sched *s, int node, int model);

@@ -17,7 +17,7 @@ static int check_gpus(const struct core_sched *s, struct thaw_err *err)
         int loads = 0;
         for (size_t i = 0; i < s->live_count; i++) {
             const struct core_inst *in = &s->insts[s->live[i]];
-            if (in->gpu != g) continue;
+            if (!core_inst_on(in, g)) continue;
             sum += in->vram_bytes;
             if (in->state == CORE_INST_LOADING) loads++;
         }
@@ -34,9 +34,12 @@ static int check_gpus(const struct core_sched *s, struct thaw_err *err)
         if (!core_gpu_healthy(s, g) && sum != 0) FAIL("failed GPU %d still holds instances", g);
     }
     for (int n = 0; n < sp->node_count; n++) {
+        /* a gang's load counts once on its node (and on each of its GPUs) */
         int loads = 0;
-        for (int g = 0; g < sp->gpu_count; g++)
-            if (sp->gpus[g].node == n) loads += s->gpus[g].loads;
+        for (size_t i = 0; i < s->live_count; i++) {
+            const struct core_inst *in = &s->insts[s->live[i]];
+            loads += in->state == CORE_INST_LOADING && sp->gpus[in->gpu].node == n;
+        }
         if (loads != s->nodes[n].loads)
             FAIL("node %d load counter %d != %d", n, s->nodes[n].loads, loads);
         if (sp->policy.max_loads_per_node > 0 && loads > sp->policy.max_loads_per_node)
@@ -64,13 +67,21 @@ static int check_instances(const struct core_sched *s, struct thaw_err *err)
         if (in->state != CORE_INST_LOADING && in->state != CORE_INST_READY)
             FAIL("instance %" PRIu64 " is live in state %s", in->id,
                  core_inst_state_name(in->state));
-        if (in->state == CORE_INST_READY && !core_gpu_healthy(s, in->gpu))
-            FAIL("READY instance %" PRIu64 " on failed GPU %d", in->id, in->gpu);
+        if (in->tp < 1 || in->tp > CORE_TP_MAX || in->gang[0] != in->gpu ||
+            in->tp != (in->load ? core_model_tp(&s->spec->models[in->model]) : 1))
+            FAIL("instance %" PRIu64 " has a bad gang (tp %d)", in->id, in->tp);
+        for (int k = 0; k < in->tp; k++) {
+            int g = in->gang[k];
+            if (k > 0 && (g <= in->gang[k - 1] || s->spec->gpus[g].node != s->spec->gpus[in->gpu].node))
+                FAIL("instance %" PRIu64 ": gang not ascending on one node", in->id);
+            if (in->state == CORE_INST_READY && !core_gpu_healthy(s, g))
+                FAIL("READY instance %" PRIu64 " on failed GPU %d", in->id, g);
+        }
         if (in->outstanding < 0 || in->outstanding > s->models[in->model].concurrency)
             FAIL("instance %" PRIu64 " has %d outstanding", in->id, in->outstanding);
         if (in->outstanding && (in->hot || in->state != CORE_INST_READY))
             FAIL("instance %" PRIu64 " serves while not a READY serving instance", in->id);
-        if (in->vram_bytes != s->spec->models[in->model].vram_bytes)
+        if (in->vram_bytes != core_model_need(s, in->model))
             FAIL("instance %" PRIu64 " reserves the wrong amount", in->id);
     }
     for (size_t i = 0; i < s->inst_count; i++) {

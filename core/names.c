@@ -5,6 +5,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 const char *core_source_name(enum core_source s)
 {
@@ -170,5 +171,15 @@ void core_action_format(const struct core_action *a, char *buf, size_t len)
     default:
         snprintf(buf, len, "t=%lld %s", t, k);
         break;
+    }
+    /* A gang (tp > 1) adds its GPUs; tp 1 lines are unchanged. */
+    if (a->tp > 1) {
+        size_t used = strlen(buf);
+        for (int i = 0; i < a->tp && i < CORE_TP_MAX && used + 1 < len; i++) {
+            int n = i == 0 ? snprintf(buf + used, len - used, " tp=%d gang=%d", a->tp, a->gang[0])
+                           : snprintf(buf + used, len - used, ",%d", a->gang[i]);
+            if (n < 0) break;
+            used += (size_t)n;
+        }
     }
 }

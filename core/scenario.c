@@ -605,6 +605,7 @@ static void parse_model_entry(struct core_ld *ld, struct fy_node *e, int idx, in
         PATH,
         PLACEMENT,
         PHASES,
+        TP,
         NF
     };
     struct core_ld_field f[NF] = {
@@ -612,7 +613,7 @@ static void parse_model_entry(struct core_ld *ld, struct fy_node *e, int idx, in
         {.name = "vram"},     {.name = "vram_reserve"},   {.name = "priority"},
         {.name = "deadline"}, {.name = "preload_to_shm"}, {.name = "replicas"},
         {.name = "standby"},  {.name = "path"},           {.name = "placement"},
-        {.name = "phases"}};
+        {.name = "phases"},   {.name = "tp"}};
     if (!core_ld_fields(ld, e, path, f, NF, "a model (a mapping with name, weights, ...)")) return;
     int before = ld->errors;
     struct core_model_spec t;
@@ -804,6 +805,7 @@ static void parse_model_entry(struct core_ld *ld, struct fy_node *e, int idx, in
                     "placement starts %d instances but replicas max is %d", per_model_place,
                     t.replicas_max);
     }
+    if (f[TP].key) core_ld_model_tp(ld, f[TP].val, f[PLACEMENT].val, path, &t);
     struct core_phase_spec *phases = NULL;
     int phase_n = 0;
     if (f[PHASES].key) {

@@ -182,6 +182,14 @@ bool core_ld_durations_service(struct core_ld *ld, struct fy_node *n, const char
                                const struct core_trace_spec *per_model, int count,
                                struct core_dist *out);
 
+/* scenario_models.c: `tp: K` of a model into t->tp (1 ..
+ * CORE_TP_MAX; not with a placement at start); core_ld_check_tp: whether
+ * some node holds k GPUs with the share each (an error at the entry if
+ * not), for model m of a clean cluster. */
+void core_ld_model_tp(struct core_ld *ld, struct fy_node *n, struct fy_node *placement,
+                      const char *path, struct core_model_spec *t);
+void core_ld_check_tp(struct core_ld *ld, int m);
+
 /* Applies the overrides to ld->fyd (scenario_override.c). */
 void core_ld_apply_overrides(struct core_ld *ld);
 

@@ -96,7 +96,34 @@ struct core_model_spec {
     struct core_phase_spec *phases;
     int initial_gpu_count; /* instances already READY at t=0 ("placement: [..]") */
     int *initial_gpus;     /* flat GPU indices */
+    /* Tensor parallelism: one instance spans `tp` GPUs of one node (0 or 1:
+     * one GPU). Each GPU of the gang holds core_model_share_bytes() of VRAM
+     * and copies weights_bytes / tp of the weights (core_model_shard_bytes). */
+    int tp;
 };
+
+#define CORE_TP_MAX 16 /* GPUs one instance may span */
+
+static inline int core_model_tp(const struct core_model_spec *m)
+{
+    return m->tp > 1 ? m->tp : 1;
+}
+
+/* VRAM each GPU of a gang reserves: vram_bytes / tp, rounded up. */
+static inline uint64_t core_model_share_bytes(const struct core_model_spec *m)
+{
+    uint64_t k = (uint64_t)core_model_tp(m);
+    return m->vram_bytes / k + (m->vram_bytes % k != 0);
+}
+
+/* Weights shard `i` of a gang copies: the bytes [i*w/tp, (i+1)*w/tp). */
+static inline uint64_t core_model_shard_bytes(const struct core_model_spec *m, int i)
+{
+    /* floor(w j / k) = q j + floor(r j / k) with w = q k + r: no overflow */
+    uint64_t k = (uint64_t)core_model_tp(m), q = m->weights_bytes / k, r = m->weights_bytes % k;
+    uint64_t j = (uint64_t)i;
+    return q + (r * (j + 1)) / k - (r * j) / k;
+}
 
 enum core_arrival_kind {
     CORE_ARRIVAL_NONE = 0,
