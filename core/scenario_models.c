@@ -4,6 +4,7 @@
  * the nodes over. */
 #include "scenario_internal.h"
 
+#include <libfyaml.h>
 #include <stdio.h>
 
 void core_ld_model_tp(struct core_ld *ld, struct fy_node *n, struct fy_node *placement,
@@ -42,7 +43,9 @@ void core_ld_check_tp(struct core_ld *ld, int m)
     core_ld_fmt_bytes(share, b, sizeof b);
     char path[160];
     snprintf(path, sizeof path, "models[%d].tp", ld->model_src[m].entry_index);
-    core_ld_err(ld, ld->model_vram_node[m], NULL, path,
+    struct fy_node *entry = ld->model_src[m].entry;
+    struct fy_node *at = entry ? fy_node_mapping_lookup_by_string(entry, "tp", FY_NT) : NULL;
+    core_ld_err(ld, at ? at : ld->model_vram_node[m], NULL, path,
                 "model '%s' at tp %d needs %d GPUs of one node with %s each (%s in all); "
                 "no node has that many (at most %d)",
                 ms->name, k, k, b, a, most);

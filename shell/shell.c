@@ -295,6 +295,10 @@ static int act_start_load(struct shell *sh, const struct core_action *a)
                              .bytes = a->bytes,
                              .vram_bytes = a->vram_bytes};
     l->costs.phase_ns = phases;
+    l->tp = a->tp > 1 ? a->tp : 1;
+    l->gang[0] = a->gpu;
+    for (int i = 1; i < l->tp && i < CORE_TP_MAX; i++)
+        l->gang[i] = a->gang[i];
     /* Drawn when the load starts, in the order loads start. */
     wl_world_load_costs(sh->world, l->node, l->model, &l->costs);
     sh->loads[a->load] = l;

@@ -81,6 +81,11 @@ struct shell_load {
      * the order loads start (workload.h's wl_draw_load). */
     struct wl_load_costs costs;
     void *drv;
+    /* A tensor-parallel gang (tp > 1): shard i of the weights
+     * (core_model_shard_bytes) goes to GPU gang[i]; gang[0] == gpu. tp 1:
+     * gpu alone, all `bytes`. */
+    int tp;
+    int gang[CORE_TP_MAX];
 };
 
 /* A request, from its arrival until it finishes (or the run ends). Owned by

@@ -1,7 +1,7 @@
 /* driver.c - sim_run: the simulator's side of the driver shell (shell/). The
  * shell feeds the core and records the run; this file carries out the
- * core's actions on a virtual clock: a load is init, CPU phases, a copy flow,
- * phases, warm-up; a fill is a flow from storage into shm; a request's
+ * core's actions on a virtual clock: a load is init, CPU phases, a copy flow
+ * (a tensor-parallel gang: one flow per GPU, in parallel), phases, warm-up; a fill is a flow from storage into shm; a request's
  * service is its drawn time. Flows share bandwidth max-min (flow.h). It
  * decides nothing: every choice of order, GPU or eviction comes from the
  * core. One struct sim holds a whole run, so runs in parallel threads share
@@ -19,6 +19,7 @@ enum ev_kind {
     EV_LOAD_TIMER = SHELL_EV_DRIVER, /* struct sim_load.timer: init, wait phase, warm-up */
     EV_LOAD_FLOW,                    /* struct sim_load.flow.done: CPU phase or weight copy */
     EV_FILL_FLOW,                    /* struct fill_job.flow.done */
+    EV_SHARD_FLOW,                   /* struct sim_shard.flow.done: one GPU's copy of a gang */
 };
 
 enum load_stage {
@@ -30,12 +31,21 @@ enum load_stage {
     ST_WARMUP, /* warm-up (timer) */
 };
 
+struct sim_shard {
+    struct sim_load *j;
+    struct sim_flow flow;
+};
+
 struct sim_load {
     struct shell_load *l; /* the shell's record of it (costs drawn there) */
     enum load_stage stage;
     int phase;
     struct shell_ev timer;
     struct sim_flow flow;
+    /* tp > 1: the copy is l->tp shard flows in parallel, each over its own
+     * GPU's link and sharing the source; it ends with the slowest. */
+    struct sim_shard shards[CORE_TP_MAX];
+    int shards_left;
 };
 
 struct fill_job {
@@ -73,6 +83,8 @@ static void load_forget(struct sim *s, struct sim_load *j)
 {
     shell_cancel(s->sh, &j->timer);
     sim_flow_remove(&s->net, &j->flow);
+    for (int i = 0; i < CORE_TP_MAX; i++)
+        sim_flow_remove(&s->net, &j->shards[i].flow);
     s->loads[j->l->load] = NULL;
     free(j);
 }
@@ -103,7 +115,16 @@ static int start_copy(struct sim *s, struct sim_load *j)
     if (src >= 0) res[n++] = src;
     res[n++] = s->h2d_res[l->gpu];
     if (s->pcie_res[l->node] >= 0) res[n++] = s->pcie_res[l->node];
-    return sim_flow_start(&s->net, &j->flow, (double)l->bytes, res, n, 0);
+    if (l->tp <= 1) return sim_flow_start(&s->net, &j->flow, (double)l->bytes, res, n, 0);
+    const struct core_model_spec *m = &s->spec->models[l->model];
+    j->shards_left = l->tp;
+    for (int i = 0; i < l->tp; i++) {
+        res[src >= 0 ? 1 : 0] = s->h2d_res[l->gang[i]];
+        int rc = sim_flow_start(&s->net, &j->shards[i].flow,
+                                (double)core_model_shard_bytes(m, i), res, n, 0);
+        if (rc < 0) return rc;
+    }
+    return 0;
 }
 
 /* Moves a load to its next step; called when the current one has finished
@@ -175,6 +196,10 @@ static int m_start_load(void *drv, struct shell *sh, struct shell_load *l)
     j->phase = -1;
     shell_ev_init(&j->timer, EV_LOAD_TIMER);
     sim_flow_init(&j->flow, EV_LOAD_FLOW);
+    for (int i = 0; i < CORE_TP_MAX; i++) {
+        j->shards[i].j = j;
+        sim_flow_init(&j->shards[i].flow, EV_SHARD_FLOW);
+    }
     l->drv = j;
     s->loads[l->load] = j;
     return load_next(s, j);
@@ -262,6 +287,12 @@ static int m_fire(void *drv, struct shell *sh, struct shell_ev *ev)
     }
     case EV_FILL_FLOW:
         return on_fill_done(s, SHELL_CONTAINER_OF(ev, struct fill_job, flow.done));
+    case EV_SHARD_FLOW: {
+        struct sim_shard *sd = SHELL_CONTAINER_OF(ev, struct sim_shard, flow.done);
+        sim_flow_remove(&s->net, &sd->flow);
+        if (--sd->j->shards_left > 0) return 0; /* the slowest shard ends the copy */
+        return load_next(s, sd->j);
+    }
     }
     return thaw_err_set(s->err, THAW_EINVARIANT, "unknown sim event kind %d", ev->kind);
 }
