@@ -223,11 +223,11 @@ static void parse_node_entry(struct core_ld *ld, struct fy_node *e, int idx, int
     struct core_spec *spec = ld->spec;
     char path[160], sub[200];
     snprintf(path, sizeof path, "cluster.nodes[%d]", idx);
-    enum { NAME, COUNT, GPUS, VRAM, H2D, PCIE, STORAGE, SHM, CORES, INIT, WARMUP, NF };
+    enum { NAME, COUNT, GPUS, VRAM, H2D, PCIE, STORAGE, SHM, CORES, INIT, WARMUP, GPU, NF };
     struct core_ld_field f[NF] = {
         {.name = "name"},      {.name = "count"},       {.name = "gpus"},         {.name = "vram"},
         {.name = "h2d"},       {.name = "pcie_switch"}, {.name = "storage_read"}, {.name = "shm"},
-        {.name = "cpu_cores"}, {.name = "init"},        {.name = "warmup"}};
+        {.name = "cpu_cores"}, {.name = "init"},        {.name = "warmup"},       {.name = "gpu"}};
     if (!core_ld_fields(ld, e, path, f, NF, "a node (a mapping with name, gpus, vram, ...)"))
         return;
     int before = ld->errors;
@@ -297,6 +297,13 @@ static void parse_node_entry(struct core_ld *ld, struct fy_node *e, int idx, int
     uint64_t vram = 0;
     double h2d = 0;
     bool have_vram = false, have_h2d = false;
+    /* `gpu: PRESET` gives both; a node's own vram or h2d wins (scenario_presets.c) */
+    bool preset = false;
+    if (f[GPU].key) {
+        snprintf(sub, sizeof sub, "%s.gpu", path);
+        preset = core_ld_preset_gpu(ld, f[GPU].val, sub, &vram, &h2d);
+        have_vram = have_h2d = preset;
+    }
     if (f[VRAM].key) {
         snprintf(sub, sizeof sub, "%s.vram", path);
         have_vram = core_ld_size(ld, f[VRAM].val, sub, 1, &vram);
@@ -358,9 +365,9 @@ static void parse_node_entry(struct core_ld *ld, struct fy_node *e, int idx, int
                                       "a GPU name or {name, vram, h2d}")) {
                 check_gpu_name(ld, it, p2, g[i].name);
             }
-            if (!gvram && !f[VRAM].key)
+            if (!gvram && !f[VRAM].key && !f[GPU].key)
                 core_ld_err(ld, it, NULL, p2, "missing key 'vram' (here or on the node)");
-            if (!gh2d && !f[H2D].key)
+            if (!gh2d && !f[H2D].key && !f[GPU].key)
                 core_ld_err(ld, it, NULL, p2, "missing key 'h2d' (here or on the node)");
         }
     } else {
@@ -377,10 +384,10 @@ static void parse_node_entry(struct core_ld *ld, struct fy_node *e, int idx, int
                 g[i].h2d_bps = h2d;
                 g[i].src = gv;
             }
-            if (!f[VRAM].key)
+            if (!f[VRAM].key && !f[GPU].key)
                 core_ld_err(ld, e, NULL, path,
                             "missing key 'vram' (memory per GPU, such as 80GiB)");
-            if (!f[H2D].key)
+            if (!f[H2D].key && !f[GPU].key)
                 core_ld_err(ld, e, NULL, path,
                             "missing key 'h2d' (host-to-device bandwidth per GPU, such as 25GB/s)");
         }
@@ -579,6 +586,12 @@ static struct core_phase_spec *parse_phases(struct core_ld *ld, struct fy_node *
     return ph;
 }
 
+struct core_phase_spec *core_ld_phases(struct core_ld *ld, struct fy_node *list, const char *path,
+                                       int *count)
+{
+    return parse_phases(ld, list, path, count);
+}
+
 /* reserve = weights * pct / 100, to the nearest byte. */
 static uint64_t reserve_of(uint64_t weights, double pct)
 {
@@ -606,6 +619,9 @@ static void parse_model_entry(struct core_ld *ld, struct fy_node *e, int idx, in
         PLACEMENT,
         PHASES,
         TP,
+        PARAMS,
+        DTYPE,
+        ENGINE,
         NF
     };
     struct core_ld_field f[NF] = {
@@ -613,7 +629,8 @@ static void parse_model_entry(struct core_ld *ld, struct fy_node *e, int idx, in
         {.name = "vram"},     {.name = "vram_reserve"},   {.name = "priority"},
         {.name = "deadline"}, {.name = "preload_to_shm"}, {.name = "replicas"},
         {.name = "standby"},  {.name = "path"},           {.name = "placement"},
-        {.name = "phases"},   {.name = "tp"}};
+        {.name = "phases"},   {.name = "tp"},             {.name = "params"},
+        {.name = "dtype"},    {.name = "engine"}};
     if (!core_ld_fields(ld, e, path, f, NF, "a model (a mapping with name, weights, ...)")) return;
     int before = ld->errors;
     struct core_model_spec t;
@@ -634,13 +651,24 @@ static void parse_model_entry(struct core_ld *ld, struct fy_node *e, int idx, in
             core_ld_err(ld, f[NAME].val, NULL, path,
                         "name too long to expand with count (at most 50 characters)");
     }
-    if (!f[WEIGHTS].key) {
-        core_ld_err(ld, e, NULL, path, "missing key 'weights' (the weights' size, such as 14GiB)");
+    if (f[PARAMS].key || f[DTYPE].key) {
+        /* params x bytes per parameter of the dtype (scenario_models.c) */
+        if (f[WEIGHTS].key) {
+            snprintf(sub, sizeof sub, "%s.weights", path);
+            core_ld_err(ld, f[WEIGHTS].key, e, sub,
+                        "give 'weights' (a size) or 'params' with 'dtype', not both");
+        } else {
+            core_ld_model_params(ld, f[PARAMS].val, f[DTYPE].val, e, path, &t.weights_bytes);
+        }
+    } else if (!f[WEIGHTS].key) {
+        core_ld_err(ld, e, NULL, path,
+                    "missing key 'weights' (the weights' size, such as 14GiB); or give "
+                    "params: 8B with dtype: bf16");
     } else {
         snprintf(sub, sizeof sub, "%s.weights", path);
         core_ld_size(ld, f[WEIGHTS].val, sub, 1, &t.weights_bytes);
     }
-    struct fy_node *vram_node = f[WEIGHTS].val;
+    struct fy_node *vram_node = f[WEIGHTS].val ? f[WEIGHTS].val : f[PARAMS].val;
     if (f[VRAM].key && f[RESERVE].key) {
         snprintf(sub, sizeof sub, "%s.vram_reserve", path);
         core_ld_err(ld, f[RESERVE].key, e, sub,
@@ -808,9 +836,16 @@ static void parse_model_entry(struct core_ld *ld, struct fy_node *e, int idx, in
     if (f[TP].key) core_ld_model_tp(ld, f[TP].val, f[PLACEMENT].val, path, &t);
     struct core_phase_spec *phases = NULL;
     int phase_n = 0;
-    if (f[PHASES].key) {
+    if (f[PHASES].key && f[ENGINE].key) {
+        snprintf(sub, sizeof sub, "%s.engine", path);
+        core_ld_err(ld, f[ENGINE].key, e, sub,
+                    "give 'phases' or 'engine' (a preset of phases), not both");
+    } else if (f[PHASES].key) {
         snprintf(sub, sizeof sub, "%s.phases", path);
         phases = parse_phases(ld, f[PHASES].val, sub, &phase_n);
+    } else if (f[ENGINE].key) {
+        snprintf(sub, sizeof sub, "%s.engine", path);
+        core_ld_preset_engine(ld, f[ENGINE].val, sub, &phases, &phase_n);
     }
     if (ld->errors != before || ld->nomem || count == 0) {
         free(place);
@@ -1461,12 +1496,14 @@ static void parse_run(struct core_ld *ld, struct fy_node *n)
 
 static void walk(struct core_ld *ld, struct fy_node *root)
 {
-    enum { CLUSTER, MODELS, WORKLOAD, FAULTS, POLICY, RUN, NF };
+    enum { CLUSTER, MODELS, WORKLOAD, FAULTS, POLICY, RUN, PRESETS, NF };
     struct core_ld_field f[NF] = {{.name = "cluster"}, {.name = "models"}, {.name = "workload"},
-                                  {.name = "faults"},  {.name = "policy"}, {.name = "run"}};
+                                  {.name = "faults"},  {.name = "policy"}, {.name = "run"},
+                                  {.name = "presets"}};
     if (!core_ld_fields(ld, root, "", f, NF,
                         "a mapping with sections cluster, models, workload, faults, policy, run"))
         return;
+    core_ld_presets(ld, f[PRESETS].val, f[PRESETS].key);
     int before = ld->errors;
     if (!f[CLUSTER].key)
         core_ld_err(ld, root, NULL, "", "missing section 'cluster'");
@@ -1569,6 +1606,9 @@ void core_spec_free(struct core_spec *spec)
         free_workload(&spec->workloads[i]);
     free(spec->workloads);
     free(spec->faults);
+    for (int i = 0; i < spec->preset_note_count; i++)
+        free(spec->preset_notes[i]);
+    free(spec->preset_notes);
     free(spec);
 }
 
@@ -1688,6 +1728,7 @@ done:
     free(ld.node_ix);
     free(ld.gpu_ix);
     free(ld.model_ix);
+    core_presets_free(ld.presets);
     if (rc < 0) {
         core_spec_free(ld.spec);
         return rc;

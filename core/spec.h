@@ -322,7 +322,14 @@ struct core_spec {
     struct core_policy_spec policy;
     int64_t duration_ns; /* run length; 0 = until no event is left */
     uint64_t seed;
+    /* What each preset the scenario used expanded to, one line each
+     * ("cluster.nodes[0].gpu: gpu H100-SXM-80GB -> vram 80GiB, ..."), in
+     * the order used; for `thaw check`. */
+    int preset_note_count;
+    char **preset_notes;
 };
+
+#define CORE_PRESET_NOTE_MAX 512
 
 /* One diagnostic of a scenario file. */
 struct core_diag {
@@ -363,6 +370,16 @@ void core_spec_free(struct core_spec *spec);
  * INT64_MAX when a bandwidth the copy needs is zero. Used by `thaw check` and
  * by sjf. */
 int64_t core_spec_lone_load_ns(const struct core_spec *spec, int model, int gpu, bool from_shm);
+
+/* Presets (scenarios/presets.yaml, built in; see scenarios/README.md).
+ * Describes every preset of the presets file at path (NULL: the built-in
+ * ones), one line each through line(): "gpu H100-SXM-80GB -> vram 80GiB,
+ * h2d 64GB/s per GPU". Returns 0, 1 when path is not a presets file (it has
+ * cluster or models, or none of gpus, dtypes, engines, or cannot be read
+ * or parsed as YAML: nothing described; load it as a scenario), or
+ * THAW_EPARSE / THAW_ENOMEM with diagnostics appended. */
+int core_presets_describe(const char *path, void (*line)(void *ctx, const char *text), void *ctx,
+                          struct core_diags *diags);
 
 /* Policy names by kind: "queue", "placement", "eviction", "shm", "balancer",
  * "autoscaler" (off, on: policy.autoscale says which).
