@@ -141,6 +141,12 @@ struct load_job {
     int64_t pre_wait_ns, pre_cpu_ns, post_wait_ns, post_cpu_ns; /* drawn, scenario time */
     struct exec_dev_buf *buf; /* the instance's memory when status == 0 */
     struct exec_load_result res;
+    /* A tensor-parallel gang (tp > 1): shard i of the weights into its own
+     * buffer on emulated GPU gang[i] (shard[0] is buf), copied by tp
+     * threads at once; res sums the bytes and takes the slowest copy. */
+    int tp;
+    int gang[CORE_TP_MAX];
+    struct exec_dev_buf *shard[CORE_TP_MAX];
 };
 
 struct fill_job {
@@ -167,6 +173,7 @@ struct inst {
     bool known;
     int model, gpu;
     struct exec_dev_buf *buf;
+    struct exec_dev_buf *shard[CORE_TP_MAX]; /* a gang's other shards (1..tp-1) */
     int running;       /* request jobs using buf */
     bool free_pending; /* free buf when running drops to 0 */
 };
@@ -206,7 +213,15 @@ struct exec_ctx {
 
     atomic_uint_least64_t bytes_moved;
     struct thaw_err err; /* the first fatal error */
+    int device_count;    /* devices under the emulated GPUs (cuda), else gpu_count */
 };
+
+/* The device emulated GPU g lives on (backend.h: cuda maps i onto i %
+ * device count; each host arena is its own). */
+static int device_of(const struct exec_ctx *x, int g)
+{
+    return x->device_count > 0 ? g % x->device_count : g;
+}
 
 static int64_t mono_ns(void)
 {
@@ -303,6 +318,119 @@ static size_t load_chunk(const struct exec_opts *o, uint64_t bytes)
     return (size_t)(chunk < share ? chunk : share);
 }
 
+/* ---- tensor-parallel gangs ------------------------------------------------- */
+
+struct shard_work {
+    struct exec_backend *be;
+    struct exec_dev_buf *buf;
+    struct exec_source src;
+    struct exec_segment *segs; /* owned: the shard's part of the source */
+    struct exec_load_options lo;
+    struct exec_load_result res;
+    int rc;
+    struct thaw_err err;
+};
+
+/* The bytes [lo, lo+n) of a files or fd source, as a files source. An fd
+ * source (shm) is read again through its path, by pread like the fd. */
+static int shard_source(const struct exec_source *src, uint64_t lo, uint64_t n,
+                        struct shard_work *sw, struct thaw_err *err)
+{
+    memset(&sw->src, 0, sizeof sw->src);
+    struct exec_segment whole = {.path = src->label, .offset = 0, .bytes = src->bytes};
+    const struct exec_segment *in = src->kind == EXEC_SOURCE_FD ? &whole : src->segments;
+    int in_n = src->kind == EXEC_SOURCE_FD ? 1 : src->segment_count;
+    if (src->kind != EXEC_SOURCE_FD && src->kind != EXEC_SOURCE_FILES)
+        return thaw_err_set(err, THAW_EINVAL, "a gang shard needs a file source");
+    sw->segs = calloc((size_t)(in_n > 0 ? in_n : 1), sizeof *sw->segs);
+    if (!sw->segs) return thaw_err_set(err, THAW_ENOMEM, "out of memory");
+    int k = 0;
+    uint64_t at = 0, hi = lo + n;
+    for (int i = 0; i < in_n; i++) {
+        uint64_t a = at, b = at + in[i].bytes;
+        at = b;
+        if (b <= lo || a >= hi) continue;
+        uint64_t from = a < lo ? lo : a, to = b > hi ? hi : b;
+        sw->segs[k++] = (struct exec_segment){
+            .path = in[i].path, .offset = in[i].offset + (from - a), .bytes = to - from};
+    }
+    sw->src.kind = EXEC_SOURCE_FILES;
+    sw->src.segments = sw->segs;
+    sw->src.segment_count = k;
+    sw->src.bytes = n;
+    sw->src.label = src->label;
+    sw->src.fd = -1;
+    return 0;
+}
+
+static void *shard_main(void *arg)
+{
+    struct shard_work *sw = arg;
+    sw->rc = exec_load(sw->be, sw->buf, &sw->src, &sw->lo, &sw->res, &sw->err);
+    return NULL;
+}
+
+/* Allocates the share on each GPU of the gang (all or none), then copies
+ * the shards in parallel, one thread each; each shard is verified against
+ * the checksum computed while reading it (the whole file's checksum says
+ * nothing about a part). */
+static int load_gang(struct exec_ctx *x, struct load_job *j, const struct exec_weights *w,
+                     const struct exec_source *src, struct thaw_err *e)
+{
+    const struct core_model_spec *ms = &x->spec->models[j->model];
+    int k = j->tp, rc = 0;
+    struct shard_work sw[CORE_TP_MAX];
+    memset(sw, 0, sizeof sw);
+    uint64_t share = core_model_share_bytes(ms), lo = 0;
+    for (int i = 0; i < k && rc == 0; i++) {
+        uint64_t n = core_model_shard_bytes(ms, i);
+        rc = exec_backend_alloc(x->be, j->gang[i], share > n ? share : n, &j->shard[i], e);
+        if (rc == 0) rc = shard_source(src, lo, n, &sw[i], e);
+        lo += n;
+    }
+    j->buf = j->shard[0];
+    pthread_t th[CORE_TP_MAX];
+    bool started[CORE_TP_MAX] = {false};
+    for (int i = 0; i < k && rc == 0; i++) {
+        sw[i].be = x->be;
+        sw[i].buf = j->shard[i];
+        exec_load_options_init(&sw[i].lo);
+        sw[i].lo.chunk_bytes = load_chunk(x->opts, sw[i].src.bytes);
+        sw[i].lo.depth = x->opts->depth;
+        sw[i].lo.drop_cache = j->source == CORE_SRC_STORAGE && x->opts->drop_page_cache;
+        sw[i].lo.try_direct = j->source == CORE_SRC_STORAGE;
+        sw[i].lo.verify = true;
+        sw[i].lo.cancel = &j->cancel;
+        int prc = pthread_create(&th[i], NULL, shard_main, &sw[i]);
+        if (prc != 0)
+            rc = thaw_err_set(e, THAW_ENOMEM, "cannot start a shard thread: %s", strerror(prc));
+        else
+            started[i] = true;
+    }
+    if (rc != 0) atomic_store(&j->cancel, true); /* the started ones stop */
+    memset(&j->res, 0, sizeof j->res);
+    j->res.verified = true;
+    j->res.direct_io = true;
+    for (int i = 0; i < k; i++) {
+        if (started[i]) {
+            pthread_join(th[i], NULL);
+            if (sw[i].rc < 0 && rc == 0) {
+                rc = sw[i].rc;
+                *e = sw[i].err;
+            }
+            j->res.bytes += sw[i].res.bytes;
+            if (sw[i].res.copy_ns > j->res.copy_ns) j->res.copy_ns = sw[i].res.copy_ns;
+            if (sw[i].res.total_ns > j->res.total_ns) j->res.total_ns = sw[i].res.total_ns;
+            j->res.verified = j->res.verified && sw[i].res.verified;
+            j->res.direct_io = j->res.direct_io && sw[i].res.direct_io;
+        }
+        free(sw[i].segs);
+    }
+    (void)w;
+    if (j->res.copy_ns > 0) j->res.gbps = (double)j->res.bytes / (double)j->res.copy_ns;
+    return rc;
+}
+
 static void *load_main(void *arg)
 {
     struct load_job *j = arg;
@@ -326,11 +454,13 @@ static void *load_main(void *arg)
     } else if (rc == 0) {
         exec_weights_source(w, &src);
     }
-    if (rc == 0) {
+    if (rc == 0 && j->tp > 1) {
+        rc = load_gang(x, j, w, &src, &e);
+    } else if (rc == 0) {
         uint64_t need = j->vram_bytes > w->bytes ? j->vram_bytes : w->bytes;
         rc = exec_backend_alloc(x->be, j->gpu, need, &j->buf, &e);
     }
-    if (rc == 0) {
+    if (rc == 0 && j->tp <= 1) {
         struct exec_load_options lo;
         exec_load_options_init(&lo);
         lo.chunk_bytes = load_chunk(x->opts, w->bytes);
@@ -352,6 +482,10 @@ static void *load_main(void *arg)
     if (rc < 0) {
         exec_backend_free(x->be, j->buf);
         j->buf = NULL;
+        for (int i = 1; i < j->tp; i++) {
+            exec_backend_free(x->be, j->shard[i]);
+            j->shard[i] = NULL;
+        }
         job_fail(&j->base, rc, &e);
     }
     j->base.done_ns = vnow(x);
@@ -443,6 +577,10 @@ static void inst_release(struct exec_ctx *x, struct inst *in)
     }
     exec_backend_free(x->be, in->buf);
     in->buf = NULL;
+    for (int i = 1; i < CORE_TP_MAX; i++) {
+        exec_backend_free(x->be, in->shard[i]);
+        in->shard[i] = NULL;
+    }
     in->free_pending = false;
 }
 
@@ -468,6 +606,17 @@ static int m_start_load(void *drv, struct shell *sh, struct shell_load *l)
     j->source = l->source;
     j->bytes = l->bytes;
     j->vram_bytes = l->vram_bytes;
+    j->tp = l->tp > 1 ? l->tp : 1;
+    for (int i = 0; i < j->tp; i++)
+        j->gang[i] = l->gang[i];
+    if (j->tp > 1) x->out->gang_loads++;
+    for (int i = 0; i < j->tp; i++) {
+        bool seen = false; /* distinct devices under the gang's GPUs */
+        for (int k = 0; k < i; k++)
+            seen = seen || device_of(x, j->gang[k]) == device_of(x, j->gang[i]);
+        if (j->tp > 1 && !seen) x->out->gang_device_slots++;
+    }
+    if (j->tp > 1) x->out->gang_shards += (uint64_t)j->tp;
     /* The costs the shell drew: waits sleep, CPU phases burn a core. */
     const struct core_model_spec *ms = &x->spec->models[l->model];
     j->pre_wait_ns = l->costs.init_ns;
@@ -500,6 +649,8 @@ static int m_start_load(void *drv, struct shell *sh, struct shell_load *l)
 
 static void load_free(struct exec_ctx *x, struct load_job *j)
 {
+    for (int i = 1; i < j->tp; i++)
+        exec_backend_free(x->be, j->shard[i]);
     exec_backend_free(x->be, j->buf);
     x->loads[j->load_id] = NULL;
     free(j);
@@ -538,6 +689,10 @@ static int load_back(struct exec_ctx *x, struct load_job *j)
     }
     in->buf = j->buf; /* NULL when it failed */
     j->buf = NULL;
+    for (int i = 1; i < j->tp; i++) {
+        in->shard[i] = j->shard[i];
+        j->shard[i] = NULL;
+    }
     if (ok) {
         x->out->bytes_loaded += j->res.bytes;
         x->out->load_copy_s += (double)j->res.copy_ns / 1e9;
@@ -944,6 +1099,12 @@ static int open_backend(struct exec_ctx *x)
     snprintf(x->out->backend, sizeof x->out->backend, "%s", exec_backend_name(x->be));
     if (!why[0]) snprintf(why, sizeof why, "%s backend requested", x->out->backend);
     snprintf(x->out->backend_why, sizeof x->out->backend_why, "%s", why);
+    x->device_count = spec->gpu_count;
+    if (!strcmp(x->out->backend, "cuda")) {
+        struct thaw_err perr = {0};
+        int n = exec_backend_cuda_probe(&perr);
+        if (n > 0) x->device_count = n;
+    }
     return 0;
 }
 
@@ -1065,6 +1226,11 @@ static int record_metrics(struct exec_ctx *x)
     int rc = res_set_metric(db, run, "exec_bytes_loaded", (double)x->out->bytes_loaded, &x->err);
     /* `thaw validate` reads it: copies take wall time, recorded scaled */
     if (rc == 0) rc = res_set_metric(db, run, "exec_time_scale", x->scale, &x->err);
+    if (rc == 0 && x->out->gang_loads > 0)
+        rc = res_set_metric(db, run, "exec_gang_shards", (double)x->out->gang_shards, &x->err);
+    if (rc == 0 && x->out->gang_loads > 0)
+        rc = res_set_metric(db, run, "exec_gang_devices", (double)x->out->gang_device_slots,
+                            &x->err);
     if (rc == 0 && x->out->load_copy_s > 0)
         rc = res_set_metric(db, run, "exec_load_gbps",
                             (double)x->out->bytes_loaded / x->out->load_copy_s / 1e9, &x->err);
