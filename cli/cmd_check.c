@@ -110,7 +110,10 @@ static const char *priority_name(int p)
 
 static const char *standby_name(enum core_standby s)
 {
-    return s == CORE_STANDBY_HOT ? "hot" : s == CORE_STANDBY_WARM ? "warm" : "cold";
+    return s == CORE_STANDBY_SLEEP ? "sleep"
+           : s == CORE_STANDBY_HOT ? "hot"
+           : s == CORE_STANDBY_WARM ? "warm"
+                                    : "cold";
 }
 
 static void print_cluster(const struct core_spec *spec)

@@ -214,6 +214,9 @@ enum core_inst_state {
     CORE_INST_DRAINING,
     CORE_INST_EVICTED,
     CORE_INST_FAILED,
+    /* standby sleep: VRAM freed, weights in the node's host memory; never
+     * reported by INSTANCE_STATE (SLEEP says it), woken by WAKE */
+    CORE_INST_SLEEPING,
 };
 
 enum core_action_kind {
@@ -259,6 +262,16 @@ enum core_action_kind {
     /* Informational: one autoscaler decision for `model` (the `scale`
      * fields say what it saw and did). Drivers record it; nothing to do. */
     CORE_ACT_AUTOSCALE,
+    /* Put READY idle `instance` of `model` (on `gpu`, or its gang) to
+     * sleep: its `bytes` of weights go to `node`'s host memory and its VRAM
+     * is free at once in the core's accounting (an eviction victim with
+     * standby sleep, when the node's host_memory has room). No event back. */
+    CORE_ACT_SLEEP,
+    /* Wake sleeping `instance` onto `gpu` (or its gang) of its node as load
+     * `load`: copy its `bytes` back from host memory, then the model's wake
+     * cost (no init, no phases, no warm-up); then feed
+     * CORE_EV_LOAD_FINISHED(load) as for START_LOAD. */
+    CORE_ACT_WAKE,
 };
 
 /* What the autoscaler saw and did for one model at one period (hot
@@ -345,6 +358,7 @@ struct core_stats {
     uint64_t loads_started;
     uint64_t evictions;
     uint64_t requests_waiting; /* now */
+    uint64_t sleeps, wakes; /* standby sleep: SLEEP and WAKE actions */
 };
 void core_sched_stats(const struct core_sched *s, struct core_stats *out);
 

@@ -36,6 +36,7 @@ struct core_node_state {
     uint64_t shm_used_bytes;     /* QUEUED + FILLING + RESIDENT entries */
     struct core_shm_entry *shm;  /* one per model */
     int shm_queued, shm_filling; /* entries in those states: fills need no scan when idle */
+    uint64_t host_used_bytes;    /* sleeping and waking instances' weights (sleep.c) */
 };
 
 struct core_gpu_state {
@@ -65,6 +66,8 @@ struct core_inst {
      * vram_bytes above is reserved on each of them. tp >= 1. */
     int tp;
     int gang[CORE_TP_MAX];
+    bool waking; /* LOADING from host memory (a WAKE), not from storage */
+    int node;    /* SLEEPING: where its weights are */
 };
 
 struct core_job {
@@ -100,6 +103,8 @@ struct core_model_state {
     size_t *live;
     size_t live_count, live_cap;
     int jobs, jobs_hot; /* queued jobs of the model; of them hot standbys */
+    size_t *sleepers; /* SLEEPING instances of the model, ascending id (sleep.c) */
+    size_t sleeper_count, sleeper_cap;
 };
 
 /* ---- policy tables (names exactly core_policy_names(kind)) ------------------ */
@@ -361,6 +366,27 @@ void core_gang_act(struct core_action *a, const struct core_inst *in);
 /* Single-GPU eviction helper for victims that span several GPUs: whether
  * any of the instance's GPUs is set in mask. */
 bool core_gang_any(const struct core_inst *in, const unsigned char *mask);
+
+/* sleep.c: standby sleep. core_sleep_instead: called by core_inst_evict
+ * for its victim; true when it slept instead (SLEEP emitted, VRAM freed).
+ * core_sleep_wake: for queued job `pos` (not started), wakes a sleeper of
+ * its model onto GPUs of the sleeper's node allowed[] lets it use: free
+ * room by policy, or with evict room made by eviction there; true when it
+ * did (the job left the queue). try_start asks in this order: a wake into
+ * free room, a cold load into free room, a wake by eviction, a cold load by
+ * eviction. core_sleep_load_done / core_sleep_lost: a waking instance's load
+ * ended (ok or not) or was lost to a fault: its host memory is freed.
+ * core_sleep_node_failed: the node's sleepers are lost with its memory. */
+bool core_sleep_instead(struct core_sched *s, size_t idx);
+bool core_sleep_wake(struct core_sched *s, size_t pos, const unsigned char *allowed, bool evict);
+void core_sleep_load_done(struct core_sched *s, struct core_inst *in);
+void core_sleep_node_failed(struct core_sched *s, int node);
+/* sched.c pieces sleep.c reuses. */
+void core_inst_emit_state(struct core_sched *s, size_t idx);
+void core_inst_live_add(struct core_sched *s, size_t idx);
+void core_inst_live_remove(struct core_sched *s, size_t idx);
+bool core_load_register(struct core_sched *s, size_t idx);
+void core_inst_release(struct core_sched *s, struct core_inst *in);
 
 /* shm_cache.c */
 bool core_shm_resident(const struct core_sched *s, int node, int model);

@@ -55,6 +55,19 @@ static int check_gpus(const struct core_sched *s, struct thaw_err *err)
                  s->nodes[n].shm_used_bytes, sp->nodes[n].shm_bytes);
         if (filling > 1) FAIL("node %d runs %d shm fills at once", n, filling);
         if (s->nodes[n].failed && used) FAIL("failed node %d still has shm entries", n);
+        /* standby sleep: sleeping and waking instances' weights in host
+         * memory, never over-committed */
+        uint64_t host = 0;
+        bool any_host = sp->nodes[n].host_memory_bytes > 0 || s->nodes[n].host_used_bytes > 0;
+        for (size_t i = 0; any_host && i < s->inst_count; i++) {
+            const struct core_inst *in = &s->insts[i];
+            if (in->node == n && (in->state == CORE_INST_SLEEPING || in->waking))
+                host += sp->models[in->model].weights_bytes;
+        }
+        if (host != s->nodes[n].host_used_bytes || host > sp->nodes[n].host_memory_bytes)
+            FAIL("node %d host memory: %" PRIu64 " held by sleepers, counter %" PRIu64
+                 ", capacity %" PRIu64,
+                 n, host, s->nodes[n].host_used_bytes, sp->nodes[n].host_memory_bytes);
     }
     return 0;
 }
@@ -109,7 +122,8 @@ static int check_queue(const struct core_sched *s, struct thaw_err *err)
     }
     for (size_t l = 0; l < s->load_count; l++) {
         size_t idx = s->load_inst[l];
-        if (idx >= s->inst_count || s->insts[idx].load != l + 1)
+        /* an instance woken from sleep has a later load id than its first */
+        if (idx >= s->inst_count || s->insts[idx].load < l + 1)
             FAIL("load %zu maps to the wrong instance", l + 1);
     }
     return 0;

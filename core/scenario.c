@@ -223,11 +223,12 @@ static void parse_node_entry(struct core_ld *ld, struct fy_node *e, int idx, int
     struct core_spec *spec = ld->spec;
     char path[160], sub[200];
     snprintf(path, sizeof path, "cluster.nodes[%d]", idx);
-    enum { NAME, COUNT, GPUS, VRAM, H2D, PCIE, STORAGE, SHM, CORES, INIT, WARMUP, GPU, NF };
+    enum { NAME, COUNT, GPUS, VRAM, H2D, PCIE, STORAGE, SHM, CORES, INIT, WARMUP, GPU, HOSTMEM, NF };
     struct core_ld_field f[NF] = {
         {.name = "name"},      {.name = "count"},       {.name = "gpus"},         {.name = "vram"},
         {.name = "h2d"},       {.name = "pcie_switch"}, {.name = "storage_read"}, {.name = "shm"},
-        {.name = "cpu_cores"}, {.name = "init"},        {.name = "warmup"},       {.name = "gpu"}};
+        {.name = "cpu_cores"}, {.name = "init"},        {.name = "warmup"},       {.name = "gpu"},
+        {.name = "host_memory"}};
     if (!core_ld_fields(ld, e, path, f, NF, "a node (a mapping with name, gpus, vram, ...)"))
         return;
     int before = ld->errors;
@@ -283,6 +284,10 @@ static void parse_node_entry(struct core_ld *ld, struct fy_node *e, int idx, int
         int64_t v = 0;
         snprintf(sub, sizeof sub, "%s.cpu_cores", path);
         if (core_ld_int(ld, f[CORES].val, sub, 0, 1000000, &v)) t.cpu_cores = (int)v;
+    }
+    if (f[HOSTMEM].key) {
+        snprintf(sub, sizeof sub, "%s.host_memory", path);
+        core_ld_size(ld, f[HOSTMEM].val, sub, 0, &t.host_memory_bytes);
     }
     t.init.kind = t.warmup.kind = CORE_DIST_FIXED;
     if (f[INIT].key) {
@@ -479,7 +484,7 @@ static void parse_cluster(struct core_ld *ld, struct fy_node *n)
 /* ---- models ---------------------------------------------------------------- */
 
 static const char *const priority_names[] = {"low", "normal", "high", "critical", NULL};
-static const char *const standby_names[] = {"cold", "warm", "hot", NULL};
+static const char *const standby_names[] = {"cold", "warm", "hot", "sleep", NULL};
 static const char *const when_names[] = {"before", "after", NULL};
 
 static void parse_priority(struct core_ld *ld, struct fy_node *n, const char *path, int *out)
@@ -622,6 +627,7 @@ static void parse_model_entry(struct core_ld *ld, struct fy_node *e, int idx, in
         PARAMS,
         DTYPE,
         ENGINE,
+        WAKE,
         NF
     };
     struct core_ld_field f[NF] = {
@@ -630,7 +636,7 @@ static void parse_model_entry(struct core_ld *ld, struct fy_node *e, int idx, in
         {.name = "deadline"}, {.name = "preload_to_shm"}, {.name = "replicas"},
         {.name = "standby"},  {.name = "path"},           {.name = "placement"},
         {.name = "phases"},   {.name = "tp"},             {.name = "params"},
-        {.name = "dtype"},    {.name = "engine"}};
+        {.name = "dtype"},    {.name = "engine"},         {.name = "wake"}};
     if (!core_ld_fields(ld, e, path, f, NF, "a model (a mapping with name, weights, ...)")) return;
     int before = ld->errors;
     struct core_model_spec t;
@@ -834,6 +840,11 @@ static void parse_model_entry(struct core_ld *ld, struct fy_node *e, int idx, in
                     t.replicas_max);
     }
     if (f[TP].key) core_ld_model_tp(ld, f[TP].val, f[PLACEMENT].val, path, &t);
+    t.wake.kind = CORE_DIST_FIXED;
+    if (f[WAKE].key) {
+        snprintf(sub, sizeof sub, "%s.wake", path);
+        core_ld_dist(ld, f[WAKE].val, sub, true, &t.wake);
+    }
     struct core_phase_spec *phases = NULL;
     int phase_n = 0;
     if (f[PHASES].key && f[ENGINE].key) {

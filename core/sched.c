@@ -187,6 +187,42 @@ static void sorted_remove(size_t *arr, size_t *count, size_t idx)
     (*count)--;
 }
 
+/* Inserts idx into an ascending array with room for one more. */
+static void sorted_insert(size_t *arr, size_t *count, size_t idx)
+{
+    size_t at = *count;
+    while (at > 0 && arr[at - 1] > idx) {
+        arr[at] = arr[at - 1];
+        at--;
+    }
+    arr[at] = idx;
+    (*count)++;
+}
+
+void core_inst_live_add(struct core_sched *s, size_t idx)
+{
+    struct core_model_state *ms = &s->models[s->insts[idx].model];
+    if (!grow((void **)&s->live, &s->live_cap, s->live_count + 1, sizeof *s->live) ||
+        !grow((void **)&ms->live, &ms->live_cap, ms->live_count + 1, sizeof *ms->live)) {
+        s->oom = true;
+        return;
+    }
+    core_model_touch(s, s->insts[idx].model);
+    sorted_insert(s->live, &s->live_count, idx);
+    sorted_insert(ms->live, &ms->live_count, idx);
+}
+
+bool core_load_register(struct core_sched *s, size_t idx)
+{
+    if (!grow((void **)&s->load_inst, &s->load_cap, s->load_count + 1, sizeof *s->load_inst)) {
+        s->oom = true;
+        return false;
+    }
+    s->load_inst[s->load_count++] = idx;
+    s->insts[idx].load = s->load_count;
+    return true;
+}
+
 static void live_remove(struct core_sched *s, size_t idx)
 {
     struct core_model_state *ms = &s->models[s->insts[idx].model];
@@ -202,8 +238,24 @@ static void release(struct core_sched *s, struct core_inst *in)
     in->vram_bytes = 0;
 }
 
+void core_inst_release(struct core_sched *s, struct core_inst *in)
+{
+    release(s, in);
+}
+
+void core_inst_live_remove(struct core_sched *s, size_t idx)
+{
+    live_remove(s, idx);
+}
+
+void core_inst_emit_state(struct core_sched *s, size_t idx)
+{
+    emit_state(s, idx);
+}
+
 void core_inst_evict(struct core_sched *s, size_t idx)
 {
+    if (core_sleep_instead(s, idx)) return; /* standby sleep (sleep.c) */
     struct core_inst *in = &s->insts[idx];
     struct core_action a = {.kind = CORE_ACT_EVICT};
     a.instance = in->id;
@@ -351,7 +403,20 @@ static bool try_start(struct core_sched *s, size_t pos)
         pref[g] = job.hot && fits[g] && !serving_on(s, job.model, -1, node);
         any_pref = any_pref || pref[g];
     }
+    bool sleepers = !job.hot && s->models[job.model].sleeper_count > 0;
+    if (sleepers && core_sleep_wake(s, pos, allowed, false)) return true; /* sleep.c */
     if (core_model_tp(&sp->models[job.model]) > 1) {
+        if (sleepers) { /* no gang fits as it is: wake by eviction first */
+            unsigned char gfits[G > 0 ? G : 1];
+            int gang[CORE_TP_MAX];
+            uint64_t share = core_model_need(s, job.model);
+            for (int g = 0; g < G; g++)
+                gfits[g] = allowed[g] && core_gpu_free(s, g) >= share;
+            if (!s->placement->pick_gang(s, job.model, gfits, core_model_tp(&sp->models[job.model]),
+                                         gang) &&
+                core_sleep_wake(s, pos, allowed, true))
+                return true;
+        }
         /* a gang: k GPUs of one node at once or not at all (gang.c) */
         int gang[CORE_TP_MAX];
         if (!core_gang_place(s, job.model, allowed, gang)) return false;
@@ -362,6 +427,7 @@ static bool try_start(struct core_sched *s, size_t pos)
     int gpu = -1;
     if (any_pref) gpu = s->placement->pick(s, job.model, pref);
     if (gpu < 0) gpu = s->placement->pick(s, job.model, fits);
+    if (gpu < 0 && sleepers && core_sleep_wake(s, pos, allowed, true)) return true;
     if (gpu < 0) gpu = core_evict_for(s, job.model, allowed, need);
     if (gpu < 0) return false;
     core_queue_remove(s, pos);
@@ -556,6 +622,7 @@ static void fail_gpus(struct core_sched *s, const unsigned char *dead)
         a.node = node;
         a.reason = in->reason;
         core_gang_act(&a, in);
+        if (in->state == CORE_INST_LOADING && in->waking) core_sleep_load_done(s, in);
         if (in->state == CORE_INST_LOADING) {
             a.kind = CORE_ACT_CANCEL_LOAD;
             a.vram_bytes = sp->models[in->model].vram_bytes;
@@ -756,6 +823,7 @@ void core_sched_free(struct core_sched *s)
         for (int m = 0; m < s->spec->model_count; m++) {
             free(s->models[m].wait.items);
             free(s->models[m].live);
+            free(s->models[m].sleepers);
         }
     free(s->waiting);
     free(s->dirty_dispatch);
@@ -902,7 +970,9 @@ static void on_load_finished(struct core_sched *s, const struct core_event *ev)
 {
     size_t idx = s->load_inst[ev->load - 1];
     struct core_inst *in = &s->insts[idx];
-    if (in->state != CORE_INST_LOADING) return; /* cancelled: ignored */
+    /* cancelled, or an earlier load of an instance since woken: ignored */
+    if (in->state != CORE_INST_LOADING || in->load != ev->load) return;
+    if (in->waking) core_sleep_load_done(s, in); /* its host copy is freed */
     for (int k = 0; k < in->tp; k++)
         s->gpus[in->gang[k]].loads--;
     s->nodes[s->spec->gpus[in->gpu].node].loads--;
@@ -962,6 +1032,7 @@ int core_sched_feed(struct core_sched *s, const struct core_event *ev, struct th
                 dead[g] = sp->gpus[g].node == ev->node;
             s->nodes[ev->node].failed = true;
             core_shm_node_failed(s, ev->node);
+            core_sleep_node_failed(s, ev->node);
             fail_gpus(s, dead);
         }
         break;

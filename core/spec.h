@@ -52,9 +52,12 @@ struct core_node_spec {
     int cpu_cores;
     struct core_dist init;   /* runtime init, before the weight copy, per load */
     struct core_dist warmup; /* warm-up, after the weight copy, per load */
+    uint64_t host_memory_bytes; /* for sleeping instances' weights; 0 = none */
 };
 
-enum core_standby { CORE_STANDBY_COLD = 0, CORE_STANDBY_WARM, CORE_STANDBY_HOT };
+/* SLEEP: an idle instance chosen for eviction is put to sleep instead when
+ * its node's host memory has room (core/sleep.c, core.h). */
+enum core_standby { CORE_STANDBY_COLD = 0, CORE_STANDBY_WARM, CORE_STANDBY_HOT, CORE_STANDBY_SLEEP };
 
 enum core_phase_when { CORE_PHASE_BEFORE_COPY = 0, CORE_PHASE_AFTER_COPY };
 
@@ -100,6 +103,9 @@ struct core_model_spec {
      * one GPU). Each GPU of the gang holds core_model_share_bytes() of VRAM
      * and copies weights_bytes / tp of the weights (core_model_shard_bytes). */
     int tp;
+    /* standby sleep: the cost of waking, after the host-to-device copy
+     * (the process, CUDA graphs and compiled kernels were kept) */
+    struct core_dist wake;
 };
 
 #define CORE_TP_MAX 16 /* GPUs one instance may span */

@@ -58,6 +58,9 @@ struct shell {
     bool in_fault;     /* feeding a failure: its CANCEL_LOADs lost their GPU */
     struct shell_counts counts;
     struct thaw_err *err;
+    /* standby sleep, for its metrics (record_sleep_metrics) */
+    uint64_t sleeps, wakes_ok, sleep_cold_loads;
+    int64_t wake_ns_sum;
 };
 
 /* ---- request map ------------------------------------------------------- */
@@ -204,6 +207,13 @@ static int rec_check(struct shell *sh, int rc)
 static int record_load(struct shell *sh, const struct shell_load *l, int64_t finished_ns,
                        const char *outcome, const char *why)
 {
+    if (l->wake) { /* not a load: the sleep metrics count it */
+        if (finished_ns >= 0 && !strcmp(outcome, "ok")) {
+            sh->wakes_ok++;
+            sh->wake_ns_sum += finished_ns - l->started_ns;
+        }
+        return 0;
+    }
     if (!sh->db) return 0;
     struct res_load_row row = {
         .load_id = l->load,
@@ -295,12 +305,16 @@ static int act_start_load(struct shell *sh, const struct core_action *a)
                              .bytes = a->bytes,
                              .vram_bytes = a->vram_bytes};
     l->costs.phase_ns = phases;
+    l->wake = a->kind == CORE_ACT_WAKE;
+    l->wake_ns = m->wake.mean_ns;
     l->tp = a->tp > 1 ? a->tp : 1;
     l->gang[0] = a->gpu;
     for (int i = 1; i < l->tp && i < CORE_TP_MAX; i++)
         l->gang[i] = a->gang[i];
-    /* Drawn when the load starts, in the order loads start. */
-    wl_world_load_costs(sh->world, l->node, l->model, &l->costs);
+    /* Drawn when the load starts, in the order loads start (a wake draws
+     * nothing: runs without sleep keep their streams). */
+    if (!l->wake) wl_world_load_costs(sh->world, l->node, l->model, &l->costs);
+    if (!l->wake && m->standby == CORE_STANDBY_SLEEP) sh->sleep_cold_loads++;
     sh->loads[a->load] = l;
     if (a->load > sh->last_load) sh->last_load = a->load;
     return sh->m->start_load(sh->drv, sh, l);
@@ -352,7 +366,11 @@ static int carry_out(struct shell *sh, const struct core_action *a)
     const struct shell_methods *m = sh->m;
     switch (a->kind) {
     case CORE_ACT_START_LOAD:
+    case CORE_ACT_WAKE:
         return act_start_load(sh, a);
+    case CORE_ACT_SLEEP:
+        sh->sleeps++;
+        return m->sleep ? m->sleep(sh->drv, sh, a) : 0;
     case CORE_ACT_START_SHM_FILL:
         if (a->node < 0 || a->node >= sh->spec.node_count || a->model < 0 ||
             a->model >= sh->spec.model_count)
@@ -860,6 +878,27 @@ static int record_leftovers(struct shell *sh)
     return 0;
 }
 
+/* Standby sleep (only in runs that slept): sleeps, wakes finished, their
+ * mean latency (WAKE to READY: copy back + wake cost), and the sleep hit
+ * rate: wakes / (wakes + cold loads started of standby-sleep models). */
+static int record_sleep_metrics(struct shell *sh)
+{
+    if (!sh->db || sh->run_id <= 0 || sh->sleeps == 0) return 0;
+    int rc = res_set_metric(sh->db, sh->run_id, "sleeps", (double)sh->sleeps, sh->err);
+    if (rc == 0) rc = res_set_metric(sh->db, sh->run_id, "wakes", (double)sh->wakes_ok, sh->err);
+    if (rc == 0 && sh->wakes_ok)
+        rc = res_set_metric(sh->db, sh->run_id, "wake_latency_mean_s",
+                            (double)sh->wake_ns_sum / 1e9 / (double)sh->wakes_ok, sh->err);
+    if (rc == 0)
+        rc = res_set_metric(sh->db, sh->run_id, "sleep_hit_rate",
+                            (double)sh->wakes_ok /
+                                (double)(sh->wakes_ok + sh->sleep_cold_loads > 0
+                                             ? sh->wakes_ok + sh->sleep_cold_loads
+                                             : 1),
+                            sh->err);
+    return rc;
+}
+
 int shell_finish_run(struct shell *sh, int status, struct thaw_err *err)
 {
     sh->err = err;
@@ -867,6 +906,7 @@ int shell_finish_run(struct shell *sh, int status, struct thaw_err *err)
     int rc = status < 0 ? status : 0;
     if (rc == 0) rc = record_leftovers(sh);
     if (rc == 0 && sh->alog) rc = res_action_log_flush(sh->alog, err);
+    if (rc == 0) rc = record_sleep_metrics(sh);
     if (sh->db && sh->run_id > 0) {
         const char *st = rc < 0 ? "failed" : status == 1 ? "interrupted" : "complete";
         struct thaw_err ferr = {0};

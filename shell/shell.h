@@ -86,6 +86,11 @@ struct shell_load {
      * gpu alone, all `bytes`. */
     int tp;
     int gang[CORE_TP_MAX];
+    /* A WAKE (standby sleep), not a load: copy `bytes` back from host
+     * memory, then wait wake_ns (the model's wake mean); no init, phases or
+     * warm-up, no costs drawn, no loads row (counted in the sleep metrics). */
+    bool wake;
+    int64_t wake_ns;
 };
 
 /* A request, from its arrival until it finishes (or the run ends). Owned by
@@ -149,6 +154,10 @@ struct shell_methods {
     /* Optional: work in flight outside the heap (threads) that will come
      * back through collect. */
     bool (*busy)(void *drv);
+    /* Optional. SLEEP (standby sleep): keep a->instance's weights in host
+     * memory and free its device memory. No event back. A WAKE comes to
+     * start_load with l->wake set. */
+    int (*sleep)(void *drv, struct shell *sh, const struct core_action *a);
 };
 
 struct shell_opts {

@@ -29,6 +29,8 @@ enum load_stage {
     ST_COPY,   /* weight copy (flow) */
     ST_AFTER,  /* phases after the copy */
     ST_WARMUP, /* warm-up (timer) */
+    ST_WAKE_COPY, /* a WAKE: the copy back from host memory (flows) */
+    ST_WAKE,      /* a WAKE: the model's wake cost (timer) */
 };
 
 struct sim_shard {
@@ -111,7 +113,10 @@ static int start_copy(struct sim *s, struct sim_load *j)
 {
     const struct shell_load *l = j->l;
     int res[SIM_FLOW_MAX_RES], n = 0;
-    int src = l->source == CORE_SRC_SHM ? s->shm_read_res[l->node] : s->storage_res[l->node];
+    /* a wake reads host memory: only the links (and the switch) limit it */
+    int src = l->wake                     ? -1
+              : l->source == CORE_SRC_SHM ? s->shm_read_res[l->node]
+                                          : s->storage_res[l->node];
     if (src >= 0) res[n++] = src;
     res[n++] = s->h2d_res[l->gpu];
     if (s->pcie_res[l->node] >= 0) res[n++] = s->pcie_res[l->node];
@@ -137,8 +142,15 @@ static int load_next(struct sim *s, struct sim_load *j)
     for (;;) {
         switch (j->stage) {
         case ST_NEW:
+            if (j->l->wake) {
+                j->stage = ST_WAKE_COPY;
+                return start_copy(s, j);
+            }
             j->stage = ST_INIT;
             return start_timer(s, j, j->l->costs.init_ns);
+        case ST_WAKE_COPY:
+            j->stage = ST_WAKE;
+            return start_timer(s, j, j->l->wake_ns);
         case ST_INIT:
             j->stage = ST_BEFORE;
             j->phase = -1;
@@ -165,6 +177,7 @@ static int load_next(struct sim *s, struct sim_load *j)
             j->stage = ST_AFTER;
             j->phase = -1;
             continue;
+        case ST_WAKE:
         case ST_WARMUP: {
             struct shell_load *l = j->l;
             load_forget(s, j);
