@@ -147,6 +147,13 @@ struct load_job {
     int tp;
     int gang[CORE_TP_MAX];
     struct exec_dev_buf *shard[CORE_TP_MAX];
+    /* A WAKE: the weights come back from host memory (host, host_bytes,
+     * owned by the instance until the wake is back), then wake_ns passes;
+     * no init, phases or warm-up. */
+    bool wake;
+    const void *host;
+    uint64_t host_bytes;
+    int64_t wake_ns;
 };
 
 struct fill_job {
@@ -174,6 +181,8 @@ struct inst {
     int model, gpu;
     struct exec_dev_buf *buf;
     struct exec_dev_buf *shard[CORE_TP_MAX]; /* a gang's other shards (1..tp-1) */
+    void *host; /* standby sleep: the weights kept in host memory while asleep */
+    uint64_t host_bytes;
     int running;       /* request jobs using buf */
     bool free_pending; /* free buf when running drops to 0 */
 };
@@ -337,6 +346,14 @@ static int shard_source(const struct exec_source *src, uint64_t lo, uint64_t n,
                         struct shard_work *sw, struct thaw_err *err)
 {
     memset(&sw->src, 0, sizeof sw->src);
+    if (src->kind == EXEC_SOURCE_MEMORY) { /* a wake: the shard's part of the host copy */
+        sw->src.kind = EXEC_SOURCE_MEMORY;
+        sw->src.data = (const char *)src->data + lo;
+        sw->src.bytes = n;
+        sw->src.label = src->label;
+        sw->src.fd = -1;
+        return 0;
+    }
     struct exec_segment whole = {.path = src->label, .offset = 0, .bytes = src->bytes};
     const struct exec_segment *in = src->kind == EXEC_SOURCE_FD ? &whole : src->segments;
     int in_n = src->kind == EXEC_SOURCE_FD ? 1 : src->segment_count;
@@ -397,8 +414,8 @@ static int load_gang(struct exec_ctx *x, struct load_job *j, const struct exec_w
         exec_load_options_init(&sw[i].lo);
         sw[i].lo.chunk_bytes = load_chunk(x->opts, sw[i].src.bytes);
         sw[i].lo.depth = x->opts->depth;
-        sw[i].lo.drop_cache = j->source == CORE_SRC_STORAGE && x->opts->drop_page_cache;
-        sw[i].lo.try_direct = j->source == CORE_SRC_STORAGE;
+        sw[i].lo.drop_cache = !j->wake && j->source == CORE_SRC_STORAGE && x->opts->drop_page_cache;
+        sw[i].lo.try_direct = !j->wake && j->source == CORE_SRC_STORAGE;
         sw[i].lo.verify = true;
         sw[i].lo.cancel = &j->cancel;
         int prc = pthread_create(&th[i], NULL, shard_main, &sw[i]);
@@ -443,7 +460,15 @@ static void *load_main(void *arg)
     if (rc == 0) rc = burn_cpu(x, j->pre_cpu_ns, &j->cancel);
     if (rc == 0 && !w) rc = thaw_err_set(&e, THAW_EIO, "%s", x->weights_why[j->model]);
     struct exec_source src;
-    if (rc == 0 && j->source == CORE_SRC_SHM) {
+    if (rc == 0 && j->wake) {
+        memset(&src, 0, sizeof src);
+        src.kind = EXEC_SOURCE_MEMORY;
+        src.data = j->host;
+        src.bytes = j->host_bytes;
+        src.label = "host memory (asleep)";
+        src.fd = -1;
+        if (!j->host) rc = thaw_err_set(&e, THAW_EINVARIANT, "a wake without a host copy");
+    } else if (rc == 0 && j->source == CORE_SRC_SHM) {
         char name[256];
         exec_shm_name(j->node, x->spec->models[j->model].name, name, sizeof name);
         if (!x->shm)
@@ -467,8 +492,8 @@ static void *load_main(void *arg)
         lo.depth = x->opts->depth;
         /* Storage reads go around the page cache, so a storage load costs
          * what storage costs even when an earlier load read the same file. */
-        lo.drop_cache = j->source == CORE_SRC_STORAGE && x->opts->drop_page_cache;
-        lo.try_direct = j->source == CORE_SRC_STORAGE;
+        lo.drop_cache = !j->wake && j->source == CORE_SRC_STORAGE && x->opts->drop_page_cache;
+        lo.try_direct = !j->wake && j->source == CORE_SRC_STORAGE;
         lo.verify = true;
         lo.have_expected = w->checksum_known;
         lo.expected_checksum = w->checksum;
@@ -477,7 +502,7 @@ static void *load_main(void *arg)
     }
     if (mapped) exec_shm_unmap(&map);
     if (rc == 0) rc = burn_cpu(x, j->post_cpu_ns, &j->cancel);
-    if (rc == 0) rc = wait_scenario(x, j->post_wait_ns, &j->cancel);
+    if (rc == 0) rc = wait_scenario(x, j->post_wait_ns + j->wake_ns, &j->cancel);
     if (rc == 0) atomic_fetch_add(&x->bytes_moved, j->res.bytes);
     if (rc < 0) {
         exec_backend_free(x->be, j->buf);
@@ -609,6 +634,17 @@ static int m_start_load(void *drv, struct shell *sh, struct shell_load *l)
     j->tp = l->tp > 1 ? l->tp : 1;
     for (int i = 0; i < j->tp; i++)
         j->gang[i] = l->gang[i];
+    struct inst *prev = l->wake ? inst_get(x, l->instance) : NULL;
+    if (l->wake) { /* the host copy SLEEP kept, then the wake cost alone */
+        if (!prev) {
+            free(j);
+            return x->err.code;
+        }
+        j->wake = true;
+        j->host = prev->host;
+        j->host_bytes = prev->host_bytes;
+        j->wake_ns = l->wake_ns;
+    }
     if (j->tp > 1) x->out->gang_loads++;
     for (int i = 0; i < j->tp; i++) {
         bool seen = false; /* distinct devices under the gang's GPUs */
@@ -619,9 +655,9 @@ static int m_start_load(void *drv, struct shell *sh, struct shell_load *l)
     if (j->tp > 1) x->out->gang_shards += (uint64_t)j->tp;
     /* The costs the shell drew: waits sleep, CPU phases burn a core. */
     const struct core_model_spec *ms = &x->spec->models[l->model];
-    j->pre_wait_ns = l->costs.init_ns;
-    j->post_wait_ns = l->costs.warmup_ns;
-    for (int p = 0; p < ms->phase_count; p++) {
+    j->pre_wait_ns = l->wake ? 0 : l->costs.init_ns;
+    j->post_wait_ns = l->wake ? 0 : l->costs.warmup_ns;
+    for (int p = 0; p < ms->phase_count && !l->wake; p++) {
         const struct core_phase_spec *ph = &ms->phases[p];
         int64_t v = l->costs.phase_ns[p];
         bool before = ph->when == CORE_PHASE_BEFORE_COPY;
@@ -635,7 +671,13 @@ static int m_start_load(void *drv, struct shell *sh, struct shell_load *l)
         free(j);
         return x->err.code;
     }
+    void *host = in->host;
+    uint64_t host_bytes = in->host_bytes;
     *in = (struct inst){.known = true, .model = l->model, .gpu = l->gpu};
+    if (l->wake) { /* kept until the wake is back */
+        in->host = host;
+        in->host_bytes = host_bytes;
+    }
     int rc = pthread_create(&j->thread, NULL, load_main, j);
     if (rc != 0) {
         free(j);
@@ -689,11 +731,16 @@ static int load_back(struct exec_ctx *x, struct load_job *j)
     }
     in->buf = j->buf; /* NULL when it failed */
     j->buf = NULL;
+    if (j->wake) { /* back in device memory (or failed): the host copy goes */
+        free(in->host);
+        in->host = NULL;
+        in->host_bytes = 0;
+    }
     for (int i = 1; i < j->tp; i++) {
         in->shard[i] = j->shard[i];
         j->shard[i] = NULL;
     }
-    if (ok) {
+    if (ok && !j->wake) { /* a wake is no load: the sleep metrics count it */
         x->out->bytes_loaded += j->res.bytes;
         x->out->load_copy_s += (double)j->res.copy_ns / 1e9;
         x->out->source_bytes[j->source == CORE_SRC_SHM] += j->res.bytes;
@@ -889,7 +936,13 @@ static int m_instance(void *drv, struct shell *sh, const struct core_action *a)
         return 0;
     }
     if (!in->known) *in = (struct inst){.known = true, .model = a->model, .gpu = a->gpu};
-    if (a->state == CORE_INST_FAILED || a->state == CORE_INST_EVICTED) inst_release(x, in);
+    if (a->state == CORE_INST_FAILED || a->state == CORE_INST_EVICTED) {
+        inst_release(x, in);
+        if (!in->running) { /* a sleeper lost with its node: its host copy too */
+            free(in->host);
+            in->host = NULL;
+        }
+    }
     return 0;
 }
 
@@ -1038,7 +1091,37 @@ static int m_begin(void *drv, struct shell *sh, const struct core_action *acts, 
     return 0;
 }
 
+/* SLEEP: the weights are kept in a host buffer (read from the model's
+ * weight files: the same bytes the device holds, verified when they land)
+ * and the device memory is freed; WAKE copies them back (load_main). */
+static int m_sleep(void *drv, struct shell *sh, const struct core_action *a)
+{
+    (void)sh;
+    struct exec_ctx *x = drv;
+    struct inst *in = inst_get(x, a->instance);
+    if (!in) return x->err.code;
+    const struct exec_weights *w = x->weights[a->model];
+    if (!w) return thaw_err_set(&x->err, THAW_EIO, "%s", x->weights_why[a->model]);
+    free(in->host);
+    in->host = malloc(w->bytes ? w->bytes : 1);
+    in->host_bytes = w->bytes;
+    if (!in->host) return thaw_err_set(&x->err, THAW_ENOMEM, "no host memory to sleep in");
+    uint64_t at = 0;
+    for (int i = 0; i < w->segment_count; i++) {
+        const struct exec_segment *sg = &w->segments[i];
+        FILE *f = fopen(sg->path, "rb");
+        bool ok = f && fseeko(f, (off_t)sg->offset, SEEK_SET) == 0 &&
+                  fread((char *)in->host + at, 1, sg->bytes, f) == sg->bytes;
+        if (f) fclose(f);
+        if (!ok) return thaw_err_set(&x->err, THAW_EIO, "cannot keep %s in host memory", sg->path);
+        at += sg->bytes;
+    }
+    inst_release(x, in);
+    return 0;
+}
+
 static const struct shell_methods exec_methods = {
+    .sleep = m_sleep,
     .name = "exec",
     .start_load = m_start_load,
     .cancel_load = m_cancel_load,
@@ -1259,6 +1342,8 @@ static void free_ctx(struct exec_ctx *x)
     exec_backend_close(x->be);
     free(x->loads);
     free(x->fills);
+    for (size_t i = 0; x->insts && i < x->inst_cap; i++)
+        free(x->insts[i].host);
     free(x->insts);
     pthread_cond_destroy(&x->done_cv);
     pthread_cond_destroy(&x->work_cv);
