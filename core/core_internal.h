@@ -373,8 +373,9 @@ bool core_gang_any(const struct core_inst *in, const unsigned char *mask);
  * its model onto GPUs of the sleeper's node allowed[] lets it use: free
  * room by policy, or with evict room made by eviction there; true when it
  * did (the job left the queue). try_start asks in this order: a wake into
- * free room, a cold load into free room, a wake by eviction, a cold load by
- * eviction. core_sleep_load_done / core_sleep_lost: a waking instance's load
+ * free room, a wake by eviction (on the sleeper's node), then a cold load
+ * (free room first, then eviction): a wake costs a copy from host memory
+ * and the wake cost, a cold load storage, init and every phase. core_sleep_load_done / core_sleep_lost: a waking instance's load
  * ended (ok or not) or was lost to a fault: its host memory is freed.
  * core_sleep_node_failed: the node's sleepers are lost with its memory. */
 bool core_sleep_instead(struct core_sched *s, size_t idx);

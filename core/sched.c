@@ -403,20 +403,11 @@ static bool try_start(struct core_sched *s, size_t pos)
         pref[g] = job.hot && fits[g] && !serving_on(s, job.model, -1, node);
         any_pref = any_pref || pref[g];
     }
-    bool sleepers = !job.hot && s->models[job.model].sleeper_count > 0;
-    if (sleepers && core_sleep_wake(s, pos, allowed, false)) return true; /* sleep.c */
+    /* a sleeper of the model wakes before any cold load (sleep.c) */
+    if (!job.hot && s->models[job.model].sleeper_count > 0 &&
+        (core_sleep_wake(s, pos, allowed, false) || core_sleep_wake(s, pos, allowed, true)))
+        return true;
     if (core_model_tp(&sp->models[job.model]) > 1) {
-        if (sleepers) { /* no gang fits as it is: wake by eviction first */
-            unsigned char gfits[G > 0 ? G : 1];
-            int gang[CORE_TP_MAX];
-            uint64_t share = core_model_need(s, job.model);
-            for (int g = 0; g < G; g++)
-                gfits[g] = allowed[g] && core_gpu_free(s, g) >= share;
-            if (!s->placement->pick_gang(s, job.model, gfits, core_model_tp(&sp->models[job.model]),
-                                         gang) &&
-                core_sleep_wake(s, pos, allowed, true))
-                return true;
-        }
         /* a gang: k GPUs of one node at once or not at all (gang.c) */
         int gang[CORE_TP_MAX];
         if (!core_gang_place(s, job.model, allowed, gang)) return false;
@@ -427,7 +418,6 @@ static bool try_start(struct core_sched *s, size_t pos)
     int gpu = -1;
     if (any_pref) gpu = s->placement->pick(s, job.model, pref);
     if (gpu < 0) gpu = s->placement->pick(s, job.model, fits);
-    if (gpu < 0 && sleepers && core_sleep_wake(s, pos, allowed, true)) return true;
     if (gpu < 0) gpu = core_evict_for(s, job.model, allowed, need);
     if (gpu < 0) return false;
     core_queue_remove(s, pos);

@@ -61,6 +61,7 @@ struct shell {
     /* standby sleep, for its metrics (record_sleep_metrics) */
     uint64_t sleeps, wakes_ok, sleep_cold_loads;
     int64_t wake_ns_sum;
+    unsigned char *loaded_before; /* per model: a load of it has started */
 };
 
 /* ---- request map ------------------------------------------------------- */
@@ -314,7 +315,13 @@ static int act_start_load(struct shell *sh, const struct core_action *a)
     /* Drawn when the load starts, in the order loads start (a wake draws
      * nothing: runs without sleep keep their streams). */
     if (!l->wake) wl_world_load_costs(sh->world, l->node, l->model, &l->costs);
-    if (!l->wake && m->standby == CORE_STANDBY_SLEEP) sh->sleep_cold_loads++;
+    if (!l->wake && m->standby == CORE_STANDBY_SLEEP) {
+        /* a cold re-load of a sleep-standby model: a sleep miss */
+        if (!sh->loaded_before) sh->loaded_before = calloc((size_t)sp->model_count, 1);
+        if (!sh->loaded_before) return thaw_err_set(sh->err, THAW_ENOMEM, "out of memory");
+        if (sh->loaded_before[a->model]) sh->sleep_cold_loads++;
+        sh->loaded_before[a->model] = 1;
+    }
     sh->loads[a->load] = l;
     if (a->load > sh->last_load) sh->last_load = a->load;
     return sh->m->start_load(sh->drv, sh, l);
@@ -707,6 +714,7 @@ void shell_free(struct shell *sh)
     /* The heap first: it detaches every pending event, so the owners can
      * then be freed without touching it. */
     shell_heap_free(&sh->heap);
+    free(sh->loaded_before);
     for (size_t id = 0; id < sh->load_cap; id++)
         if (sh->loads[id]) load_forget(sh, sh->loads[id]);
     free(sh->loads);
@@ -880,7 +888,8 @@ static int record_leftovers(struct shell *sh)
 
 /* Standby sleep (only in runs that slept): sleeps, wakes finished, their
  * mean latency (WAKE to READY: copy back + wake cost), and the sleep hit
- * rate: wakes / (wakes + cold loads started of standby-sleep models). */
+ * rate: wakes / (wakes + cold re-loads of standby-sleep models, i.e. cold
+ * loads of such a model after its first). */
 static int record_sleep_metrics(struct shell *sh)
 {
     if (!sh->db || sh->run_id <= 0 || sh->sleeps == 0) return 0;

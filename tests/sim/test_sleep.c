@@ -27,12 +27,22 @@ static void sleep_then_wake(void **state)
                                 "SELECT finished - arrived FROM requests WHERE run = ?1 "
                                 "AND arrived = 100"),
                        4.5, EPS);
-    /* wake latency = copy + wake cost = 3.5 s; one sleep, one wake; the
-     * hit rate counts A's one cold load: 1 / (1 + 1) */
+    /* wake latency = copy + wake cost = 3.5 s; one sleep, one wake; A was
+     * never cold-loaded again (its first load is no miss): 1 / (1 + 0) */
     assert_float_equal(simt_metric(&t, run, "wake_latency_mean_s"), 3.5, EPS);
     assert_float_equal(simt_metric(&t, run, "sleeps"), 1, EPS);
     assert_float_equal(simt_metric(&t, run, "wakes"), 1, EPS);
-    assert_float_equal(simt_metric(&t, run, "sleep_hit_rate"), 0.5, EPS);
+    assert_float_equal(simt_metric(&t, run, "sleep_hit_rate"), 1, EPS);
+    /* with host memory too small for A's 30 GB, A is evicted and cold-loads
+     * again: no sleep, so no sleep metrics at all */
+    const char *const small[] = {"cluster.nodes[0].host_memory=20GB", NULL};
+    spec = simt_load("tests/sim/sleep.yaml", small);
+    int64_t run2 = simt_run(&t, spec, NULL);
+    core_spec_free(spec);
+    assert_true(isnan(simt_metric(&t, run2, "sleeps")));
+    /* A's second load: 2 + 5 + 30 = 37 s from 100 s: READY 137, served 138 */
+    assert_float_equal(simt_num(&t, run2, "SELECT MAX(finished) FROM requests WHERE run = ?1"),
+                       138, EPS);
     /* the wake is no cold load: two loads rows (A's and B's) */
     assert_int_equal((int)simt_num(&t, run, "SELECT COUNT(*) FROM loads WHERE run = ?1"), 2);
     simt_close(&t);
