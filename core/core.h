@@ -382,6 +382,12 @@ void core_sched_queued(const struct core_sched *s, size_t i, struct core_queued_
 void core_sched_waiting(const struct core_sched *s,
                         void (*fn)(uint64_t request, int model, bool cold, void *ctx), void *ctx);
 
+/* VRAM fragmentation for tensor-parallel gangs: free VRAM on usable GPUs
+ * that no gang of any tp > 1 model could use now, i.e. on GPUs g where for
+ * every such model either g lacks its per-GPU share or g's node lacks K
+ * usable GPUs with it. 0 when the spec has no tp > 1 model. */
+uint64_t core_sched_gang_stranded_bytes(const struct core_sched *s);
+
 /* Text names for records and logs (static strings). */
 const char *core_source_name(enum core_source s);
 const char *core_reason_name(enum core_reason r);

@@ -175,3 +175,36 @@ bool core_gang_place(struct core_sched *s, int model, const unsigned char *allow
     if (s->placement->pick_gang(s, model, fits, k, gang)) return true;
     return gang_evict(s, model, allowed, k, share, gang);
 }
+
+uint64_t core_sched_gang_stranded_bytes(const struct core_sched *s)
+{
+    if (!s) return 0;
+    const struct core_spec *sp = s->spec;
+    uint64_t stranded = 0;
+    bool any_gang = false;
+    for (int m = 0; m < sp->model_count && !any_gang; m++)
+        any_gang = core_model_tp(&sp->models[m]) > 1;
+    if (!any_gang) return 0;
+    for (int n = 0; n < sp->node_count; n++) {
+        const struct core_node_spec *node = &sp->nodes[n];
+        for (int i = 0; i < node->gpu_count; i++) {
+            int g = node->first_gpu + i;
+            if (!core_gpu_healthy(s, g)) continue;
+            uint64_t free_g = core_gpu_free(s, g);
+            bool usable = false;
+            for (int m = 0; m < sp->model_count && !usable; m++) {
+                int k = core_model_tp(&sp->models[m]);
+                uint64_t share = core_model_share_bytes(&sp->models[m]);
+                if (k <= 1 || free_g < share) continue;
+                int c = 0; /* GPUs of the node that could hold the share */
+                for (int j = 0; j < node->gpu_count; j++) {
+                    int h = node->first_gpu + j;
+                    c += core_gpu_healthy(s, h) && core_gpu_free(s, h) >= share;
+                }
+                usable = c >= k;
+            }
+            if (!usable) stranded += free_g;
+        }
+    }
+    return stranded;
+}

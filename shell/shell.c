@@ -62,6 +62,11 @@ struct shell {
     uint64_t sleeps, wakes_ok, sleep_cold_loads;
     int64_t wake_ns_sum;
     unsigned char *loaded_before; /* per model: a load of it has started */
+    /* gang fragmentation (specs with a tp > 1 model): the integral of
+     * core_sched_gang_stranded_bytes over time, up to frag_t_ns */
+    bool frag_on;
+    double frag_integral;
+    int64_t frag_t_ns;
 };
 
 /* ---- request map ------------------------------------------------------- */
@@ -489,6 +494,17 @@ static int check(struct shell *sh)
     return core_sched_check(sh->core, sh->err);
 }
 
+/* The state since the last event held until now: add its stranded VRAM. */
+static void frag_advance(struct shell *sh)
+{
+    if (!sh->frag_on) return;
+    int64_t now = sh->heap.now_ns;
+    if (now > sh->frag_t_ns)
+        sh->frag_integral +=
+            (double)core_sched_gang_stranded_bytes(sh->core) * (double)(now - sh->frag_t_ns);
+    sh->frag_t_ns = now;
+}
+
 static int feed(struct shell *sh, struct core_event *ev)
 {
     if (sh->carrying_out)
@@ -499,6 +515,7 @@ static int feed(struct shell *sh, struct core_event *ev)
     ev->t_ns = sh->heap.now_ns;
     uint64_t seq = ++sh->seq;
     int rc;
+    frag_advance(sh);
     if (sh->db &&
         (rc = rec_check(sh, res_add_core_event(sh->db, sh->run_id, seq, ev, sh->err))) < 0)
         return rc;
@@ -687,6 +704,8 @@ int shell_new(const struct core_spec *spec, const struct shell_opts *opts,
     shell_heap_init(&sh->heap);
     shell_ev_init(&sh->tick, SHELL_EV_TICK);
     int rc = core_sched_new(&sh->spec, &sh->core, err);
+    for (int m = 0; m < sh->spec.model_count; m++)
+        sh->frag_on = sh->frag_on || core_model_tp(&sh->spec.models[m]) > 1;
     if (rc == 0) rc = wl_world_new(&sh->spec, sh->spec.seed, &sh->world, err);
     if (rc == 0) {
         sh->source_count = wl_world_source_count(sh->world);
@@ -886,14 +905,27 @@ static int record_leftovers(struct shell *sh)
     return 0;
 }
 
-/* Standby sleep (only in runs that slept): sleeps, wakes finished, their
+/* Gang fragmentation (runs with a tp > 1 model): vram_gang_stranded_mean,
+ * the time-weighted mean of core_sched_gang_stranded_bytes over the
+ * cluster's VRAM. Standby sleep (only in runs that slept): sleeps, wakes finished, their
  * mean latency (WAKE to READY: copy back + wake cost), and the sleep hit
  * rate: wakes / (wakes + cold re-loads of standby-sleep models, i.e. cold
  * loads of such a model after its first). */
 static int record_sleep_metrics(struct shell *sh)
 {
-    if (!sh->db || sh->run_id <= 0 || sh->sleeps == 0) return 0;
-    int rc = res_set_metric(sh->db, sh->run_id, "sleeps", (double)sh->sleeps, sh->err);
+    if (!sh->db || sh->run_id <= 0) return 0;
+    int rc = 0;
+    if (sh->frag_on) { /* mean share of the cluster's VRAM stranded for gangs */
+        frag_advance(sh);
+        double total = 0;
+        for (int g = 0; g < sh->spec.gpu_count; g++)
+            total += (double)sh->spec.gpus[g].vram_bytes;
+        if (sh->frag_t_ns > 0 && total > 0)
+            rc = res_set_metric(sh->db, sh->run_id, "vram_gang_stranded_mean",
+                                sh->frag_integral / ((double)sh->frag_t_ns * total), sh->err);
+    }
+    if (rc < 0 || sh->sleeps == 0) return rc;
+    rc = res_set_metric(sh->db, sh->run_id, "sleeps", (double)sh->sleeps, sh->err);
     if (rc == 0) rc = res_set_metric(sh->db, sh->run_id, "wakes", (double)sh->wakes_ok, sh->err);
     if (rc == 0 && sh->wakes_ok)
         rc = res_set_metric(sh->db, sh->run_id, "wake_latency_mean_s",

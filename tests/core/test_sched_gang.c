@@ -44,6 +44,18 @@ static void test_tp2_reserves_share_on_two(void **state)
     fx_arrive(f, SEC(3), j, 3);
     assert_int_equal(fx_count(f, CORE_ACT_START_LOAD), 0);
     assert_int_equal(core_sched_queued_count(f->s), 1);
+    /* every GPU has 10 GiB free and no tp 2 gang can use it (30 each) */
+    assert_true(core_sched_gang_stranded_bytes(f->s) == 40 * GIB);
+    fx_free(f);
+
+    /* with G alone on gpu0+1: their 10 GiB each is stranded, gpu2 and 3
+     * (40 free each) could still hold a gang: 20 GiB */
+    f = fx_new(1, 4, 40 * GIB);
+    g = fx_tp_model(f, "G", 60 * GIB, 2);
+    fx_start(f);
+    assert_true(core_sched_gang_stranded_bytes(f->s) == 0);
+    fx_arrive(f, SEC(1), g, 1);
+    assert_true(core_sched_gang_stranded_bytes(f->s) == 20 * GIB);
     fx_free(f);
 }
 

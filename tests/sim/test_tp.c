@@ -35,6 +35,14 @@ static void tp4_ready_at_slowest_shard(void **state)
     assert_float_equal(ready_at(&t, NULL, &served, &gpu), 3, EPS);
     assert_float_equal(served, 4, EPS);
     assert_int_equal(gpu, 0);
+    /* Gang fragmentation: 12 GB GPUs; the 44 GB footprint takes 11 GB on
+     * each from t = 0 (the load starts at once) to the end (4 s), leaving
+     * 1 GB on each that no tp 4 gang can use: 4 GB of 48 all along: 1/12. */
+    const char *const tight[] = {"cluster.nodes[0].vram=12GB", NULL};
+    struct core_spec *spec = simt_load("tests/sim/tp.yaml", tight);
+    int64_t run = simt_run(&t, spec, NULL);
+    core_spec_free(spec);
+    assert_float_equal(simt_metric(&t, run, "vram_gang_stranded_mean"), 1.0 / 12, EPS);
     /* The same model at tp 1 on g0: 40 GB at min(35, 10) = 10 GB/s: 1 + 4 = 5 s. */
     const char *const tp1[] = {"models[0].tp=1", NULL};
     assert_float_equal(ready_at(&t, tp1, NULL, NULL), 5, EPS);
