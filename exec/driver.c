@@ -936,13 +936,9 @@ static int m_instance(void *drv, struct shell *sh, const struct core_action *a)
         return 0;
     }
     if (!in->known) *in = (struct inst){.known = true, .model = a->model, .gpu = a->gpu};
-    if (a->state == CORE_INST_FAILED || a->state == CORE_INST_EVICTED) {
-        inst_release(x, in);
-        if (!in->running) { /* a sleeper lost with its node: its host copy too */
-            free(in->host);
-            in->host = NULL;
-        }
-    }
+    /* a sleeper's host copy is freed when its wake is back, or at the end:
+     * a cancelled wake's thread may still be reading it */
+    if (a->state == CORE_INST_FAILED || a->state == CORE_INST_EVICTED) inst_release(x, in);
     return 0;
 }
 
