@@ -110,8 +110,8 @@ static const char *priority_name(int p)
 
 static const char *standby_name(enum core_standby s)
 {
-    return s == CORE_STANDBY_SLEEP ? "sleep"
-           : s == CORE_STANDBY_HOT ? "hot"
+    return s == CORE_STANDBY_SLEEP  ? "sleep"
+           : s == CORE_STANDBY_HOT  ? "hot"
            : s == CORE_STANDBY_WARM ? "warm"
                                     : "cold";
 }

@@ -358,7 +358,7 @@ struct core_stats {
     uint64_t loads_started;
     uint64_t evictions;
     uint64_t requests_waiting; /* now */
-    uint64_t sleeps, wakes; /* standby sleep: SLEEP and WAKE actions */
+    uint64_t sleeps, wakes;    /* standby sleep: SLEEP and WAKE actions */
 };
 void core_sched_stats(const struct core_sched *s, struct core_stats *out);
 

@@ -103,7 +103,7 @@ struct core_model_state {
     size_t *live;
     size_t live_count, live_cap;
     int jobs, jobs_hot; /* queued jobs of the model; of them hot standbys */
-    size_t *sleepers; /* SLEEPING instances of the model, ascending id (sleep.c) */
+    size_t *sleepers;   /* SLEEPING instances of the model, ascending id (sleep.c) */
     size_t sleeper_count, sleeper_cap;
 };
 
@@ -375,9 +375,9 @@ bool core_gang_any(const struct core_inst *in, const unsigned char *mask);
  * did (the job left the queue). try_start asks in this order: a wake into
  * free room, a wake by eviction (on the sleeper's node), then a cold load
  * (free room first, then eviction): a wake costs a copy from host memory
- * and the wake cost, a cold load storage, init and every phase. core_sleep_load_done / core_sleep_lost: a waking instance's load
- * ended (ok or not) or was lost to a fault: its host memory is freed.
- * core_sleep_node_failed: the node's sleepers are lost with its memory. */
+ * and the wake cost, a cold load storage, init and every phase. core_sleep_load_done /
+ * core_sleep_lost: a waking instance's load ended (ok or not) or was lost to a fault: its host
+ * memory is freed. core_sleep_node_failed: the node's sleepers are lost with its memory. */
 bool core_sleep_instead(struct core_sched *s, size_t idx);
 bool core_sleep_wake(struct core_sched *s, size_t pos, const unsigned char *allowed, bool evict);
 void core_sleep_load_done(struct core_sched *s, struct core_inst *in);

@@ -85,7 +85,8 @@ static int check_instances(const struct core_sched *s, struct thaw_err *err)
             FAIL("instance %" PRIu64 " has a bad gang (tp %d)", in->id, in->tp);
         for (int k = 0; k < in->tp; k++) {
             int g = in->gang[k];
-            if (k > 0 && (g <= in->gang[k - 1] || s->spec->gpus[g].node != s->spec->gpus[in->gpu].node))
+            if (k > 0 &&
+                (g <= in->gang[k - 1] || s->spec->gpus[g].node != s->spec->gpus[in->gpu].node))
                 FAIL("instance %" PRIu64 ": gang not ascending on one node", in->id);
             if (in->state == CORE_INST_READY && !core_gpu_healthy(s, g))
                 FAIL("READY instance %" PRIu64 " on failed GPU %d", in->id, g);

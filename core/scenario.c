@@ -223,11 +223,26 @@ static void parse_node_entry(struct core_ld *ld, struct fy_node *e, int idx, int
     struct core_spec *spec = ld->spec;
     char path[160], sub[200];
     snprintf(path, sizeof path, "cluster.nodes[%d]", idx);
-    enum { NAME, COUNT, GPUS, VRAM, H2D, PCIE, STORAGE, SHM, CORES, INIT, WARMUP, GPU, HOSTMEM, NF };
+    enum {
+        NAME,
+        COUNT,
+        GPUS,
+        VRAM,
+        H2D,
+        PCIE,
+        STORAGE,
+        SHM,
+        CORES,
+        INIT,
+        WARMUP,
+        GPU,
+        HOSTMEM,
+        NF
+    };
     struct core_ld_field f[NF] = {
-        {.name = "name"},      {.name = "count"},       {.name = "gpus"},         {.name = "vram"},
-        {.name = "h2d"},       {.name = "pcie_switch"}, {.name = "storage_read"}, {.name = "shm"},
-        {.name = "cpu_cores"}, {.name = "init"},        {.name = "warmup"},       {.name = "gpu"},
+        {.name = "name"},       {.name = "count"},       {.name = "gpus"},         {.name = "vram"},
+        {.name = "h2d"},        {.name = "pcie_switch"}, {.name = "storage_read"}, {.name = "shm"},
+        {.name = "cpu_cores"},  {.name = "init"},        {.name = "warmup"},       {.name = "gpu"},
         {.name = "host_memory"}};
     if (!core_ld_fields(ld, e, path, f, NF, "a node (a mapping with name, gpus, vram, ...)"))
         return;
@@ -630,13 +645,15 @@ static void parse_model_entry(struct core_ld *ld, struct fy_node *e, int idx, in
         WAKE,
         NF
     };
-    struct core_ld_field f[NF] = {
-        {.name = "name"},     {.name = "count"},          {.name = "weights"},
-        {.name = "vram"},     {.name = "vram_reserve"},   {.name = "priority"},
-        {.name = "deadline"}, {.name = "preload_to_shm"}, {.name = "replicas"},
-        {.name = "standby"},  {.name = "path"},           {.name = "placement"},
-        {.name = "phases"},   {.name = "tp"},             {.name = "params"},
-        {.name = "dtype"},    {.name = "engine"},         {.name = "wake"}};
+    struct core_ld_field f[NF] = {{.name = "name"},         {.name = "count"},
+                                  {.name = "weights"},      {.name = "vram"},
+                                  {.name = "vram_reserve"}, {.name = "priority"},
+                                  {.name = "deadline"},     {.name = "preload_to_shm"},
+                                  {.name = "replicas"},     {.name = "standby"},
+                                  {.name = "path"},         {.name = "placement"},
+                                  {.name = "phases"},       {.name = "tp"},
+                                  {.name = "params"},       {.name = "dtype"},
+                                  {.name = "engine"},       {.name = "wake"}};
     if (!core_ld_fields(ld, e, path, f, NF, "a model (a mapping with name, weights, ...)")) return;
     int before = ld->errors;
     struct core_model_spec t;

@@ -1,7 +1,7 @@
 /* scenario_models.c - the model keys of deployments as they are run:
  * `tp: K` (one instance over K GPUs of one node) and its check against the
- * cluster; `params: 70B` with `dtype: bf16` for the weights' size. Kept apart from scenario.c so the model entry there only hands
- * the nodes over. */
+ * cluster; `params: 70B` with `dtype: bf16` for the weights' size. Kept apart from scenario.c so
+ * the model entry there only hands the nodes over. */
 #include "scenario_internal.h"
 
 #include <libfyaml.h>
@@ -67,11 +67,20 @@ static bool parse_count(const char *s, size_t len, double *out)
     double mul = 1;
     if (*end) {
         switch (*end) {
-        case 'K': mul = 1e3; break;
-        case 'M': mul = 1e6; break;
-        case 'B': mul = 1e9; break;
-        case 'T': mul = 1e12; break;
-        default: return false;
+        case 'K':
+            mul = 1e3;
+            break;
+        case 'M':
+            mul = 1e6;
+            break;
+        case 'B':
+            mul = 1e9;
+            break;
+        case 'T':
+            mul = 1e12;
+            break;
+        default:
+            return false;
         }
         if (end[1]) return false;
     }

@@ -124,8 +124,7 @@ static void gpu_entry(struct core_ld *ld, const char *name, struct fy_node *v, c
     ok = core_ld_bandwidth(ld, f[1].val, sub, false, &g.h2d_bps) && ok;
     if (!ok) return;
     struct core_presets *p = ld->presets;
-    struct core_preset_gpu *e =
-        slot(ld, (void **)&p->gpus, &p->gpu_count, sizeof *p->gpus, name);
+    struct core_preset_gpu *e = slot(ld, (void **)&p->gpus, &p->gpu_count, sizeof *p->gpus, name);
     if (e) {
         snprintf(g.name, sizeof g.name, "%s", name);
         *e = g;
@@ -301,8 +300,8 @@ static const void *lookup(struct core_ld *ld, struct fy_node *n, const char *pat
         if (!strcmp(e, name)) return e;
         core_suggest_offer(&sg, e);
         if (used + strlen(e) + 3 < sizeof known)
-            used += (size_t)snprintf(known + used, sizeof known - used, "%s%s", used ? ", " : "",
-                                     e);
+            used +=
+                (size_t)snprintf(known + used, sizeof known - used, "%s%s", used ? ", " : "", e);
     }
     if (core_suggest_result(&sg))
         core_ld_err(ld, n, NULL, path, "unknown %s preset '%s'; did you mean '%s'?", what, name,
@@ -371,9 +370,8 @@ bool core_ld_preset_engine(struct core_ld *ld, struct fy_node *n, const char *pa
     size_t used = 0;
     for (int i = 0; i < e->phase_count && used + 80 < sizeof text; i++) {
         const struct core_phase_spec *ph = &e->phases[i];
-        used += (size_t)snprintf(text + used, sizeof text - used, "%s%s %s %s %.4gs",
-                                 i ? ", " : "", ph->name,
-                                 ph->when == CORE_PHASE_BEFORE_COPY ? "before" : "after",
+        used += (size_t)snprintf(text + used, sizeof text - used, "%s%s %s %s %.4gs", i ? ", " : "",
+                                 ph->name, ph->when == CORE_PHASE_BEFORE_COPY ? "before" : "after",
                                  ph->cpu ? "cpu" : "wait", (double)ph->work.mean_ns / 1e9);
     }
     note(ld, "%s: engine %s -> phases: %s", path, e->name, text);
@@ -403,10 +401,10 @@ static void describe_all(const struct core_presets *p, void (*line)(void *ctx, c
         size_t used = (size_t)snprintf(buf, sizeof buf, "engine %s -> phases:", e->name);
         for (int k = 0; k < e->phase_count && used + 80 < sizeof buf; k++) {
             const struct core_phase_spec *ph = &e->phases[k];
-            used += (size_t)snprintf(buf + used, sizeof buf - used, "%s %s %s %s %.4gs",
-                                     k ? "," : "", ph->name,
-                                     ph->when == CORE_PHASE_BEFORE_COPY ? "before" : "after",
-                                     ph->cpu ? "cpu" : "wait", (double)ph->work.mean_ns / 1e9);
+            used +=
+                (size_t)snprintf(buf + used, sizeof buf - used, "%s %s %s %s %.4gs", k ? "," : "",
+                                 ph->name, ph->when == CORE_PHASE_BEFORE_COPY ? "before" : "after",
+                                 ph->cpu ? "cpu" : "wait", (double)ph->work.mean_ns / 1e9);
         }
         line(ctx, buf);
     }

@@ -877,8 +877,8 @@ int core_sched_start(struct core_sched *s, int64_t t_ns, struct thaw_err *err)
     for (int m = 0; m < sp->model_count; m++) {
         const struct core_model_spec *ms = &sp->models[m];
         for (int i = 0; i < ms->initial_gpu_count; i++) {
-            size_t idx =
-                inst_new(s, m, ms->initial_gpus[i], NULL, CORE_INST_READY, CORE_REASON_PREWARM, false);
+            size_t idx = inst_new(s, m, ms->initial_gpus[i], NULL, CORE_INST_READY,
+                                  CORE_REASON_PREWARM, false);
             if (idx != SIZE_MAX) emit_state(s, idx);
         }
     }

@@ -52,12 +52,18 @@ struct core_node_spec {
     int cpu_cores;
     struct core_dist init;   /* runtime init, before the weight copy, per load */
     struct core_dist warmup; /* warm-up, after the weight copy, per load */
-    uint64_t host_memory_bytes; /* for sleeping instances' weights; 0 = none */
+    /* for sleeping instances' weights (standby sleep); 0 = none */
+    uint64_t host_memory_bytes;
 };
 
 /* SLEEP: an idle instance chosen for eviction is put to sleep instead when
  * its node's host memory has room (core/sleep.c, core.h). */
-enum core_standby { CORE_STANDBY_COLD = 0, CORE_STANDBY_WARM, CORE_STANDBY_HOT, CORE_STANDBY_SLEEP };
+enum core_standby {
+    CORE_STANDBY_COLD = 0,
+    CORE_STANDBY_WARM,
+    CORE_STANDBY_HOT,
+    CORE_STANDBY_SLEEP
+};
 
 enum core_phase_when { CORE_PHASE_BEFORE_COPY = 0, CORE_PHASE_AFTER_COPY };
 

@@ -931,12 +931,12 @@ static int record_sleep_metrics(struct shell *sh)
         rc = res_set_metric(sh->db, sh->run_id, "wake_latency_mean_s",
                             (double)sh->wake_ns_sum / 1e9 / (double)sh->wakes_ok, sh->err);
     if (rc == 0)
-        rc = res_set_metric(sh->db, sh->run_id, "sleep_hit_rate",
-                            (double)sh->wakes_ok /
-                                (double)(sh->wakes_ok + sh->sleep_cold_loads > 0
-                                             ? sh->wakes_ok + sh->sleep_cold_loads
-                                             : 1),
-                            sh->err);
+        rc =
+            res_set_metric(sh->db, sh->run_id, "sleep_hit_rate",
+                           (double)sh->wakes_ok / (double)(sh->wakes_ok + sh->sleep_cold_loads > 0
+                                                               ? sh->wakes_ok + sh->sleep_cold_loads
+                                                               : 1),
+                           sh->err);
     return rc;
 }
 

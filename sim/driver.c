@@ -1,11 +1,12 @@
 /* driver.c - sim_run: the simulator's side of the driver shell (shell/). The
  * shell feeds the core and records the run; this file carries out the
- * core's actions on a virtual clock: a load is init, CPU phases, a copy flow
- * (a tensor-parallel gang: one flow per GPU, in parallel), phases, warm-up; a fill is a flow from storage into shm; a request's
+ * core's actions on a virtual clock: a load is init, CPU phases, a copy flow,
+ * phases, warm-up; a fill is a flow from storage into shm; a request's
  * service is its drawn time. Flows share bandwidth max-min (flow.h). It
  * decides nothing: every choice of order, GPU or eviction comes from the
  * core. One struct sim holds a whole run, so runs in parallel threads share
- * nothing. */
+ * nothing. A tensor-parallel gang copies one flow per GPU, in parallel; a
+ * WAKE (standby sleep) is a copy back from host memory, then the wake cost. */
 #include "sim.h"
 
 #include <stdlib.h>
@@ -29,8 +30,10 @@ enum load_stage {
     ST_COPY,   /* weight copy (flow) */
     ST_AFTER,  /* phases after the copy */
     ST_WARMUP, /* warm-up (timer) */
-    ST_WAKE_COPY, /* a WAKE: the copy back from host memory (flows) */
-    ST_WAKE,      /* a WAKE: the model's wake cost (timer) */
+    /* a WAKE: the copy back from host memory (flows), then the model's
+     * wake cost (timer) */
+    ST_WAKE_COPY,
+    ST_WAKE,
 };
 
 struct sim_shard {
@@ -125,8 +128,8 @@ static int start_copy(struct sim *s, struct sim_load *j)
     j->shards_left = l->tp;
     for (int i = 0; i < l->tp; i++) {
         res[src >= 0 ? 1 : 0] = s->h2d_res[l->gang[i]];
-        int rc = sim_flow_start(&s->net, &j->shards[i].flow,
-                                (double)core_model_shard_bytes(m, i), res, n, 0);
+        int rc = sim_flow_start(&s->net, &j->shards[i].flow, (double)core_model_shard_bytes(m, i),
+                                res, n, 0);
         if (rc < 0) return rc;
     }
     return 0;

@@ -68,13 +68,14 @@ static struct core_spec *load(const char *path, char *first, size_t len)
 static void test_builtin_presets(void **state)
 {
     (void)state;
-    const char *p = put("a.yaml", "cluster:\n"
-                                  "  nodes:\n"
-                                  "    - {name: a, gpus: 8, gpu: H100-SXM-80GB, storage_read: 2GB/s}\n"
-                                  "    - {name: b, gpus: 2, gpu: L4, h2d: 20GB/s, storage_read: 2GB/s}\n"
-                                  "models:\n"
-                                  "  - {name: big, params: 70B, dtype: bf16, tp: 4, engine: vllm}\n"
-                                  "  - {name: q, params: 8B, dtype: int4}\n");
+    const char *p =
+        put("a.yaml", "cluster:\n"
+                      "  nodes:\n"
+                      "    - {name: a, gpus: 8, gpu: H100-SXM-80GB, storage_read: 2GB/s}\n"
+                      "    - {name: b, gpus: 2, gpu: L4, h2d: 20GB/s, storage_read: 2GB/s}\n"
+                      "models:\n"
+                      "  - {name: big, params: 70B, dtype: bf16, tp: 4, engine: vllm}\n"
+                      "  - {name: q, params: 8B, dtype: int4}\n");
     char first[1200];
     struct core_spec *s = load(p, first, sizeof first);
     if (!s) fail_msg("%s", first);
@@ -102,8 +103,9 @@ static void test_builtin_presets(void **state)
     assert_int_equal(s->models[1].phase_count, 0);
     /* what each preset expanded to, for `thaw check` */
     assert_int_equal(s->preset_note_count, 5);
-    assert_string_equal(s->preset_notes[0],
-                        "cluster.nodes[0].gpu: gpu H100-SXM-80GB -> vram 80GiB, h2d 64GB/s per GPU");
+    assert_string_equal(
+        s->preset_notes[0],
+        "cluster.nodes[0].gpu: gpu H100-SXM-80GB -> vram 80GiB, h2d 64GB/s per GPU");
     assert_non_null(strstr(s->preset_notes[2], "models[0].params: params 70B x bf16 (2 B each) "
                                                "-> weights 140000000000 B"));
     assert_non_null(strstr(s->preset_notes[3], "models[0].engine: engine vllm -> phases: "
@@ -166,12 +168,13 @@ static void test_user_presets_file(void **state)
 static void test_tp_fits_some_node(void **state)
 {
     (void)state;
-    const char *p = put("a.yaml", "cluster:\n"
-                                  "  nodes:\n"
-                                  "    - {name: a, gpus: 8, gpu: H100-SXM-80GB, storage_read: 2GB/s}\n"
-                                  "    - {name: b, gpus: 4, gpu: H100-SXM-80GB, storage_read: 2GB/s}\n"
-                                  "models:\n"
-                                  "  - {name: big, params: 70B, dtype: bf16, tp: 8}\n");
+    const char *p =
+        put("a.yaml", "cluster:\n"
+                      "  nodes:\n"
+                      "    - {name: a, gpus: 8, gpu: H100-SXM-80GB, storage_read: 2GB/s}\n"
+                      "    - {name: b, gpus: 4, gpu: H100-SXM-80GB, storage_read: 2GB/s}\n"
+                      "models:\n"
+                      "  - {name: big, params: 70B, dtype: bf16, tp: 8}\n");
     char first[1200];
     struct core_spec *s = load(p, first, sizeof first);
     if (!s) fail_msg("%s", first);

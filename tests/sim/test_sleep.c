@@ -20,8 +20,7 @@ static void sleep_then_wake(void **state)
      * 2 + 30: READY 82 s, served 82..83. A at 100 s: B is evicted and A
      * wakes: 30 GB back at 10 GB/s = 3 s + wake 0.5 s: READY at 103.5 s,
      * served 103.5..104.5 (a 4.5 s request). */
-    assert_float_equal(simt_num(&t, run,
-                                "SELECT MAX(finished) FROM requests WHERE run = ?1"),
+    assert_float_equal(simt_num(&t, run, "SELECT MAX(finished) FROM requests WHERE run = ?1"),
                        104.5, EPS);
     assert_float_equal(simt_num(&t, run,
                                 "SELECT finished - arrived FROM requests WHERE run = ?1 "
@@ -41,8 +40,8 @@ static void sleep_then_wake(void **state)
     core_spec_free(spec);
     assert_true(isnan(simt_metric(&t, run2, "sleeps")));
     /* A's second load: 2 + 5 + 30 = 37 s from 100 s: READY 137, served 138 */
-    assert_float_equal(simt_num(&t, run2, "SELECT MAX(finished) FROM requests WHERE run = ?1"),
-                       138, EPS);
+    assert_float_equal(simt_num(&t, run2, "SELECT MAX(finished) FROM requests WHERE run = ?1"), 138,
+                       EPS);
     /* the wake is no cold load: two loads rows (A's and B's) */
     assert_int_equal((int)simt_num(&t, run, "SELECT COUNT(*) FROM loads WHERE run = ?1"), 2);
     simt_close(&t);

@@ -13,9 +13,8 @@ static double ready_at(struct simt *t, const char *const *kv, double *served, in
     struct core_spec *spec = simt_load("tests/sim/tp.yaml", kv);
     int64_t run = simt_run(t, spec, NULL);
     core_spec_free(spec);
-    assert_int_equal((int)simt_num(t, run,
-                                   "SELECT COUNT(*) FROM loads WHERE run = ?1 AND outcome = 'ok'"),
-                     1);
+    assert_int_equal(
+        (int)simt_num(t, run, "SELECT COUNT(*) FROM loads WHERE run = ?1 AND outcome = 'ok'"), 1);
     if (served) *served = simt_num(t, run, "SELECT MAX(finished) FROM requests WHERE run = ?1");
     if (gpu) *gpu = (int)simt_num(t, run, "SELECT gpu FROM loads WHERE run = ?1");
     return simt_num(t, run, "SELECT finished FROM loads WHERE run = ?1");
