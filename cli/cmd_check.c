@@ -110,7 +110,10 @@ static const char *priority_name(int p)
 
 static const char *standby_name(enum core_standby s)
 {
-    return s == CORE_STANDBY_HOT ? "hot" : s == CORE_STANDBY_WARM ? "warm" : "cold";
+    return s == CORE_STANDBY_SLEEP  ? "sleep"
+           : s == CORE_STANDBY_HOT  ? "hot"
+           : s == CORE_STANDBY_WARM ? "warm"
+                                    : "cold";
 }
 
 static void print_cluster(const struct core_spec *spec)
@@ -183,7 +186,11 @@ static void lone_loads(const struct core_spec *spec, int m, char *buf, size_t le
     int64_t best = -1, worst = -1;
     int best_gpu = -1, worst_gpu = -1;
     for (int g = 0; g < spec->gpu_count; g++) {
-        if (spec->gpus[g].vram_bytes < spec->models[m].vram_bytes) continue;
+        /* a tp K model: its 1/K share on each GPU of a gang on this node */
+        if (spec->gpus[g].vram_bytes < core_model_share_bytes(&spec->models[m])) continue;
+        if (core_model_tp(&spec->models[m]) > 1 &&
+            spec->nodes[spec->gpus[g].node].gpu_count < core_model_tp(&spec->models[m]))
+            continue;
         int64_t t = core_spec_lone_load_ns(spec, m, g, false);
         if (t < 0) continue;
         if (best < 0 || t < best) best = t, best_gpu = g;
@@ -239,6 +246,11 @@ static void print_models(const struct core_spec *spec)
             printf(", deadline %s", dl);
         }
         if (ms->preload_to_shm) printf(", preload_to_shm");
+        if (core_model_tp(ms) > 1) {
+            char sh[48];
+            fmt_bytes(core_model_share_bytes(ms), "", sh, sizeof sh);
+            printf(", tp %d (%s VRAM per GPU)", ms->tp, sh);
+        }
         if (ms->phase_count)
             printf(", %d phase%s", ms->phase_count, ms->phase_count == 1 ? "" : "s");
         if (ms->initial_gpu_count) {
@@ -259,6 +271,46 @@ static void print_models(const struct core_spec *spec)
         printf("\n");
         m += same;
     }
+}
+
+struct preset_out {
+    const char *path;
+    int index;
+    bool header;
+};
+
+static void preset_line(void *ctx, const char *text)
+{
+    struct preset_out *o = ctx;
+    if (!o->header) printf("%s%s (presets)\n", o->index ? "\n" : "", o->path);
+    o->header = true;
+    printf("  %s\n", text);
+}
+
+/* A presets file (scenarios/presets.yaml or a user's): every preset it
+ * holds, expanded. 1: not a presets file (check it as a scenario). */
+static int check_presets_file(const char *path, int i)
+{
+    struct core_diags diags;
+    core_diags_init(&diags);
+    struct preset_out o = {path, i, false};
+    int rc = core_presets_describe(path, preset_line, &o, &diags);
+    for (int k = 0; k < diags.count; k++) {
+        char line[1200];
+        core_diag_format(&diags.items[k], line, sizeof line);
+        fprintf(stderr, "%s\n", line);
+    }
+    core_diags_free(&diags);
+    return rc;
+}
+
+/* What each preset (gpu:, params + dtype, engine:) expanded to. */
+static void print_presets(const struct core_spec *spec)
+{
+    if (spec->preset_note_count == 0) return;
+    printf("presets: %d used\n", spec->preset_note_count);
+    for (int i = 0; i < spec->preset_note_count; i++)
+        printf("  %s\n", spec->preset_notes[i]);
 }
 
 static void print_policy(const struct core_policy_spec *p)
@@ -363,6 +415,12 @@ static int run(int argc, char **argv)
         goto out;
     }
     for (int i = 0; i < nfiles; i++) {
+        int prc = check_presets_file(files[i], i);
+        if (prc == 0) continue;
+        if (prc < 0) {
+            rc = CLI_EXIT_FAIL;
+            continue;
+        }
         struct core_spec *spec = cli_load_spec(files[i], &ovr);
         if (!spec) {
             rc = CLI_EXIT_FAIL;
@@ -374,6 +432,7 @@ static int run(int argc, char **argv)
         print_models(spec);
         print_policy(&spec->policy);
         print_rest(spec);
+        print_presets(spec);
         core_spec_free(spec);
     }
 out:

@@ -214,6 +214,9 @@ enum core_inst_state {
     CORE_INST_DRAINING,
     CORE_INST_EVICTED,
     CORE_INST_FAILED,
+    /* standby sleep: VRAM freed, weights in the node's host memory; never
+     * reported by INSTANCE_STATE (SLEEP says it), woken by WAKE */
+    CORE_INST_SLEEPING,
 };
 
 enum core_action_kind {
@@ -259,6 +262,16 @@ enum core_action_kind {
     /* Informational: one autoscaler decision for `model` (the `scale`
      * fields say what it saw and did). Drivers record it; nothing to do. */
     CORE_ACT_AUTOSCALE,
+    /* Put READY idle `instance` of `model` (on `gpu`, or its gang) to
+     * sleep: its `bytes` of weights go to `node`'s host memory and its VRAM
+     * is free at once in the core's accounting (an eviction victim with
+     * standby sleep, when the node's host_memory has room). No event back. */
+    CORE_ACT_SLEEP,
+    /* Wake sleeping `instance` onto `gpu` (or its gang) of its node as load
+     * `load`: copy its `bytes` back from host memory, then the model's wake
+     * cost (no init, no phases, no warm-up); then feed
+     * CORE_EV_LOAD_FINISHED(load) as for START_LOAD. */
+    CORE_ACT_WAKE,
 };
 
 /* What the autoscaler saw and did for one model at one period (hot
@@ -291,6 +304,14 @@ struct core_action {
     int64_t wake_ns;
     bool cold;
     struct core_scale_decision scale; /* CORE_ACT_AUTOSCALE only */
+    /* Tensor-parallel gang (START_LOAD, CANCEL_LOAD, EVICT, INSTANCE_STATE,
+     * DISPATCH): the instance spans gang[0..tp-1], ascending flat GPU
+     * indices, gang[0] == gpu, all on `node`. tp 0 or 1: `gpu` alone. On
+     * START_LOAD each GPU copies its shard (core_model_shard_bytes) and
+     * reserves core_model_share_bytes; `bytes` and `vram_bytes` stay the
+     * whole instance's. */
+    int tp;
+    int gang[CORE_TP_MAX];
 };
 
 /* ---- life cycle ---------------------------------------------------------- */
@@ -337,6 +358,7 @@ struct core_stats {
     uint64_t loads_started;
     uint64_t evictions;
     uint64_t requests_waiting; /* now */
+    uint64_t sleeps, wakes;    /* standby sleep: SLEEP and WAKE actions */
 };
 void core_sched_stats(const struct core_sched *s, struct core_stats *out);
 
@@ -359,6 +381,12 @@ size_t core_sched_queued_count(const struct core_sched *s);
 void core_sched_queued(const struct core_sched *s, size_t i, struct core_queued_job *out);
 void core_sched_waiting(const struct core_sched *s,
                         void (*fn)(uint64_t request, int model, bool cold, void *ctx), void *ctx);
+
+/* VRAM fragmentation for tensor-parallel gangs: free VRAM on usable GPUs
+ * that no gang of any tp > 1 model could use now, i.e. on GPUs g where for
+ * every such model either g lacks its per-GPU share or g's node lacks K
+ * usable GPUs with it. 0 when the spec has no tp > 1 model. */
+uint64_t core_sched_gang_stranded_bytes(const struct core_sched *s);
 
 /* Text names for records and logs (static strings). */
 const char *core_source_name(enum core_source s);

@@ -36,6 +36,7 @@ struct core_node_state {
     uint64_t shm_used_bytes;     /* QUEUED + FILLING + RESIDENT entries */
     struct core_shm_entry *shm;  /* one per model */
     int shm_queued, shm_filling; /* entries in those states: fills need no scan when idle */
+    uint64_t host_used_bytes;    /* sleeping and waking instances' weights (sleep.c) */
 };
 
 struct core_gpu_state {
@@ -61,6 +62,12 @@ struct core_inst {
     uint64_t vram_bytes; /* reserved while LOADING or READY, else 0 */
     int outstanding;
     uint64_t *reqs; /* `concurrency` slots; the first `outstanding` are in use */
+    /* The GPUs it spans (gang.c): gang[0] == gpu, ascending, one node;
+     * vram_bytes above is reserved on each of them. tp >= 1. */
+    int tp;
+    int gang[CORE_TP_MAX];
+    bool waking; /* LOADING from host memory (a WAKE), not from storage */
+    int node;    /* SLEEPING: where its weights are */
 };
 
 struct core_job {
@@ -96,6 +103,8 @@ struct core_model_state {
     size_t *live;
     size_t live_count, live_cap;
     int jobs, jobs_hot; /* queued jobs of the model; of them hot standbys */
+    size_t *sleepers;   /* SLEEPING instances of the model, ascending id (sleep.c) */
+    size_t sleeper_count, sleeper_cap;
 };
 
 /* ---- policy tables (names exactly core_policy_names(kind)) ------------------ */
@@ -117,6 +126,10 @@ struct core_placement_policy {
     const char *name;
     /* A GPU among those with fits[g] set, or -1 when none is. */
     int (*pick)(const struct core_sched *s, int model, const unsigned char *fits);
+    /* A tensor-parallel gang: k GPUs of one node among those with fits[g]
+     * set, into gang[0..k-1] ascending; false when no node has k. */
+    bool (*pick_gang)(const struct core_sched *s, int model, const unsigned char *fits, int k,
+                      int *gang);
 };
 
 struct core_eviction_policy {
@@ -273,13 +286,31 @@ static inline void core_model_touch(struct core_sched *s, int m)
 static inline void core_idle_out(struct core_sched *s, const struct core_inst *in)
 {
     core_model_touch(s, in->model);
-    if (core_inst_idle(in)) s->gpus[in->gpu].idle_bytes -= in->vram_bytes;
+    if (core_inst_idle(in))
+        for (int i = 0; i < in->tp; i++)
+            s->gpus[in->gang[i]].idle_bytes -= in->vram_bytes;
 }
 
 static inline void core_idle_in(struct core_sched *s, const struct core_inst *in)
 {
     core_model_touch(s, in->model);
-    if (core_inst_idle(in)) s->gpus[in->gpu].idle_bytes += in->vram_bytes;
+    if (core_inst_idle(in))
+        for (int i = 0; i < in->tp; i++)
+            s->gpus[in->gang[i]].idle_bytes += in->vram_bytes;
+}
+
+/* Whether the instance spans GPU g. */
+static inline bool core_inst_on(const struct core_inst *in, int g)
+{
+    for (int i = 0; i < in->tp; i++)
+        if (in->gang[i] == g) return true;
+    return false;
+}
+
+/* VRAM a load of the model needs on each GPU it goes to. */
+static inline uint64_t core_model_need(const struct core_sched *s, int m)
+{
+    return core_model_share_bytes(&s->spec->models[m]);
 }
 
 static inline uint64_t core_gpu_free(const struct core_sched *s, int g)
@@ -324,6 +355,39 @@ struct core_evict_cand {
     uint64_t id;
     size_t idx;
 };
+
+/* gang.c: tensor-parallel instances (tp > 1). core_gang_place picks the
+ * gang for a queued job of a tp model: a fitting gang by placement policy,
+ * else eviction of idle instances so that k GPUs of one node get room;
+ * false when neither (nothing evicted then). core_gang_act copies the
+ * instance's gang into an action. */
+bool core_gang_place(struct core_sched *s, int model, const unsigned char *allowed, int *gang);
+void core_gang_act(struct core_action *a, const struct core_inst *in);
+/* Single-GPU eviction helper for victims that span several GPUs: whether
+ * any of the instance's GPUs is set in mask. */
+bool core_gang_any(const struct core_inst *in, const unsigned char *mask);
+
+/* sleep.c: standby sleep. core_sleep_instead: called by core_inst_evict
+ * for its victim; true when it slept instead (SLEEP emitted, VRAM freed).
+ * core_sleep_wake: for queued job `pos` (not started), wakes a sleeper of
+ * its model onto GPUs of the sleeper's node allowed[] lets it use: free
+ * room by policy, or with evict room made by eviction there; true when it
+ * did (the job left the queue). try_start asks in this order: a wake into
+ * free room, a wake by eviction (on the sleeper's node), then a cold load
+ * (free room first, then eviction): a wake costs a copy from host memory
+ * and the wake cost, a cold load storage, init and every phase. core_sleep_load_done /
+ * core_sleep_lost: a waking instance's load ended (ok or not) or was lost to a fault: its host
+ * memory is freed. core_sleep_node_failed: the node's sleepers are lost with its memory. */
+bool core_sleep_instead(struct core_sched *s, size_t idx);
+bool core_sleep_wake(struct core_sched *s, size_t pos, const unsigned char *allowed, bool evict);
+void core_sleep_load_done(struct core_sched *s, struct core_inst *in);
+void core_sleep_node_failed(struct core_sched *s, int node);
+/* sched.c pieces sleep.c reuses. */
+void core_inst_emit_state(struct core_sched *s, size_t idx);
+void core_inst_live_add(struct core_sched *s, size_t idx);
+void core_inst_live_remove(struct core_sched *s, size_t idx);
+bool core_load_register(struct core_sched *s, size_t idx);
+void core_inst_release(struct core_sched *s, struct core_inst *in);
 
 /* shm_cache.c */
 bool core_shm_resident(const struct core_sched *s, int node, int model);

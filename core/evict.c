@@ -97,9 +97,12 @@ int core_evict_for(struct core_sched *s, int model, const unsigned char *allowed
     size_t n = 0;
     for (size_t i = 0; i < s->live_count; i++) {
         const struct core_inst *in = &s->insts[s->live[i]];
-        if (!core_inst_idle(in) || in->model == model || !allowed[in->gpu]) continue;
-        if (sp->gpus[in->gpu].vram_bytes < need) continue;
-        if (!reach[in->gpu] && sp->models[in->model].replicas_min <= 0) continue;
+        if (!core_inst_idle(in) || in->model == model || !core_gang_any(in, allowed)) continue;
+        bool big = false; /* a gang victim frees room on each of its GPUs */
+        for (int i = 0; i < in->tp; i++)
+            big = big || (allowed[in->gang[i]] && sp->gpus[in->gang[i]].vram_bytes >= need);
+        if (!big) continue;
+        if (!core_gang_any(in, reach) && sp->models[in->model].replicas_min <= 0) continue;
         if (!s->eviction->may_evict(s, in)) continue;
         cand[n++] = (struct core_evict_cand){in->last_used_ns, in->id, s->live[i]};
     }
@@ -114,20 +117,24 @@ int core_evict_for(struct core_sched *s, int model, const unsigned char *allowed
             continue;
         }
         s->ev_taken[in->model]++;
-        s->ev_freed[in->gpu] += in->vram_bytes;
-        if (core_gpu_free(s, in->gpu) + s->ev_freed[in->gpu] >= need) {
-            chosen_gpu = in->gpu;
-            upto = k;
+        for (int i = 0; i < in->tp; i++) {
+            int g = in->gang[i];
+            s->ev_freed[g] += in->vram_bytes;
+            if (chosen_gpu < 0 && reach[g] && core_gpu_free(s, g) + s->ev_freed[g] >= need) {
+                chosen_gpu = g;
+                upto = k;
+            }
         }
     }
     for (size_t k = 0; k < n; k++) {
         const struct core_inst *in = &s->insts[cand[k].idx];
         s->ev_taken[in->model] = 0;
-        s->ev_freed[in->gpu] = 0;
+        for (int i = 0; i < in->tp; i++)
+            s->ev_freed[in->gang[i]] = 0;
     }
     if (chosen_gpu >= 0) {
         for (size_t k = 0; k <= upto; k++)
-            if (cand[k].id != 0 && s->insts[cand[k].idx].gpu == chosen_gpu)
+            if (cand[k].id != 0 && core_inst_on(&s->insts[cand[k].idx], chosen_gpu))
                 core_inst_evict(s, cand[k].idx);
     }
     return chosen_gpu;

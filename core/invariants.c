@@ -17,7 +17,7 @@ static int check_gpus(const struct core_sched *s, struct thaw_err *err)
         int loads = 0;
         for (size_t i = 0; i < s->live_count; i++) {
             const struct core_inst *in = &s->insts[s->live[i]];
-            if (in->gpu != g) continue;
+            if (!core_inst_on(in, g)) continue;
             sum += in->vram_bytes;
             if (in->state == CORE_INST_LOADING) loads++;
         }
@@ -34,9 +34,12 @@ static int check_gpus(const struct core_sched *s, struct thaw_err *err)
         if (!core_gpu_healthy(s, g) && sum != 0) FAIL("failed GPU %d still holds instances", g);
     }
     for (int n = 0; n < sp->node_count; n++) {
+        /* a gang's load counts once on its node (and on each of its GPUs) */
         int loads = 0;
-        for (int g = 0; g < sp->gpu_count; g++)
-            if (sp->gpus[g].node == n) loads += s->gpus[g].loads;
+        for (size_t i = 0; i < s->live_count; i++) {
+            const struct core_inst *in = &s->insts[s->live[i]];
+            loads += in->state == CORE_INST_LOADING && sp->gpus[in->gpu].node == n;
+        }
         if (loads != s->nodes[n].loads)
             FAIL("node %d load counter %d != %d", n, s->nodes[n].loads, loads);
         if (sp->policy.max_loads_per_node > 0 && loads > sp->policy.max_loads_per_node)
@@ -52,6 +55,19 @@ static int check_gpus(const struct core_sched *s, struct thaw_err *err)
                  s->nodes[n].shm_used_bytes, sp->nodes[n].shm_bytes);
         if (filling > 1) FAIL("node %d runs %d shm fills at once", n, filling);
         if (s->nodes[n].failed && used) FAIL("failed node %d still has shm entries", n);
+        /* standby sleep: sleeping and waking instances' weights in host
+         * memory, never over-committed */
+        uint64_t host = 0;
+        bool any_host = sp->nodes[n].host_memory_bytes > 0 || s->nodes[n].host_used_bytes > 0;
+        for (size_t i = 0; any_host && i < s->inst_count; i++) {
+            const struct core_inst *in = &s->insts[i];
+            if (in->node == n && (in->state == CORE_INST_SLEEPING || in->waking))
+                host += sp->models[in->model].weights_bytes;
+        }
+        if (host != s->nodes[n].host_used_bytes || host > sp->nodes[n].host_memory_bytes)
+            FAIL("node %d host memory: %" PRIu64 " held by sleepers, counter %" PRIu64
+                 ", capacity %" PRIu64,
+                 n, host, s->nodes[n].host_used_bytes, sp->nodes[n].host_memory_bytes);
     }
     return 0;
 }
@@ -64,13 +80,22 @@ static int check_instances(const struct core_sched *s, struct thaw_err *err)
         if (in->state != CORE_INST_LOADING && in->state != CORE_INST_READY)
             FAIL("instance %" PRIu64 " is live in state %s", in->id,
                  core_inst_state_name(in->state));
-        if (in->state == CORE_INST_READY && !core_gpu_healthy(s, in->gpu))
-            FAIL("READY instance %" PRIu64 " on failed GPU %d", in->id, in->gpu);
+        if (in->tp < 1 || in->tp > CORE_TP_MAX || in->gang[0] != in->gpu ||
+            in->tp != (in->load ? core_model_tp(&s->spec->models[in->model]) : 1))
+            FAIL("instance %" PRIu64 " has a bad gang (tp %d)", in->id, in->tp);
+        for (int k = 0; k < in->tp; k++) {
+            int g = in->gang[k];
+            if (k > 0 &&
+                (g <= in->gang[k - 1] || s->spec->gpus[g].node != s->spec->gpus[in->gpu].node))
+                FAIL("instance %" PRIu64 ": gang not ascending on one node", in->id);
+            if (in->state == CORE_INST_READY && !core_gpu_healthy(s, g))
+                FAIL("READY instance %" PRIu64 " on failed GPU %d", in->id, g);
+        }
         if (in->outstanding < 0 || in->outstanding > s->models[in->model].concurrency)
             FAIL("instance %" PRIu64 " has %d outstanding", in->id, in->outstanding);
         if (in->outstanding && (in->hot || in->state != CORE_INST_READY))
             FAIL("instance %" PRIu64 " serves while not a READY serving instance", in->id);
-        if (in->vram_bytes != s->spec->models[in->model].vram_bytes)
+        if (in->vram_bytes != core_model_need(s, in->model))
             FAIL("instance %" PRIu64 " reserves the wrong amount", in->id);
     }
     for (size_t i = 0; i < s->inst_count; i++) {
@@ -98,7 +123,8 @@ static int check_queue(const struct core_sched *s, struct thaw_err *err)
     }
     for (size_t l = 0; l < s->load_count; l++) {
         size_t idx = s->load_inst[l];
-        if (idx >= s->inst_count || s->insts[idx].load != l + 1)
+        /* an instance woken from sleep has a later load id than its first */
+        if (idx >= s->inst_count || s->insts[idx].load < l + 1)
             FAIL("load %zu maps to the wrong instance", l + 1);
     }
     return 0;

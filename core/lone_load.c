@@ -33,11 +33,14 @@ int64_t core_spec_lone_load_ns(const struct core_spec *spec, int model, int gpu,
     if (m->weights_bytes > 0) {
         /* The copy runs at its slowest stage: the source read, the GPU's
          * link, or the node's PCIe switch when there is one. */
-        double bw = from_shm ? n->shm_read_bps : n->storage_read_bps;
+        /* A gang of k copies 1/k each over its own GPU's link (this
+         * GPU's stands for all), sharing the source and the switch. */
+        double k = (double)core_model_tp(m);
+        double bw = (from_shm ? n->shm_read_bps : n->storage_read_bps) / k;
         if (g->h2d_bps < bw) bw = g->h2d_bps;
-        if (n->pcie_switch_bps > 0.0 && n->pcie_switch_bps < bw) bw = n->pcie_switch_bps;
+        if (n->pcie_switch_bps > 0.0 && n->pcie_switch_bps / k < bw) bw = n->pcie_switch_bps / k;
         if (!(bw > 0.0)) return INT64_MAX;
-        total += (double)m->weights_bytes * 1e9 / bw;
+        total += (double)core_model_shard_bytes(m, 0) * 1e9 / bw;
     }
     if (!(total < 9.2e18)) return INT64_MAX;
     if (total < 0.0) return 0;

@@ -5,6 +5,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 const char *core_source_name(enum core_source s)
 {
@@ -47,6 +48,8 @@ const char *core_inst_state_name(enum core_inst_state s)
         return "evicted";
     case CORE_INST_FAILED:
         return "failed";
+    case CORE_INST_SLEEPING:
+        return "sleeping";
     }
     return "?";
 }
@@ -101,6 +104,10 @@ const char *core_action_kind_name(enum core_action_kind k)
         return "DROP_JOB";
     case CORE_ACT_AUTOSCALE:
         return "AUTOSCALE";
+    case CORE_ACT_SLEEP:
+        return "SLEEP";
+    case CORE_ACT_WAKE:
+        return "WAKE";
     }
     return "?";
 }
@@ -167,8 +174,25 @@ void core_action_format(const struct core_action *a, char *buf, size_t len)
                  d->asked, d->dropped, d->evicted);
         break;
     }
+    case CORE_ACT_SLEEP:
+    case CORE_ACT_WAKE:
+        snprintf(buf, len,
+                 "t=%lld %s load=%" PRIu64 " inst=%" PRIu64 " model=%d node=%d gpu=%d "
+                 "bytes=%" PRIu64 " vram=%" PRIu64,
+                 t, k, a->load, a->instance, a->model, a->node, a->gpu, a->bytes, a->vram_bytes);
+        break;
     default:
         snprintf(buf, len, "t=%lld %s", t, k);
         break;
+    }
+    /* A gang (tp > 1) adds its GPUs; tp 1 lines are unchanged. */
+    if (a->tp > 1) {
+        size_t used = strlen(buf);
+        for (int i = 0; i < a->tp && i < CORE_TP_MAX && used + 1 < len; i++) {
+            int n = i == 0 ? snprintf(buf + used, len - used, " tp=%d gang=%d", a->tp, a->gang[0])
+                           : snprintf(buf + used, len - used, ",%d", a->gang[i]);
+            if (n < 0) break;
+            used += (size_t)n;
+        }
     }
 }

@@ -223,12 +223,14 @@ static void parse_node_entry(struct core_ld *ld, struct fy_node *e, int idx, int
     struct core_spec *spec = ld->spec;
     char path[160], sub[200];
     snprintf(path, sizeof path, "cluster.nodes[%d]", idx);
-    enum { NAME, COUNT, GPUS, VRAM, H2D, PCIE, STORAGE, SHM, CORES, INIT, WARMUP, VERIFY, NF };
+    enum { NAME, COUNT, GPUS, VRAM, H2D, PCIE, STORAGE, SHM, CORES, INIT, WARMUP, VERIFY, GPU,
+           HOSTMEM, NF };
     struct core_ld_field f[NF] = {
         {.name = "name"},         {.name = "count"},  {.name = "gpus"},
         {.name = "vram"},         {.name = "h2d"},    {.name = "pcie_switch"},
         {.name = "storage_read"}, {.name = "shm"},    {.name = "cpu_cores"},
-        {.name = "init"},         {.name = "warmup"}, {.name = "verify"}};
+        {.name = "init"},         {.name = "warmup"}, {.name = "verify"},
+        {.name = "gpu"},          {.name = "host_memory"}};
     if (!core_ld_fields(ld, e, path, f, NF, "a node (a mapping with name, gpus, vram, ...)"))
         return;
     int before = ld->errors;
@@ -295,6 +297,10 @@ static void parse_node_entry(struct core_ld *ld, struct fy_node *e, int idx, int
         core_ld_bandwidth(ld, f[VERIFY].val, sub, false, &t.verify_bps);
     }
     t.entry = idx;
+    if (f[HOSTMEM].key) {
+        snprintf(sub, sizeof sub, "%s.host_memory", path);
+        core_ld_size(ld, f[HOSTMEM].val, sub, 0, &t.host_memory_bytes);
+    }
     t.init.kind = t.warmup.kind = CORE_DIST_FIXED;
     if (f[INIT].key) {
         snprintf(sub, sizeof sub, "%s.init", path);
@@ -308,6 +314,13 @@ static void parse_node_entry(struct core_ld *ld, struct fy_node *e, int idx, int
     uint64_t vram = 0;
     double h2d = 0;
     bool have_vram = false, have_h2d = false;
+    /* `gpu: PRESET` gives both; a node's own vram or h2d wins (scenario_presets.c) */
+    bool preset = false;
+    if (f[GPU].key) {
+        snprintf(sub, sizeof sub, "%s.gpu", path);
+        preset = core_ld_preset_gpu(ld, f[GPU].val, sub, &vram, &h2d);
+        have_vram = have_h2d = preset;
+    }
     if (f[VRAM].key) {
         snprintf(sub, sizeof sub, "%s.vram", path);
         have_vram = core_ld_size(ld, f[VRAM].val, sub, 1, &vram);
@@ -369,9 +382,9 @@ static void parse_node_entry(struct core_ld *ld, struct fy_node *e, int idx, int
                                       "a GPU name or {name, vram, h2d}")) {
                 check_gpu_name(ld, it, p2, g[i].name);
             }
-            if (!gvram && !f[VRAM].key)
+            if (!gvram && !f[VRAM].key && !f[GPU].key)
                 core_ld_err(ld, it, NULL, p2, "missing key 'vram' (here or on the node)");
-            if (!gh2d && !f[H2D].key)
+            if (!gh2d && !f[H2D].key && !f[GPU].key)
                 core_ld_err(ld, it, NULL, p2, "missing key 'h2d' (here or on the node)");
         }
     } else {
@@ -388,10 +401,10 @@ static void parse_node_entry(struct core_ld *ld, struct fy_node *e, int idx, int
                 g[i].h2d_bps = h2d;
                 g[i].src = gv;
             }
-            if (!f[VRAM].key)
+            if (!f[VRAM].key && !f[GPU].key)
                 core_ld_err(ld, e, NULL, path,
                             "missing key 'vram' (memory per GPU, such as 80GiB)");
-            if (!f[H2D].key)
+            if (!f[H2D].key && !f[GPU].key)
                 core_ld_err(ld, e, NULL, path,
                             "missing key 'h2d' (host-to-device bandwidth per GPU, such as 25GB/s)");
         }
@@ -483,7 +496,7 @@ static void parse_cluster(struct core_ld *ld, struct fy_node *n)
 /* ---- models ---------------------------------------------------------------- */
 
 static const char *const priority_names[] = {"low", "normal", "high", "critical", NULL};
-static const char *const standby_names[] = {"cold", "warm", "hot", NULL};
+static const char *const standby_names[] = {"cold", "warm", "hot", "sleep", NULL};
 static const char *const when_names[] = {"before", "after", NULL};
 
 static void parse_priority(struct core_ld *ld, struct fy_node *n, const char *path, int *out)
@@ -590,6 +603,12 @@ static struct core_phase_spec *parse_phases(struct core_ld *ld, struct fy_node *
     return ph;
 }
 
+struct core_phase_spec *core_ld_phases(struct core_ld *ld, struct fy_node *list, const char *path,
+                                       int *count)
+{
+    return parse_phases(ld, list, path, count);
+}
+
 /* reserve = weights * pct / 100, to the nearest byte. */
 static uint64_t reserve_of(uint64_t weights, double pct)
 {
@@ -616,14 +635,22 @@ static void parse_model_entry(struct core_ld *ld, struct fy_node *e, int idx, in
         PATH,
         PLACEMENT,
         PHASES,
+        TP,
+        PARAMS,
+        DTYPE,
+        ENGINE,
+        WAKE,
         NF
     };
-    struct core_ld_field f[NF] = {
-        {.name = "name"},     {.name = "count"},          {.name = "weights"},
-        {.name = "vram"},     {.name = "vram_reserve"},   {.name = "priority"},
-        {.name = "deadline"}, {.name = "preload_to_shm"}, {.name = "replicas"},
-        {.name = "standby"},  {.name = "path"},           {.name = "placement"},
-        {.name = "phases"}};
+    struct core_ld_field f[NF] = {{.name = "name"},         {.name = "count"},
+                                  {.name = "weights"},      {.name = "vram"},
+                                  {.name = "vram_reserve"}, {.name = "priority"},
+                                  {.name = "deadline"},     {.name = "preload_to_shm"},
+                                  {.name = "replicas"},     {.name = "standby"},
+                                  {.name = "path"},         {.name = "placement"},
+                                  {.name = "phases"},       {.name = "tp"},
+                                  {.name = "params"},       {.name = "dtype"},
+                                  {.name = "engine"},       {.name = "wake"}};
     if (!core_ld_fields(ld, e, path, f, NF, "a model (a mapping with name, weights, ...)")) return;
     int before = ld->errors;
     struct core_model_spec t;
@@ -644,13 +671,24 @@ static void parse_model_entry(struct core_ld *ld, struct fy_node *e, int idx, in
             core_ld_err(ld, f[NAME].val, NULL, path,
                         "name too long to expand with count (at most 50 characters)");
     }
-    if (!f[WEIGHTS].key) {
-        core_ld_err(ld, e, NULL, path, "missing key 'weights' (the weights' size, such as 14GiB)");
+    if (f[PARAMS].key || f[DTYPE].key) {
+        /* params x bytes per parameter of the dtype (scenario_models.c) */
+        if (f[WEIGHTS].key) {
+            snprintf(sub, sizeof sub, "%s.weights", path);
+            core_ld_err(ld, f[WEIGHTS].key, e, sub,
+                        "give 'weights' (a size) or 'params' with 'dtype', not both");
+        } else {
+            core_ld_model_params(ld, f[PARAMS].val, f[DTYPE].val, e, path, &t.weights_bytes);
+        }
+    } else if (!f[WEIGHTS].key) {
+        core_ld_err(ld, e, NULL, path,
+                    "missing key 'weights' (the weights' size, such as 14GiB); or give "
+                    "params: 8B with dtype: bf16");
     } else {
         snprintf(sub, sizeof sub, "%s.weights", path);
         core_ld_size(ld, f[WEIGHTS].val, sub, 1, &t.weights_bytes);
     }
-    struct fy_node *vram_node = f[WEIGHTS].val;
+    struct fy_node *vram_node = f[WEIGHTS].val ? f[WEIGHTS].val : f[PARAMS].val;
     if (f[VRAM].key && f[RESERVE].key) {
         snprintf(sub, sizeof sub, "%s.vram_reserve", path);
         core_ld_err(ld, f[RESERVE].key, e, sub,
@@ -815,11 +853,24 @@ static void parse_model_entry(struct core_ld *ld, struct fy_node *e, int idx, in
                     "placement starts %d instances but replicas max is %d", per_model_place,
                     t.replicas_max);
     }
+    if (f[TP].key) core_ld_model_tp(ld, f[TP].val, f[PLACEMENT].val, path, &t);
+    t.wake.kind = CORE_DIST_FIXED;
+    if (f[WAKE].key) {
+        snprintf(sub, sizeof sub, "%s.wake", path);
+        core_ld_dist(ld, f[WAKE].val, sub, true, &t.wake);
+    }
     struct core_phase_spec *phases = NULL;
     int phase_n = 0;
-    if (f[PHASES].key) {
+    if (f[PHASES].key && f[ENGINE].key) {
+        snprintf(sub, sizeof sub, "%s.engine", path);
+        core_ld_err(ld, f[ENGINE].key, e, sub,
+                    "give 'phases' or 'engine' (a preset of phases), not both");
+    } else if (f[PHASES].key) {
         snprintf(sub, sizeof sub, "%s.phases", path);
         phases = parse_phases(ld, f[PHASES].val, sub, &phase_n);
+    } else if (f[ENGINE].key) {
+        snprintf(sub, sizeof sub, "%s.engine", path);
+        core_ld_preset_engine(ld, f[ENGINE].val, sub, &phases, &phase_n);
     }
     if (ld->errors != before || ld->nomem || count == 0) {
         free(place);
@@ -1470,12 +1521,14 @@ static void parse_run(struct core_ld *ld, struct fy_node *n)
 
 static void walk(struct core_ld *ld, struct fy_node *root)
 {
-    enum { CLUSTER, MODELS, WORKLOAD, FAULTS, POLICY, RUN, NF };
+    enum { CLUSTER, MODELS, WORKLOAD, FAULTS, POLICY, RUN, PRESETS, NF };
     struct core_ld_field f[NF] = {{.name = "cluster"}, {.name = "models"}, {.name = "workload"},
-                                  {.name = "faults"},  {.name = "policy"}, {.name = "run"}};
+                                  {.name = "faults"},  {.name = "policy"}, {.name = "run"},
+                                  {.name = "presets"}};
     if (!core_ld_fields(ld, root, "", f, NF,
                         "a mapping with sections cluster, models, workload, faults, policy, run"))
         return;
+    core_ld_presets(ld, f[PRESETS].val, f[PRESETS].key);
     int before = ld->errors;
     if (!f[CLUSTER].key)
         core_ld_err(ld, root, NULL, "", "missing section 'cluster'");
@@ -1578,6 +1631,9 @@ void core_spec_free(struct core_spec *spec)
         free_workload(&spec->workloads[i]);
     free(spec->workloads);
     free(spec->faults);
+    for (int i = 0; i < spec->preset_note_count; i++)
+        free(spec->preset_notes[i]);
+    free(spec->preset_notes);
     free(spec);
 }
 
@@ -1697,6 +1753,7 @@ done:
     free(ld.node_ix);
     free(ld.gpu_ix);
     free(ld.model_ix);
+    core_presets_free(ld.presets);
     if (rc < 0) {
         core_spec_free(ld.spec);
         return rc;

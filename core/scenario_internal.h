@@ -99,6 +99,7 @@ struct core_ld {
     int64_t arrivals_total;
     /* Name indexes, built once a section parsed cleanly (NULL otherwise). */
     struct core_name_ix *node_ix, *gpu_ix, *model_ix;
+    struct core_presets *presets; /* scenario_presets.c: built-in + the scenario's file */
 };
 
 /* A key of a mapping and its value, filled by core_ld_fields(). */
@@ -202,6 +203,36 @@ char *core_ld_resolve(struct core_ld *ld, const char *p);
  * quotes in the Azure files); returns the number of fields, which may
  * exceed max. */
 int core_ld_split_csv(char *line, char **f, int max);
+/* scenario_models.c: `tp: K` of a model into t->tp (1 ..
+ * CORE_TP_MAX; not with a placement at start); core_ld_check_tp: whether
+ * some node holds k GPUs with the share each (an error at the entry if
+ * not), for model m of a clean cluster. */
+void core_ld_model_tp(struct core_ld *ld, struct fy_node *n, struct fy_node *placement,
+                      const char *path, struct core_model_spec *t);
+void core_ld_check_tp(struct core_ld *ld, int m);
+/* `params: 70B` and `dtype: bf16` into *weights (scenario_models.c). */
+bool core_ld_model_params(struct core_ld *ld, struct fy_node *params, struct fy_node *dtype,
+                          struct fy_node *owner, const char *path, uint64_t *weights);
+
+/* scenario_presets.c. core_ld_presets: the built-in presets, then the scenario's
+ * `presets:` file (user NULL when absent; user_key its key). The lookups
+ * read a preset name at n, fill what it stands for and note the expansion
+ * in spec->preset_notes; an unknown name is an error with a did-you-mean;
+ * they return false after an error. */
+struct core_presets;
+void core_ld_presets(struct core_ld *ld, struct fy_node *user, struct fy_node *user_key);
+void core_presets_free(struct core_presets *p);
+bool core_ld_preset_gpu(struct core_ld *ld, struct fy_node *n, const char *path,
+                        uint64_t *vram_bytes, double *h2d_bps);
+bool core_ld_preset_dtype(struct core_ld *ld, struct fy_node *n, const char *path,
+                          double *bytes_per_param);
+bool core_ld_preset_engine(struct core_ld *ld, struct fy_node *n, const char *path,
+                           struct core_phase_spec **phases, int *count);
+void core_ld_note_weights(struct core_ld *ld, const char *path, double params, const char *dtype,
+                          double bytes_per_param, uint64_t weights);
+/* scenario.c's phase list reader (for engine presets). */
+struct core_phase_spec *core_ld_phases(struct core_ld *ld, struct fy_node *list, const char *path,
+                                       int *count);
 
 /* Applies the overrides to ld->fyd (scenario_override.c). */
 void core_ld_apply_overrides(struct core_ld *ld);

@@ -163,6 +163,13 @@ void core_ld_validate(struct core_ld *ld)
     for (int m = 0; m < spec->model_count && !ld->stopped; m++) {
         const struct core_model_spec *ms = &spec->models[m];
         /* One message per entry: a count of 100,000 need not say it 100,000 times. */
+        if (core_model_tp(ms) > 1) {
+            if (ld->model_src[m].entry_index != last_entry) {
+                last_entry = ld->model_src[m].entry_index;
+                core_ld_check_tp(ld, m);
+            }
+            continue;
+        }
         if (ms->vram_bytes > largest && ld->model_src[m].entry_index != last_entry) {
             last_entry = ld->model_src[m].entry_index;
             core_ld_fmt_bytes(ms->vram_bytes, a, sizeof a);

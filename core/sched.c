@@ -125,12 +125,14 @@ static void emit_state(struct core_sched *s, size_t idx)
     a.state = in->state;
     a.reason = in->reason;
     a.vram_bytes = s->spec->models[in->model].vram_bytes;
+    core_gang_act(&a, in);
     core_emit(s, &a);
 }
 
-/* A new LOADING or READY instance reserving its VRAM; SIZE_MAX on ENOMEM. */
-static size_t inst_new(struct core_sched *s, int model, int gpu, enum core_inst_state state,
-                       enum core_reason reason, bool hot)
+/* A new LOADING or READY instance reserving its VRAM on gpu, or on each of
+ * gang[0..tp-1] (gang NULL: gpu alone); SIZE_MAX on ENOMEM. */
+static size_t inst_new(struct core_sched *s, int model, int gpu, const int *gang,
+                       enum core_inst_state state, enum core_reason reason, bool hot)
 {
     struct core_model_state *mst = &s->models[model];
     if (!grow((void **)&s->insts, &s->inst_cap, s->inst_count + 1, sizeof *s->insts) ||
@@ -155,9 +157,14 @@ static size_t inst_new(struct core_sched *s, int model, int gpu, enum core_inst_
     in->hot = hot;
     in->loaded_ns = s->now;
     in->last_used_ns = s->now;
-    in->vram_bytes = s->spec->models[model].vram_bytes;
+    in->vram_bytes = core_model_need(s, model);
     in->reqs = reqs;
-    s->gpus[gpu].reserved_bytes += in->vram_bytes;
+    in->tp = gang ? core_model_tp(&s->spec->models[model]) : 1;
+    in->gang[0] = gpu;
+    for (int i = 1; i < in->tp; i++)
+        in->gang[i] = gang[i];
+    for (int i = 0; i < in->tp; i++)
+        s->gpus[in->gang[i]].reserved_bytes += in->vram_bytes;
     s->live[s->live_count++] = idx;
     mst->live[mst->live_count++] = idx; /* the newest id: the order holds */
     core_idle_in(s, in);                /* marks the model changed too */
@@ -180,6 +187,42 @@ static void sorted_remove(size_t *arr, size_t *count, size_t idx)
     (*count)--;
 }
 
+/* Inserts idx into an ascending array with room for one more. */
+static void sorted_insert(size_t *arr, size_t *count, size_t idx)
+{
+    size_t at = *count;
+    while (at > 0 && arr[at - 1] > idx) {
+        arr[at] = arr[at - 1];
+        at--;
+    }
+    arr[at] = idx;
+    (*count)++;
+}
+
+void core_inst_live_add(struct core_sched *s, size_t idx)
+{
+    struct core_model_state *ms = &s->models[s->insts[idx].model];
+    if (!grow((void **)&s->live, &s->live_cap, s->live_count + 1, sizeof *s->live) ||
+        !grow((void **)&ms->live, &ms->live_cap, ms->live_count + 1, sizeof *ms->live)) {
+        s->oom = true;
+        return;
+    }
+    core_model_touch(s, s->insts[idx].model);
+    sorted_insert(s->live, &s->live_count, idx);
+    sorted_insert(ms->live, &ms->live_count, idx);
+}
+
+bool core_load_register(struct core_sched *s, size_t idx)
+{
+    if (!grow((void **)&s->load_inst, &s->load_cap, s->load_count + 1, sizeof *s->load_inst)) {
+        s->oom = true;
+        return false;
+    }
+    s->load_inst[s->load_count++] = idx;
+    s->insts[idx].load = s->load_count;
+    return true;
+}
+
 static void live_remove(struct core_sched *s, size_t idx)
 {
     struct core_model_state *ms = &s->models[s->insts[idx].model];
@@ -190,12 +233,29 @@ static void live_remove(struct core_sched *s, size_t idx)
 
 static void release(struct core_sched *s, struct core_inst *in)
 {
-    s->gpus[in->gpu].reserved_bytes -= in->vram_bytes;
+    for (int i = 0; i < in->tp; i++)
+        s->gpus[in->gang[i]].reserved_bytes -= in->vram_bytes;
     in->vram_bytes = 0;
+}
+
+void core_inst_release(struct core_sched *s, struct core_inst *in)
+{
+    release(s, in);
+}
+
+void core_inst_live_remove(struct core_sched *s, size_t idx)
+{
+    live_remove(s, idx);
+}
+
+void core_inst_emit_state(struct core_sched *s, size_t idx)
+{
+    emit_state(s, idx);
 }
 
 void core_inst_evict(struct core_sched *s, size_t idx)
 {
+    if (core_sleep_instead(s, idx)) return; /* standby sleep (sleep.c) */
     struct core_inst *in = &s->insts[idx];
     struct core_action a = {.kind = CORE_ACT_EVICT};
     a.instance = in->id;
@@ -204,7 +264,8 @@ void core_inst_evict(struct core_sched *s, size_t idx)
     a.gpu = in->gpu;
     a.node = s->spec->gpus[in->gpu].node;
     a.reason = in->reason;
-    a.vram_bytes = in->vram_bytes;
+    a.vram_bytes = s->spec->models[in->model].vram_bytes;
+    core_gang_act(&a, in);
     core_idle_out(s, in);
     release(s, in);
     in->state = CORE_INST_EVICTED;
@@ -261,9 +322,9 @@ void core_job_queue(struct core_sched *s, int model, enum core_reason reason, bo
         waitq_at(q, i)->cold = true;
 }
 
-static void start_load(struct core_sched *s, const struct core_job *job, int gpu)
+static void start_load(struct core_sched *s, const struct core_job *job, int gpu, const int *gang)
 {
-    size_t idx = inst_new(s, job->model, gpu, CORE_INST_LOADING, job->reason, job->hot);
+    size_t idx = inst_new(s, job->model, gpu, gang, CORE_INST_LOADING, job->reason, job->hot);
     if (idx == SIZE_MAX) return;
     if (!grow((void **)&s->load_inst, &s->load_cap, s->load_count + 1, sizeof *s->load_inst)) {
         s->oom = true;
@@ -274,7 +335,8 @@ static void start_load(struct core_sched *s, const struct core_job *job, int gpu
     s->load_inst[s->load_count++] = idx;
     in->load = s->load_count;
     in->job_seq = job->seq;
-    s->gpus[gpu].loads++;
+    for (int i = 0; i < in->tp; i++)
+        s->gpus[in->gang[i]].loads++;
     s->nodes[node].loads++;
     s->stats.loads_started++;
 
@@ -295,8 +357,9 @@ static void start_load(struct core_sched *s, const struct core_job *job, int gpu
     a.reason = job->reason;
     a.state = CORE_INST_LOADING;
     a.bytes = s->spec->models[job->model].weights_bytes;
-    a.vram_bytes = in->vram_bytes;
+    a.vram_bytes = s->spec->models[job->model].vram_bytes;
     a.enqueued_ns = job->enqueued_ns;
+    core_gang_act(&a, in);
     core_emit(s, &a);
     emit_state(s, idx);
     if (!shm) core_shm_on_storage_load(s, node, job->model);
@@ -308,7 +371,7 @@ static bool serving_on(const struct core_sched *s, int model, int gpu, int node)
     for (size_t i = 0; i < ms->live_count; i++) {
         const struct core_inst *in = &s->insts[ms->live[i]];
         if (in->hot) continue;
-        if (gpu >= 0 ? in->gpu == gpu : s->spec->gpus[in->gpu].node == node) return true;
+        if (gpu >= 0 ? core_inst_on(in, gpu) : s->spec->gpus[in->gpu].node == node) return true;
     }
     return false;
 }
@@ -328,7 +391,7 @@ static bool try_start(struct core_sched *s, size_t pos)
 {
     const struct core_spec *sp = s->spec;
     const struct core_job job = s->jobs[pos];
-    uint64_t need = sp->models[job.model].vram_bytes;
+    uint64_t need = core_model_need(s, job.model);
     int G = sp->gpu_count;
     unsigned char allowed[G > 0 ? G : 1], fits[G > 0 ? G : 1], pref[G > 0 ? G : 1];
     bool any_pref = false;
@@ -340,13 +403,25 @@ static bool try_start(struct core_sched *s, size_t pos)
         pref[g] = job.hot && fits[g] && !serving_on(s, job.model, -1, node);
         any_pref = any_pref || pref[g];
     }
+    /* a sleeper of the model wakes before any cold load (sleep.c) */
+    if (!job.hot && s->models[job.model].sleeper_count > 0 &&
+        (core_sleep_wake(s, pos, allowed, false) || core_sleep_wake(s, pos, allowed, true)))
+        return true;
+    if (core_model_tp(&sp->models[job.model]) > 1) {
+        /* a gang: k GPUs of one node at once or not at all (gang.c) */
+        int gang[CORE_TP_MAX];
+        if (!core_gang_place(s, job.model, allowed, gang)) return false;
+        core_queue_remove(s, pos);
+        start_load(s, &job, gang[0], gang);
+        return true;
+    }
     int gpu = -1;
     if (any_pref) gpu = s->placement->pick(s, job.model, pref);
     if (gpu < 0) gpu = s->placement->pick(s, job.model, fits);
     if (gpu < 0) gpu = core_evict_for(s, job.model, allowed, need);
     if (gpu < 0) return false;
     core_queue_remove(s, pos);
-    start_load(s, &job, gpu);
+    start_load(s, &job, gpu, NULL);
     return true;
 }
 
@@ -366,7 +441,8 @@ static uint64_t room_bound(struct core_sched *s)
         for (size_t i = 0; s->eviction->may_evict && i < s->live_count; i++) {
             const struct core_inst *in = &s->insts[s->live[i]];
             if (core_inst_idle(in) && s->eviction->may_evict(s, in))
-                s->room[in->gpu] += in->vram_bytes;
+                for (int k = 0; k < in->tp; k++)
+                    s->room[in->gang[k]] += in->vram_bytes;
         }
     }
     /* Stop once the bound reaches the largest model: every comparison
@@ -399,7 +475,7 @@ static void start_jobs(struct core_sched *s)
         if (least > bound) break; /* no job can start: each would be passed by */
         size_t i = 0;
         while (i < s->job_count && !s->oom) {
-            if (s->spec->models[s->jobs[i].model].vram_bytes > bound) {
+            if (core_model_need(s, s->jobs[i].model) > bound) {
                 i++;
             } else if (try_start(s, i)) {
                 progress = true;
@@ -444,6 +520,7 @@ static void dispatch_model(struct core_sched *s, int m)
         a.gpu = in->gpu;
         a.node = s->spec->gpus[in->gpu].node;
         a.cold = w.cold;
+        core_gang_act(&a, in);
         core_emit(s, &a);
     }
 }
@@ -525,7 +602,7 @@ static void fail_gpus(struct core_sched *s, const unsigned char *dead)
     }
     size_t nv = 0;
     for (size_t i = 0; i < s->live_count; i++)
-        if (dead[s->insts[s->live[i]].gpu]) victims[nv++] = s->live[i];
+        if (core_gang_any(&s->insts[s->live[i]], dead)) victims[nv++] = s->live[i];
 
     for (size_t v = 0; v < nv; v++) {
         struct core_inst *in = &s->insts[victims[v]];
@@ -534,11 +611,14 @@ static void fail_gpus(struct core_sched *s, const unsigned char *dead)
         a.gpu = in->gpu;
         a.node = node;
         a.reason = in->reason;
+        core_gang_act(&a, in);
+        if (in->state == CORE_INST_LOADING && in->waking) core_sleep_load_done(s, in);
         if (in->state == CORE_INST_LOADING) {
             a.kind = CORE_ACT_CANCEL_LOAD;
-            a.vram_bytes = in->vram_bytes;
+            a.vram_bytes = sp->models[in->model].vram_bytes;
             core_emit(s, &a);
-            s->gpus[in->gpu].loads--;
+            for (int k = 0; k < in->tp; k++)
+                s->gpus[in->gang[k]].loads--;
             s->nodes[node].loads--;
         } else {
             a.kind = CORE_ACT_REQUEST_REQUEUED;
@@ -687,7 +767,7 @@ int core_sched_new(const struct core_spec *spec, struct core_sched **out, struct
         s->models[m].concurrency = 1;
     /* the distinct vram sizes, ascending (insertion: few models per size) */
     for (size_t m = 0; m < M; m++) {
-        uint64_t v = spec->models[m].vram_bytes;
+        uint64_t v = core_model_share_bytes(&spec->models[m]);
         size_t k = 0;
         while (k < s->class_count && s->class_need[k] < v)
             k++;
@@ -702,7 +782,7 @@ int core_sched_new(const struct core_spec *spec, struct core_sched **out, struct
         size_t lo = 0, hi = s->class_count;
         while (lo + 1 < hi) {
             size_t mid = (lo + hi) / 2;
-            if (s->class_need[mid] <= spec->models[m].vram_bytes)
+            if (s->class_need[mid] <= core_model_share_bytes(&spec->models[m]))
                 lo = mid;
             else
                 hi = mid;
@@ -733,6 +813,7 @@ void core_sched_free(struct core_sched *s)
         for (int m = 0; m < s->spec->model_count; m++) {
             free(s->models[m].wait.items);
             free(s->models[m].live);
+            free(s->models[m].sleepers);
         }
     free(s->waiting);
     free(s->dirty_dispatch);
@@ -766,6 +847,12 @@ int core_sched_start(struct core_sched *s, int64_t t_ns, struct thaw_err *err)
     if (!want) return thaw_err_set(err, THAW_ENOMEM, "core_sched_start: out of memory");
     for (int m = 0; m < sp->model_count; m++) {
         const struct core_model_spec *ms = &sp->models[m];
+        if (ms->initial_gpu_count > 0 && core_model_tp(ms) > 1) {
+            free(want);
+            return thaw_err_set(err, THAW_EINVAL,
+                                "model %s: a tp %d model cannot be placed at start", ms->name,
+                                ms->tp);
+        }
         for (int i = 0; i < ms->initial_gpu_count; i++) {
             int g = ms->initial_gpus ? ms->initial_gpus[i] : -1;
             if (g < 0 || g >= sp->gpu_count) {
@@ -790,8 +877,8 @@ int core_sched_start(struct core_sched *s, int64_t t_ns, struct thaw_err *err)
     for (int m = 0; m < sp->model_count; m++) {
         const struct core_model_spec *ms = &sp->models[m];
         for (int i = 0; i < ms->initial_gpu_count; i++) {
-            size_t idx =
-                inst_new(s, m, ms->initial_gpus[i], CORE_INST_READY, CORE_REASON_PREWARM, false);
+            size_t idx = inst_new(s, m, ms->initial_gpus[i], NULL, CORE_INST_READY,
+                                  CORE_REASON_PREWARM, false);
             if (idx != SIZE_MAX) emit_state(s, idx);
         }
     }
@@ -873,8 +960,11 @@ static void on_load_finished(struct core_sched *s, const struct core_event *ev)
 {
     size_t idx = s->load_inst[ev->load - 1];
     struct core_inst *in = &s->insts[idx];
-    if (in->state != CORE_INST_LOADING) return; /* cancelled: ignored */
-    s->gpus[in->gpu].loads--;
+    /* cancelled, or an earlier load of an instance since woken: ignored */
+    if (in->state != CORE_INST_LOADING || in->load != ev->load) return;
+    if (in->waking) core_sleep_load_done(s, in); /* its host copy is freed */
+    for (int k = 0; k < in->tp; k++)
+        s->gpus[in->gang[k]].loads--;
     s->nodes[s->spec->gpus[in->gpu].node].loads--;
     if (ev->ok) {
         in->state = CORE_INST_READY;
@@ -932,6 +1022,7 @@ int core_sched_feed(struct core_sched *s, const struct core_event *ev, struct th
                 dead[g] = sp->gpus[g].node == ev->node;
             s->nodes[ev->node].failed = true;
             core_shm_node_failed(s, ev->node);
+            core_sleep_node_failed(s, ev->node);
             fail_gpus(s, dead);
         }
         break;
@@ -1047,7 +1138,7 @@ int core_sched_check_books(const struct core_sched *s, struct thaw_err *err)
         uint64_t idle = 0;
         for (size_t i = 0; i < s->live_count; i++) {
             const struct core_inst *in = &s->insts[s->live[i]];
-            if (in->gpu == g && core_inst_idle(in)) idle += in->vram_bytes;
+            if (core_inst_on(in, g) && core_inst_idle(in)) idle += in->vram_bytes;
         }
         if (idle != s->gpus[g].idle_bytes)
             return thaw_err_set(err, THAW_EINVARIANT, "gpu %d: idle bytes %llu, counted %llu", g,

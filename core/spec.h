@@ -61,9 +61,18 @@ struct core_node_spec {
     double verify_bps;
     double shm_per_load_bps;
     int entry; /* index of the cluster.nodes entry this node came from (count: N) */
+    /* for sleeping instances' weights (standby sleep); 0 = none */
+    uint64_t host_memory_bytes;
 };
 
-enum core_standby { CORE_STANDBY_COLD = 0, CORE_STANDBY_WARM, CORE_STANDBY_HOT };
+/* SLEEP: an idle instance chosen for eviction is put to sleep instead when
+ * its node's host memory has room (core/sleep.c, core.h). */
+enum core_standby {
+    CORE_STANDBY_COLD = 0,
+    CORE_STANDBY_WARM,
+    CORE_STANDBY_HOT,
+    CORE_STANDBY_SLEEP
+};
 
 enum core_phase_when { CORE_PHASE_BEFORE_COPY = 0, CORE_PHASE_AFTER_COPY };
 
@@ -105,7 +114,37 @@ struct core_model_spec {
     struct core_phase_spec *phases;
     int initial_gpu_count; /* instances already READY at t=0 ("placement: [..]") */
     int *initial_gpus;     /* flat GPU indices */
+    /* Tensor parallelism: one instance spans `tp` GPUs of one node (0 or 1:
+     * one GPU). Each GPU of the gang holds core_model_share_bytes() of VRAM
+     * and copies weights_bytes / tp of the weights (core_model_shard_bytes). */
+    int tp;
+    /* standby sleep: the cost of waking, after the host-to-device copy
+     * (the process, CUDA graphs and compiled kernels were kept) */
+    struct core_dist wake;
 };
+
+#define CORE_TP_MAX 16 /* GPUs one instance may span */
+
+static inline int core_model_tp(const struct core_model_spec *m)
+{
+    return m->tp > 1 ? m->tp : 1;
+}
+
+/* VRAM each GPU of a gang reserves: vram_bytes / tp, rounded up. */
+static inline uint64_t core_model_share_bytes(const struct core_model_spec *m)
+{
+    uint64_t k = (uint64_t)core_model_tp(m);
+    return m->vram_bytes / k + (m->vram_bytes % k != 0);
+}
+
+/* Weights shard `i` of a gang copies: the bytes [i*w/tp, (i+1)*w/tp). */
+static inline uint64_t core_model_shard_bytes(const struct core_model_spec *m, int i)
+{
+    /* floor(w j / k) = q j + floor(r j / k) with w = q k + r: no overflow */
+    uint64_t k = (uint64_t)core_model_tp(m), q = m->weights_bytes / k, r = m->weights_bytes % k;
+    uint64_t j = (uint64_t)i;
+    return q + (r * (j + 1)) / k - (r * j) / k;
+}
 
 enum core_arrival_kind {
     CORE_ARRIVAL_NONE = 0,
@@ -332,7 +371,14 @@ struct core_spec {
     struct core_policy_spec policy;
     int64_t duration_ns; /* run length; 0 = until no event is left */
     uint64_t seed;
+    /* What each preset the scenario used expanded to, one line each
+     * ("cluster.nodes[0].gpu: gpu H100-SXM-80GB -> vram 80GiB, ..."), in
+     * the order used; for `thaw check`. */
+    int preset_note_count;
+    char **preset_notes;
 };
+
+#define CORE_PRESET_NOTE_MAX 512
 
 /* One diagnostic of a scenario file. */
 struct core_diag {
@@ -373,6 +419,16 @@ void core_spec_free(struct core_spec *spec);
  * INT64_MAX when a bandwidth the copy needs is zero. Used by `thaw check` and
  * by sjf. */
 int64_t core_spec_lone_load_ns(const struct core_spec *spec, int model, int gpu, bool from_shm);
+
+/* Presets (scenarios/presets.yaml, built in; see scenarios/README.md).
+ * Describes every preset of the presets file at path (NULL: the built-in
+ * ones), one line each through line(): "gpu H100-SXM-80GB -> vram 80GiB,
+ * h2d 64GB/s per GPU". Returns 0, 1 when path is not a presets file (it has
+ * cluster or models, or none of gpus, dtypes, engines, or cannot be read
+ * or parsed as YAML: nothing described; load it as a scenario), or
+ * THAW_EPARSE / THAW_ENOMEM with diagnostics appended. */
+int core_presets_describe(const char *path, void (*line)(void *ctx, const char *text), void *ctx,
+                          struct core_diags *diags);
 
 /* Policy names by kind: "queue", "placement", "eviction", "shm", "balancer",
  * "autoscaler" (off, on: policy.autoscale says which).

@@ -150,6 +150,19 @@ struct load_job {
      * phase, alloc, copy, verify and warm-up. */
     struct res_load_phase *ph;
     int ph_count;
+    /* A tensor-parallel gang (tp > 1): shard i of the weights into its own
+     * buffer on emulated GPU gang[i] (shard[0] is buf), copied by tp
+     * threads at once; res sums the bytes and takes the slowest copy. */
+    int tp;
+    int gang[CORE_TP_MAX];
+    struct exec_dev_buf *shard[CORE_TP_MAX];
+    /* A WAKE: the weights come back from host memory (host, host_bytes,
+     * owned by the instance until the wake is back), then wake_ns passes;
+     * no init, phases or warm-up. */
+    bool wake;
+    const void *host;
+    uint64_t host_bytes;
+    int64_t wake_ns;
 };
 
 struct fill_job {
@@ -176,6 +189,9 @@ struct inst {
     bool known;
     int model, gpu;
     struct exec_dev_buf *buf;
+    struct exec_dev_buf *shard[CORE_TP_MAX]; /* a gang's other shards (1..tp-1) */
+    void *host; /* standby sleep: the weights kept in host memory while asleep */
+    uint64_t host_bytes;
     int running;       /* request jobs using buf */
     bool free_pending; /* free buf when running drops to 0 */
 };
@@ -218,7 +234,16 @@ struct exec_ctx {
     struct res_phases *phases; /* load_phases writer (recording runs only) */
     int *close_fds;            /* descriptors for a request worker to close (under mu) */
     int close_count, close_cap;
+    struct thaw_err err; /* the first fatal error */
+    int device_count;    /* devices under the emulated GPUs (cuda), else gpu_count */
 };
+
+/* The device emulated GPU g lives on (backend.h: cuda maps i onto i %
+ * device count; each host arena is its own). */
+static int device_of(const struct exec_ctx *x, int g)
+{
+    return x->device_count > 0 ? g % x->device_count : g;
+}
 
 static int64_t mono_ns(void)
 {
@@ -332,7 +357,7 @@ static void ph_mark(struct load_job *j, enum res_phase ph, const char *name, boo
 static int run_phases(struct load_job *j, enum core_phase_when when)
 {
     const struct core_model_spec *ms = &j->x->spec->models[j->model];
-    for (int p = 0; p < ms->phase_count; p++) {
+    for (int p = 0; p < ms->phase_count && !j->wake; p++) {
         const struct core_phase_spec *ph = &ms->phases[p];
         if (ph->when != when) continue;
         int64_t t = vnow(j->x);
@@ -342,6 +367,127 @@ static int run_phases(struct load_job *j, enum core_phase_when when)
         if (rc < 0) return rc;
     }
     return 0;
+}
+
+/* ---- tensor-parallel gangs ------------------------------------------------- */
+
+struct shard_work {
+    struct exec_backend *be;
+    struct exec_dev_buf *buf;
+    struct exec_source src;
+    struct exec_segment *segs; /* owned: the shard's part of the source */
+    struct exec_load_options lo;
+    struct exec_load_result res;
+    int rc;
+    struct thaw_err err;
+};
+
+/* The bytes [lo, lo+n) of a files or fd source, as a files source. An fd
+ * source (shm) is read again through its path, by pread like the fd. */
+static int shard_source(const struct exec_source *src, uint64_t lo, uint64_t n,
+                        struct shard_work *sw, struct thaw_err *err)
+{
+    memset(&sw->src, 0, sizeof sw->src);
+    if (src->kind == EXEC_SOURCE_MEMORY) { /* a wake: the shard's part of the host copy */
+        sw->src.kind = EXEC_SOURCE_MEMORY;
+        sw->src.data = (const char *)src->data + lo;
+        sw->src.bytes = n;
+        sw->src.label = src->label;
+        sw->src.fd = -1;
+        return 0;
+    }
+    struct exec_segment whole = {.path = src->label, .offset = 0, .bytes = src->bytes};
+    const struct exec_segment *in = src->kind == EXEC_SOURCE_FD ? &whole : src->segments;
+    int in_n = src->kind == EXEC_SOURCE_FD ? 1 : src->segment_count;
+    if (src->kind != EXEC_SOURCE_FD && src->kind != EXEC_SOURCE_FILES)
+        return thaw_err_set(err, THAW_EINVAL, "a gang shard needs a file source");
+    sw->segs = calloc((size_t)(in_n > 0 ? in_n : 1), sizeof *sw->segs);
+    if (!sw->segs) return thaw_err_set(err, THAW_ENOMEM, "out of memory");
+    int k = 0;
+    uint64_t at = 0, hi = lo + n;
+    for (int i = 0; i < in_n; i++) {
+        uint64_t a = at, b = at + in[i].bytes;
+        at = b;
+        if (b <= lo || a >= hi) continue;
+        uint64_t from = a < lo ? lo : a, to = b > hi ? hi : b;
+        sw->segs[k++] = (struct exec_segment){
+            .path = in[i].path, .offset = in[i].offset + (from - a), .bytes = to - from};
+    }
+    sw->src.kind = EXEC_SOURCE_FILES;
+    sw->src.segments = sw->segs;
+    sw->src.segment_count = k;
+    sw->src.bytes = n;
+    sw->src.label = src->label;
+    sw->src.fd = -1;
+    return 0;
+}
+
+static void *shard_main(void *arg)
+{
+    struct shard_work *sw = arg;
+    sw->rc = exec_load(sw->be, sw->buf, &sw->src, &sw->lo, &sw->res, &sw->err);
+    return NULL;
+}
+
+/* Allocates the share on each GPU of the gang (all or none), then copies
+ * the shards in parallel, one thread each; each shard is verified against
+ * the checksum computed while reading it (the whole file's checksum says
+ * nothing about a part). */
+static int load_gang(struct exec_ctx *x, struct load_job *j, const struct exec_weights *w,
+                     const struct exec_source *src, struct thaw_err *e)
+{
+    const struct core_model_spec *ms = &x->spec->models[j->model];
+    int k = j->tp, rc = 0;
+    struct shard_work sw[CORE_TP_MAX];
+    memset(sw, 0, sizeof sw);
+    uint64_t share = core_model_share_bytes(ms), lo = 0;
+    for (int i = 0; i < k && rc == 0; i++) {
+        uint64_t n = core_model_shard_bytes(ms, i);
+        rc = exec_backend_alloc(x->be, j->gang[i], share > n ? share : n, &j->shard[i], e);
+        if (rc == 0) rc = shard_source(src, lo, n, &sw[i], e);
+        lo += n;
+    }
+    j->buf = j->shard[0];
+    pthread_t th[CORE_TP_MAX];
+    bool started[CORE_TP_MAX] = {false};
+    for (int i = 0; i < k && rc == 0; i++) {
+        sw[i].be = x->be;
+        sw[i].buf = j->shard[i];
+        exec_load_options_init(&sw[i].lo);
+        sw[i].lo.chunk_bytes = load_chunk(x->opts, sw[i].src.bytes);
+        sw[i].lo.depth = x->opts->depth;
+        sw[i].lo.drop_cache = !j->wake && j->source == CORE_SRC_STORAGE && x->opts->drop_page_cache;
+        sw[i].lo.try_direct = !j->wake && j->source == CORE_SRC_STORAGE;
+        sw[i].lo.verify = true;
+        sw[i].lo.cancel = &j->cancel;
+        int prc = pthread_create(&th[i], NULL, shard_main, &sw[i]);
+        if (prc != 0)
+            rc = thaw_err_set(e, THAW_ENOMEM, "cannot start a shard thread: %s", strerror(prc));
+        else
+            started[i] = true;
+    }
+    if (rc != 0) atomic_store(&j->cancel, true); /* the started ones stop */
+    memset(&j->res, 0, sizeof j->res);
+    j->res.verified = true;
+    j->res.direct_io = true;
+    for (int i = 0; i < k; i++) {
+        if (started[i]) {
+            pthread_join(th[i], NULL);
+            if (sw[i].rc < 0 && rc == 0) {
+                rc = sw[i].rc;
+                *e = sw[i].err;
+            }
+            j->res.bytes += sw[i].res.bytes;
+            if (sw[i].res.copy_ns > j->res.copy_ns) j->res.copy_ns = sw[i].res.copy_ns;
+            if (sw[i].res.total_ns > j->res.total_ns) j->res.total_ns = sw[i].res.total_ns;
+            j->res.verified = j->res.verified && sw[i].res.verified;
+            j->res.direct_io = j->res.direct_io && sw[i].res.direct_io;
+        }
+        free(sw[i].segs);
+    }
+    (void)w;
+    if (j->res.copy_ns > 0) j->res.gbps = (double)j->res.bytes / (double)j->res.copy_ns;
+    return rc;
 }
 
 static void *load_main(void *arg)
@@ -357,7 +503,15 @@ static void *load_main(void *arg)
     if (rc == 0) rc = run_phases(j, CORE_PHASE_BEFORE_COPY);
     if (rc == 0 && !w) rc = thaw_err_set(&e, THAW_EIO, "%s", x->weights_why[j->model]);
     struct exec_source src;
-    if (rc == 0 && j->source == CORE_SRC_SHM) {
+    if (rc == 0 && j->wake) {
+        memset(&src, 0, sizeof src);
+        src.kind = EXEC_SOURCE_MEMORY;
+        src.data = j->host;
+        src.bytes = j->host_bytes;
+        src.label = "host memory (asleep)";
+        src.fd = -1;
+        if (!j->host) rc = thaw_err_set(&e, THAW_EINVARIANT, "a wake without a host copy");
+    } else if (rc == 0 && j->source == CORE_SRC_SHM) {
         /* The run's one descriptor of the file, shared by its loads: no
          * open, mapping or unmapping per load. */
         char name[256];
@@ -369,21 +523,27 @@ static void *load_main(void *arg)
     } else if (rc == 0) {
         exec_weights_source(w, &src);
     }
-    if (rc == 0) {
+    if (rc == 0 && j->tp > 1) {
+        /* one copy phase for the gang: the shards' allocations, parallel
+         * copies and checksums, to the slowest shard */
+        t = vnow(x);
+        rc = load_gang(x, j, w, &src, &e);
+        ph_mark(j, RES_PHASE_COPY, NULL, false, t);
+    } else if (rc == 0) {
         uint64_t need = j->vram_bytes > w->bytes ? j->vram_bytes : w->bytes;
         t = vnow(x);
         rc = exec_backend_alloc(x->be, j->gpu, need, &j->buf, &e);
         ph_mark(j, RES_PHASE_ALLOC, NULL, false, t);
     }
-    if (rc == 0) {
+    if (rc == 0 && j->tp <= 1) {
         struct exec_load_options lo;
         exec_load_options_init(&lo);
         lo.chunk_bytes = load_chunk(x->opts, w->bytes);
         lo.depth = x->opts->depth;
         /* Storage reads go around the page cache, so a storage load costs
          * what storage costs even when an earlier load read the same file. */
-        lo.drop_cache = j->source == CORE_SRC_STORAGE && x->opts->drop_page_cache;
-        lo.try_direct = j->source == CORE_SRC_STORAGE;
+        lo.drop_cache = !j->wake && j->source == CORE_SRC_STORAGE && x->opts->drop_page_cache;
+        lo.try_direct = !j->wake && j->source == CORE_SRC_STORAGE;
         lo.verify = true;
         lo.have_expected = w->checksum_known;
         lo.expected_checksum = w->checksum;
@@ -408,10 +568,15 @@ static void *load_main(void *arg)
         rc = wait_scenario(x, j->warmup_ns, &j->cancel);
         ph_mark(j, RES_PHASE_WARMUP, NULL, false, t);
     }
+    if (rc == 0 && j->wake_ns > 0) rc = wait_scenario(x, j->wake_ns, &j->cancel);
     if (rc == 0) atomic_fetch_add(&x->bytes_moved, j->res.bytes);
     if (rc < 0) {
         exec_backend_free(x->be, j->buf);
         j->buf = NULL;
+        for (int i = 1; i < j->tp; i++) {
+            exec_backend_free(x->be, j->shard[i]);
+            j->shard[i] = NULL;
+        }
         job_fail(&j->base, rc, &e);
     }
     j->base.done_ns = vnow(x);
@@ -510,6 +675,10 @@ static void inst_release(struct exec_ctx *x, struct inst *in)
     }
     exec_backend_free(x->be, in->buf);
     in->buf = NULL;
+    for (int i = 1; i < CORE_TP_MAX; i++) {
+        exec_backend_free(x->be, in->shard[i]);
+        in->shard[i] = NULL;
+    }
     in->free_pending = false;
 }
 
@@ -535,10 +704,34 @@ static int m_start_load(void *drv, struct shell *sh, struct shell_load *l)
     j->source = l->source;
     j->bytes = l->bytes;
     j->vram_bytes = l->vram_bytes;
+    j->tp = l->tp > 1 ? l->tp : 1;
+    for (int i = 0; i < j->tp; i++)
+        j->gang[i] = l->gang[i];
+    struct inst *prev = l->wake ? inst_get(x, l->instance) : NULL;
+    if (l->wake) { /* the host copy SLEEP kept, then the wake cost alone */
+        if (!prev) {
+            free(j);
+            return x->err.code;
+        }
+        j->wake = true;
+        j->host = prev->host;
+        j->host_bytes = prev->host_bytes;
+        j->wake_ns = l->wake_ns;
+    }
+    if (j->tp > 1) x->out->gang_loads++;
+    for (int i = 0; i < j->tp; i++) {
+        bool seen = false; /* distinct devices under the gang's GPUs */
+        for (int k = 0; k < i; k++)
+            seen = seen || device_of(x, j->gang[k]) == device_of(x, j->gang[i]);
+        if (j->tp > 1 && !seen) x->out->gang_device_slots++;
+    }
+    if (j->tp > 1) x->out->gang_shards += (uint64_t)j->tp;
     /* The costs the shell drew: waits sleep, CPU phases burn a core. */
     const struct core_model_spec *ms = &x->spec->models[l->model];
-    j->init_ns = l->costs.init_ns;
-    j->warmup_ns = l->costs.warmup_ns;
+    /* A wake has no init, startup phases or warm-up: the copy back from
+     * host memory, then the wake cost. */
+    j->init_ns = l->wake ? 0 : l->costs.init_ns;
+    j->warmup_ns = l->wake ? 0 : l->costs.warmup_ns;
     j->enqueued_ns = l->enqueued_ns;
     j->started_ns = l->started_ns;
     j->phase_ns = calloc((size_t)ms->phase_count + 1, sizeof *j->phase_ns);
@@ -558,7 +751,13 @@ static int m_start_load(void *drv, struct shell *sh, struct shell_load *l)
         free(j);
         return x->err.code;
     }
+    void *host = in->host;
+    uint64_t host_bytes = in->host_bytes;
     *in = (struct inst){.known = true, .model = l->model, .gpu = l->gpu};
+    if (l->wake) { /* kept until the wake is back */
+        in->host = host;
+        in->host_bytes = host_bytes;
+    }
     int rc = pthread_create(&j->thread, NULL, load_main, j);
     if (rc != 0) {
         free(j->phase_ns);
@@ -574,6 +773,8 @@ static int m_start_load(void *drv, struct shell *sh, struct shell_load *l)
 
 static void load_free(struct exec_ctx *x, struct load_job *j)
 {
+    for (int i = 1; i < j->tp; i++)
+        exec_backend_free(x->be, j->shard[i]);
     exec_backend_free(x->be, j->buf);
     x->loads[j->load_id] = NULL;
     free(j->phase_ns);
@@ -585,7 +786,7 @@ static void load_free(struct exec_ctx *x, struct load_job *j)
  * load thread went through. */
 static int record_phases(struct exec_ctx *x, const struct load_job *j)
 {
-    if (!x->phases) return 0;
+    if (!x->phases || j->wake) return 0; /* a wake is not a load: no loads row */
     struct res_load_phase q = {.load_id = j->load_id,
                                .phase = RES_PHASE_QUEUED,
                                .start_ns = j->enqueued_ns,
@@ -632,7 +833,16 @@ static int load_back(struct exec_ctx *x, struct load_job *j)
     }
     in->buf = j->buf; /* NULL when it failed */
     j->buf = NULL;
-    if (ok) {
+    if (j->wake) { /* back in device memory (or failed): the host copy goes */
+        free(in->host);
+        in->host = NULL;
+        in->host_bytes = 0;
+    }
+    for (int i = 1; i < j->tp; i++) {
+        in->shard[i] = j->shard[i];
+        j->shard[i] = NULL;
+    }
+    if (ok && !j->wake) { /* a wake is no load: the sleep metrics count it */
         x->out->bytes_loaded += j->res.bytes;
         x->out->load_copy_s += (double)j->res.copy_ns / 1e9;
         x->out->source_bytes[j->source == CORE_SRC_SHM] += j->res.bytes;
@@ -854,6 +1064,8 @@ static int m_instance(void *drv, struct shell *sh, const struct core_action *a)
         return 0;
     }
     if (!in->known) *in = (struct inst){.known = true, .model = a->model, .gpu = a->gpu};
+    /* a sleeper's host copy is freed when its wake is back, or at the end:
+     * a cancelled wake's thread may still be reading it */
     if (a->state == CORE_INST_FAILED || a->state == CORE_INST_EVICTED) inst_release(x, in);
     return 0;
 }
@@ -1003,7 +1215,37 @@ static int m_begin(void *drv, struct shell *sh, const struct core_action *acts, 
     return 0;
 }
 
+/* SLEEP: the weights are kept in a host buffer (read from the model's
+ * weight files: the same bytes the device holds, verified when they land)
+ * and the device memory is freed; WAKE copies them back (load_main). */
+static int m_sleep(void *drv, struct shell *sh, const struct core_action *a)
+{
+    (void)sh;
+    struct exec_ctx *x = drv;
+    struct inst *in = inst_get(x, a->instance);
+    if (!in) return x->err.code;
+    const struct exec_weights *w = x->weights[a->model];
+    if (!w) return thaw_err_set(&x->err, THAW_EIO, "%s", x->weights_why[a->model]);
+    free(in->host);
+    in->host = malloc(w->bytes ? w->bytes : 1);
+    in->host_bytes = w->bytes;
+    if (!in->host) return thaw_err_set(&x->err, THAW_ENOMEM, "no host memory to sleep in");
+    uint64_t at = 0;
+    for (int i = 0; i < w->segment_count; i++) {
+        const struct exec_segment *sg = &w->segments[i];
+        FILE *f = fopen(sg->path, "rb");
+        bool ok = f && fseeko(f, (off_t)sg->offset, SEEK_SET) == 0 &&
+                  fread((char *)in->host + at, 1, sg->bytes, f) == sg->bytes;
+        if (f) fclose(f);
+        if (!ok) return thaw_err_set(&x->err, THAW_EIO, "cannot keep %s in host memory", sg->path);
+        at += sg->bytes;
+    }
+    inst_release(x, in);
+    return 0;
+}
+
 static const struct shell_methods exec_methods = {
+    .sleep = m_sleep,
     .name = "exec",
     .start_load = m_start_load,
     .cancel_load = m_cancel_load,
@@ -1115,6 +1357,12 @@ static int open_backend(struct exec_ctx *x)
     snprintf(x->out->backend, sizeof x->out->backend, "%s", exec_backend_name(x->be));
     if (!why[0]) snprintf(why, sizeof why, "%s backend requested", x->out->backend);
     snprintf(x->out->backend_why, sizeof x->out->backend_why, "%s", why);
+    x->device_count = spec->gpu_count;
+    if (!strcmp(x->out->backend, "cuda")) {
+        struct thaw_err perr = {0};
+        int n = exec_backend_cuda_probe(&perr);
+        if (n > 0) x->device_count = n;
+    }
     return 0;
 }
 
@@ -1236,6 +1484,11 @@ static int record_metrics(struct exec_ctx *x)
     int rc = res_set_metric(db, run, "exec_bytes_loaded", (double)x->out->bytes_loaded, &x->err);
     /* `thaw validate` reads it: copies take wall time, recorded scaled */
     if (rc == 0) rc = res_set_metric(db, run, "exec_time_scale", x->scale, &x->err);
+    if (rc == 0 && x->out->gang_loads > 0)
+        rc = res_set_metric(db, run, "exec_gang_shards", (double)x->out->gang_shards, &x->err);
+    if (rc == 0 && x->out->gang_loads > 0)
+        rc = res_set_metric(db, run, "exec_gang_devices", (double)x->out->gang_device_slots,
+                            &x->err);
     if (rc == 0 && x->out->load_copy_s > 0)
         rc = res_set_metric(db, run, "exec_load_gbps",
                             (double)x->out->bytes_loaded / x->out->load_copy_s / 1e9, &x->err);
@@ -1268,6 +1521,8 @@ static void free_ctx(struct exec_ctx *x)
     exec_backend_close(x->be);
     free(x->loads);
     free(x->fills);
+    for (size_t i = 0; x->insts && i < x->inst_cap; i++)
+        free(x->insts[i].host);
     free(x->insts);
     pthread_cond_destroy(&x->done_cv);
     pthread_cond_destroy(&x->work_cv);

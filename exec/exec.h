@@ -100,6 +100,13 @@ struct exec_result {
     uint64_t source_loads[2];
     int64_t end_ns; /* virtual time at the end */
     double wall_s;
+    /* Tensor-parallel gangs started (tp > 1), their shards, and the
+     * distinct devices under each gang's GPUs, summed: gang_devices ==
+     * gang_shards when every shard had a device of its own (host: each
+     * emulated GPU is its own arena; cuda: GPU i is device i mod count),
+     * fewer when shards shared a device as regions of it. Recorded as the
+     * metrics exec_gang_shards and exec_gang_devices. */
+    uint64_t gang_loads, gang_shards, gang_device_slots;
 };
 
 /* The one global of the project: set (to 1) by the handler that

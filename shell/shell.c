@@ -58,6 +58,15 @@ struct shell {
     bool in_fault;     /* feeding a failure: its CANCEL_LOADs lost their GPU */
     struct shell_counts counts;
     struct thaw_err *err;
+    /* standby sleep, for its metrics (record_sleep_metrics) */
+    uint64_t sleeps, wakes_ok, sleep_cold_loads;
+    int64_t wake_ns_sum;
+    unsigned char *loaded_before; /* per model: a load of it has started */
+    /* gang fragmentation (specs with a tp > 1 model): the integral of
+     * core_sched_gang_stranded_bytes over time, up to frag_t_ns */
+    bool frag_on;
+    double frag_integral;
+    int64_t frag_t_ns;
 };
 
 /* ---- request map ------------------------------------------------------- */
@@ -204,6 +213,13 @@ static int rec_check(struct shell *sh, int rc)
 static int record_load(struct shell *sh, const struct shell_load *l, int64_t finished_ns,
                        const char *outcome, const char *why)
 {
+    if (l->wake) { /* not a load: the sleep metrics count it */
+        if (finished_ns >= 0 && !strcmp(outcome, "ok")) {
+            sh->wakes_ok++;
+            sh->wake_ns_sum += finished_ns - l->started_ns;
+        }
+        return 0;
+    }
     if (!sh->db) return 0;
     struct res_load_row row = {
         .load_id = l->load,
@@ -295,8 +311,22 @@ static int act_start_load(struct shell *sh, const struct core_action *a)
                              .bytes = a->bytes,
                              .vram_bytes = a->vram_bytes};
     l->costs.phase_ns = phases;
-    /* Drawn when the load starts, in the order loads start. */
-    wl_world_load_costs(sh->world, l->node, l->model, &l->costs);
+    l->wake = a->kind == CORE_ACT_WAKE;
+    l->wake_ns = m->wake.mean_ns;
+    l->tp = a->tp > 1 ? a->tp : 1;
+    l->gang[0] = a->gpu;
+    for (int i = 1; i < l->tp && i < CORE_TP_MAX; i++)
+        l->gang[i] = a->gang[i];
+    /* Drawn when the load starts, in the order loads start (a wake draws
+     * nothing: runs without sleep keep their streams). */
+    if (!l->wake) wl_world_load_costs(sh->world, l->node, l->model, &l->costs);
+    if (!l->wake && m->standby == CORE_STANDBY_SLEEP) {
+        /* a cold re-load of a sleep-standby model: a sleep miss */
+        if (!sh->loaded_before) sh->loaded_before = calloc((size_t)sp->model_count, 1);
+        if (!sh->loaded_before) return thaw_err_set(sh->err, THAW_ENOMEM, "out of memory");
+        if (sh->loaded_before[a->model]) sh->sleep_cold_loads++;
+        sh->loaded_before[a->model] = 1;
+    }
     sh->loads[a->load] = l;
     if (a->load > sh->last_load) sh->last_load = a->load;
     return sh->m->start_load(sh->drv, sh, l);
@@ -348,7 +378,11 @@ static int carry_out(struct shell *sh, const struct core_action *a)
     const struct shell_methods *m = sh->m;
     switch (a->kind) {
     case CORE_ACT_START_LOAD:
+    case CORE_ACT_WAKE:
         return act_start_load(sh, a);
+    case CORE_ACT_SLEEP:
+        sh->sleeps++;
+        return m->sleep ? m->sleep(sh->drv, sh, a) : 0;
     case CORE_ACT_START_SHM_FILL:
         if (a->node < 0 || a->node >= sh->spec.node_count || a->model < 0 ||
             a->model >= sh->spec.model_count)
@@ -460,6 +494,17 @@ static int check(struct shell *sh)
     return core_sched_check(sh->core, sh->err);
 }
 
+/* The state since the last event held until now: add its stranded VRAM. */
+static void frag_advance(struct shell *sh)
+{
+    if (!sh->frag_on) return;
+    int64_t now = sh->heap.now_ns;
+    if (now > sh->frag_t_ns)
+        sh->frag_integral +=
+            (double)core_sched_gang_stranded_bytes(sh->core) * (double)(now - sh->frag_t_ns);
+    sh->frag_t_ns = now;
+}
+
 static int feed(struct shell *sh, struct core_event *ev)
 {
     if (sh->carrying_out)
@@ -470,6 +515,7 @@ static int feed(struct shell *sh, struct core_event *ev)
     ev->t_ns = sh->heap.now_ns;
     uint64_t seq = ++sh->seq;
     int rc;
+    frag_advance(sh);
     if (sh->db &&
         (rc = rec_check(sh, res_add_core_event(sh->db, sh->run_id, seq, ev, sh->err))) < 0)
         return rc;
@@ -658,6 +704,8 @@ int shell_new(const struct core_spec *spec, const struct shell_opts *opts,
     shell_heap_init(&sh->heap);
     shell_ev_init(&sh->tick, SHELL_EV_TICK);
     int rc = core_sched_new(&sh->spec, &sh->core, err);
+    for (int m = 0; m < sh->spec.model_count; m++)
+        sh->frag_on = sh->frag_on || core_model_tp(&sh->spec.models[m]) > 1;
     if (rc == 0) rc = wl_world_new(&sh->spec, sh->spec.seed, &sh->world, err);
     if (rc == 0) {
         sh->source_count = wl_world_source_count(sh->world);
@@ -685,6 +733,7 @@ void shell_free(struct shell *sh)
     /* The heap first: it detaches every pending event, so the owners can
      * then be freed without touching it. */
     shell_heap_free(&sh->heap);
+    free(sh->loaded_before);
     for (size_t id = 0; id < sh->load_cap; id++)
         if (sh->loads[id]) load_forget(sh, sh->loads[id]);
     free(sh->loads);
@@ -856,6 +905,41 @@ static int record_leftovers(struct shell *sh)
     return 0;
 }
 
+/* Gang fragmentation (runs with a tp > 1 model): vram_gang_stranded_mean,
+ * the time-weighted mean of core_sched_gang_stranded_bytes over the
+ * cluster's VRAM. Standby sleep (only in runs that slept): sleeps, wakes finished, their
+ * mean latency (WAKE to READY: copy back + wake cost), and the sleep hit
+ * rate: wakes / (wakes + cold re-loads of standby-sleep models, i.e. cold
+ * loads of such a model after its first). */
+static int record_sleep_metrics(struct shell *sh)
+{
+    if (!sh->db || sh->run_id <= 0) return 0;
+    int rc = 0;
+    if (sh->frag_on) { /* mean share of the cluster's VRAM stranded for gangs */
+        frag_advance(sh);
+        double total = 0;
+        for (int g = 0; g < sh->spec.gpu_count; g++)
+            total += (double)sh->spec.gpus[g].vram_bytes;
+        if (sh->frag_t_ns > 0 && total > 0)
+            rc = res_set_metric(sh->db, sh->run_id, "vram_gang_stranded_mean",
+                                sh->frag_integral / ((double)sh->frag_t_ns * total), sh->err);
+    }
+    if (rc < 0 || sh->sleeps == 0) return rc;
+    rc = res_set_metric(sh->db, sh->run_id, "sleeps", (double)sh->sleeps, sh->err);
+    if (rc == 0) rc = res_set_metric(sh->db, sh->run_id, "wakes", (double)sh->wakes_ok, sh->err);
+    if (rc == 0 && sh->wakes_ok)
+        rc = res_set_metric(sh->db, sh->run_id, "wake_latency_mean_s",
+                            (double)sh->wake_ns_sum / 1e9 / (double)sh->wakes_ok, sh->err);
+    if (rc == 0)
+        rc =
+            res_set_metric(sh->db, sh->run_id, "sleep_hit_rate",
+                           (double)sh->wakes_ok / (double)(sh->wakes_ok + sh->sleep_cold_loads > 0
+                                                               ? sh->wakes_ok + sh->sleep_cold_loads
+                                                               : 1),
+                           sh->err);
+    return rc;
+}
+
 int shell_finish_run(struct shell *sh, int status, struct thaw_err *err)
 {
     sh->err = err;
@@ -863,6 +947,7 @@ int shell_finish_run(struct shell *sh, int status, struct thaw_err *err)
     int rc = status < 0 ? status : 0;
     if (rc == 0) rc = record_leftovers(sh);
     if (rc == 0 && sh->alog) rc = res_action_log_flush(sh->alog, err);
+    if (rc == 0) rc = record_sleep_metrics(sh);
     if (sh->db && sh->run_id > 0) {
         const char *st = rc < 0 ? "failed" : status == 1 ? "interrupted" : "complete";
         struct thaw_err ferr = {0};

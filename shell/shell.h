@@ -81,6 +81,16 @@ struct shell_load {
      * the order loads start (workload.h's wl_draw_load). */
     struct wl_load_costs costs;
     void *drv;
+    /* A tensor-parallel gang (tp > 1): shard i of the weights
+     * (core_model_shard_bytes) goes to GPU gang[i]; gang[0] == gpu. tp 1:
+     * gpu alone, all `bytes`. */
+    int tp;
+    int gang[CORE_TP_MAX];
+    /* A WAKE (standby sleep), not a load: copy `bytes` back from host
+     * memory, then wait wake_ns (the model's wake mean); no init, phases or
+     * warm-up, no costs drawn, no loads row (counted in the sleep metrics). */
+    bool wake;
+    int64_t wake_ns;
 };
 
 /* A request, from its arrival until it finishes (or the run ends). Owned by
@@ -144,6 +154,10 @@ struct shell_methods {
     /* Optional: work in flight outside the heap (threads) that will come
      * back through collect. */
     bool (*busy)(void *drv);
+    /* Optional. SLEEP (standby sleep): keep a->instance's weights in host
+     * memory and free its device memory. No event back. A WAKE comes to
+     * start_load with l->wake set. */
+    int (*sleep)(void *drv, struct shell *sh, const struct core_action *a);
 };
 
 struct shell_opts {

@@ -5,7 +5,8 @@
  * service is its drawn time. Flows share bandwidth max-min (flow.h). It
  * decides nothing: every choice of order, GPU or eviction comes from the
  * core. One struct sim holds a whole run, so runs in parallel threads share
- * nothing. */
+ * nothing. A tensor-parallel gang copies one flow per GPU, in parallel; a
+ * WAKE (standby sleep) is a copy back from host memory, then the wake cost. */
 #include "sim.h"
 
 #include <stdlib.h>
@@ -19,6 +20,7 @@ enum ev_kind {
     EV_LOAD_TIMER = SHELL_EV_DRIVER, /* struct sim_load.timer: init, wait phase, warm-up */
     EV_LOAD_FLOW,                    /* struct sim_load.flow.done: CPU phase or weight copy */
     EV_FILL_FLOW,                    /* struct fill_job.flow.done */
+    EV_SHARD_FLOW,                   /* struct sim_shard.flow.done: one GPU's copy of a gang */
 };
 
 enum load_stage {
@@ -29,6 +31,15 @@ enum load_stage {
     ST_VERIFY, /* checksum as CPU work (flow), when the node has `verify` */
     ST_AFTER,  /* phases after the copy */
     ST_WARMUP, /* warm-up (timer) */
+    /* a WAKE: the copy back from host memory (flows), then the model's
+     * wake cost (timer) */
+    ST_WAKE_COPY,
+    ST_WAKE,
+};
+
+struct sim_shard {
+    struct sim_load *j;
+    struct sim_flow flow;
 };
 
 struct sim_load {
@@ -39,6 +50,10 @@ struct sim_load {
     int seq;                /* load_phases rows written for it */
     struct shell_ev timer;
     struct sim_flow flow;
+    /* tp > 1: the copy is l->tp shard flows in parallel, each over its own
+     * GPU's link and sharing the source; it ends with the slowest. */
+    struct sim_shard shards[CORE_TP_MAX];
+    int shards_left;
 };
 
 struct fill_job {
@@ -77,6 +92,8 @@ static void load_forget(struct sim *s, struct sim_load *j)
 {
     shell_cancel(s->sh, &j->timer);
     sim_flow_remove(&s->net, &j->flow);
+    for (int i = 0; i < CORE_TP_MAX; i++)
+        sim_flow_remove(&s->net, &j->shards[i].flow);
     s->loads[j->l->load] = NULL;
     free(j);
 }
@@ -103,13 +120,26 @@ static int start_copy(struct sim *s, struct sim_load *j)
 {
     const struct shell_load *l = j->l;
     int res[SIM_FLOW_MAX_RES], n = 0;
-    int src = l->source == CORE_SRC_SHM ? s->shm_read_res[l->node] : s->storage_res[l->node];
+    /* a wake reads host memory: only the links (and the switch) limit it */
+    int src = l->wake                     ? -1
+              : l->source == CORE_SRC_SHM ? s->shm_read_res[l->node]
+                                          : s->storage_res[l->node];
     if (src >= 0) res[n++] = src;
     res[n++] = s->h2d_res[l->gpu];
     if (s->pcie_res[l->node] >= 0) res[n++] = s->pcie_res[l->node];
-    /* shm.per_load: one shm load copies at most at one core's rate. */
-    double cap = l->source == CORE_SRC_SHM ? s->spec->nodes[l->node].shm_per_load_bps : 0;
-    return sim_flow_start(&s->net, &j->flow, (double)l->bytes, res, n, cap > 0 ? cap : 0);
+    /* shm.per_load: one shm load copies at most at one core's rate (a
+     * tensor-parallel shard too: each shard is one load's copy). */
+    double cap = l->source == CORE_SRC_SHM && !l->wake ? s->spec->nodes[l->node].shm_per_load_bps : 0;
+    if (l->tp <= 1) return sim_flow_start(&s->net, &j->flow, (double)l->bytes, res, n, cap > 0 ? cap : 0);
+    const struct core_model_spec *m = &s->spec->models[l->model];
+    j->shards_left = l->tp;
+    for (int i = 0; i < l->tp; i++) {
+        res[src >= 0 ? 1 : 0] = s->h2d_res[l->gang[i]];
+        int rc = sim_flow_start(&s->net, &j->shards[i].flow, (double)core_model_shard_bytes(m, i),
+                                res, n, cap > 0 ? cap : 0);
+        if (rc < 0) return rc;
+    }
+    return 0;
 }
 
 /* The checksum after the copy: bytes / verify core-seconds on the node's
@@ -123,12 +153,13 @@ static int start_verify(struct sim *s, struct sim_load *j)
 }
 
 /* The step that just ended, from stage_start_ns to now, as a load_phases
- * row; the next step starts now. */
+ * row; the next step starts now. A wake is not a load (no loads row), so
+ * it has no phases either. */
 static int phase_done(struct sim *s, struct sim_load *j, enum res_phase ph, int startup)
 {
     int64_t t = now(s);
     int rc = 0;
-    if (s->phases) {
+    if (s->phases && !j->l->wake) {
         const struct core_phase_spec *sp =
             startup >= 0 ? &s->spec->models[j->l->model].phases[startup] : NULL;
         struct res_load_phase row = {.load_id = j->l->load,
@@ -154,12 +185,19 @@ static int load_next(struct sim *s, struct sim_load *j)
     for (;;) {
         switch (j->stage) {
         case ST_NEW: {
+            if (j->l->wake) {
+                j->stage = ST_WAKE_COPY;
+                return start_copy(s, j);
+            }
             j->stage = ST_INIT;
             j->stage_start_ns = j->l->enqueued_ns;
             int rc = phase_done(s, j, RES_PHASE_QUEUED, -1);
             if (rc < 0) return rc;
             return start_timer(s, j, j->l->costs.init_ns);
         }
+        case ST_WAKE_COPY:
+            j->stage = ST_WAKE;
+            return start_timer(s, j, j->l->wake_ns);
         case ST_INIT: {
             int rc = phase_done(s, j, RES_PHASE_INIT, -1);
             if (rc < 0) return rc;
@@ -207,6 +245,7 @@ static int load_next(struct sim *s, struct sim_load *j)
             j->phase = -1;
             continue;
         }
+        case ST_WAKE:
         case ST_WARMUP: {
             int rc = phase_done(s, j, RES_PHASE_WARMUP, -1);
             if (rc < 0) return rc;
@@ -240,6 +279,10 @@ static int m_start_load(void *drv, struct shell *sh, struct shell_load *l)
     j->phase = -1;
     shell_ev_init(&j->timer, EV_LOAD_TIMER);
     sim_flow_init(&j->flow, EV_LOAD_FLOW);
+    for (int i = 0; i < CORE_TP_MAX; i++) {
+        j->shards[i].j = j;
+        sim_flow_init(&j->shards[i].flow, EV_SHARD_FLOW);
+    }
     l->drv = j;
     s->loads[l->load] = j;
     return load_next(s, j);
@@ -327,6 +370,12 @@ static int m_fire(void *drv, struct shell *sh, struct shell_ev *ev)
     }
     case EV_FILL_FLOW:
         return on_fill_done(s, SHELL_CONTAINER_OF(ev, struct fill_job, flow.done));
+    case EV_SHARD_FLOW: {
+        struct sim_shard *sd = SHELL_CONTAINER_OF(ev, struct sim_shard, flow.done);
+        sim_flow_remove(&s->net, &sd->flow);
+        if (--sd->j->shards_left > 0) return 0; /* the slowest shard ends the copy */
+        return load_next(s, sd->j);
+    }
     }
     return thaw_err_set(s->err, THAW_EINVARIANT, "unknown sim event kind %d", ev->kind);
 }

@@ -139,6 +139,7 @@ static void test_every_reference_scenario_loads(void **state)
     while ((e = readdir(d))) {
         size_t l = strlen(e->d_name);
         if (l < 5 || strcmp(e->d_name + l - 5, ".yaml")) continue;
+        if (!strcmp(e->d_name, "presets.yaml")) continue; /* the presets, not a scenario */
         char p[800];
         snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
         struct core_spec *spec = load_ok(p, NULL, 0);
