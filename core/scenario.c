@@ -1470,9 +1470,10 @@ static void parse_run(struct core_ld *ld, struct fy_node *n)
 
 static void walk(struct core_ld *ld, struct fy_node *root)
 {
-    enum { CLUSTER, MODELS, WORKLOAD, FAULTS, POLICY, RUN, NF };
+    enum { CLUSTER, MODELS, WORKLOAD, FAULTS, POLICY, RUN, INCLUDE, NF };
     struct core_ld_field f[NF] = {{.name = "cluster"}, {.name = "models"}, {.name = "workload"},
-                                  {.name = "faults"},  {.name = "policy"}, {.name = "run"}};
+                                  {.name = "faults"},  {.name = "policy"}, {.name = "run"},
+                                  {.name = "include"}}; /* include: scenario_include.c */
     if (!core_ld_fields(ld, root, "", f, NF,
                         "a mapping with sections cluster, models, workload, faults, policy, run"))
         return;
@@ -1675,6 +1676,7 @@ int core_spec_load(const char *path, const struct core_override *ovr, int ovr_co
         goto done;
     }
     core_ld_apply_overrides(&ld);
+    core_ld_include(&ld);
     walk(&ld, fy_document_root(ld.fyd));
     if (ld.nomem)
         rc = THAW_ENOMEM;
