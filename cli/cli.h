@@ -119,6 +119,8 @@ extern const struct cli_command cli_cmd_plan;
 extern const struct cli_command cli_cmd_weights;
 extern const struct cli_command cli_cmd_validate;
 extern const struct cli_command cli_cmd_calibrate;
+/* `thaw calibrate --probe ...` (calibrate_probe.c); argv as the command's. */
+int cli_calibrate_probe(int argc, char **argv);
 extern const struct cli_command cli_cmd_prune;
 extern const struct cli_command cli_cmd_trace;
 extern const struct cli_command cli_cmd_export;

@@ -14,6 +14,8 @@
 
 static const char calibrate_usage[] =
     "usage: thaw calibrate [--db PATH] [RUN...]\n"
+    "       thaw calibrate --probe [--backend B] [--out FILE] [--size S] [--runs N]\n"
+    "                      [--db PATH] [--weights-dir D] [--shm-dir D]\n"
     "\n"
     "Fits the simulator's per-load parameters to a real run, so `thaw sim`\n"
     "can be tuned to the host. In the simulator a load with the node to\n"
@@ -54,8 +56,33 @@ static const char calibrate_usage[] =
     "and the --set lines of the shared fit, by the key path of the node's\n"
     "entry in the file (for the nodes of a `count:` entry, that entry).\n"
     "\n"
+    "--probe: calibrates this host with no scenario or run of yours. It writes\n"
+    "a workload of its own (one node of 4 emulated GPUs; models of S, 2S and 3S\n"
+    "read from storage and as many preloaded into shm; each loaded alone, then\n"
+    "2, 3, 4, 2 and 4 loads at once), runs it --runs times through the real\n"
+    "executor (`thaw exec`, --time-scale 1), pools the runs' load phases as\n"
+    "above and writes a host profile, a YAML file of the fitted node keys\n"
+    "(storage_read, verify, shm.read and, when overlapping shm loads kept\n"
+    "their own rate, shm.per_load) with the fits as comments. A scenario takes\n"
+    "it with a top-level `include: FILE`: its keys apply to every node entry\n"
+    "that does not set them (scenarios/README.md). Weight files go to a\n"
+    "temporary folder .thaw-probe-* in the current directory (its disk is the\n"
+    "storage measured), removed at the end with the temporary database.\n"
+    "\n"
     "options:\n"
-    "  --db PATH        results database (default " CLI_DEFAULT_DB ")\n"
+    "  --db PATH        results database (default " CLI_DEFAULT_DB "); with\n"
+    "                   --probe: also record the probe's runs there (default: a\n"
+    "                   temporary database, removed)\n"
+    "  --probe          run the calibration workload and write a host profile\n"
+    "  --backend B      --probe: auto | cuda | host (default auto)\n"
+    "  --out FILE       --probe: the profile (default host-profile.yaml)\n"
+    "  --size S         --probe: the base size S, 1MiB-1GiB (default 64MiB, less\n"
+    "                   when free memory, disk or shm is short: the probe needs\n"
+    "                   about 25 S of memory and 12 S of disk)\n"
+    "  --runs N         --probe: runs of the workload pooled, 1-16 (default 2;\n"
+    "                   about 1.5 s + 33 S / 0.5 GB/s each)\n"
+    "  --weights-dir D  --probe: keep the weight files in D (not removed)\n"
+    "  --shm-dir D      --probe: as `thaw exec --shm-dir`\n"
     "\n"
     "exit status: 0 a fit; 1 no database, no exec run, or no usable loads;\n"
     "2 usage error.\n"
@@ -63,7 +90,8 @@ static const char calibrate_usage[] =
     "examples:\n"
     "  thaw exec scenarios/exec-small.yaml --time-scale 1\n"
     "  thaw calibrate\n"
-    "  thaw sim scenarios/exec-small.yaml $(thaw calibrate | grep -o -- \"--set '[^']*'\")\n";
+    "  thaw sim scenarios/exec-small.yaml $(thaw calibrate | grep -o -- \"--set '[^']*'\")\n"
+    "  thaw calibrate --probe --out host.yaml\n";
 
 /* The node's index in the run's cluster, for the --set keys when the
  * scenario file is gone; -1 unknown. */
@@ -468,6 +496,8 @@ static int calibrate_run(int argc, char **argv)
     const char *sels[64];
     int n_sel = 0;
     const char *sel = NULL;
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--probe")) return cli_calibrate_probe(argc, argv);
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i];
         if (!strcmp(opt, "--db")) {
