@@ -336,6 +336,13 @@ int cli_calibrate_probe(int argc, char **argv)
         fprintf(stderr, "thaw calibrate: --probe: cannot write %s: %s\n", out, strerror(errno));
         goto out;
     }
+    for (int i = 0; i < count; i++) {
+        double r2 = fit[i].shared ? fit[i].r2 : fit[i].other_r2;
+        if (!isnan(r2) && r2 < 0.9)
+            printf("warning: %s: R^2 %.3f below 0.9, a poor fit (a busy host?): more --runs, or "
+                   "a quieter moment, narrow it\n",
+                   fit[i].source == CORE_SRC_SHM ? "shm" : "storage", r2);
+    }
     printf("host profile: %s\n", out);
     FILE *pf = fopen(out, "r");
     char line[512];
