@@ -96,7 +96,7 @@ static int node_index_of_run(struct res_db *db, int64_t run, const char *node)
 /* Splits the runs.overrides text ("k=v,k=v", as cli/common.c joins them)
  * back into --set items. A piece that does not start with "key=" belongs to
  * the value before it (a value holding a comma, e.g. a list). */
-static int overrides_parse(const char *text, struct cli_overrides *o)
+int cli_overrides_from_text(const char *text, struct cli_overrides *o)
 {
     char *copy = strdup(text);
     if (!copy) return -1;
@@ -295,7 +295,7 @@ static int calibrate(struct res_db *db, int64_t run)
         bool stored = false;
         cli_overrides_init(&o);
         char *full = NULL;
-        if (res_run_overrides(db, run, &full, NULL) == 0 && overrides_parse(full, &o) == 0)
+        if (res_run_overrides(db, run, &full, NULL) == 0 && cli_overrides_from_text(full, &o) == 0)
             spec = cli_run_spec_load(db, &r, &o, "calibrate", &stored);
         free(full);
         cli_overrides_free(&o);
@@ -368,7 +368,7 @@ static struct core_spec *run_spec_quiet(struct res_db *db, int64_t run)
     bool stored = false;
     cli_overrides_init(&o);
     char *full = NULL;
-    if (res_run_overrides(db, run, &full, NULL) == 0 && overrides_parse(full, &o) == 0)
+    if (res_run_overrides(db, run, &full, NULL) == 0 && cli_overrides_from_text(full, &o) == 0)
         spec = cli_run_spec_load(db, &r, &o, "calibrate", &stored);
     free(full);
     cli_overrides_free(&o);
