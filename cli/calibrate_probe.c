@@ -63,8 +63,17 @@ static int write_scenario(const char *path, uint64_t s, double *duration_s)
     double gap = (double)(3 * s) / 0.5e9 + 0.1;
     double t0 = (double)(6 * s) / 0.5e9 + 0.2; /* the shm fills first */
     static const char *const slot[] = {
-        "st1", "st2", "st3", "sh1", "sh2", "sh3", /* alone */
-        "st1 st2", "sh1 sh2 sh3", "st1 st2 st3 sh1", "st3 sh3", "st2 st3 sh2 sh3",
+        "st1",
+        "st2",
+        "st3",
+        "sh1",
+        "sh2",
+        "sh3", /* alone */
+        "st1 st2",
+        "sh1 sh2 sh3",
+        "st1 st2 st3 sh1",
+        "st3 sh3",
+        "st2 st3 sh2 sh3",
     };
     const int nslot = (int)(sizeof slot / sizeof slot[0]);
     *duration_s = t0 + (nslot + 1) * gap;
@@ -177,10 +186,9 @@ static int write_profile(const char *out, const struct res_phase_fit *fit, int c
                 "#   %s: %d loads, %d sizes, mean %.2f copies in flight, fixed %.4f s, "
                 "B %.3f GB/s (sd %.3f, R^2 %.3f; per-load line %.3f GB/s, R^2 %.3f); "
                 "init+alloc %.4f s\n",
-                p->source == CORE_SRC_SHM ? "shm" : "storage", p->loads, p->sizes,
-                p->mean_overlap, p->a_s,
-                (p->shared ? p->bandwidth_bps : p->other_bandwidth_bps) / 1e9, p->bw_sd_bps / 1e9,
-                p->shared ? p->r2 : p->other_r2,
+                p->source == CORE_SRC_SHM ? "shm" : "storage", p->loads, p->sizes, p->mean_overlap,
+                p->a_s, (p->shared ? p->bandwidth_bps : p->other_bandwidth_bps) / 1e9,
+                p->bw_sd_bps / 1e9, p->shared ? p->r2 : p->other_r2,
                 (p->shared ? p->other_bandwidth_bps : p->bandwidth_bps) / 1e9,
                 p->shared ? p->other_r2 : p->r2,
                 (isnan(p->init_s) ? 0 : p->init_s) + (isnan(p->alloc_s) ? 0 : p->alloc_s));
@@ -313,8 +321,8 @@ int cli_calibrate_probe(int argc, char **argv)
             fprintf(stderr, "thaw calibrate: --probe: %s\n", err.msg);
             goto out;
         }
-        printf("  run %lld: %s, %.2f s wall, %llu loads ok, %llu failed\n",
-               (long long)res.run_id, res.status, res.wall_s, (unsigned long long)res.loads_ok,
+        printf("  run %lld: %s, %.2f s wall, %llu loads ok, %llu failed\n", (long long)res.run_id,
+               res.status, res.wall_s, (unsigned long long)res.loads_ok,
                (unsigned long long)res.loads_failed);
         if (strcmp(res.status, "complete")) {
             fprintf(stderr, "thaw calibrate: --probe: run %lld %s\n", (long long)res.run_id,

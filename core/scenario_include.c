@@ -27,13 +27,12 @@
 /* The keys a profile may give a node: a top-level key, or shm.<sub>. */
 static const struct {
     const char *key, *sub;
-} inc_keys[] = {{"storage_read", NULL}, {"h2d", NULL},          {"pcie_switch", NULL},
-                {"verify", NULL},       {"shm", "read"},        {"shm", "write"},
-                {"shm", "per_load"}};
+} inc_keys[] = {{"storage_read", NULL}, {"h2d", NULL},    {"pcie_switch", NULL}, {"verify", NULL},
+                {"shm", "read"},        {"shm", "write"}, {"shm", "per_load"}};
 #define INC_NKEYS ((int)(sizeof inc_keys / sizeof inc_keys[0]))
 
 struct inc_state {
-    char *text[INC_NKEYS]; /* the value as written, from the nearest file */
+    char *text[INC_NKEYS];          /* the value as written, from the nearest file */
     char *chain[INC_MAX_DEPTH + 1]; /* real paths of the files being read */
     int depth;
 };
@@ -87,7 +86,8 @@ static struct fy_document *parse_profile(struct core_ld *sub, const char *path, 
         return NULL;
     }
     if (n > INC_MAX_BYTES) {
-        core_ld_err_file(sub, 0, 0, "expected a host profile of at most 1 MiB, found a larger file");
+        core_ld_err_file(sub, 0, 0,
+                         "expected a host profile of at most 1 MiB, found a larger file");
         free(buf);
         return NULL;
     }
@@ -212,8 +212,9 @@ static void read_include(struct core_ld *ld, struct inc_state *st, struct fy_nod
         struct core_ld_field sf[3] = {{.name = "read"}, {.name = "write"}, {.name = "per_load"}};
         struct fy_node *vals[INC_NKEYS] = {0};
         if (f[NODE].key &&
-            core_ld_fields(&sub, f[NODE].val, "node", nf, NN,
-                           "a mapping of node keys (storage_read, h2d, pcie_switch, verify, shm)")) {
+            core_ld_fields(
+                &sub, f[NODE].val, "node", nf, NN,
+                "a mapping of node keys (storage_read, h2d, pcie_switch, verify, shm)")) {
             for (int i = 0; i < SHM; i++)
                 vals[i] = nf[i].key ? nf[i].val : NULL;
             if (nf[SHM].key &&

@@ -93,7 +93,7 @@ static int fills_of_run(sqlite3 *h, int64_t run, struct fill_iv **out, int *coun
         }
         snprintf(v[n].node, sizeof v[n].node, "%s", name);
         v[n].s = (double)t / 1e9;
-        v[n].e = sqlite3_column_type(q, 1) != SQLITE_NULL ? sqlite3_column_int64(q, 1) / 1e9
+        v[n].e = sqlite3_column_type(q, 1) != SQLITE_NULL   ? sqlite3_column_int64(q, 1) / 1e9
                  : sqlite3_column_type(q, 2) != SQLITE_NULL ? sqlite3_column_double(q, 2)
                                                             : INFINITY;
         n++;
@@ -267,8 +267,9 @@ int res_calibrate(struct res_db *db, int64_t run, struct res_calibration **out, 
     if ((rc = fills_of_run(h, run, &fills, &n_fills, err)) < 0) goto out;
     for (int i = 0; i < n; i++)
         for (int f = 0; f < n_fills && loads[i].alone; f++)
-            if (loads[i].source == CORE_SRC_STORAGE && !strcmp(fills[f].node, nodes[loads[i].node]) &&
-                fills[f].s < loads[i].end && fills[f].e > loads[i].started)
+            if (loads[i].source == CORE_SRC_STORAGE &&
+                !strcmp(fills[f].node, nodes[loads[i].node]) && fills[f].s < loads[i].end &&
+                fills[f].e > loads[i].started)
                 loads[i].alone = false;
     free(fills);
 
@@ -531,7 +532,8 @@ int res_calibrate_phases(struct res_db *db, const int64_t *runs, int n_runs,
     /* Each run's shm fills, as copies in flight beside its storage loads. */
     struct fill_iv **fills = rc == 0 ? calloc((size_t)n_runs + 1, sizeof *fills) : NULL;
     int *n_fills = rc == 0 ? calloc((size_t)n_runs + 1, sizeof *n_fills) : NULL;
-    if (rc == 0 && (!fills || !n_fills)) rc = thaw_err_set(err, THAW_ENOMEM, "calibrate: out of memory");
+    if (rc == 0 && (!fills || !n_fills))
+        rc = thaw_err_set(err, THAW_ENOMEM, "calibrate: out of memory");
     for (int r = 0; r < n_runs && rc == 0; r++)
         rc = fills_of_run(res_handle(db), runs[r], &fills[r], &n_fills[r], err);
     /* Overlap: per run, node and source, the share of each copy that the

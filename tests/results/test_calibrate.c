@@ -59,7 +59,8 @@ static void load(struct env *e, int64_t run, uint64_t id, int gpu, enum core_sou
     struct res_load_row r = {id,           id,           0,
                              gpu,          src,          CORE_REASON_DEMAND,
                              SEC(started), SEC(started), finished < 0 ? -1 : SEC(finished),
-                             bytes,        20,           outcome, NULL};
+                             bytes,        20,           outcome,
+                             NULL};
     assert_int_equal(res_add_load(e->db, run, e->spec, &r, &err), 0);
 }
 
@@ -294,8 +295,12 @@ static void test_fill_overlaps_storage(void **state)
         0);
     assert_int_equal(res_action_log_flush(log, &err), 0);
     res_action_log_close(log);
-    struct core_event ev = {.kind = CORE_EV_SHM_FILL_FINISHED, .t_ns = SEC(2), .model = 0,
-                            .node = 0, .gpu = -1, .ok = true};
+    struct core_event ev = {.kind = CORE_EV_SHM_FILL_FINISHED,
+                            .t_ns = SEC(2),
+                            .model = 0,
+                            .node = 0,
+                            .gpu = -1,
+                            .ok = true};
     assert_int_equal(res_add_core_event(e->db, run, 1, &ev, &err), 0);
     load(e, run, 1, 0, CORE_SRC_STORAGE, 1 * GB, 1, 2.5, "ok");
     load(e, run, 2, 0, CORE_SRC_STORAGE, 2 * GB, 5, 7.5, "ok");
