@@ -119,6 +119,17 @@ extern const struct cli_command cli_cmd_plan;
 extern const struct cli_command cli_cmd_weights;
 extern const struct cli_command cli_cmd_validate;
 extern const struct cli_command cli_cmd_calibrate;
+/* `thaw calibrate --probe ...` (calibrate_probe.c); argv as the command's. */
+int cli_calibrate_probe(int argc, char **argv);
+/* The runs.overrides text ("k=v,k=v") back into --set items of o
+ * (cmd_calibrate.c); 0, or -1 (out of memory, a malformed item). */
+int cli_overrides_from_text(const char *text, struct cli_overrides *o);
+/* `thaw validate --repeat N` (validate_repeat.c): runs exec run ex's
+ * scenario again n times (its seed, overrides, backend, time scale) into
+ * db, so its noise floor can be measured. 0, or -1 after a message. */
+struct res_db;
+int cli_validate_repeat(struct res_db *db, const struct res_run_meta *ex, int n,
+                        const char *weights_dir, const char *shm_dir);
 extern const struct cli_command cli_cmd_prune;
 extern const struct cli_command cli_cmd_trace;
 extern const struct cli_command cli_cmd_export;

@@ -14,14 +14,16 @@
 
 static const char calibrate_usage[] =
     "usage: thaw calibrate [--db PATH] [RUN...]\n"
+    "       thaw calibrate --probe [--backend B] [--out FILE] [--size S] [--runs N]\n"
+    "                      [--db PATH] [--weights-dir D] [--shm-dir D]\n"
     "\n"
     "Fits the simulator's per-load parameters to a real run, so `thaw sim`\n"
     "can be tuned to the host. In the simulator a load with the node to\n"
     "itself takes init + phases + bytes / min(source read, h2d, pcie switch)\n"
     "+ warmup: a line in bytes. For each node and each source (storage, shm)\n"
     "the loads that finished ok and ran alone on their node (no other load of\n"
-    "the node overlapped them: a shared node would read as a slower\n"
-    "bandwidth) are fitted by least squares to\n"
+    "the node, nor for storage a shm fill, overlapped them: a shared node\n"
+    "would read as a slower bandwidth) are fitted by least squares to\n"
     "    t = a + bytes / B        (t = finished - started)\n"
     "giving the fixed cost a (s), the bandwidth B and R^2. With fewer than 2\n"
     "distinct sizes there is no line: B is then fitted through the\n"
@@ -44,7 +46,8 @@ static const char calibrate_usage[] =
     "every RUN given (one run: after the fit above; several: alone): per node\n"
     "and source, every ok load's copy seconds against its bytes,\n"
     "concurrent loads included, fitted twice: shared (t = a + k bytes / B,\n"
-    "k = mean copies in flight during the load's copy: one pipe, as the\n"
+    "k = mean copies in flight during the load's copy, shm fills counted\n"
+    "beside storage loads: one pipe, as the\n"
     "simulator models it) and per load (t = a + bytes / B: a pipe each); B's\n"
     "spread (sd of the per-load rates), R^2 of both lines, a warning below\n"
     "R^2 0.9, init (+ alloc) and warmup as the means of those phases\n"
@@ -54,8 +57,24 @@ static const char calibrate_usage[] =
     "and the --set lines of the shared fit, by the key path of the node's\n"
     "entry in the file (for the nodes of a `count:` entry, that entry).\n"
     "\n"
+    "--probe: runs a workload of its own through the executor (loads of S, 2S,\n"
+    "3S from storage and from shm, alone and 2-4 at once; --runs times), pools\n"
+    "the runs' load phases as above and writes a host profile: storage_read,\n"
+    "verify, shm.read (and shm.per_load) for a scenario's `include: FILE`\n"
+    "(README.md, scenarios/README.md). Its files go to .thaw-probe-* in the\n"
+    "current directory (that disk is the storage measured), removed after.\n"
+    "\n"
     "options:\n"
-    "  --db PATH        results database (default " CLI_DEFAULT_DB ")\n"
+    "  --db PATH        results database (default " CLI_DEFAULT_DB "); --probe:\n"
+    "                   records its runs there (default: a temporary one)\n"
+    "  --probe          write a host profile (options below are --probe's)\n"
+    "  --backend B      auto | cuda | host (default auto)\n"
+    "  --out FILE       the profile (default host-profile.yaml)\n"
+    "  --size S         base size, 1MiB-1GiB (default 64MiB or less: about\n"
+    "                   25 S of memory and 12 S of disk are needed)\n"
+    "  --runs N         runs pooled, 1-16 (default 2)\n"
+    "  --weights-dir D  keep the weight files in D\n"
+    "  --shm-dir D      as `thaw exec --shm-dir`\n"
     "\n"
     "exit status: 0 a fit; 1 no database, no exec run, or no usable loads;\n"
     "2 usage error.\n"
@@ -63,7 +82,8 @@ static const char calibrate_usage[] =
     "examples:\n"
     "  thaw exec scenarios/exec-small.yaml --time-scale 1\n"
     "  thaw calibrate\n"
-    "  thaw sim scenarios/exec-small.yaml $(thaw calibrate | grep -o -- \"--set '[^']*'\")\n";
+    "  thaw sim scenarios/exec-small.yaml $(thaw calibrate | grep -o -- \"--set '[^']*'\")\n"
+    "  thaw calibrate --probe --out host.yaml\n";
 
 /* The node's index in the run's cluster, for the --set keys when the
  * scenario file is gone; -1 unknown. */
@@ -77,7 +97,7 @@ static int node_index_of_run(struct res_db *db, int64_t run, const char *node)
 /* Splits the runs.overrides text ("k=v,k=v", as cli/common.c joins them)
  * back into --set items. A piece that does not start with "key=" belongs to
  * the value before it (a value holding a comma, e.g. a list). */
-static int overrides_parse(const char *text, struct cli_overrides *o)
+int cli_overrides_from_text(const char *text, struct cli_overrides *o)
 {
     char *copy = strdup(text);
     if (!copy) return -1;
@@ -276,7 +296,7 @@ static int calibrate(struct res_db *db, int64_t run)
         bool stored = false;
         cli_overrides_init(&o);
         char *full = NULL;
-        if (res_run_overrides(db, run, &full, NULL) == 0 && overrides_parse(full, &o) == 0)
+        if (res_run_overrides(db, run, &full, NULL) == 0 && cli_overrides_from_text(full, &o) == 0)
             spec = cli_run_spec_load(db, &r, &o, "calibrate", &stored);
         free(full);
         cli_overrides_free(&o);
@@ -349,7 +369,7 @@ static struct core_spec *run_spec_quiet(struct res_db *db, int64_t run)
     bool stored = false;
     cli_overrides_init(&o);
     char *full = NULL;
-    if (res_run_overrides(db, run, &full, NULL) == 0 && overrides_parse(full, &o) == 0)
+    if (res_run_overrides(db, run, &full, NULL) == 0 && cli_overrides_from_text(full, &o) == 0)
         spec = cli_run_spec_load(db, &r, &o, "calibrate", &stored);
     free(full);
     cli_overrides_free(&o);
@@ -468,6 +488,8 @@ static int calibrate_run(int argc, char **argv)
     const char *sels[64];
     int n_sel = 0;
     const char *sel = NULL;
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--probe")) return cli_calibrate_probe(argc, argv);
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i];
         if (!strcmp(opt, "--db")) {

@@ -14,7 +14,7 @@
 #include "results.h"
 
 static const char validate_usage[] =
-    "usage: thaw validate [--db PATH] [RUN [RUN]] [--tolerance F]\n"
+    "usage: thaw validate [--db PATH] [RUN [RUN]] [--tolerance F] [--repeat N]\n"
     "\n"
     "Checks the simulator against a real run: compares the load times of an\n"
     "exec run (measured) with those of a sim run of the same scenario\n"
@@ -53,6 +53,10 @@ static const char validate_usage[] =
     "                   pairs exceeds F, a fraction: 0.25 = 25%; a check for\n"
     "                   CI on GPU hosts. Without it the exit status is 0\n"
     "                   whenever there are pairs.\n"
+    "  --repeat N       first run the exec run's scenario N more times (1-20)\n"
+    "                   as it ran (seed, overrides, backend, time scale) into\n"
+    "                   the database, for the noise floor\n"
+    "  --weights-dir D, --shm-dir D   for those runs, as in `thaw exec`\n"
     "\n"
     "exit status: 0 the runs pair (and, with --tolerance, agree within F);\n"
     "1 no database, no matching runs, modes that do not pair, no pairs, or\n"
@@ -375,8 +379,22 @@ static int validate_run(int argc, char **argv)
     int nsel = 0;
     bool have_tol = false;
     double tolerance = 0;
+    unsigned long long repeat = 0;
+    const char *weights_dir = NULL, *shm_dir = NULL;
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i];
+        if (!strcmp(opt, "--repeat") || !strcmp(opt, "--weights-dir") ||
+            !strcmp(opt, "--shm-dir")) {
+            if (i + 1 >= argc) return cli_usage_error("validate", "%s needs a value", opt);
+            const char *v = argv[++i];
+            if (!strcmp(opt, "--weights-dir"))
+                weights_dir = v;
+            else if (!strcmp(opt, "--shm-dir"))
+                shm_dir = v;
+            else if (cli_parse_range("validate", "--repeat", v, 1, 20, &repeat) < 0)
+                return CLI_EXIT_USAGE;
+            continue;
+        }
         if (!strcmp(opt, "--db") || !strcmp(opt, "--tolerance")) {
             if (i + 1 >= argc) return cli_usage_error("validate", "%s needs a value", opt);
             const char *v = argv[++i];
@@ -414,6 +432,8 @@ static int validate_run(int argc, char **argv)
     int rc;
     if (pick_runs(db, sel, nsel, &ex, &sm, &err) < 0) {
         fprintf(stderr, "thaw validate: %s\n", err.msg);
+        rc = CLI_EXIT_FAIL;
+    } else if (repeat > 0 && cli_validate_repeat(db, &ex, (int)repeat, weights_dir, shm_dir) < 0) {
         rc = CLI_EXIT_FAIL;
     } else {
         rc = report(db, &ex, &sm, have_tol, tolerance);

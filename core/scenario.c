@@ -1521,10 +1521,10 @@ static void parse_run(struct core_ld *ld, struct fy_node *n)
 
 static void walk(struct core_ld *ld, struct fy_node *root)
 {
-    enum { CLUSTER, MODELS, WORKLOAD, FAULTS, POLICY, RUN, PRESETS, NF };
+    enum { CLUSTER, MODELS, WORKLOAD, FAULTS, POLICY, RUN, PRESETS, INCLUDE, NF };
     struct core_ld_field f[NF] = {{.name = "cluster"}, {.name = "models"}, {.name = "workload"},
                                   {.name = "faults"},  {.name = "policy"}, {.name = "run"},
-                                  {.name = "presets"}};
+                                  {.name = "presets"}, {.name = "include"}}; /* include: scenario_include.c */
     if (!core_ld_fields(ld, root, "", f, NF,
                         "a mapping with sections cluster, models, workload, faults, policy, run"))
         return;
@@ -1731,6 +1731,7 @@ int core_spec_load(const char *path, const struct core_override *ovr, int ovr_co
         goto done;
     }
     core_ld_apply_overrides(&ld);
+    core_ld_include(&ld);
     walk(&ld, fy_document_root(ld.fyd));
     if (ld.nomem)
         rc = THAW_ENOMEM;

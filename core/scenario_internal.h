@@ -237,6 +237,11 @@ struct core_phase_spec *core_ld_phases(struct core_ld *ld, struct fy_node *list,
 /* Applies the overrides to ld->fyd (scenario_override.c). */
 void core_ld_apply_overrides(struct core_ld *ld);
 
+/* `include: FILE` (scenario_include.c): the host profile's node keys into
+ * every cluster.nodes entry of ld->fyd that lacks them; errors in the
+ * profile name its file. After the overrides, before the walk. */
+void core_ld_include(struct core_ld *ld);
+
 /* Cross-references and totals over the filled spec (scenario_validate.c). */
 void core_ld_validate(struct core_ld *ld);
 

@@ -34,6 +34,81 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* A shm fill of a run as an interval of scenario seconds on a node: fills
+ * read storage, so a storage load beside one does not run alone. */
+struct fill_iv {
+    char node[CORE_NAME_MAX];
+    double s, e;
+};
+
+/* The run's fills: each START_SHM_FILL action ("t=<ns> START_SHM_FILL
+ * node=<i> model=<m> ..." in core_actions, both modes) to the first
+ * SHM_FILL_FINISHED event of that node and model at or after it (ok or
+ * not: the fill read storage until then), or the run's end when none. */
+static int fills_of_run(sqlite3 *h, int64_t run, struct fill_iv **out, int *count,
+                        struct thaw_err *err)
+{
+    *out = NULL;
+    *count = 0;
+    sqlite3_stmt *a = NULL, *q = NULL;
+    if (sqlite3_prepare_v2(h,
+                           "SELECT line FROM core_actions WHERE run = ? AND line LIKE "
+                           "'% START_SHM_FILL %' ORDER BY seq, idx",
+                           -1, &a, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(h,
+                           "SELECT (SELECT name FROM nodes WHERE run = ?1 AND node = ?2), "
+                           "(SELECT min(t_ns) FROM core_events WHERE run = ?1 AND kind = "
+                           "'SHM_FILL_FINISHED' AND node = ?2 AND model = ?3 AND t_ns >= ?4), "
+                           "(SELECT duration_s FROM runs WHERE id = ?1)",
+                           -1, &q, NULL) != SQLITE_OK) {
+        int rc = thaw_err_set(err, THAW_EIO, "calibrate: %s", sqlite3_errmsg(h));
+        sqlite3_finalize(a);
+        return rc;
+    }
+    sqlite3_bind_int64(a, 1, run);
+    struct fill_iv *v = NULL;
+    int n = 0, cap = 0, rc = 0, s;
+    while (rc == 0 && (s = sqlite3_step(a)) == SQLITE_ROW) {
+        const char *line = (const char *)sqlite3_column_text(a, 0);
+        long long t;
+        int node, model;
+        if (!line || sscanf(line, "t=%lld START_SHM_FILL node=%d model=%d", &t, &node, &model) != 3)
+            continue;
+        sqlite3_reset(q);
+        sqlite3_bind_int64(q, 1, run);
+        sqlite3_bind_int(q, 2, node);
+        sqlite3_bind_int(q, 3, model);
+        sqlite3_bind_int64(q, 4, t);
+        if (sqlite3_step(q) != SQLITE_ROW) continue;
+        const char *name = (const char *)sqlite3_column_text(q, 0);
+        if (!name) continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 16;
+            struct fill_iv *nv = realloc(v, (size_t)cap * sizeof *nv);
+            if (!nv) {
+                rc = thaw_err_set(err, THAW_ENOMEM, "calibrate: out of memory");
+                break;
+            }
+            v = nv;
+        }
+        snprintf(v[n].node, sizeof v[n].node, "%s", name);
+        v[n].s = (double)t / 1e9;
+        v[n].e = sqlite3_column_type(q, 1) != SQLITE_NULL   ? sqlite3_column_int64(q, 1) / 1e9
+                 : sqlite3_column_type(q, 2) != SQLITE_NULL ? sqlite3_column_double(q, 2)
+                                                            : INFINITY;
+        n++;
+    }
+    sqlite3_finalize(a);
+    sqlite3_finalize(q);
+    if (rc < 0) {
+        free(v);
+        return rc;
+    }
+    *out = v;
+    *count = n;
+    return 0;
+}
+
 void res_calibration_free(struct res_calibration *c, int count)
 {
     if (!c) return;
@@ -185,6 +260,18 @@ int res_calibrate(struct res_db *db, int64_t run, struct res_calibration **out, 
             loads[i].alone = false;
         if (loads[i].end > max_end) max_end = loads[i].end;
     }
+
+    /* A storage load beside a shm fill of its node shares the storage. */
+    struct fill_iv *fills = NULL;
+    int n_fills = 0;
+    if ((rc = fills_of_run(h, run, &fills, &n_fills, err)) < 0) goto out;
+    for (int i = 0; i < n; i++)
+        for (int f = 0; f < n_fills && loads[i].alone; f++)
+            if (loads[i].source == CORE_SRC_STORAGE &&
+                !strcmp(fills[f].node, nodes[loads[i].node]) && fills[f].s < loads[i].end &&
+                fills[f].e > loads[i].started)
+                loads[i].alone = false;
+    free(fills);
 
     struct res_calibration *cal = calloc((size_t)(2 * n_nodes + 1), sizeof *cal);
     if (!cal) {
@@ -442,6 +529,13 @@ int res_calibrate_phases(struct res_db *db, const int64_t *runs, int n_runs,
         rc = res_phases_each(db, runs[r], ph_row, &c, err);
         if (rc < 0 && err && !err->msg[0]) thaw_err_set(err, rc, "calibrate: out of memory");
     }
+    /* Each run's shm fills, as copies in flight beside its storage loads. */
+    struct fill_iv **fills = rc == 0 ? calloc((size_t)n_runs + 1, sizeof *fills) : NULL;
+    int *n_fills = rc == 0 ? calloc((size_t)n_runs + 1, sizeof *n_fills) : NULL;
+    if (rc == 0 && (!fills || !n_fills))
+        rc = thaw_err_set(err, THAW_ENOMEM, "calibrate: out of memory");
+    for (int r = 0; r < n_runs && rc == 0; r++)
+        rc = fills_of_run(res_handle(db), runs[r], &fills[r], &n_fills[r], err);
     /* Overlap: per run, node and source, the share of each copy that the
      * others' copies covered, summed (mean copies in flight during it). */
     for (int i = 0; rc == 0 && i < c.n; i++) {
@@ -458,7 +552,18 @@ int res_calibrate_phases(struct res_db *db, const int64_t *runs, int n_runs,
             double e = o->copy_e < l->copy_e ? o->copy_e : l->copy_e;
             if (e > s) l->k += (e - s) / len;
         }
+        for (int f = 0; l->source == CORE_SRC_STORAGE && f < n_fills[l->run]; f++) {
+            const struct fill_iv *o = &fills[l->run][f];
+            if (strcmp(o->node, c.nodes[l->node])) continue;
+            double s = o->s > l->copy_s ? o->s : l->copy_s;
+            double e = o->e < l->copy_e ? o->e : l->copy_e;
+            if (e > s) l->k += (e - s) / len;
+        }
     }
+    for (int r = 0; fills && r < n_runs; r++)
+        free(fills[r]);
+    free(fills);
+    free(n_fills);
     struct res_phase_fit *fits = NULL;
     int nf = 0;
     if (rc == 0) {

@@ -59,7 +59,8 @@ static void load(struct env *e, int64_t run, uint64_t id, int gpu, enum core_sou
     struct res_load_row r = {id,           id,           0,
                              gpu,          src,          CORE_REASON_DEMAND,
                              SEC(started), SEC(started), finished < 0 ? -1 : SEC(finished),
-                             bytes,        20,           outcome, NULL};
+                             bytes,        20,           outcome,
+                             NULL};
     assert_int_equal(res_add_load(e->db, run, e->spec, &r, &err), 0);
 }
 
@@ -272,6 +273,74 @@ static void test_phases_pooled(void **state)
     assert_int_equal(res_calibrate_phases(e->db, &none, 1, &f, &n, &err), THAW_ENOENT);
 }
 
+/* A shm fill reads storage: node n0's fill of m0 runs [0, 2] (its
+ * START_SHM_FILL action at t=0, its SHM_FILL_FINISHED event at 2 s).
+ *   storage 1 GB 1->2.5 (copy [1, 2.5]) overlaps the fill: not alone, and
+ *     its copy's k = 1 + (2 - 1) / 1.5 = 5/3;
+ *   storage 2 GB 5->7.5 and 3 GB 8->11.5 (copies [5.3, 7.5], [8.3, 11.5])
+ *     alone: t = 0.5 + bytes / 1 GB/s, a line through both exactly;
+ *   shm 1 GB on g1 0.2->0.8 beside the fill (before any storage load)
+ *     stays alone: it reads memory.
+ * Lone fit: storage used 2, left out 1; a 0.5 s, B 1 GB/s, R^2 1. Phase fit:
+ * storage mean overlap (5/3 + 1 + 1) / 3 = 11/9. */
+static void test_fill_overlaps_storage(void **state)
+{
+    struct env *e = *state;
+    struct thaw_err err = {0};
+    int64_t run = begin(e);
+    struct res_action_log *log;
+    assert_int_equal(res_action_log_open(e->db, run, &log, &err), 0);
+    assert_int_equal(
+        res_action_log_add(log, 0, 0, "t=0 START_SHM_FILL node=0 model=0 bytes=1000000000", &err),
+        0);
+    assert_int_equal(res_action_log_flush(log, &err), 0);
+    res_action_log_close(log);
+    struct core_event ev = {.kind = CORE_EV_SHM_FILL_FINISHED,
+                            .t_ns = SEC(2),
+                            .model = 0,
+                            .node = 0,
+                            .gpu = -1,
+                            .ok = true};
+    assert_int_equal(res_add_core_event(e->db, run, 1, &ev, &err), 0);
+    load(e, run, 1, 0, CORE_SRC_STORAGE, 1 * GB, 1, 2.5, "ok");
+    load(e, run, 2, 0, CORE_SRC_STORAGE, 2 * GB, 5, 7.5, "ok");
+    load(e, run, 3, 0, CORE_SRC_STORAGE, 3 * GB, 8, 11.5, "ok");
+    load(e, run, 4, 1, CORE_SRC_SHM, 1 * GB, 0.2, 0.8, "ok");
+    finish(e, run);
+    struct res_phases *w;
+    assert_int_equal(res_phases_new(e->db, run, &w, &err), 0);
+    struct res_load_phase p = {1, 0, RES_PHASE_COPY, NULL, false, SEC(1), SEC(2.5)};
+    assert_int_equal(res_phases_add(w, &p, &err), 0);
+    phases(w, 2, 5.3, 7.5);
+    phases(w, 3, 8.3, 11.5);
+    assert_int_equal(res_phases_flush(w, &err), 0);
+    res_phases_free(w);
+
+    struct res_calibration *c;
+    int n;
+    assert_int_equal(res_calibrate(e->db, run, &c, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(c[0].node, "n0");
+    assert_int_equal(c[0].source, CORE_SRC_STORAGE);
+    assert_int_equal(c[0].n_used, 2);
+    assert_int_equal(c[0].n_left_out, 1);
+    assert_true(c[0].ok);
+    assert_float_equal(c[0].a_s, 0.5, 1e-9);
+    assert_float_equal(c[0].bandwidth_bps / 1e9, 1.0, 1e-9);
+    assert_int_equal(c[1].source, CORE_SRC_SHM);
+    assert_int_equal(c[1].n_used, 1);
+    assert_int_equal(c[1].n_left_out, 0);
+    res_calibration_free(c, n);
+
+    struct res_phase_fit *f;
+    assert_int_equal(res_calibrate_phases(e->db, &run, 1, &f, &n, &err), 0);
+    assert_int_equal(n, 1); /* the shm load has no phases */
+    assert_int_equal(f[0].source, CORE_SRC_STORAGE);
+    assert_int_equal(f[0].loads, 3);
+    assert_float_equal(f[0].mean_overlap, 11.0 / 9.0, 1e-9);
+    free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -279,6 +348,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_r2, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_phases_pooled, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fill_overlaps_storage, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
