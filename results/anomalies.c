@@ -4,6 +4,10 @@
  * query returning (model, t, detail) rows, so its definition sits in one
  * place; results.h states them. Every detail names the model and a time. */
 #include "results.h"
+#include "results_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
 
 #include <string.h>
 
@@ -80,7 +84,61 @@ static int fail(sqlite3 *db, struct thaw_err *err, const char *what)
     return thaw_err_set(err, THAW_EIO, "anomalies (%s): %s", what, sqlite3_errmsg(db));
 }
 
+struct never_row {
+    double t;
+    const char *model;
+    uint64_t count;
+};
+
+static int cmp_never(const void *a, const void *b)
+{
+    const struct never_row *x = a, *y = b;
+    if (x->t != y->t) return x->t < y->t ? -1 : 1;
+    return strcmp(x->model, y->model);
+}
+
+/* never_served as its query states it, from the stream (no request rows). */
+static int stream_never_served(sqlite3 *db, sqlite3_stmt *ins, int64_t run,
+                               const struct res_stream *st, int64_t *seq, struct thaw_err *err)
+{
+    int n = res_stream_model_count(st), k = 0, rc = 0;
+    struct never_row *rows = calloc((size_t)(n > 0 ? n : 1), sizeof *rows);
+    if (!rows) return thaw_err_set(err, THAW_ENOMEM, "anomalies: out of memory");
+    for (int m = 0; m < n; m++) {
+        bool has;
+        const char *name = res_stream_model_name(st, m, &has);
+        if (res_stream_never_served(st, m, &rows[k].t, &rows[k].count)) rows[k++].model = name;
+    }
+    qsort(rows, (size_t)k, sizeof *rows, cmp_never);
+    for (int i = 0; i < k && rc == 0; i++) {
+        char detail[512];
+        snprintf(detail, sizeof detail,
+                 "model %s: none of its %llu requests was ever served (the first arrived at "
+                 "%.3f s)",
+                 rows[i].model, (unsigned long long)rows[i].count, rows[i].t);
+        sqlite3_bind_int64(ins, 1, run);
+        sqlite3_bind_int64(ins, 2, ++*seq);
+        sqlite3_bind_text(ins, 3, "never_served", -1, SQLITE_STATIC);
+        sqlite3_bind_text(ins, 4, rows[i].model, -1, SQLITE_STATIC);
+        sqlite3_bind_double(ins, 5, rows[i].t);
+        sqlite3_bind_text(ins, 6, detail, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(ins) != SQLITE_DONE) rc = fail(db, err, "insert");
+        sqlite3_reset(ins);
+    }
+    free(rows);
+    return rc;
+}
+
 int res_anomalies_compute(struct res_db *rdb, int64_t run, struct thaw_err *err)
+{
+    return res_anomalies_compute_stream(rdb, run, NULL, err);
+}
+
+/* With a stream (a run recorded without request rows): never_served comes
+ * from it, and stale_scale_up, which needs every request's wait, is left
+ * out. */
+int res_anomalies_compute_stream(struct res_db *rdb, int64_t run, const struct res_stream *stream,
+                                 struct thaw_err *err)
 {
     if (!rdb) return thaw_err_set(err, THAW_EINVAL, "NULL database");
     sqlite3 *db = res_handle(rdb);
@@ -102,6 +160,11 @@ int res_anomalies_compute(struct res_db *rdb, int64_t run, struct thaw_err *err)
     }
     int64_t seq = 0;
     for (int k = 0; k < KIND_COUNT && rc == 0; k++) {
+        if (stream && !strcmp(kinds[k].kind, "never_served")) {
+            rc = stream_never_served(db, ins, run, stream, &seq, err);
+            continue;
+        }
+        if (stream && !strcmp(kinds[k].kind, "stale_scale_up")) continue;
         if (sqlite3_prepare_v2(db, kinds[k].sql, -1, &q, NULL) != SQLITE_OK) {
             rc = fail(db, err, kinds[k].kind);
             break;

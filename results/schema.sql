@@ -255,3 +255,16 @@ SELECT l.run, l.model,
                                           AND r.finished IS NULL) AS requests_lost
 FROM loads l
 GROUP BY l.run, l.model;
+
+-- The cold-start latencies of a run recorded below `all` (--record summary
+-- or loads), which keeps no request rows to classify its loads from: the
+-- values of cold_start_* (metrics.c's definition, computed while the run
+-- ran), one row each, so plan's pooled percentiles and the cdf chart need
+-- no rows. A run recorded with every row has none here (res_cold_starts
+-- computes them from its rows).
+CREATE TABLE IF NOT EXISTS cold_starts (
+    run       INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    model     TEXT NOT NULL,
+    latency_s REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS cold_starts_run ON cold_starts (run);
