@@ -79,11 +79,19 @@ struct row {
 
 static const char *const outcome_names[] = {"ok", "failed", "cancelled", "in_flight", "queued"};
 
+/* A buffered request row's place in res_flush's id order. */
+struct req_key {
+    int64_t run;
+    uint64_t id;
+    int index;
+};
+
 struct res_db {
     sqlite3 *db;
     sqlite3_stmt *ins_load, *ins_request, *ins_ievent, *ins_fault, *ins_cevent, *ins_scale;
     struct row *rows;
     int row_count;
+    struct req_key *order; /* res_flush: the request rows, sorted by id */
     /* The run being recorded below `all` (res_run_begin), or 0: its request
      * side goes to the stream, and at `summary` its loads and instance
      * events to the in-memory scratch database (scratch_run there), where
@@ -444,7 +452,8 @@ int res_open(const char *path, struct res_db **out, struct thaw_err *err)
         return rc;
     }
     db->rows = malloc(RES_BURST_ROWS * sizeof *db->rows);
-    if (!db->rows) {
+    db->order = malloc(RES_BURST_ROWS * sizeof *db->order);
+    if (!db->rows || !db->order) {
         res_close(db);
         return thaw_err_set(err, THAW_ENOMEM, "out of memory");
     }
@@ -467,6 +476,7 @@ void res_close(struct res_db *db)
     sqlite3_finalize(db->ins_cevent);
     if (db->db) sqlite3_close(db->db);
     free(db->rows);
+    free(db->order);
     free(db);
 }
 
@@ -747,6 +757,13 @@ static int write_row(struct res_db *db, const struct row *w, struct thaw_err *er
     return thaw_err_set(err, THAW_EINVARIANT, "unknown row kind");
 }
 
+static int cmp_req_key(const void *a, const void *b)
+{
+    const struct req_key *x = a, *y = b;
+    if (x->run != y->run) return x->run < y->run ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
 /* Empties the buffer, freeing what rows own. */
 static void drop_rows(struct res_db *db)
 {
@@ -761,12 +778,31 @@ int res_flush(struct res_db *db, struct thaw_err *err)
     if (db->row_count == 0) return 0;
     int rc = exec_sql(db, "BEGIN IMMEDIATE", err);
     if (rc < 0) return rc;
-    for (int i = 0; i < db->row_count; i++) {
+    /* Request rows come in finishing order, far from request_id order, and
+     * each one inserted as it comes is a random write into the (run,
+     * request_id) index; written sorted they extend it nearly in order. The
+     * other tables keep their arrival order (instance_events' rowid order
+     * is part of what metrics read). So: every other row first, in order,
+     * then the requests by id. */
+    size_t nreq = 0;
+    bool io = false; /* an I/O error: stop writing */
+    for (int i = 0; i < db->row_count && !io; i++) {
+        const struct row *w = &db->rows[i];
+        if (w->kind == ROW_REQUEST) {
+            db->order[nreq++] = (struct req_key){w->run, w->u.req.r.request_id, i};
+            continue;
+        }
         /* A bad row (a duplicate id) is reported and skipped; the others are
          * still written, so one driver bug does not lose a whole burst. */
-        int r = write_row(db, &db->rows[i], rc < 0 ? NULL : err);
+        int r = write_row(db, w, rc < 0 ? NULL : err);
         if (r < 0 && rc == 0) rc = r;
-        if (r == THAW_EIO) break;
+        io = r == THAW_EIO;
+    }
+    if (nreq > 1) qsort(db->order, nreq, sizeof *db->order, cmp_req_key);
+    for (size_t k = 0; k < nreq && !io; k++) {
+        int r = write_row(db, &db->rows[db->order[k].index], rc < 0 ? NULL : err);
+        if (r < 0 && rc == 0) rc = r;
+        io = r == THAW_EIO;
     }
     drop_rows(db);
     if (rc == THAW_EIO) {
