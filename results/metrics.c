@@ -115,6 +115,14 @@ struct ctx {
     /* The requests side, when the run kept no request rows (stream.c);
      * NULL: from the requests table. */
     struct res_stream *stream;
+    /* Statements of the per-model pass, prepared once for all models
+     * (1,000 models x 25 queries of parsing otherwise): by the query's
+     * text pointer. */
+    struct {
+        const char *sql;
+        sqlite3_stmt *st;
+    } cache[64];
+    int cached;
 };
 
 /* Appended to a query on loads, requests or instance_events: one model's
@@ -141,9 +149,60 @@ static int put(struct ctx *c, const char *name, bool have, double value)
     return rc == SQLITE_DONE ? 0 : sql_fail(c, name);
 }
 
+/* For one model, the filter becomes a plain "model = ?2", which the
+ * (run, model) indexes of schema.sql answer: the OR form scans every row of
+ * the run, once per model (1,000 models x every load and request). */
+static const char *model_sql(const struct ctx *c, const char *sql, char *buf, size_t len)
+{
+    static const char any[] = "(?2 IS NULL OR model = ?2)", one[] = "model = ?2";
+    if (!c->model || !strstr(sql, any)) return sql;
+    size_t used = 0;
+    for (const char *p = sql; *p && used + sizeof any < len;) {
+        if (!strncmp(p, any, sizeof any - 1)) {
+            memcpy(buf + used, one, sizeof one - 1);
+            used += sizeof one - 1;
+            p += sizeof any - 1;
+        } else {
+            buf[used++] = *p++;
+        }
+    }
+    buf[used] = '\0';
+    return buf;
+}
+
+/* A statement from prep goes back here: kept when cached, else finalized. */
+static void release(struct ctx *c, sqlite3_stmt *st)
+{
+    for (int i = 0; i < c->cached; i++)
+        if (c->cache[i].st == st) {
+            sqlite3_reset(st);
+            return;
+        }
+    sqlite3_finalize(st);
+}
+
+static void cache_free(struct ctx *c)
+{
+    for (int i = 0; i < c->cached; i++)
+        sqlite3_finalize(c->cache[i].st);
+    c->cached = 0;
+}
+
 static int prep(struct ctx *c, const char *sql, sqlite3_stmt **st)
 {
-    if (sqlite3_prepare_v2(c->db, sql, -1, st, NULL) != SQLITE_OK) return sql_fail(c, sql);
+    char buf[4096];
+    const char *key = sql;
+    *st = NULL;
+    for (int i = 0; c->model && i < c->cached; i++)
+        if (c->cache[i].sql == key) *st = c->cache[i].st;
+    sql = model_sql(c, sql, buf, sizeof buf);
+    if (!*st) {
+        if (sqlite3_prepare_v2(c->db, sql, -1, st, NULL) != SQLITE_OK) return sql_fail(c, sql);
+        if (c->model && c->cached < (int)(sizeof c->cache / sizeof c->cache[0])) {
+            c->cache[c->cached].sql = key;
+            c->cache[c->cached++].st = *st;
+        }
+    }
     sqlite3_bind_int64(*st, 1, c->run);
     if (sqlite3_bind_parameter_count(*st) >= 2) {
         if (c->model)
@@ -176,7 +235,7 @@ static int scalar(struct ctx *c, const char *sql, bool *have, double *value)
     } else if (s != SQLITE_DONE) {
         rc = sql_fail(c, sql);
     }
-    sqlite3_finalize(st);
+    release(c, st);
     return rc;
 }
 
@@ -303,7 +362,7 @@ static int cold_start_values(struct ctx *c, struct vec *out, size_t *unfinished)
         ws[nw - 1].n++;
     }
     if (rc == 0 && s != SQLITE_DONE) rc = sql_fail(c, "requests");
-    sqlite3_finalize(st);
+    release(c, st);
     st = NULL;
     if (rc == 0 &&
         (rc = prep(c,
@@ -328,7 +387,7 @@ static int cold_start_values(struct ctx *c, struct vec *out, size_t *unfinished)
         }
         if (rc == 0 && s != SQLITE_DONE) rc = sql_fail(c, "loads");
     }
-    sqlite3_finalize(st);
+    release(c, st);
     free(arrived.v);
     free(maxend.v);
     free(ws);
@@ -340,7 +399,7 @@ static int cold_start_values(struct ctx *c, struct vec *out, size_t *unfinished)
 int res_cold_starts(struct res_db *db, int64_t run, double **out, size_t *n, struct thaw_err *err)
 {
     if (!db || !out || !n) return thaw_err_set(err, THAW_EINVAL, "cold starts: NULL argument");
-    struct ctx c = {res_handle(db), run, NULL, err, NULL, 0, NULL};
+    struct ctx c = {.db = res_handle(db), .run = run, .err = err};
     struct vec a = {0};
     size_t unfinished;
     /* A run recorded below `all` kept its cold starts, not the rows. */
@@ -469,7 +528,7 @@ static int requests(struct ctx *c)
     }
     if (!first && !model_served) never_served++;
     if (rc == 0 && s != SQLITE_DONE) rc = sql_fail(c, "requests");
-    sqlite3_finalize(st);
+    release(c, st);
     if (rc == THAW_ENOMEM) rc = thaw_err_set(c->err, rc, "metrics: out of memory");
     const struct {
         struct vec *v;
@@ -547,7 +606,7 @@ static int load_events(struct ctx *c, struct iev **out, size_t *count)
         e->vram = sqlite3_column_double(st, 5);
     }
     if (rc == 0 && s != SQLITE_DONE) rc = sql_fail(c, "instance events");
-    sqlite3_finalize(st);
+    release(c, st);
     if (rc < 0) {
         free(v);
         return rc;
@@ -647,7 +706,7 @@ static int recovery(struct ctx *c, const struct iev *ev, size_t nev)
         }
     }
     if (rc == 0 && s != SQLITE_DONE) rc = sql_fail(c, "faults");
-    sqlite3_finalize(st);
+    release(c, st);
     if (rc == THAW_ENOMEM) rc = thaw_err_set(c->err, rc, "metrics: out of memory");
 
     int model_count = 0;
@@ -926,6 +985,7 @@ static int compute_by_model(struct ctx *c)
         c->model = NULL;
     }
     free(list);
+    cache_free(c);
     sqlite3_finalize(c->put);
     c->put = NULL;
     return rc;
@@ -945,7 +1005,7 @@ int res_metrics_compute_stream(struct res_db *rdb, int64_t run, struct res_strea
      * transaction the buffer is already empty, so this is a no-op there. */
     int rc = sqlite3_get_autocommit(db) ? res_flush(rdb, err) : 0;
     if (rc < 0) return rc;
-    struct ctx c = {db, run, NULL, err, NULL, 0, stream};
+    struct ctx c = {.db = db, .run = run, .err = err, .stream = stream};
     bool own_txn = sqlite3_get_autocommit(db);
     if (own_txn && sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return sql_fail(&c, "begin");
