@@ -412,6 +412,13 @@ int res_open(const char *path, struct res_db **out, struct thaw_err *err)
         res_close(db);
         return rc;
     }
+    /* priority_inversion joins loads to the loads of a lower priority: a
+     * range of this index (nothing when every model has one priority). */
+    if ((rc = exec_sql_retry(db, "CREATE INDEX IF NOT EXISTS loads_priority ON loads (run, priority)",
+                             err)) < 0) {
+        res_close(db);
+        return rc;
+    }
     /* A database from before loads.error: add the column (NULL for old rows). */
     sqlite3_stmt *probe_err = NULL;
     if (sqlite3_prepare_v2(db->db, "SELECT error FROM loads LIMIT 0", -1, &probe_err, NULL) !=

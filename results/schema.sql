@@ -274,6 +274,5 @@ CREATE INDEX IF NOT EXISTS cold_starts_run ON cold_starts (run);
 CREATE INDEX IF NOT EXISTS loads_model ON loads (run, model);
 CREATE INDEX IF NOT EXISTS instance_events_model ON instance_events (run, model);
 CREATE INDEX IF NOT EXISTS requests_model ON requests (run, model);
--- anomalies.c's priority_inversion joins loads to the loads of a lower
--- priority: a range of this index (nothing when every model has one priority).
-CREATE INDEX IF NOT EXISTS loads_priority ON loads (run, priority);
+-- (loads (run, priority), for anomalies.c's priority_inversion, is made by
+-- res_open after an older loads table has gained its priority column.)
