@@ -199,7 +199,8 @@ static int head_of_line(sqlite3 *db, sqlite3_stmt *ins, int64_t run, int64_t *se
         sorted = malloc(n * sizeof *sorted);
         rows = malloc(n * sizeof *rows);
         found = calloc(n, sizeof *found);
-        if (!sorted || !rows || !found) rc = thaw_err_set(err, THAW_ENOMEM, "anomalies: out of memory");
+        if (!sorted || !rows || !found)
+            rc = thaw_err_set(err, THAW_ENOMEM, "anomalies: out of memory");
     }
     if (rc == 0 && n > 0) {
         memcpy(sorted, names, n * sizeof *sorted);

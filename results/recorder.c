@@ -414,8 +414,8 @@ int res_open(const char *path, struct res_db **out, struct thaw_err *err)
     }
     /* priority_inversion joins loads to the loads of a lower priority: a
      * range of this index (nothing when every model has one priority). */
-    if ((rc = exec_sql_retry(db, "CREATE INDEX IF NOT EXISTS loads_priority ON loads (run, priority)",
-                             err)) < 0) {
+    if ((rc = exec_sql_retry(
+             db, "CREATE INDEX IF NOT EXISTS loads_priority ON loads (run, priority)", err)) < 0) {
         res_close(db);
         return rc;
     }

@@ -181,8 +181,7 @@ static double sketch_rank(const struct qset *q, uint64_t k)
         if (!q->oct[o]) continue;
         for (int sub = 0; sub < STREAM_SUB; sub++) {
             seen += q->oct[o][sub];
-            if (k < seen)
-                return ldexp(0.5 + (sub + 0.5) / (2.0 * STREAM_SUB), o + STREAM_EXP_MIN);
+            if (k < seen) return ldexp(0.5 + (sub + 0.5) / (2.0 * STREAM_SUB), o + STREAM_EXP_MIN);
         }
     }
     return NAN;

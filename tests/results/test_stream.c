@@ -47,8 +47,8 @@ static void request(struct res_stream *s, int model, int64_t arrived, int64_t di
     assert_int_equal(res_stream_request(s, &r), 0);
 }
 
-static void load(struct res_stream *s, int model, enum core_reason reason, int64_t enq,
-                 int64_t fin, const char *outcome)
+static void load(struct res_stream *s, int model, enum core_reason reason, int64_t enq, int64_t fin,
+                 const char *outcome)
 {
     struct res_load_row l = {.model = model,
                              .reason = reason,
@@ -151,16 +151,16 @@ static void test_cold_classification(void **state)
     struct res_stream *s;
     assert_int_equal(res_stream_new(spec, &s), 0);
     load(s, 1, CORE_REASON_DEMAND, 0, 1 * S, "ok");                /* L6 */
-    load(s, 1, CORE_REASON_STANDBY, 5 * S, 9 * S, "ok");          /* L5 */
-    load(s, 0, CORE_REASON_STANDBY, 10 * S, 20 * S, "ok");        /* L1 */
-    request(s, 0, 15 * S, 16 * S, 17 * S, false);                 /* waited [15, 16) */
-    request(s, 1, 9 * S, 12 * S, 13 * S, false);                  /* waited [9, 12) */
-    request(s, 0, 25 * S, 31 * S, 32 * S, false);                 /* waited [25, 31) */
-    load(s, 0, CORE_REASON_STANDBY, 30 * S, 40 * S, "ok");        /* L2 */
-    load(s, 0, CORE_REASON_STANDBY, 50 * S, 60 * S, "ok");        /* L3 */
+    load(s, 1, CORE_REASON_STANDBY, 5 * S, 9 * S, "ok");           /* L5 */
+    load(s, 0, CORE_REASON_STANDBY, 10 * S, 20 * S, "ok");         /* L1 */
+    request(s, 0, 15 * S, 16 * S, 17 * S, false);                  /* waited [15, 16) */
+    request(s, 1, 9 * S, 12 * S, 13 * S, false);                   /* waited [9, 12) */
+    request(s, 0, 25 * S, 31 * S, 32 * S, false);                  /* waited [25, 31) */
+    load(s, 0, CORE_REASON_STANDBY, 30 * S, 40 * S, "ok");         /* L2 */
+    load(s, 0, CORE_REASON_STANDBY, 50 * S, 60 * S, "ok");         /* L3 */
     load(s, 0, CORE_REASON_SCALE_UP, 20 * S, 25 * S, "cancelled"); /* not a cold start */
-    load(s, 0, CORE_REASON_STANDBY, 70 * S, -1, "queued");        /* L4 */
-    request(s, 0, 80 * S, -1, -1, false);                         /* waits to the end */
+    load(s, 0, CORE_REASON_STANDBY, 70 * S, -1, "queued");         /* L4 */
+    request(s, 0, 80 * S, -1, -1, false);                          /* waits to the end */
     double *v;
     size_t n, unfinished;
     assert_int_equal(res_stream_cold_starts(s, NULL, 100.0, &v, &n, &unfinished), 0);

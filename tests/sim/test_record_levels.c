@@ -94,8 +94,8 @@ static void same_at_every_level(const char *scenario)
         assert_true(rows_of(&t, run[level], "core_actions") == 0);
         assert_true(rows_of(&t, run[level], "cold_starts") == (double)n[0]);
         assert_true(rows_of(&t, run[level], "faults") == rows_of(&t, run[0], "faults"));
-        assert_true(simt_num(&t, run[level], "SELECT status = 'complete' FROM runs WHERE id = ?1") ==
-                    1);
+        assert_true(
+            simt_num(&t, run[level], "SELECT status = 'complete' FROM runs WHERE id = ?1") == 1);
     }
     assert_true(rows_of(&t, run[1], "loads") == rows_of(&t, run[0], "loads"));
     assert_true(rows_of(&t, run[1], "instance_events") == rows_of(&t, run[0], "instance_events"));
