@@ -5,7 +5,8 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 DEB_PACKAGES := cmake gcc make pkg-config libgsl-dev libsqlite3-dev libcmocka-dev \
-                libfyaml-dev libjansson-dev gnuplot-nox sqlite3 python3-pandas
+                libfyaml-dev libjansson-dev gnuplot-nox sqlite3 python3-pandas \
+                python3-simpy
 
 FUZZ_BUILD ?= build-fuzz
 FUZZ_TIME ?= 60

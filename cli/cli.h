@@ -59,6 +59,9 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 int cli_parse_range(const char *cmd, const char *opt, const char *s, unsigned long long lo,
                     unsigned long long hi, unsigned long long *out);
 int cli_parse_u64(const char *cmd, const char *opt, const char *s, unsigned long long *out);
+/* --record summary|loads|all into *level (an enum res_record, results.h);
+ * -1 with the usage error printed otherwise. */
+int cli_parse_record(const char *cmd, const char *s, int *level);
 
 /* Rows as a table, CSV (RFC 4180, CRLF) or JSON (an array of objects), in
  * format.c: cli_writer_columns once, cli_writer_row per row, then

@@ -55,6 +55,8 @@ static const char exec_usage[] =
     "  --no-drop-cache   keep weight files in the page cache (storage loads then\n"
     "                    measure memory, not storage)\n"
     "  --quiet           print only the run id\n"
+    "  --record LEVEL    rows the run writes: all (default), loads (no requests or\n"
+    "                    core events) or summary (metrics, faults, cold starts)\n"
     "  --bench           do not run the scenario: measure the loader from storage\n"
     "                    and from shm on the largest model beside this host's\n"
     "                    limits (cold file read, memcpy)\n"
@@ -154,6 +156,7 @@ static int exec_cmd_run(int argc, char **argv)
     cli_overrides_init(&ovr);
     const char *scenario = NULL, *db_path = CLI_DEFAULT_DB;
     bool quiet = false, bench = false, has_seed = false;
+    int record = RES_RECORD_ALL;
     unsigned long long seed = 0;
     int rc = CLI_EXIT_USAGE;
     struct core_spec *spec = NULL;
@@ -223,6 +226,9 @@ static int exec_cmd_run(int argc, char **argv)
         } else if (!strcmp(a, "--db")) {
             NEED_VALUE();
             db_path = val;
+        } else if (!strcmp(a, "--record")) {
+            NEED_VALUE();
+            if (cli_parse_record("exec", val, &record) < 0) goto out;
         } else if (!strcmp(a, "--set")) {
             NEED_VALUE();
             if (cli_overrides_add_set(&ovr, val) < 0) goto out;
@@ -308,6 +314,7 @@ static int exec_cmd_run(int argc, char **argv)
         fprintf(stderr, "thaw exec: %s\n", err.msg);
         goto out;
     }
+    res_set_record(db, (enum res_record)record);
     if (exec_signals_install(&err) < 0) {
         fprintf(stderr, "thaw exec: %s\n", err.msg);
         goto out;

@@ -22,6 +22,7 @@ static const char usage[] =
     "usage: thaw plan SCENARIO --vary KEY=LO..HI --target 'METRIC<VALUE'...\n"
     "                 [--seeds LIST] [--policy SPEC] [--set KEY=V]... [--jobs N]\n"
     "                 [--allow-unserved] [--db DB] [--quiet] [--format table|csv|json]\n"
+    "                 [--record LEVEL]\n"
     "\n"
     "Finds the smallest integer value of KEY in LO..HI for which METRIC (the mean\n"
     "over the seeds of a summary metric, see 'thaw report') meets the target, e.g.\n"
@@ -61,6 +62,8 @@ static const char usage[] =
     "                     METRIC_ci95_low, METRIC_ci95_high, METRIC_n, then\n"
     "                     unserved, target (met | missed), first_run, last_run; the\n"
     "                     answer and plan id then go to stderr\n"
+    "  --record LEVEL     rows each run writes: summary (default), loads or all\n"
+    "                     (as thaw sweep; --no-record is --record summary)\n"
     "\n"
     "exit status: 0 an answer was found, 1 no value in the range meets the target\n"
     "or a run failed, 2 usage error\n";
@@ -315,6 +318,7 @@ static int run(int argc, char **argv)
     int rc = CLI_EXIT_USAGE;
     char key[256];
     long lo = 0, hi = 0;
+    int record = RES_RECORD_SUMMARY;
     if (!c) {
         fprintf(stderr, "thaw plan: out of memory\n");
         return CLI_EXIT_FAIL;
@@ -324,7 +328,7 @@ static int run(int argc, char **argv)
         const char *a = argv[i];
         bool takes = !strcmp(a, "--vary") || !strcmp(a, "--target") || !strcmp(a, "--seeds") ||
                      !strcmp(a, "--policy") || !strcmp(a, "--set") || !strcmp(a, "--jobs") ||
-                     !strcmp(a, "--db") || !strcmp(a, "--format");
+                     !strcmp(a, "--db") || !strcmp(a, "--format") || !strcmp(a, "--record");
         if (takes) {
             if (i + 1 >= argc) {
                 cli_usage_error("plan", "%s needs a value", a);
@@ -360,11 +364,15 @@ static int run(int argc, char **argv)
                 db_path = v;
             } else if (!strcmp(a, "--format")) {
                 if (cli_format_parse("plan", v, &fmt) < 0) goto out;
+            } else if (!strcmp(a, "--record")) {
+                if (cli_parse_record("plan", v, &record) < 0) goto out;
             } else if (cli_parse_range("plan", "--jobs", v, 1, 1024, &jobs_n) < 0) {
                 goto out;
             }
         } else if (!strcmp(a, "--quiet")) {
             c->quiet = true;
+        } else if (!strcmp(a, "--no-record")) {
+            record = RES_RECORD_SUMMARY;
         } else if (!strcmp(a, "--allow-unserved")) {
             c->allow_unserved = true;
         } else if (a[0] == '-' && a[1]) {
@@ -417,6 +425,7 @@ static int run(int argc, char **argv)
         .progress = false,
         .what = "plan",
         .stop = &exec_signal_flag, /* the process's one signal flag (exec.h) */
+        .record = record,
     };
     if (exec_signals_install(&err) < 0) {
         fprintf(stderr, "thaw plan: %s\n", err.msg);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,7 +21,8 @@
 
 static const char usage[] =
     "usage: thaw sim SCENARIO [--seed N] [--policy k=v,...] [--set k=v]... [--db PATH]\n"
-    "                [--quiet] [--no-record] [--check] [--bench]\n"
+    "                [--quiet] [--record summary|loads|all] [--no-record] [--check]\n"
+    "                [--bench]\n"
     "\n"
     "Runs SCENARIO in the discrete-event simulator: the scheduling core decides,\n"
     "a virtual clock and a flow-level bandwidth model (storage, shm, host-to-device\n"
@@ -36,13 +38,19 @@ static const char usage[] =
     "  --set k=v         any scenario value, e.g. --set models[0].count=4 (repeatable)\n"
     "  --db PATH         results database (default " CLI_DEFAULT_DB ")\n"
     "  --quiet           print only the run id\n"
-    "  --no-record       do not write a database; print the run's counters\n"
+    "  --record LEVEL    rows the run writes: all (default: every load, request,\n"
+    "                    instance event and core event, so replay works), loads\n"
+    "                    (no requests or core events/actions) or summary (runs,\n"
+    "                    metrics, per-model metrics, faults and cold starts only;\n"
+    "                    the metrics are computed while the run runs)\n"
+    "  --no-record       write no database: compute the metrics in memory (as\n"
+    "                    --record summary) and print them with the run's counters\n"
     "  --check           verify the core's invariants after every event (slower)\n"
     "  --bench           measure the simulator: events/s, simulated seconds per wall\n"
     "                    second, rows/s, peak RSS and the share of wall time spent in\n"
-    "                    the scheduling core, once with the recorder (into --db, or a\n"
-    "                    temporary database) and once without; each run in its own\n"
-    "                    process\n"
+    "                    the scheduling core, at each recording level (all, loads,\n"
+    "                    summary; into --db, or a temporary database) and without a\n"
+    "                    database; each run in its own process\n"
     "\n"
     "Ctrl-C (or SIGTERM) stops the run cleanly: it is recorded as 'interrupted'.\n"
     "exit status: 0 done, 1 the scenario or the run failed or was interrupted, 2 usage error\n";
@@ -53,6 +61,7 @@ struct sim_args {
     bool db_given;
     unsigned long long seed;
     bool has_seed, quiet, no_record, check, bench;
+    int record; /* enum res_record */
     struct cli_overrides ovr;
 };
 
@@ -62,7 +71,7 @@ static int parse(int argc, char **argv, struct sim_args *a)
         const char *arg = argv[i];
         bool has_next = i + 1 < argc;
         if (!strcmp(arg, "--seed") || !strcmp(arg, "--policy") || !strcmp(arg, "--set") ||
-            !strcmp(arg, "--db")) {
+            !strcmp(arg, "--db") || !strcmp(arg, "--record")) {
             if (!has_next) return cli_usage_error("sim", "%s needs a value", arg);
             const char *v = argv[++i];
             if (!strcmp(arg, "--seed")) {
@@ -72,6 +81,8 @@ static int parse(int argc, char **argv, struct sim_args *a)
                 if (cli_overrides_add_policy(&a->ovr, v) < 0) return CLI_EXIT_USAGE;
             } else if (!strcmp(arg, "--set")) {
                 if (cli_overrides_add_set(&a->ovr, v) < 0) return CLI_EXIT_USAGE;
+            } else if (!strcmp(arg, "--record")) {
+                if (cli_parse_record("sim", v, &a->record) < 0) return CLI_EXIT_USAGE;
             } else {
                 a->db_path = v;
                 a->db_given = true;
@@ -154,10 +165,13 @@ static int run_once(const struct sim_args *a, const struct core_spec *spec)
 {
     struct thaw_err err = {0};
     struct res_db *db = NULL;
-    if (!a->no_record && res_open(a->db_path, &db, &err) < 0) {
-        fprintf(stderr, "thaw sim: %s: %s\n", a->db_path, err.msg);
+    /* --no-record: the metrics still come, from an in-memory database. */
+    const char *path = a->no_record ? ":memory:" : a->db_path;
+    if (res_open(path, &db, &err) < 0) {
+        fprintf(stderr, "thaw sim: %s: %s\n", path, err.msg);
         return CLI_EXIT_FAIL;
     }
+    res_set_record(db, a->no_record ? RES_RECORD_SUMMARY : (enum res_record)a->record);
     struct sim_opts opts;
     fill_opts(a, &opts, db);
     /* Ctrl-C or SIGTERM stops the run cleanly, recorded 'interrupted'. */
@@ -172,7 +186,7 @@ static int run_once(const struct sim_args *a, const struct core_spec *spec)
     if (rc < 0) {
         fprintf(stderr, "thaw sim: %s: %s\n", a->scenario,
                 err.msg[0] ? err.msg : thaw_strerror(rc));
-        if (db && res.run_id)
+        if (!a->no_record && res.run_id)
             fprintf(stderr, "thaw sim: run %lld recorded as failed\n", (long long)res.run_id);
         res_close(db);
         return CLI_EXIT_FAIL;
@@ -180,20 +194,27 @@ static int run_once(const struct sim_args *a, const struct core_spec *spec)
     if (res.interrupted) {
         fprintf(stderr, "thaw sim: interrupted at %.3f s of simulated time",
                 (double)res.end_ns * 1e-9);
-        if (db) fprintf(stderr, "; run %lld recorded as interrupted", (long long)res.run_id);
+        if (!a->no_record)
+            fprintf(stderr, "; run %lld recorded as interrupted", (long long)res.run_id);
         fprintf(stderr, "\n");
         res_close(db);
         return CLI_EXIT_FAIL;
     }
-    if (!db) {
-        if (!a->quiet)
-            printf("events %llu, simulated %.3f s in %.3f s wall (not recorded)\n",
+    if (a->no_record) {
+        if (!a->quiet) {
+            if (res_summary_print(db, &res.run_id, 1, stdout, &err) < 0)
+                fprintf(stderr, "thaw sim: summary: %s\n", err.msg);
+            printf("\nevents %llu, simulated %.3f s in %.3f s wall (not recorded)\n",
                    (unsigned long long)res.events, (double)res.end_ns * 1e-9, res.wall_s);
+        }
+        res_close(db);
         return CLI_EXIT_OK;
     }
     if (!a->quiet) {
-        print_timeline(db, res.run_id);
-        printf("\n");
+        if (a->record != RES_RECORD_SUMMARY) {
+            print_timeline(db, res.run_id);
+            printf("\n");
+        }
         if (res_summary_print(db, &res.run_id, 1, stdout, &err) < 0)
             fprintf(stderr, "thaw sim: summary: %s\n", err.msg);
         printf("\nsimulated %.3f s: %llu events, %llu rows, %.3f s wall\n",
@@ -212,10 +233,11 @@ static int run_once(const struct sim_args *a, const struct core_spec *spec)
     return CLI_EXIT_OK;
 }
 
-/* One benchmark run in a child process; its result comes back through a
- * pipe and its peak RSS from wait4. Returns 0 or -1 (message printed). */
+/* One benchmark run in a child process at recording level `level` (into
+ * db_path; NULL: no database); its result comes back through a pipe and its
+ * peak RSS from wait4. Returns 0 or -1 (message printed). */
 static int bench_child(const struct sim_args *a, const struct core_spec *spec, const char *db_path,
-                       struct sim_result *res, long *maxrss_kib)
+                       int level, struct sim_result *res, long *maxrss_kib)
 {
     int fds[2];
     if (pipe(fds) < 0) {
@@ -238,6 +260,7 @@ static int bench_child(const struct sim_args *a, const struct core_spec *spec, c
             fprintf(stderr, "thaw sim: %s: %s\n", db_path, err.msg);
             _exit(1);
         }
+        res_set_record(db, (enum res_record)level);
         struct sim_opts opts;
         fill_opts(a, &opts, db);
         opts.time_core = true;
@@ -265,52 +288,78 @@ static int bench_child(const struct sim_args *a, const struct core_spec *spec, c
     return 0;
 }
 
-static void bench_line(const char *label, const struct sim_result *r, long rss_kib)
+static double file_mib(const char *path)
+{
+    struct stat st;
+    double total = 0;
+    char p[600];
+    const char *suffix[] = {"", "-wal"};
+    for (int i = 0; path && i < 2; i++) {
+        snprintf(p, sizeof p, "%s%s", path, suffix[i]);
+        if (stat(p, &st) == 0) total += (double)st.st_size;
+    }
+    return total / (1024.0 * 1024.0);
+}
+
+static void bench_line(const char *label, const struct sim_result *r, long rss_kib, double db_mib)
 {
     double wall = r->wall_s > 0 ? r->wall_s : 1e-9;
-    printf("%-17s %12llu %12.0f %14.1f %11llu %11.0f %10.1f %8.2f %7.0f%%\n", label,
+    printf("%-17s %12llu %12.0f %14.1f %11llu %11.0f %10.1f %8.2f %7.0f%% %9.1f\n", label,
            (unsigned long long)r->events, (double)r->events / wall, (double)r->end_ns * 1e-9 / wall,
            (unsigned long long)r->rows, (double)r->rows / wall, (double)rss_kib / 1024.0, r->wall_s,
-           100.0 * r->core_wall_s / wall);
+           100.0 * r->core_wall_s / wall, db_mib);
 }
 
 static int bench(const struct sim_args *a, const struct core_spec *spec)
 {
     char tmp[] = "/tmp/thaw-bench-XXXXXX";
-    const char *db_path = a->db_path;
-    if (!a->db_given) {
-        if (!mkdtemp(tmp)) {
-            perror("thaw sim: mkdtemp");
-            return CLI_EXIT_FAIL;
-        }
-        static char path[64];
-        snprintf(path, sizeof path, "%s/bench.db", tmp);
-        db_path = path;
+    if (!a->db_given && !mkdtemp(tmp)) {
+        perror("thaw sim: mkdtemp");
+        return CLI_EXIT_FAIL;
     }
-    struct sim_result with, without;
-    long rss_with = 0, rss_without = 0;
-    int rc = bench_child(a, spec, db_path, &with, &rss_with);
-    if (rc == 0) rc = bench_child(a, spec, NULL, &without, &rss_without);
-    if (!a->db_given) {
-        char p[96];
-        const char *suffix[] = {"", "-wal", "-shm", "-journal"};
-        for (int i = 0; i < 4; i++) {
-            snprintf(p, sizeof p, "%s/bench.db%s", tmp, suffix[i]);
-            unlink(p);
+    /* all, loads, summary (each its own file unless --db), then none. */
+    static const char *const labels[] = {"record all", "record loads", "record summary",
+                                         "no database"};
+    static const int levels[] = {RES_RECORD_ALL, RES_RECORD_LOADS, RES_RECORD_SUMMARY, 0};
+    struct sim_result r[4];
+    long rss[4] = {0};
+    double mib[4] = {0};
+    char paths[3][64];
+    int rc = 0;
+    for (int i = 0; i < 4 && rc == 0; i++) {
+        const char *path = NULL;
+        if (i < 3) {
+            snprintf(paths[i], sizeof paths[i], "%s/bench-%s.db", tmp,
+                     res_record_name((enum res_record)levels[i]));
+            path = a->db_given ? a->db_path : paths[i];
         }
+        double before = a->db_given ? file_mib(path) : 0;
+        rc = bench_child(a, spec, path, levels[i], &r[i], &rss[i]);
+        mib[i] = path ? file_mib(path) - before : 0;
+    }
+    if (!a->db_given) {
+        char p[256];
+        const char *suffix[] = {"", "-wal", "-shm", "-journal"};
+        for (int i = 0; i < 3; i++)
+            for (int k = 0; k < 4; k++) {
+                snprintf(p, sizeof p, "%s%s", paths[i], suffix[k]);
+                unlink(p);
+            }
         rmdir(tmp);
     }
     if (rc < 0) return CLI_EXIT_FAIL;
     printf("thaw sim --bench %s (%d models, %d GPUs on %d nodes, seed %llu)\n", a->scenario,
            spec->model_count, spec->gpu_count, spec->node_count,
            (unsigned long long)(a->has_seed ? a->seed : spec->seed));
-    printf("%-17s %12s %12s %14s %11s %11s %10s %8s %8s\n", "", "events", "events/s",
-           "sim s/wall s", "rows", "rows/s", "RSS MiB", "wall s", "in core");
-    bench_line("with recorder", &with, rss_with);
-    bench_line("without recorder", &without, rss_without);
-    printf("(simulated %.0f s; recording costs %.0f%% of the run's wall time)\n",
-           (double)with.end_ns * 1e-9,
-           with.wall_s > 0 ? 100.0 * (with.wall_s - without.wall_s) / with.wall_s : 0.0);
+    printf("%-17s %12s %12s %14s %11s %11s %10s %8s %8s %9s\n", "", "events", "events/s",
+           "sim s/wall s", "rows", "rows/s", "RSS MiB", "wall s", "in core", "db MiB");
+    for (int i = 0; i < 4; i++)
+        bench_line(labels[i], &r[i], rss[i], mib[i]);
+    printf("(simulated %.0f s; recording every row costs %.0f%% of the run's wall time, "
+           "summary %.0f%%)\n",
+           (double)r[0].end_ns * 1e-9,
+           r[0].wall_s > 0 ? 100.0 * (r[0].wall_s - r[3].wall_s) / r[0].wall_s : 0.0,
+           r[2].wall_s > 0 ? 100.0 * (r[2].wall_s - r[3].wall_s) / r[2].wall_s : 0.0);
     return CLI_EXIT_OK;
 }
 

@@ -23,7 +23,7 @@
 static const char usage[] =
     "usage: thaw sweep SCENARIO [--set KEY=V1,V2,...]... [--policy SPEC]... [--seeds LIST]\n"
     "                  [--jobs N] [--shard K/N] [--sweep-id ID] [--db DB] [--check]\n"
-    "                  [--resume] [--dry-run] [--quiet]\n"
+    "                  [--resume] [--dry-run] [--quiet] [--record summary|loads|all]\n"
     "\n"
     "Simulates every combination of the given values: each --set KEY is one axis\n"
     "(values separated by commas; commas inside [] or {} belong to the value), each\n"
@@ -51,6 +51,11 @@ static const char usage[] =
     "  --dry-run            list the points of this shard (index, seed, params), run\n"
     "                       nothing\n"
     "  --quiet              no progress output\n"
+    "  --record LEVEL       rows each run writes: summary (default: runs, metrics,\n"
+    "                       per-model metrics, faults, cold starts), loads (adds\n"
+    "                       loads, instance events), all (adds requests and the\n"
+    "                       core's events and actions, for replay)\n"
+    "  --no-record          the same as --record summary\n"
     "\n"
     "Points are numbered in a fixed order: the first --set varies slowest, then the\n"
     "next ones, then the policy, then the seed fastest.\n"
@@ -94,6 +99,7 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&r->lock);
         return NULL;
     }
+    res_set_record(db, (enum res_record)r->o->record);
     for (;;) {
         pthread_mutex_lock(&r->lock);
         bool stop = r->o->stop && *r->o->stop;
@@ -353,6 +359,7 @@ static int run(int argc, char **argv)
     struct thaw_err err = {0};
     unsigned long long jobs_n = 0;
     bool dry = false, quiet = false, check = false, resume = false;
+    int record = RES_RECORD_SUMMARY;
     char **done = NULL; /* "seed|params" of complete runs, sorted (--resume) */
     size_t ndone = 0, skipped = 0;
     int rc = CLI_EXIT_USAGE;
@@ -364,7 +371,7 @@ static int run(int argc, char **argv)
         const char *a = argv[i];
         bool takes = !strcmp(a, "--set") || !strcmp(a, "--policy") || !strcmp(a, "--seeds") ||
                      !strcmp(a, "--jobs") || !strcmp(a, "--shard") || !strcmp(a, "--db") ||
-                     !strcmp(a, "--sweep-id");
+                     !strcmp(a, "--sweep-id") || !strcmp(a, "--record");
         if (takes) {
             if (i + 1 >= argc) {
                 cli_usage_error("sweep", "%s needs a value", a);
@@ -384,12 +391,16 @@ static int run(int argc, char **argv)
                 db_path = v;
             else if (!strcmp(a, "--sweep-id"))
                 sweep_id = v;
-            else if (cli_parse_range("sweep", "--jobs", v, 1, 1024, &jobs_n) < 0)
+            else if (!strcmp(a, "--record")) {
+                if (cli_parse_record("sweep", v, &record) < 0) goto out;
+            } else if (cli_parse_range("sweep", "--jobs", v, 1, 1024, &jobs_n) < 0)
                 goto out;
             if (prc < 0) {
                 cli_usage_error("sweep", "%s", err.msg);
                 goto out;
             }
+        } else if (!strcmp(a, "--no-record")) {
+            record = RES_RECORD_SUMMARY;
         } else if (!strcmp(a, "--resume")) {
             resume = true;
         } else if (!strcmp(a, "--dry-run")) {
@@ -512,6 +523,7 @@ static int run(int argc, char **argv)
         .progress = !quiet,
         .what = "sweep",
         .stop = &exec_signal_flag, /* the process's one signal flag (exec.h) */
+        .record = record,
     };
     if (exec_signals_install(&err) < 0) {
         fprintf(stderr, "thaw sweep: %s\n", err.msg);

@@ -3,6 +3,7 @@
  * errors. */
 #include "cli.h"
 #include "core.h"
+#include "results.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -154,6 +155,17 @@ int cli_parse_range(const char *cmd, const char *opt, const char *s, unsigned lo
     }
     cli_usage_error(cmd, "%s expects an integer from %llu to %llu, found \"%s\"", opt, lo, hi,
                     s ? s : "");
+    return -1;
+}
+
+int cli_parse_record(const char *cmd, const char *s, int *level)
+{
+    enum res_record r;
+    if (res_record_parse(s, &r) == 0) {
+        *level = (int)r;
+        return 0;
+    }
+    cli_usage_error(cmd, "--record expects summary, loads or all, found \"%s\"", s ? s : "");
     return -1;
 }
 

@@ -161,6 +161,7 @@ struct cli_sweep_exec_opts {
      * are recorded 'interrupted', no new point starts, and execute returns
      * THAW_EINTR (NULL: never). */
     volatile sig_atomic_t *stop;
+    int record; /* enum res_record (results.h) of every run; 0 = all */
 };
 
 /* Runs every job; returns the number that failed (their rc and err say

@@ -234,7 +234,6 @@ struct exec_ctx {
     struct res_phases *phases; /* load_phases writer (recording runs only) */
     int *close_fds;            /* descriptors for a request worker to close (under mu) */
     int close_count, close_cap;
-    struct thaw_err err; /* the first fatal error */
     int device_count;    /* devices under the emulated GPUs (cuda), else gpu_count */
 };
 
@@ -1559,7 +1558,8 @@ int exec_run(const struct core_spec *spec, const struct exec_opts *opts, struct 
         rc = shell_begin_run(x->sh, &x->err);
         out->run_id = x->sh ? shell_run_id(x->sh) : 0;
     }
-    if (rc == 0 && opts->db && out->run_id > 0)
+    /* load_phases are per-load rows: written at --record loads and all */
+    if (rc == 0 && opts->db && out->run_id > 0 && res_record_level(opts->db) != RES_RECORD_SUMMARY)
         rc = res_phases_new(opts->db, out->run_id, &x->phases, &x->err);
     int status = rc;
     if (rc == 0) status = shell_run(x->sh, &x->err);

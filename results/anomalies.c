@@ -4,7 +4,12 @@
  * query returning (model, t, detail) rows, so its definition sits in one
  * place; results.h states them. Every detail names the model and a time. */
 #include "results.h"
+#include "results_internal.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <math.h>
 #include <string.h>
 
 #include <sqlite3.h>
@@ -36,22 +41,10 @@ static const struct {
      "AND a.priority > b.priority AND a.enqueued <= b.started AND (a.started IS NULL OR "
      "a.started > b.started) AND a.vram <= b.vram AND a.outcome != 'cancelled' "
      "GROUP BY a.model, b.model ORDER BY 2, 1"},
-    /* a waited while loads queued after it, of no higher priority, started
-     * first: the queue's head waits and the line moves past it. The first
-     * such load per model, with how many passed it. */
-    {"head_of_line",
-     "SELECT model, enq, printf('model %s: its load enqueued at %.3f s waited %.3f s while %d "
-     "load(s) queued after it started first', model, enq, waited, passed) FROM (SELECT "
-     "a.model AS model, a.enqueued AS enq, coalesce(a.started, " END_S
-     ") - a.enqueued AS waited, (SELECT count(*) FROM loads b WHERE b.run = a.run AND "
-     "b.model != a.model AND b.enqueued > a.enqueued AND b.started IS NOT NULL AND "
-     "b.started < coalesce(a.started, " END_S
-     ") AND coalesce(b.priority, 0) <= coalesce(a.priority, 0)) AS passed, "
-     "row_number() OVER (PARTITION BY a.model ORDER BY a.enqueued, a.load_id) AS k "
-     "FROM loads a WHERE a.run = ?1 AND a.reason != 'prewarm' AND a.outcome != 'cancelled' "
-     "AND (SELECT count(*) FROM loads b WHERE b.run = a.run AND b.model != a.model AND "
-     "b.enqueued > a.enqueued AND b.started IS NOT NULL AND b.started < coalesce(a.started, " END_S
-     ") AND coalesce(b.priority, 0) <= coalesce(a.priority, 0)) > 0) WHERE k = 1 ORDER BY 2, 1"},
+    /* head_of_line is computed in C (head_of_line below): as SQL its
+     * count of passers is a correlated subquery per load, O(loads^2) in
+     * SQLite's row machinery, minutes on large.yaml. */
+    {"head_of_line", NULL},
     /* as deadline_miss_rate counts them: finished late, failed, cancelled
      * once started, or still going at an end past the deadline; per model,
      * the first due */
@@ -80,7 +73,202 @@ static int fail(sqlite3 *db, struct thaw_err *err, const char *what)
     return thaw_err_set(err, THAW_EIO, "anomalies (%s): %s", what, sqlite3_errmsg(db));
 }
 
+struct never_row {
+    double t;
+    const char *model;
+    uint64_t count;
+};
+
+static int cmp_never(const void *a, const void *b)
+{
+    const struct never_row *x = a, *y = b;
+    if (x->t != y->t) return x->t < y->t ? -1 : 1;
+    return strcmp(x->model, y->model);
+}
+
+/* never_served as its query states it, from the stream (no request rows). */
+static int stream_never_served(sqlite3 *db, sqlite3_stmt *ins, int64_t run,
+                               const struct res_stream *st, int64_t *seq, struct thaw_err *err)
+{
+    int n = res_stream_model_count(st), k = 0, rc = 0;
+    struct never_row *rows = calloc((size_t)(n > 0 ? n : 1), sizeof *rows);
+    if (!rows) return thaw_err_set(err, THAW_ENOMEM, "anomalies: out of memory");
+    for (int m = 0; m < n; m++) {
+        bool has;
+        const char *name = res_stream_model_name(st, m, &has);
+        if (res_stream_never_served(st, m, &rows[k].t, &rows[k].count)) rows[k++].model = name;
+    }
+    qsort(rows, (size_t)k, sizeof *rows, cmp_never);
+    for (int i = 0; i < k && rc == 0; i++) {
+        char detail[512];
+        snprintf(detail, sizeof detail,
+                 "model %s: none of its %llu requests was ever served (the first arrived at "
+                 "%.3f s)",
+                 rows[i].model, (unsigned long long)rows[i].count, rows[i].t);
+        sqlite3_bind_int64(ins, 1, run);
+        sqlite3_bind_int64(ins, 2, ++*seq);
+        sqlite3_bind_text(ins, 3, "never_served", -1, SQLITE_STATIC);
+        sqlite3_bind_text(ins, 4, rows[i].model, -1, SQLITE_STATIC);
+        sqlite3_bind_double(ins, 5, rows[i].t);
+        sqlite3_bind_text(ins, 6, detail, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(ins) != SQLITE_DONE) rc = fail(db, err, "insert");
+        sqlite3_reset(ins);
+    }
+    free(rows);
+    return rc;
+}
+
+/* head_of_line: a load a (not prewarm, not cancelled) waited while loads
+ * queued after it (b.enqueued > a.enqueued), of another model and of no
+ * higher priority (coalesce(priority, 0)), started first (b.started <
+ * coalesce(a.started, end)): the queue's head waits and the line moves past
+ * it. Per model the first such load by (enqueued, load_id), with how many
+ * passed it and how long it waited; rows ordered by (enqueued, model). */
+struct hl_load {
+    double enq, started; /* started NAN: never */
+    int prio, model;
+    bool eligible;
+};
+
+struct hl_row {
+    double enq, waited;
+    int model;
+    long passed;
+};
+
+static int cmp_str_ptr(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int cmp_hl_row(const void *a, const void *b)
+{
+    const struct hl_row *x = a, *y = b;
+    if (x->enq != y->enq) return x->enq < y->enq ? -1 : 1;
+    return (x->model > y->model) - (x->model < y->model); /* model ids are in name order */
+}
+
+static int head_of_line(sqlite3 *db, sqlite3_stmt *ins, int64_t run, int64_t *seq,
+                        struct thaw_err *err)
+{
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT model, enqueued, started, coalesce(priority, 0), reason != "
+                           "'prewarm' AND outcome != 'cancelled', " END_S
+                           " FROM loads WHERE run = ?1 ORDER BY enqueued, load_id",
+                           -1, &q, NULL) != SQLITE_OK)
+        return fail(db, err, "head_of_line");
+    sqlite3_bind_int64(q, 1, run);
+    struct hl_load *l = NULL;
+    char **names = NULL, **sorted = NULL;
+    struct hl_row *rows = NULL;
+    bool *found = NULL;
+    size_t n = 0, cap = 0;
+    double end = 0;
+    int rc = 0, s;
+    while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 256;
+            struct hl_load *g = realloc(l, cap * sizeof *g);
+            char **gn = realloc(names, cap * sizeof *gn);
+            if (g) l = g;
+            if (gn) names = gn;
+            if (!g || !gn) {
+                rc = thaw_err_set(err, THAW_ENOMEM, "anomalies: out of memory");
+                break;
+            }
+        }
+        const char *m = (const char *)sqlite3_column_text(q, 0);
+        names[n] = strdup(m ? m : "");
+        if (!names[n]) {
+            rc = thaw_err_set(err, THAW_ENOMEM, "anomalies: out of memory");
+            break;
+        }
+        l[n].enq = sqlite3_column_double(q, 1);
+        l[n].started = sqlite3_column_type(q, 2) == SQLITE_NULL ? NAN : sqlite3_column_double(q, 2);
+        l[n].prio = sqlite3_column_int(q, 3);
+        l[n].eligible = sqlite3_column_int(q, 4) != 0;
+        end = sqlite3_column_double(q, 5);
+        n++;
+    }
+    if (rc == 0 && s != SQLITE_DONE) rc = fail(db, err, "head_of_line");
+    sqlite3_finalize(q);
+    /* model ids: ranks of the names, so comparing ids compares names */
+    size_t nm = 0;
+    if (rc == 0 && n > 0) {
+        sorted = malloc(n * sizeof *sorted);
+        rows = malloc(n * sizeof *rows);
+        found = calloc(n, sizeof *found);
+        if (!sorted || !rows || !found)
+            rc = thaw_err_set(err, THAW_ENOMEM, "anomalies: out of memory");
+    }
+    if (rc == 0 && n > 0) {
+        memcpy(sorted, names, n * sizeof *sorted);
+        qsort(sorted, n, sizeof *sorted, cmp_str_ptr);
+        for (size_t i = 0; i < n; i++)
+            if (nm == 0 || strcmp(sorted[nm - 1], sorted[i])) sorted[nm++] = sorted[i];
+        for (size_t i = 0; i < n; i++) {
+            char **hit = bsearch(&names[i], sorted, nm, sizeof *sorted, cmp_str_ptr);
+            l[i].model = (int)(hit - sorted);
+        }
+    }
+    size_t nr = 0;
+    for (size_t i = 0, after = 0; rc == 0 && i < n; i++) {
+        const struct hl_load *a = &l[i];
+        if (after <= i) after = i + 1;
+        while (after < n && !(l[after].enq > a->enq))
+            after++;
+        if (!a->eligible || found[a->model]) continue;
+        double lim = isnan(a->started) ? end : a->started;
+        long passed = 0;
+        for (size_t j = after; j < n; j++) {
+            const struct hl_load *b = &l[j];
+            if (b->model != a->model && !isnan(b->started) && b->started < lim &&
+                b->prio <= a->prio)
+                passed++;
+        }
+        if (passed > 0) {
+            found[a->model] = true;
+            rows[nr++] = (struct hl_row){a->enq, lim - a->enq, a->model, passed};
+        }
+    }
+    if (nr > 1) qsort(rows, nr, sizeof *rows, cmp_hl_row);
+    for (size_t i = 0; rc == 0 && i < nr; i++) {
+        char detail[512];
+        const char *model = sorted[rows[i].model];
+        snprintf(detail, sizeof detail,
+                 "model %s: its load enqueued at %.3f s waited %.3f s while %ld load(s) queued "
+                 "after it started first",
+                 model, rows[i].enq, rows[i].waited, rows[i].passed);
+        sqlite3_bind_int64(ins, 1, run);
+        sqlite3_bind_int64(ins, 2, ++*seq);
+        sqlite3_bind_text(ins, 3, "head_of_line", -1, SQLITE_STATIC);
+        sqlite3_bind_text(ins, 4, model, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_double(ins, 5, rows[i].enq);
+        sqlite3_bind_text(ins, 6, detail, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(ins) != SQLITE_DONE) rc = fail(db, err, "insert");
+        sqlite3_reset(ins);
+    }
+    for (size_t i = 0; names && i < n; i++)
+        free(names[i]);
+    free(names);
+    free(sorted);
+    free(rows);
+    free(found);
+    free(l);
+    return rc;
+}
+
 int res_anomalies_compute(struct res_db *rdb, int64_t run, struct thaw_err *err)
+{
+    return res_anomalies_compute_stream(rdb, run, NULL, err);
+}
+
+/* With a stream (a run recorded without request rows): never_served comes
+ * from it, and stale_scale_up, which needs every request's wait, is left
+ * out. */
+int res_anomalies_compute_stream(struct res_db *rdb, int64_t run, const struct res_stream *stream,
+                                 struct thaw_err *err)
 {
     if (!rdb) return thaw_err_set(err, THAW_EINVAL, "NULL database");
     sqlite3 *db = res_handle(rdb);
@@ -102,6 +290,15 @@ int res_anomalies_compute(struct res_db *rdb, int64_t run, struct thaw_err *err)
     }
     int64_t seq = 0;
     for (int k = 0; k < KIND_COUNT && rc == 0; k++) {
+        if (stream && !strcmp(kinds[k].kind, "never_served")) {
+            rc = stream_never_served(db, ins, run, stream, &seq, err);
+            continue;
+        }
+        if (stream && !strcmp(kinds[k].kind, "stale_scale_up")) continue;
+        if (!kinds[k].sql) {
+            rc = head_of_line(db, ins, run, &seq, err);
+            continue;
+        }
         if (sqlite3_prepare_v2(db, kinds[k].sql, -1, &q, NULL) != SQLITE_OK) {
             rc = fail(db, err, kinds[k].kind);
             break;

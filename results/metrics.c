@@ -5,6 +5,7 @@
  * sorted x[0..n-1] and h = (n-1)p, x[floor h] + (h - floor h)(x[floor h + 1]
  * - x[floor h]). A metric with no data to compute it from is stored NULL. */
 #include "results.h"
+#include "results_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -111,6 +112,17 @@ struct ctx {
                         * (metrics_by_model), bound as ?2 where a query
                         * filters with MODEL_FILTER */
     double end_s;      /* the run's end (end_of_run) */
+    /* The requests side, when the run kept no request rows (stream.c);
+     * NULL: from the requests table. */
+    struct res_stream *stream;
+    /* Statements of the per-model pass, prepared once for all models
+     * (1,000 models x 25 queries of parsing otherwise): by the query's
+     * text pointer. */
+    struct {
+        const char *sql;
+        sqlite3_stmt *st;
+    } cache[64];
+    int cached;
 };
 
 /* Appended to a query on loads, requests or instance_events: one model's
@@ -137,9 +149,60 @@ static int put(struct ctx *c, const char *name, bool have, double value)
     return rc == SQLITE_DONE ? 0 : sql_fail(c, name);
 }
 
+/* For one model, the filter becomes a plain "model = ?2", which the
+ * (run, model) indexes of schema.sql answer: the OR form scans every row of
+ * the run, once per model (1,000 models x every load and request). */
+static const char *model_sql(const struct ctx *c, const char *sql, char *buf, size_t len)
+{
+    static const char any[] = "(?2 IS NULL OR model = ?2)", one[] = "model = ?2";
+    if (!c->model || !strstr(sql, any)) return sql;
+    size_t used = 0;
+    for (const char *p = sql; *p && used + sizeof any < len;) {
+        if (!strncmp(p, any, sizeof any - 1)) {
+            memcpy(buf + used, one, sizeof one - 1);
+            used += sizeof one - 1;
+            p += sizeof any - 1;
+        } else {
+            buf[used++] = *p++;
+        }
+    }
+    buf[used] = '\0';
+    return buf;
+}
+
+/* A statement from prep goes back here: kept when cached, else finalized. */
+static void release(struct ctx *c, sqlite3_stmt *st)
+{
+    for (int i = 0; i < c->cached; i++)
+        if (c->cache[i].st == st) {
+            sqlite3_reset(st);
+            return;
+        }
+    sqlite3_finalize(st);
+}
+
+static void cache_free(struct ctx *c)
+{
+    for (int i = 0; i < c->cached; i++)
+        sqlite3_finalize(c->cache[i].st);
+    c->cached = 0;
+}
+
 static int prep(struct ctx *c, const char *sql, sqlite3_stmt **st)
 {
-    if (sqlite3_prepare_v2(c->db, sql, -1, st, NULL) != SQLITE_OK) return sql_fail(c, sql);
+    char buf[4096];
+    const char *key = sql;
+    *st = NULL;
+    for (int i = 0; c->model && i < c->cached; i++)
+        if (c->cache[i].sql == key) *st = c->cache[i].st;
+    sql = model_sql(c, sql, buf, sizeof buf);
+    if (!*st) {
+        if (sqlite3_prepare_v2(c->db, sql, -1, st, NULL) != SQLITE_OK) return sql_fail(c, sql);
+        if (c->model && c->cached < (int)(sizeof c->cache / sizeof c->cache[0])) {
+            c->cache[c->cached].sql = key;
+            c->cache[c->cached++].st = *st;
+        }
+    }
     sqlite3_bind_int64(*st, 1, c->run);
     if (sqlite3_bind_parameter_count(*st) >= 2) {
         if (c->model)
@@ -172,7 +235,7 @@ static int scalar(struct ctx *c, const char *sql, bool *have, double *value)
     } else if (s != SQLITE_DONE) {
         rc = sql_fail(c, sql);
     }
-    sqlite3_finalize(st);
+    release(c, st);
     return rc;
 }
 
@@ -199,6 +262,13 @@ static int end_of_run(struct ctx *c)
                     "WHERE run = ?1)) END FROM runs WHERE id = ?1",
                     &have, &end);
     c->end_s = have ? end : 0;
+    if (rc == 0 && c->stream) {
+        bool have_d;
+        double d;
+        rc = scalar(c, "SELECT duration_s FROM runs WHERE id = ?1", &have_d, &d);
+        double last = res_stream_last_s(c->stream, false);
+        if (rc == 0 && !(have_d && d > 0) && last > c->end_s) c->end_s = last;
+    }
     return rc;
 }
 
@@ -244,6 +314,16 @@ static int cold_start_values(struct ctx *c, struct vec *out, size_t *unfinished)
     int rc = end_of_run(c);
     if (rc < 0) return rc;
     double end = c->end_s;
+    if (c->stream) {
+        double *v;
+        size_t n;
+        if ((rc = res_stream_cold_starts(c->stream, c->model, end, &v, &n, unfinished)) < 0)
+            return thaw_err_set(c->err, rc, "metrics: out of memory");
+        free(out->v);
+        out->v = v;
+        out->n = out->cap = n;
+        return 0;
+    }
     /* every request's waiting interval, by model then arrival */
     struct vec arrived = {0}, maxend = {0};
     struct waits *ws = NULL;
@@ -282,7 +362,7 @@ static int cold_start_values(struct ctx *c, struct vec *out, size_t *unfinished)
         ws[nw - 1].n++;
     }
     if (rc == 0 && s != SQLITE_DONE) rc = sql_fail(c, "requests");
-    sqlite3_finalize(st);
+    release(c, st);
     st = NULL;
     if (rc == 0 &&
         (rc = prep(c,
@@ -307,7 +387,7 @@ static int cold_start_values(struct ctx *c, struct vec *out, size_t *unfinished)
         }
         if (rc == 0 && s != SQLITE_DONE) rc = sql_fail(c, "loads");
     }
-    sqlite3_finalize(st);
+    release(c, st);
     free(arrived.v);
     free(maxend.v);
     free(ws);
@@ -319,10 +399,20 @@ static int cold_start_values(struct ctx *c, struct vec *out, size_t *unfinished)
 int res_cold_starts(struct res_db *db, int64_t run, double **out, size_t *n, struct thaw_err *err)
 {
     if (!db || !out || !n) return thaw_err_set(err, THAW_EINVAL, "cold starts: NULL argument");
-    struct ctx c = {res_handle(db), run, NULL, err, NULL, 0};
+    struct ctx c = {.db = res_handle(db), .run = run, .err = err};
     struct vec a = {0};
     size_t unfinished;
-    int rc = cold_start_values(&c, &a, &unfinished);
+    /* A run recorded below `all` kept its cold starts, not the rows. */
+    sqlite3_stmt *st = NULL;
+    int rc = prep(&c, "SELECT latency_s FROM cold_starts WHERE run = ?1 ORDER BY latency_s", &st);
+    if (rc < 0) return rc;
+    int s;
+    while (rc == 0 && (s = sqlite3_step(st)) == SQLITE_ROW)
+        if (vec_push(&a, sqlite3_column_double(st, 0)) < 0)
+            rc = thaw_err_set(err, THAW_ENOMEM, "cold starts: out of memory");
+    if (rc == 0 && s != SQLITE_DONE) rc = sql_fail(&c, "cold starts");
+    sqlite3_finalize(st);
+    if (rc == 0 && a.n == 0) rc = cold_start_values(&c, &a, &unfinished);
     if (rc < 0) {
         free(a.v);
         a = (struct vec){0};
@@ -378,8 +468,30 @@ static int makespan(struct ctx *c)
  * not), and models never served (models with requests of which none was
  * ever dispatched). One pass over the rows (a benchmark run holds a million
  * of them). */
+/* requests() from the stream: the same names and definitions. */
+static int stream_requests(struct ctx *c)
+{
+    struct res_stream_requests q;
+    int rc = res_stream_requests(c->stream, c->model, &q);
+    if (rc < 0) return thaw_err_set(c->err, rc, "metrics: out of memory");
+    static const char *const names[3][2] = {{"request_p50_s", "request_p99_s"},
+                                            {"request_cold_p50_s", "request_cold_p99_s"},
+                                            {"request_warm_p50_s", "request_warm_p99_s"}};
+    for (int i = 0; rc == 0 && i < 3; i++) {
+        rc = put(c, names[i][0], q.have[i], q.p50[i]);
+        if (rc == 0) rc = put(c, names[i][1], q.have[i], q.p99[i]);
+    }
+    if (rc == 0) rc = put(c, "requests_served", true, (double)q.served);
+    if (rc == 0) rc = put(c, "requests_unserved", true, (double)q.unserved);
+    if (rc == 0) rc = put(c, "requests_in_service_at_end", true, (double)q.in_service);
+    if (rc == 0) rc = put(c, "requests_cold", true, (double)q.cold);
+    if (rc == 0) rc = put(c, "models_never_served", true, (double)q.never_served);
+    return rc;
+}
+
 static int requests(struct ctx *c)
 {
+    if (c->stream) return stream_requests(c);
     struct vec all = {0}, part[2] = {{0}, {0}}; /* part[1] cold, part[0] warm */
     uint64_t unserved = 0, in_service = 0, cold = 0, never_served = 0;
     sqlite3_stmt *st;
@@ -416,7 +528,7 @@ static int requests(struct ctx *c)
     }
     if (!first && !model_served) never_served++;
     if (rc == 0 && s != SQLITE_DONE) rc = sql_fail(c, "requests");
-    sqlite3_finalize(st);
+    release(c, st);
     if (rc == THAW_ENOMEM) rc = thaw_err_set(c->err, rc, "metrics: out of memory");
     const struct {
         struct vec *v;
@@ -494,7 +606,7 @@ static int load_events(struct ctx *c, struct iev **out, size_t *count)
         e->vram = sqlite3_column_double(st, 5);
     }
     if (rc == 0 && s != SQLITE_DONE) rc = sql_fail(c, "instance events");
-    sqlite3_finalize(st);
+    release(c, st);
     if (rc < 0) {
         free(v);
         return rc;
@@ -594,7 +706,7 @@ static int recovery(struct ctx *c, const struct iev *ev, size_t nev)
         }
     }
     if (rc == 0 && s != SQLITE_DONE) rc = sql_fail(c, "faults");
-    sqlite3_finalize(st);
+    release(c, st);
     if (rc == THAW_ENOMEM) rc = thaw_err_set(c->err, rc, "metrics: out of memory");
 
     int model_count = 0;
@@ -702,6 +814,14 @@ static int vram_util(struct ctx *c, const struct iev *ev, size_t nev)
                 "FROM runs WHERE id = ?1",
                 &have_end, &end);
     if (rc < 0) return rc;
+    if (c->stream) {
+        bool have_d;
+        double d;
+        if ((rc = scalar(c, "SELECT duration_s FROM runs WHERE id = ?1", &have_d, &d)) < 0)
+            return rc;
+        double last = res_stream_last_s(c->stream, true);
+        if (!(have_d && d > 0) && last > end) end = last;
+    }
     if (!have_total || total <= 0 || !have_end || end <= 0)
         return put(c, "vram_util_mean", false, 0);
 
@@ -799,14 +919,19 @@ static int compute(struct ctx *c)
     return rc;
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
 /* The same metrics over each model's rows (every model named by a load,
  * a request or an instance event), into metrics_by_model. */
 static int compute_by_model(struct ctx *c)
 {
     sqlite3_stmt *names = NULL;
-    int rc = 0;
+    int rc = 0, s = SQLITE_DONE;
     if ((rc = prep(c, "DELETE FROM metrics_by_model WHERE run = ?1", &names)) < 0) return rc;
-    int s = sqlite3_step(names);
+    s = sqlite3_step(names);
     sqlite3_finalize(names);
     if (s != SQLITE_DONE) return sql_fail(c, "metrics by model");
     if ((rc = prep(c,
@@ -823,15 +948,44 @@ static int compute_by_model(struct ctx *c)
         sqlite3_finalize(names);
         return rc;
     }
-    while (rc == 0 && (s = sqlite3_step(names)) == SQLITE_ROW) {
-        char model[CORE_NAME_MAX];
-        snprintf(model, sizeof model, "%s", (const char *)sqlite3_column_text(names, 0));
-        c->model = model;
-        rc = compute(c);
-        c->model = NULL;
+    /* The names first (with the stream's models that had requests: their
+     * rows are not in the database), sorted as ORDER BY sorts them. */
+    char(*list)[CORE_NAME_MAX] = NULL;
+    size_t nl = 0, capl = 0;
+    int extra = c->stream ? res_stream_model_count(c->stream) : 0;
+    for (int m = -extra; rc == 0; m++) {
+        const char *name = NULL;
+        if (m < 0) {
+            bool has;
+            name = res_stream_model_name(c->stream, m + extra, &has);
+            if (!has) continue;
+        } else if ((s = sqlite3_step(names)) == SQLITE_ROW) {
+            name = (const char *)sqlite3_column_text(names, 0);
+        } else {
+            break;
+        }
+        if (nl == capl) {
+            capl = capl ? capl * 2 : 64;
+            char(*g)[CORE_NAME_MAX] = realloc(list, capl * sizeof *g);
+            if (!g) {
+                rc = thaw_err_set(c->err, THAW_ENOMEM, "metrics: out of memory");
+                break;
+            }
+            list = g;
+        }
+        snprintf(list[nl++], CORE_NAME_MAX, "%s", name ? name : "");
     }
     if (rc == 0 && s != SQLITE_DONE) rc = sql_fail(c, "models");
     sqlite3_finalize(names);
+    if (nl > 1) qsort(list, nl, sizeof *list, cmp_name);
+    for (size_t i = 0; rc == 0 && i < nl; i++) {
+        if (i > 0 && !strcmp(list[i], list[i - 1])) continue;
+        c->model = list[i];
+        rc = compute(c);
+        c->model = NULL;
+    }
+    free(list);
+    cache_free(c);
     sqlite3_finalize(c->put);
     c->put = NULL;
     return rc;
@@ -839,13 +993,19 @@ static int compute_by_model(struct ctx *c)
 
 int res_metrics_compute(struct res_db *rdb, int64_t run, struct thaw_err *err)
 {
+    return res_metrics_compute_stream(rdb, run, NULL, NULL, err);
+}
+
+int res_metrics_compute_stream(struct res_db *rdb, int64_t run, struct res_stream *stream,
+                               double *end_s, struct thaw_err *err)
+{
     if (!rdb) return thaw_err_set(err, THAW_EINVAL, "NULL database");
     sqlite3 *db = res_handle(rdb);
     /* Rows still buffered are part of the run. Inside res_run_finish's
      * transaction the buffer is already empty, so this is a no-op there. */
     int rc = sqlite3_get_autocommit(db) ? res_flush(rdb, err) : 0;
     if (rc < 0) return rc;
-    struct ctx c = {db, run, NULL, err, NULL, 0};
+    struct ctx c = {.db = db, .run = run, .err = err, .stream = stream};
     bool own_txn = sqlite3_get_autocommit(db);
     if (own_txn && sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return sql_fail(&c, "begin");
@@ -857,6 +1017,7 @@ int res_metrics_compute(struct res_db *rdb, int64_t run, struct thaw_err *err)
     }
     sqlite3_finalize(c.put);
     c.put = NULL;
+    if (end_s) *end_s = c.end_s;
     if (rc == 0) rc = compute_by_model(&c);
     if (own_txn) {
         if (rc == 0 && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)

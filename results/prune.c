@@ -141,9 +141,8 @@ int res_prune_list(struct res_db *db, int64_t **ids, int *count, struct thaw_err
 /* The tables whose rows belong to a run (schema.sql), counted before the
  * cascade removes them. */
 static const char *const run_tables[] = {
-    "loads", "requests",    "instance_events", "faults",
-    "gpus",  "core_events", "metrics",         "autoscale_decisions",
-    "load_phases"};
+    "loads",       "requests", "instance_events",     "faults",     "gpus",
+    "core_events", "metrics",  "autoscale_decisions", "load_phases", "cold_starts"};
 
 int res_runs_delete(struct res_db *db, const int64_t *runs, int n, int64_t *rows,
                     struct thaw_err *err)

@@ -79,12 +79,72 @@ struct row {
 
 static const char *const outcome_names[] = {"ok", "failed", "cancelled", "in_flight", "queued"};
 
+/* A buffered request row's place in res_flush's id order. */
+struct req_key {
+    int64_t run;
+    uint64_t id;
+    int index;
+};
+
 struct res_db {
     sqlite3 *db;
     sqlite3_stmt *ins_load, *ins_request, *ins_ievent, *ins_fault, *ins_cevent, *ins_scale;
     struct row *rows;
     int row_count;
+    struct req_key *order; /* res_flush: the request rows, sorted by id */
+    /* The run being recorded below `all` (res_run_begin), or 0: its request
+     * side goes to the stream, and at `summary` its loads and instance
+     * events to the in-memory scratch database (scratch_run there), where
+     * the metrics are computed, and copied from, at res_run_finish. */
+    int64_t level_run;
+    enum res_record level;
+    struct res_stream *stream;
+    struct res_db *scratch;
+    int64_t scratch_run;
+    enum res_record next_level; /* res_set_record */
 };
+
+static const char *const record_names[] = {"all", "loads", "summary"};
+
+int res_record_parse(const char *text, enum res_record *out)
+{
+    for (int i = 0; i < 3; i++)
+        if (text && !strcmp(text, record_names[i])) {
+            *out = (enum res_record)i;
+            return 0;
+        }
+    return THAW_EINVAL;
+}
+
+const char *res_record_name(enum res_record level)
+{
+    return (unsigned)level < 3 ? record_names[level] : "?";
+}
+
+void res_set_record(struct res_db *db, enum res_record level)
+{
+    if (db) db->next_level = level;
+}
+
+enum res_record res_record_level(const struct res_db *db)
+{
+    return db ? db->next_level : RES_RECORD_ALL;
+}
+
+static bool streamed(const struct res_db *db, int64_t run)
+{
+    return db->stream && run == db->level_run;
+}
+
+static void level_end(struct res_db *db)
+{
+    res_stream_free(db->stream);
+    db->stream = NULL;
+    res_close(db->scratch);
+    db->scratch = NULL;
+    db->level_run = 0;
+    db->level = RES_RECORD_ALL;
+}
 
 static int db_error(struct res_db *db, struct thaw_err *err, const char *what)
 {
@@ -109,6 +169,17 @@ static int exec_sql(struct res_db *db, const char *sql, struct thaw_err *err)
  * and two processes opening one new db at once can get "database is
  * locked" at once, without the busy handler (seen intermittently in
  * tests/results' concurrent writers). Idempotent statements only. */
+/* One statement with the run bound as ?1. */
+static int exec_sql_bound(struct res_db *db, const char *sql, int64_t run, struct thaw_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db->db, sql, -1, &st, NULL) != SQLITE_OK) return db_error(db, err, sql);
+    sqlite3_bind_int64(st, 1, run);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_error(db, err, sql);
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static int exec_sql_retry(struct res_db *db, const char *sql, struct thaw_err *err)
 {
     for (int waited_ms = 0;; waited_ms += 20) {
@@ -341,6 +412,13 @@ int res_open(const char *path, struct res_db **out, struct thaw_err *err)
         res_close(db);
         return rc;
     }
+    /* priority_inversion joins loads to the loads of a lower priority: a
+     * range of this index (nothing when every model has one priority). */
+    if ((rc = exec_sql_retry(
+             db, "CREATE INDEX IF NOT EXISTS loads_priority ON loads (run, priority)", err)) < 0) {
+        res_close(db);
+        return rc;
+    }
     /* A database from before loads.error: add the column (NULL for old rows). */
     sqlite3_stmt *probe_err = NULL;
     if (sqlite3_prepare_v2(db->db, "SELECT error FROM loads LIMIT 0", -1, &probe_err, NULL) !=
@@ -381,7 +459,8 @@ int res_open(const char *path, struct res_db **out, struct thaw_err *err)
         return rc;
     }
     db->rows = malloc(RES_BURST_ROWS * sizeof *db->rows);
-    if (!db->rows) {
+    db->order = malloc(RES_BURST_ROWS * sizeof *db->order);
+    if (!db->rows || !db->order) {
         res_close(db);
         return thaw_err_set(err, THAW_ENOMEM, "out of memory");
     }
@@ -395,6 +474,7 @@ void res_close(struct res_db *db)
     /* Rows still buffered belong to a run that never finished: it stays
      * 'running'. Writing them would not make it look complete, so do. */
     if (db->row_count > 0) res_flush(db, NULL);
+    level_end(db);
     sqlite3_finalize(db->ins_load);
     sqlite3_finalize(db->ins_request);
     sqlite3_finalize(db->ins_ievent);
@@ -403,6 +483,7 @@ void res_close(struct res_db *db)
     sqlite3_finalize(db->ins_cevent);
     if (db->db) sqlite3_close(db->db);
     free(db->rows);
+    free(db->order);
     free(db);
 }
 
@@ -456,7 +537,6 @@ static int step_done(struct res_db *db, sqlite3_stmt *st, struct thaw_err *err, 
     int rc = sqlite3_step(st);
     int out = rc == SQLITE_DONE ? 0 : db_error(db, err, what);
     sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
     return out;
 }
 
@@ -541,6 +621,23 @@ int res_run_begin(struct res_db *db, const struct core_spec *spec, const struct 
     if ((rc = res_runextra_insert(db->db, id, spec, info, err)) < 0) goto fail;
     if ((rc = exec_sql(db, "COMMIT", err)) < 0) goto fail;
     *run_id = id;
+    level_end(db);
+    if (db->next_level != RES_RECORD_ALL) {
+        /* The run stays in the database either way; only its rows thin out. */
+        db->level = db->next_level;
+        db->level_run = id;
+        if (res_stream_new(spec, &db->stream) < 0) {
+            level_end(db);
+            return thaw_err_set(err, THAW_ENOMEM, "out of memory");
+        }
+        if (db->level == RES_RECORD_SUMMARY) {
+            if ((rc = res_open(":memory:", &db->scratch, err)) < 0 ||
+                (rc = res_run_begin(db->scratch, spec, info, &db->scratch_run, err)) < 0) {
+                level_end(db);
+                return rc;
+            }
+        }
+    }
     return 0;
 fail:
     sqlite3_finalize(st);
@@ -667,6 +764,13 @@ static int write_row(struct res_db *db, const struct row *w, struct thaw_err *er
     return thaw_err_set(err, THAW_EINVARIANT, "unknown row kind");
 }
 
+static int cmp_req_key(const void *a, const void *b)
+{
+    const struct req_key *x = a, *y = b;
+    if (x->run != y->run) return x->run < y->run ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
 /* Empties the buffer, freeing what rows own. */
 static void drop_rows(struct res_db *db)
 {
@@ -681,12 +785,31 @@ int res_flush(struct res_db *db, struct thaw_err *err)
     if (db->row_count == 0) return 0;
     int rc = exec_sql(db, "BEGIN IMMEDIATE", err);
     if (rc < 0) return rc;
-    for (int i = 0; i < db->row_count; i++) {
+    /* Request rows come in finishing order, far from request_id order, and
+     * each one inserted as it comes is a random write into the (run,
+     * request_id) index; written sorted they extend it nearly in order. The
+     * other tables keep their arrival order (instance_events' rowid order
+     * is part of what metrics read). So: every other row first, in order,
+     * then the requests by id. */
+    size_t nreq = 0;
+    bool io = false; /* an I/O error: stop writing */
+    for (int i = 0; i < db->row_count && !io; i++) {
+        const struct row *w = &db->rows[i];
+        if (w->kind == ROW_REQUEST) {
+            db->order[nreq++] = (struct req_key){w->run, w->u.req.r.request_id, i};
+            continue;
+        }
         /* A bad row (a duplicate id) is reported and skipped; the others are
          * still written, so one driver bug does not lose a whole burst. */
-        int r = write_row(db, &db->rows[i], rc < 0 ? NULL : err);
+        int r = write_row(db, w, rc < 0 ? NULL : err);
         if (r < 0 && rc == 0) rc = r;
-        if (r == THAW_EIO) break;
+        io = r == THAW_EIO;
+    }
+    if (nreq > 1) qsort(db->order, nreq, sizeof *db->order, cmp_req_key);
+    for (size_t k = 0; k < nreq && !io; k++) {
+        int r = write_row(db, &db->rows[db->order[k].index], rc < 0 ? NULL : err);
+        if (r < 0 && rc == 0) rc = r;
+        io = r == THAW_EIO;
     }
     drop_rows(db);
     if (rc == THAW_EIO) {
@@ -745,6 +868,12 @@ int res_add_load(struct res_db *db, int64_t run, const struct core_spec *spec,
                             "load %llu: outcome must be ok|failed|cancelled|in_flight|queued",
                             (unsigned long long)row->load_id);
     int rc;
+    if (streamed(db, run)) {
+        if ((rc = res_stream_load(db->stream, row, outcome_names[outcome])) < 0)
+            return thaw_err_set(err, rc, "out of memory");
+        if (db->level == RES_RECORD_SUMMARY)
+            return res_add_load(db->scratch, db->scratch_run, spec, row, err);
+    }
     struct row *w = next_row(db, run, ROW_LOAD, err, &rc);
     if (!w) return rc;
     w->u.load.r = *row;
@@ -776,6 +905,10 @@ int res_add_request(struct res_db *db, int64_t run, const struct core_spec *spec
         return thaw_err_set(err, THAW_EINVAL, "request %llu: model %d out of range",
                             (unsigned long long)row->request_id, row->model);
     int rc;
+    if (streamed(db, run)) {
+        rc = res_stream_request(db->stream, row);
+        return rc < 0 ? thaw_err_set(err, rc, "out of memory") : 0;
+    }
     struct row *w = next_row(db, run, ROW_REQUEST, err, &rc);
     if (!w) return rc;
     w->u.req.r = *row;
@@ -794,6 +927,9 @@ int res_add_instance_event(struct res_db *db, int64_t run, const struct core_spe
                             "instance %llu: model %d, gpu %d or state out of range",
                             (unsigned long long)instance, model, gpu);
     int rc;
+    if (streamed(db, run) && db->level == RES_RECORD_SUMMARY)
+        return res_add_instance_event(db->scratch, db->scratch_run, spec, instance, model, gpu,
+                                      state, t_ns, err);
     struct row *w = next_row(db, run, ROW_IEVENT, err, &rc);
     if (!w) return rc;
     w->u.iev.instance = instance;
@@ -814,6 +950,11 @@ int res_add_fault(struct res_db *db, int64_t run, const struct core_spec *spec, 
     if (node ? (target < 0 || target >= spec->node_count) : !gpu_ok(spec, target))
         return thaw_err_set(err, THAW_EINVAL, "fault target %d out of range", target);
     int rc;
+    /* At `summary` also into the scratch database: recovery is computed there. */
+    if (streamed(db, run) && db->level == RES_RECORD_SUMMARY &&
+        (rc = res_add_fault(db->scratch, db->scratch_run, spec, node, target, t_ns, recovered_ns,
+                            err)) < 0)
+        return rc;
     struct row *w = next_row(db, run, ROW_FAULT, err, &rc);
     if (!w) return rc;
     w->u.fault.node = node;
@@ -831,6 +972,8 @@ int res_add_autoscale_decision(struct res_db *db, int64_t run, const struct core
     if (!model_ok(spec, model))
         return thaw_err_set(err, THAW_EINVAL, "autoscale decision: model %d out of range", model);
     int rc;
+    if (streamed(db, run) && db->level == RES_RECORD_SUMMARY)
+        return res_add_autoscale_decision(db->scratch, db->scratch_run, spec, t_ns, model, d, err);
     struct row *w = next_row(db, run, ROW_SCALE, err, &rc);
     if (!w) return rc;
     copy_name(w->u.scale.model, spec->models[model].name);
@@ -847,6 +990,7 @@ int res_add_core_event(struct res_db *db, int64_t run, uint64_t seq, const struc
         return thaw_err_set(err, THAW_EINVAL, "core event %llu: unknown kind %d",
                             (unsigned long long)seq, (int)ev->kind);
     int rc;
+    if (streamed(db, run)) return 0; /* core events are kept at `all` only */
     struct row *w = next_row(db, run, ROW_CORE_EVENT, err, &rc);
     if (!w) return rc;
     w->u.cev.seq = seq;
@@ -868,6 +1012,107 @@ int res_set_metric(struct res_db *db, int64_t run, const char *name, double valu
     sqlite3_bind_double(st, 3, value);
     int rc = step_done(db, st, err, "set metric");
     sqlite3_finalize(st);
+    return rc;
+}
+
+/* Copies run `from`'s rows of `sql_select` (run bound as ?1) from src into
+ * dst with `sql_insert`, the run column (first) rebound to `to`. */
+static int copy_rows(struct res_db *src, int64_t from, struct res_db *dst, int64_t to,
+                     const char *sql_select, const char *sql_insert, struct thaw_err *err)
+{
+    sqlite3_stmt *q = NULL, *ins = NULL;
+    int rc = 0;
+    if (sqlite3_prepare_v2(src->db, sql_select, -1, &q, NULL) != SQLITE_OK)
+        return db_error(src, err, "read metrics");
+    if (sqlite3_prepare_v2(dst->db, sql_insert, -1, &ins, NULL) != SQLITE_OK) {
+        sqlite3_finalize(q);
+        return db_error(dst, err, "copy metrics");
+    }
+    sqlite3_bind_int64(q, 1, from);
+    int s, cols = sqlite3_column_count(q);
+    while (rc == 0 && (s = sqlite3_step(q)) == SQLITE_ROW) {
+        sqlite3_bind_int64(ins, 1, to);
+        for (int i = 0; i < cols; i++)
+            sqlite3_bind_value(ins, i + 2, sqlite3_column_value(q, i));
+        rc = step_done(dst, ins, err, "copy metrics");
+    }
+    if (rc == 0 && s != SQLITE_DONE) rc = db_error(src, err, "read metrics");
+    sqlite3_finalize(q);
+    sqlite3_finalize(ins);
+    return rc;
+}
+
+/* res_run_finish's metrics for a run recorded below `all`, inside its
+ * transaction: computed with the stream where the loads rows are (the
+ * scratch database at `summary`), copied at `summary`, and the cold-start
+ * latencies kept in cold_starts (res_cold_starts reads them). */
+static int finish_streamed(struct res_db *db, int64_t run, int64_t duration_ns,
+                           struct thaw_err *err)
+{
+    struct res_db *at = db;
+    int64_t at_run = run;
+    int rc = 0;
+    if (db->level == RES_RECORD_SUMMARY) {
+        at = db->scratch;
+        at_run = db->scratch_run;
+        sqlite3_stmt *st = NULL;
+        if ((rc = res_flush(at, err)) < 0) return rc;
+        if (sqlite3_prepare_v2(at->db, "UPDATE runs SET duration_s = ? WHERE id = ?", -1, &st,
+                               NULL) != SQLITE_OK)
+            return db_error(at, err, "finish run");
+        sqlite3_bind_double(st, 1, ns_to_s(duration_ns));
+        sqlite3_bind_int64(st, 2, at_run);
+        rc = step_done(at, st, err, "finish run");
+        sqlite3_finalize(st);
+        if (rc < 0) return rc;
+    }
+    double end_s = 0;
+    if ((rc = res_metrics_compute_stream(at, at_run, db->stream, &end_s, err)) < 0 ||
+        (rc = res_anomalies_compute_stream(at, at_run, db->stream, err)) < 0)
+        return rc;
+    if (at != db &&
+        ((rc = copy_rows(at, at_run, db, run, "SELECT name, value FROM metrics WHERE run = ?1",
+                         "INSERT OR REPLACE INTO metrics (run, name, value) VALUES (?1, ?2, ?3)",
+                         err)) < 0 ||
+         (rc = copy_rows(at, at_run, db, run,
+                         "SELECT model, name, value FROM metrics_by_model WHERE run = ?1",
+                         "INSERT OR REPLACE INTO metrics_by_model (run, model, name, value) "
+                         "VALUES (?1, ?2, ?3, ?4)",
+                         err)) < 0 ||
+         (rc = exec_sql_bound(db, "DELETE FROM anomalies WHERE run = ?1", run, err)) < 0 ||
+         (rc = copy_rows(at, at_run, db, run,
+                         "SELECT seq, kind, model, t, detail FROM anomalies WHERE run = ?1 "
+                         "ORDER BY seq",
+                         "INSERT INTO anomalies (run, seq, kind, model, t, detail) "
+                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                         err)) < 0))
+        return rc;
+    if ((rc = exec_sql_bound(db, "DELETE FROM cold_starts WHERE run = ?1", run, err)) < 0)
+        return rc;
+    sqlite3_stmt *ins = NULL;
+    if (sqlite3_prepare_v2(db->db,
+                           "INSERT INTO cold_starts (run, model, latency_s) VALUES (?, ?, ?)", -1,
+                           &ins, NULL) != SQLITE_OK)
+        return db_error(db, err, "insert cold start");
+    int models = res_stream_model_count(db->stream);
+    for (int m = 0; m < models && rc == 0; m++) {
+        bool has;
+        const char *name = res_stream_model_name(db->stream, m, &has);
+        double *v = NULL;
+        size_t n = 0, unfinished = 0;
+        if ((rc = res_stream_cold_starts(db->stream, name, end_s, &v, &n, &unfinished)) < 0) {
+            rc = thaw_err_set(err, rc, "out of memory");
+            break;
+        }
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            sqlite3_bind_int64(ins, 1, run);
+            sqlite3_bind_text(ins, 2, name, -1, SQLITE_STATIC);
+            sqlite3_bind_double(ins, 3, v[i]);
+            rc = step_done(db, ins, err, "insert cold start");
+        }
+        free(v);
+    }
+    sqlite3_finalize(ins);
     return rc;
 }
 
@@ -899,9 +1144,12 @@ int res_run_finish(struct res_db *db, int64_t run, const char *status, int64_t d
         rc = thaw_err_set(err, THAW_ENOENT, "run %lld does not exist", (long long)run);
         goto fail;
     }
-    if ((rc = res_metrics_compute(db, run, err)) < 0 ||
-        (rc = res_anomalies_compute(db, run, err)) < 0)
+    if (streamed(db, run)) {
+        if ((rc = finish_streamed(db, run, duration_ns, err)) < 0) goto fail;
+    } else if ((rc = res_metrics_compute(db, run, err)) < 0 ||
+               (rc = res_anomalies_compute(db, run, err)) < 0) {
         goto fail;
+    }
     char finished[32];
     iso_now(finished, sizeof finished);
     if (sqlite3_prepare_v2(db->db, "UPDATE runs SET status = ?, finished_at = ? WHERE id = ?", -1,
@@ -916,10 +1164,12 @@ int res_run_finish(struct res_db *db, int64_t run, const char *status, int64_t d
     sqlite3_finalize(st);
     st = NULL;
     if ((rc = exec_sql(db, "COMMIT", err)) < 0) goto fail;
+    if (streamed(db, run)) level_end(db);
     return 0;
 fail:
     sqlite3_finalize(st);
     sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+    if (streamed(db, run)) level_end(db);
     return rc;
 }
 

@@ -29,6 +29,22 @@ void res_close(struct res_db *db);
  * tests that write rows by hand; other modules call the res_* readers. */
 void *res_handle(struct res_db *db);
 
+/* Recording levels (--record): what rows a run writes. Every level writes
+ * the runs, gpus, metrics, metrics_by_model, anomalies and faults rows;
+ * `loads` adds loads, instance_events and autoscale_decisions; `all` adds
+ * requests, core_events and core_actions (what replay needs). Below `all`
+ * the request-side metrics are computed while the run runs (stream.c: the
+ * same definitions; quantiles exact up to 8192 values per set, within 2^-10
+ * relative beyond) and the cold-start latencies are kept in cold_starts. */
+enum res_record { RES_RECORD_ALL = 0, RES_RECORD_LOADS, RES_RECORD_SUMMARY };
+/* "summary" | "loads" | "all" -> *out; THAW_EINVAL otherwise. */
+int res_record_parse(const char *text, enum res_record *out);
+const char *res_record_name(enum res_record level);
+/* The level of every run res_run_begin starts on this connection from now
+ * on (a new connection records `all`), and its getter. */
+void res_set_record(struct res_db *db, enum res_record level);
+enum res_record res_record_level(const struct res_db *db);
+
 struct res_run_info {
     const char *mode;      /* "sim" | "exec" */
     const char *backend;   /* "" for sim; "cuda" | "host" */

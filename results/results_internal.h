@@ -32,4 +32,45 @@ int res_runextra_insert(sqlite3 *db, int64_t run, const struct core_spec *spec,
 /* Splits "k=v;k=v" into run_params rows of run (INSERT OR REPLACE). */
 int res_runextra_params(sqlite3 *db, int64_t run, const char *params, struct thaw_err *err);
 
+/* ---- stream.c: request-side metrics while the run runs ------------------ */
+
+/* Values a latency set keeps exactly; beyond, a histogram (stream.c). */
+#define RES_STREAM_EXACT 8192
+
+struct res_stream;
+
+int res_stream_new(const struct core_spec *spec, struct res_stream **out);
+void res_stream_free(struct res_stream *s);
+/* A request row / a load row with its outcome, in recording order. */
+int res_stream_request(struct res_stream *s, const struct res_request_row *row);
+int res_stream_load(struct res_stream *s, const struct res_load_row *row, const char *outcome);
+/* max(arrived, finished) over the request rows, or max(finished) alone; 0 without. */
+double res_stream_last_s(const struct res_stream *s, bool finished_only);
+/* The cold-start latencies of the run (model NULL) or of one model, sorted
+ * (metrics.c's cold_start_values); *out is the caller's to free. */
+int res_stream_cold_starts(struct res_stream *s, const char *model, double end_s, double **out,
+                           size_t *n, size_t *unfinished);
+/* metrics.c's requests(): sets 0 all, 1 cold, 2 warm. exact[i] false: the
+ * quantiles are within 2^-10 relative of the exact ones. */
+struct res_stream_requests {
+    bool have[3], exact[3];
+    double p50[3], p99[3];
+    uint64_t served, unserved, in_service, cold, never_served;
+};
+int res_stream_requests(struct res_stream *s, const char *model, struct res_stream_requests *out);
+int res_stream_model_count(const struct res_stream *s);
+const char *res_stream_model_name(const struct res_stream *s, int m, bool *has_requests);
+/* 1 (filling *first_arrived_s, *count) when model m had requests and none
+ * was ever dispatched; 0 otherwise. */
+int res_stream_never_served(const struct res_stream *s, int m, double *first_arrived_s,
+                            uint64_t *count);
+
+/* metrics.c with the requests side from a stream (recording levels without
+ * request rows); stream NULL: res_metrics_compute. */
+int res_metrics_compute_stream(struct res_db *db, int64_t run, struct res_stream *stream,
+                               double *end_s, struct thaw_err *err);
+/* anomalies.c likewise (never_served from the stream). */
+int res_anomalies_compute_stream(struct res_db *db, int64_t run, const struct res_stream *stream,
+                                 struct thaw_err *err);
+
 #endif

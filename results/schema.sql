@@ -284,3 +284,24 @@ SELECT run, phase, name, count(*) AS loads, avg(finished - started) AS mean_s,
        sum(finished - started) AS total_s, max(finished - started) AS max_s
 FROM load_phases
 GROUP BY run, phase, name;
+
+-- The cold-start latencies of a run recorded below `all` (--record summary
+-- or loads), which keeps no request rows to classify its loads from: the
+-- values of cold_start_* (metrics.c's definition, computed while the run
+-- ran), one row each, so plan's pooled percentiles and the cdf chart need
+-- no rows. A run recorded with every row has none here (res_cold_starts
+-- computes them from its rows).
+CREATE TABLE IF NOT EXISTS cold_starts (
+    run       INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    model     TEXT NOT NULL,
+    latency_s REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS cold_starts_run ON cold_starts (run);
+
+-- Per-model metrics (metrics_by_model) read one model's rows at a time:
+-- without these, each of 1,000 models scans every row of the run.
+CREATE INDEX IF NOT EXISTS loads_model ON loads (run, model);
+CREATE INDEX IF NOT EXISTS instance_events_model ON instance_events (run, model);
+CREATE INDEX IF NOT EXISTS requests_model ON requests (run, model);
+-- (loads (run, priority), for anomalies.c's priority_inversion, is made by
+-- res_open after an older loads table has gained its priority column.)

@@ -1,17 +1,78 @@
 #!/usr/bin/env bash
-# bench.sh THAW - what `make bench` runs: the simulator's, the trace
-# reader's and the loader's figures beside this host's own limits. Prints; asserts nothing (these
+# bench.sh THAW - what `make bench` runs: the simulator's, the recorder's,
+# the trace reader's and the loader's figures beside peers (SimPy 2, a bare C
+# heap loop and a plain SQLite insert built from bench/) and this host's own
+# limits. Prints; asserts nothing (these
 # machines are shared and noisy, so times are reported, never tested).
 set -euo pipefail
 thaw=${1:-build/cli/thaw}
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-say "simulator: scenarios/large.yaml (1,000 models, 256 GPUs, ~1M requests)"
-"$thaw" sim --bench scenarios/large.yaml
-say "simulator: tests/sim/mmc.yaml (M/M/4)"
-"$thaw" sim --bench tests/sim/mmc.yaml
-say "loader: 1 GiB from storage (cold page cache) and from /dev/shm, beside read() and memcpy"
+build=$(dirname "$(dirname "$thaw")")
 dir=$(mktemp -d "${TMPDIR:-/tmp}/thaw-bench-XXXXXX")
 trap 'rm -rf "$dir"' EXIT
+requests=${BENCH_REQUESTS:-200000}
+simpy_requests=${BENCH_SIMPY_REQUESTS:-50000}
+rss() { awk '/Maximum resident/ { printf "%.1f", $NF / 1024 }' "$1"; }
+
+# M/M/c at rho = 0.875 (arrivals 0.875 c/s, exponential 1 s service, c
+# instances READY from t = 0, 64 to a GPU), through the whole core with
+# summary recording (--no-record: metrics in memory), beside SimPy 2 and a
+# bare C heap loop (bench/mmc_bare.c) doing the same queueing.
+mmc_yaml() { # C FILE
+  awk -v c="$1" -v n="$requests" 'BEGIN {
+    g = int((c + 63) / 64); d = n / (0.875 * c)
+    printf "cluster:\n  nodes:\n    - {name: n, gpus: %d, vram: 80GiB, h2d: 25GB/s, storage_read: 2GB/s, cpu_cores: 32}\n", g
+    printf "models:\n  - name: m\n    weights: 1GiB\n    replicas: {min: %d, max: %d}\n    placement: [", c, c
+    for (i = 0; i < c; i++) printf "%sn/gpu%d", i ? ", " : "", int(i / 64)
+    printf "]\nworkload:\n  - model: m\n    arrivals: {poisson: %g/s}\n", 0.875 * c
+    printf "    service: {dist: exponential, mean: 1s}\n    concurrency: 1\n"
+    printf "policy: {queue: fifo, balancer: least_outstanding, eviction: none}\n"
+    printf "run: {duration: %.3fs, seed: 7}\n", d }' >"$2"
+}
+say "M/M/c, rho 0.875, ~$requests requests: thaw (summary) beside SimPy 2 and a bare C loop"
+have_simpy=0
+/usr/bin/python3 -c 'import SimPy.Simulation' 2>/dev/null && have_simpy=1
+printf '%6s %12s %10s %9s %12s %10s %12s %10s %9s %9s\n' c "thaw req/s" "ns/event" "RSS MiB" \
+  "SimPy req/s" "x SimPy" "bare req/s" "ns/event" "x bare" "RSS bare"
+base_ns=
+for c in 8 64 512 4096; do
+  mmc_yaml "$c" "$dir/mmc-$c.yaml"
+  /usr/bin/time -v "$thaw" sim "$dir/mmc-$c.yaml" --no-record >"$dir/out" 2>"$dir/time" ||
+    { cat "$dir/out" "$dir/time"; exit 1; }
+  read -r ev wall < <(awk '/not recorded/ { print $2 + 0, $(NF - 4) + 0 }' "$dir/out")
+  served=$(awk '/^requests_served/ { print $2 }' "$dir/out")
+  t_rss=$(rss "$dir/time")
+  /usr/bin/time -v "$build/bench/mmc_bare" "$c" 0.875 "$requests" 7 >"$dir/bare" 2>"$dir/btime"
+  b_rps=$(sed -n 's/.*req_per_s=\([0-9.]*\).*/\1/p' "$dir/bare")
+  b_ns=$(sed -n 's/.*ns_per_event=\([0-9.]*\).*/\1/p' "$dir/bare")
+  s_rps=nan
+  if [ "$have_simpy" = 1 ]; then
+    s_rps=$(/usr/bin/python3 bench/mmc_simpy.py "$c" 0.875 "$simpy_requests" 7 |
+      sed -n 's/.*req_per_s=\([0-9.]*\).*/\1/p')
+  fi
+  awk -v c="$c" -v ev="$ev" -v w="$wall" -v n="$served" -v r="$t_rss" -v s="$s_rps" -v b="$b_rps" \
+    -v bn="$b_ns" -v br="$(rss "$dir/btime")" 'BEGIN { t = n / w; ns = w * 1e9 / ev
+    printf "%6d %12.0f %10.1f %9s %12s %9.1fx %12.0f %10.1f %8.2fx %9s\n", c, t, ns, r,
+      s == "nan" ? "-" : sprintf("%.0f", s), s == "nan" ? 0 : t / s, b, bn, b / t, br }'
+  ns=$(awk -v ev="$ev" -v w="$wall" 'BEGIN { printf "%.1f", w * 1e9 / ev }')
+  [ -n "$base_ns" ] || base_ns=$ns
+  echo "$c $ns" >>"$dir/per-event"
+done
+[ "$have_simpy" = 1 ] || echo "(SimPy 2 not found: apt-get install python3-simpy)"
+awk -v b="$base_ns" '{ printf "per-event cost at c=%d: %s ns (%.2fx c=8)\n", $1, $2, $2 / b }' \
+  "$dir/per-event"
+
+say "full recorder (--record all): rows/s beside a plain SQLite bulk insert of the same rows"
+"$thaw" sim "$dir/mmc-8.yaml" --record all --db "$dir/rows.db" >"$dir/out" 2>&1 ||
+  { cat "$dir/out"; exit 1; }
+awk '/rows,/ { for (i = 1; i <= NF; i++) { if ($i == "rows,") r = $(i - 1); if ($i == "wall") w = $(i - 2) }
+  printf "thaw sim M/M/8 --record all: %d rows in %.3f s wall (sim included): %.0f rows/s\n", r, w, r / w }' \
+  "$dir/out"
+"$build/bench/rows_bare" "$dir/rows.db" 1 "$dir/plain.db"
+
+say "simulator: scenarios/large.yaml (1,000 models, 256 GPUs, ~1M requests, 1 h) at each recording level"
+"$thaw" sim --bench scenarios/large.yaml
+say "loader: 1 GiB from storage (cold page cache) and from /dev/shm, beside read() and memcpy"
 "$thaw" weights bench --size 1GiB --dir "$dir"
 say "traces: reading 1M lines (azure-llm CSV, Mooncake JSONL) with thaw trace stats, streamed"
 awk 'BEGIN { print "TIMESTAMP,ContextTokens,GeneratedTokens";

@@ -1,5 +1,6 @@
 /* heap.c - the event heap behind heap.h: an array-backed binary min-heap
- * of pointers whose index is kept inside each event (the intrusive part), so
+ * of (t_ns, seq, pointer) entries, the key inline so a sift touches only the
+ * array, whose index is kept inside each event (the intrusive part), so
  * cancel and reschedule are O(log n) without a search. Order is (t_ns, seq);
  * seq is unique, so the order is total and runs are reproducible. */
 #include "heap.h"
@@ -29,47 +30,47 @@ void shell_heap_init(struct shell_heap *e)
 void shell_heap_free(struct shell_heap *e)
 {
     for (size_t i = 0; i < e->count; i++)
-        e->heap[i]->heap_idx = SHELL_EV_IDLE;
+        e->heap[i].ev->heap_idx = SHELL_EV_IDLE;
     free(e->heap);
     shell_heap_init(e);
 }
 
-static bool less(const struct shell_ev *a, const struct shell_ev *b)
+static bool less(const struct shell_heap_slot *a, const struct shell_heap_slot *b)
 {
     if (a->t_ns != b->t_ns) return a->t_ns < b->t_ns;
     return a->seq < b->seq;
 }
 
-static void place(struct shell_heap *e, size_t i, struct shell_ev *ev)
+static void place(struct shell_heap *e, size_t i, struct shell_heap_slot s)
 {
-    e->heap[i] = ev;
-    ev->heap_idx = i;
+    e->heap[i] = s;
+    s.ev->heap_idx = i;
 }
 
 static void sift_up(struct shell_heap *e, size_t i)
 {
-    struct shell_ev *ev = e->heap[i];
+    struct shell_heap_slot s = e->heap[i];
     while (i > 0) {
         size_t parent = (i - 1) / 2;
-        if (!less(ev, e->heap[parent])) break;
+        if (!less(&s, &e->heap[parent])) break;
         place(e, i, e->heap[parent]);
         i = parent;
     }
-    place(e, i, ev);
+    place(e, i, s);
 }
 
 static void sift_down(struct shell_heap *e, size_t i)
 {
-    struct shell_ev *ev = e->heap[i];
+    struct shell_heap_slot s = e->heap[i];
     for (;;) {
         size_t child = 2 * i + 1;
         if (child >= e->count) break;
-        if (child + 1 < e->count && less(e->heap[child + 1], e->heap[child])) child++;
-        if (!less(e->heap[child], ev)) break;
+        if (child + 1 < e->count && less(&e->heap[child + 1], &e->heap[child])) child++;
+        if (!less(&e->heap[child], &s)) break;
         place(e, i, e->heap[child]);
         i = child;
     }
-    place(e, i, ev);
+    place(e, i, s);
 }
 
 int shell_heap_schedule(struct shell_heap *e, struct shell_ev *ev, int64_t t_ns)
@@ -77,14 +78,14 @@ int shell_heap_schedule(struct shell_heap *e, struct shell_ev *ev, int64_t t_ns)
     if (shell_ev_pending(ev) || t_ns < e->now_ns) return THAW_EINVAL;
     if (e->count == e->capacity) {
         size_t cap = e->capacity ? e->capacity * 2 : 64;
-        struct shell_ev **grown = realloc(e->heap, cap * sizeof *grown);
+        struct shell_heap_slot *grown = realloc(e->heap, cap * sizeof *grown);
         if (!grown) return THAW_ENOMEM;
         e->heap = grown;
         e->capacity = cap;
     }
     ev->t_ns = t_ns;
     ev->seq = e->next_seq++;
-    place(e, e->count++, ev);
+    place(e, e->count++, (struct shell_heap_slot){t_ns, ev->seq, ev});
     sift_up(e, ev->heap_idx);
     return 0;
 }
@@ -93,13 +94,13 @@ void shell_heap_cancel(struct shell_heap *e, struct shell_ev *ev)
 {
     if (!shell_ev_pending(ev)) return;
     size_t i = ev->heap_idx;
-    assert(i < e->count && e->heap[i] == ev);
+    assert(i < e->count && e->heap[i].ev == ev);
     ev->heap_idx = SHELL_EV_IDLE;
-    struct shell_ev *last = e->heap[--e->count];
-    if (last == ev) return;
+    struct shell_heap_slot last = e->heap[--e->count];
+    if (last.ev == ev) return;
     place(e, i, last);
     /* The moved element may belong above or below its new place. */
-    if (i > 0 && less(last, e->heap[(i - 1) / 2]))
+    if (i > 0 && less(&last, &e->heap[(i - 1) / 2]))
         sift_up(e, i);
     else
         sift_down(e, i);
@@ -114,13 +115,13 @@ int shell_heap_reschedule(struct shell_heap *e, struct shell_ev *ev, int64_t t_n
 
 struct shell_ev *shell_heap_peek(const struct shell_heap *e)
 {
-    return e->count ? e->heap[0] : NULL;
+    return e->count ? e->heap[0].ev : NULL;
 }
 
 struct shell_ev *shell_heap_pop(struct shell_heap *e)
 {
     if (!e->count) return NULL;
-    struct shell_ev *top = e->heap[0];
+    struct shell_ev *top = e->heap[0].ev;
     shell_heap_cancel(e, top);
     assert(top->t_ns >= e->now_ns);
     e->now_ns = top->t_ns;

@@ -2,7 +2,8 @@
  * an intrusive binary min-heap of pending events ordered by (time, sequence
  * number), so two events due at the same instant fire in the order they were
  * scheduled, on every run (libuv's timer order). The event lives inside its
- * owner (a load, a flow, a request); the heap only holds pointers to it. */
+ * owner (a load, a flow, a request); the heap holds pointers to it beside a
+ * copy of its (time, seq) key. */
 #ifndef THAW_SHELL_HEAP_H
 #define THAW_SHELL_HEAP_H
 
@@ -25,8 +26,16 @@ struct shell_ev {
     int kind;
 };
 
+/* A heap entry: the event's key inline, so sifting compares without
+ * following the pointer (the event keeps its own copy of t_ns and seq). */
+struct shell_heap_slot {
+    int64_t t_ns;
+    uint64_t seq;
+    struct shell_ev *ev;
+};
+
 struct shell_heap {
-    struct shell_ev **heap;
+    struct shell_heap_slot *heap;
     size_t count, capacity;
     uint64_t next_seq;
     int64_t now_ns;     /* time of the last event popped; never decreases */

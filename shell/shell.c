@@ -762,7 +762,9 @@ int shell_begin_run(struct shell *sh, struct thaw_err *err)
     info.seed = sh->spec.seed;
     int rc = res_run_begin(sh->db, &sh->spec, &info, &sh->run_id, err);
     if (rc < 0) return rc;
-    if (sh->opts.log_actions) rc = res_action_log_open(sh->db, sh->run_id, &sh->alog, err);
+    /* core_actions, like core_events, only where every row is kept. */
+    if (sh->opts.log_actions && res_record_level(sh->db) == RES_RECORD_ALL)
+        rc = res_action_log_open(sh->db, sh->run_id, &sh->alog, err);
     return rc;
 }
 

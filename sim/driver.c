@@ -499,7 +499,9 @@ int sim_run(const struct core_spec *spec, const struct sim_opts *opts, struct si
     s.spec = spec; /* the caller's: outlives the shell (its copy differs only in the seed) */
     rc = build_resources(&s);
     if (rc == 0) rc = shell_begin_run(s.sh, err);
-    if (rc == 0 && opts->db && shell_run_id(s.sh) > 0)
+    /* load_phases are per-load rows: written at --record loads and all */
+    if (rc == 0 && opts->db && shell_run_id(s.sh) > 0 &&
+        res_record_level(opts->db) != RES_RECORD_SUMMARY)
         rc = res_phases_new(opts->db, shell_run_id(s.sh), &s.phases, err);
     if (rc < 0) {
         sim_free(&s);

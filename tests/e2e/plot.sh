@@ -31,8 +31,10 @@ is_png() {
 cd "$tmp" || fail "cd"
 "$THAW" sim "$sc" --db t.db --quiet > /dev/null || fail "sim fifo"
 "$THAW" sim "$sc" --db t.db --policy queue=priority --quiet > /dev/null || fail "sim priority"
+# --record loads: the default timeline below is the latest run's, and a
+# sweep records summary (no loads rows) by default.
 "$THAW" sweep "$src/scenarios/scaling.yaml" --set 'models[0].count=1,2,4' --policy queue=fifo \
-    --policy queue=sjf --seeds 1-2 --db t.db --quiet > sweep.out || fail "sweep"
+    --policy queue=sjf --seeds 1-2 --db t.db --quiet --record loads > sweep.out || fail "sweep"
 sweep=$(sed -n 's/^sweep //p' sweep.out)
 
 # Default paths: results/plots/KIND-RUN.png under the current folder.

@@ -22,7 +22,7 @@ db=$tmp/t.db
 out=$("$THAW" report --db "$db" 1 --html "$tmp/r1.html") || fail "report --html"
 [ "$out" = "$tmp/r1.html" ] || fail "printed '$out', not the path"
 [ ! -e "$tmp/r1.html.tmp" ] || fail "the temporary file was left behind"
-"$THAW" sweep scenarios/chained-cold-start.yaml --db "$db" --sweep-id sw --jobs 2 --quiet \
+"$THAW" sweep scenarios/chained-cold-start.yaml --db "$db" --sweep-id sw --jobs 2 --quiet --record loads \
     --seeds 1-2 --set policy.queue=fifo,priority > /dev/null 2>&1 || fail "sweep"
 "$THAW" report --db "$db" sweep=sw --html "$tmp/sw.html" > /dev/null || fail "report sweep=sw"
 "$THAW" report --db "$db" 1 --html "$tmp/x.html" --format csv > /dev/null 2>&1 \
@@ -79,7 +79,8 @@ PY
 check "$tmp/r1.html" 4 1
 grep -q 'class="timeline"' "$tmp/r1.html" || fail "no timeline figure"
 grep -q 'class="cluster"' "$tmp/r1.html" || fail "no cluster figure"
-# the sweep: 4 runs, cdf + sweep + 3 per run
+# the sweep (recorded with loads: a sweep records summary rows by default,
+# which have no timeline, vram or cluster to draw): 4 runs, cdf + sweep + 3 per run
 check "$tmp/sw.html" 14 4
 grep -q 'class="sweep"' "$tmp/sw.html" || fail "no sweep chart for sweep=sw"
 echo "ok"

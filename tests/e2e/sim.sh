@@ -2,8 +2,9 @@
 # sim.sh - `thaw sim` end to end: the chained cold start prints its loads
 # timeline (A 0 -> 30, B 30 -> 60, C 60 -> 90 on backup/gpu0), the summary and
 # the run id, and records a complete run; --seed, --policy and --set reach the
-# run; --quiet prints only the run id; --no-record writes nothing; --bench
-# prints both measurements; bad input exits 1, usage errors exit 2.
+# run; --quiet prints only the run id; --no-record writes nothing and prints
+# the metrics; --record summary writes no loads; --bench prints a line per
+# recording level; bad input exits 1, usage errors exit 2.
 set -u
 THAW=${THAW:?THAW must name the thaw binary}
 command -v sqlite3 >/dev/null || { echo "skipped: the sqlite3 command is not installed"; exit 77; }
@@ -57,11 +58,28 @@ grep -q identical "$tmp/out" || fail "replay of the long run is not identical"
   fail "--no-record exited $?"
 [ ! -e "$tmp/none.db" ] || fail "--no-record wrote a database"
 grep -q 'not recorded' "$tmp/out" || fail "--no-record output"
+# ... and still the metrics (computed in memory): cold_start_p50_s as --record all stores it.
+grep -q 'cold_start_p50_s' "$tmp/out" || fail "--no-record printed no metrics"
 
-# --bench: both lines, and no database left behind.
+# --record: summary keeps the metrics and no loads or requests rows; a bad level is a usage error.
+"$THAW" sim scenarios/chained-cold-start.yaml --db "$tmp/lv.db" --record summary --quiet \
+  >"$tmp/out" 2>&1 || fail "--record summary exited $?"
+lv=$(tail -1 "$tmp/out")
+[ "$(sqlite3 "$tmp/lv.db" "SELECT count(*) FROM loads WHERE run = $lv")" = 0 ] ||
+  fail "--record summary wrote loads rows"
+[ "$(sqlite3 "$tmp/lv.db" "SELECT count(*) FROM metrics WHERE run = $lv AND value IS NOT NULL \
+  AND name = 'cold_start_p50_s'")" = 1 ] || fail "--record summary wrote no cold_start_p50_s"
+"$THAW" sim scenarios/chained-cold-start.yaml --db "$tmp/lv.db" --record some >"$tmp/out" 2>&1
+code=$?
+[ "$code" = 2 ] && grep -q 'summary, loads or all' "$tmp/out" || fail "--record some: exit $code"
+
+# --bench: a line per recording level and one without a database, and no
+# database left behind.
 (cd "$tmp" && "$THAW" sim "$OLDPWD/scenarios/chained-cold-start.yaml" --bench) >"$tmp/out" 2>&1 ||
   fail "--bench exited $?"
-grep -q '^with recorder' "$tmp/out" && grep -q '^without recorder' "$tmp/out" || fail "--bench output"
+for line in 'record all' 'record loads' 'record summary' 'no database'; do
+  grep -q "^$line " "$tmp/out" || fail "--bench output: no '$line' line"
+done
 [ ! -e "$tmp/results" ] || fail "--bench wrote results/ without --db"
 
 # --opt=value is --opt value, for every option of every command (cli/main.c):
