@@ -182,6 +182,8 @@ enum core_event_kind {
      * CORE_ACT_WAKE_AT (keep-alive expiry, autoscaler period; aging needs
      * no timer, see the cold-start queue above). */
     CORE_EV_TICK,
+    /* The disk-cache fill of `model` on `node` finished (ok) or failed. */
+    CORE_EV_DISK_FILL_FINISHED,
 };
 
 struct core_event {
@@ -198,7 +200,11 @@ struct core_event {
 
 /* ---- actions: what to do (core -> driver) ------------------------------- */
 
-enum core_source { CORE_SRC_STORAGE = 0, CORE_SRC_SHM };
+/* Where a load (or a fill) reads the weights: the node's local storage,
+ * its shm cache, its disk cache, a READY peer instance on another GPU
+ * (action.peer_gpu / peer_instance), or the model's remote store
+ * (spec.stores[model.store - 1], through the node's network link). */
+enum core_source { CORE_SRC_STORAGE = 0, CORE_SRC_SHM, CORE_SRC_DISK, CORE_SRC_PEER, CORE_SRC_STORE };
 
 enum core_reason {
     CORE_REASON_DEMAND = 0, /* a request waits and no instance can take it */
@@ -259,6 +265,13 @@ enum core_action_kind {
     /* Informational: one autoscaler decision for `model` (the `scale`
      * fields say what it saw and did). Drivers record it; nothing to do. */
     CORE_ACT_AUTOSCALE,
+    /* Copy `model`'s weights (`bytes`) from `source` (its store or the
+     * node's local storage) into `node`'s disk cache, then feed
+     * CORE_EV_DISK_FILL_FINISHED(node, model). One per node at a time. */
+    CORE_ACT_START_DISK_FILL,
+    /* Drop `model` from `node`'s disk cache (no event back); a fill in
+     * flight is aborted and nothing is fed for it. */
+    CORE_ACT_DISK_DROP,
 };
 
 /* What the autoscaler saw and did for one model at one period (hot
@@ -291,6 +304,10 @@ struct core_action {
     int64_t wake_ns;
     bool cold;
     struct core_scale_decision scale; /* CORE_ACT_AUTOSCALE only */
+    /* START_LOAD with source CORE_SRC_PEER: the READY instance copied from
+     * and its GPU (flat index); it keeps serving meanwhile. */
+    int peer_gpu;
+    uint64_t peer_instance;
 };
 
 /* ---- life cycle ---------------------------------------------------------- */
@@ -337,6 +354,10 @@ struct core_stats {
     uint64_t loads_started;
     uint64_t evictions;
     uint64_t requests_waiting; /* now */
+    uint64_t disk_hits;        /* loads started from a disk cache */
+    uint64_t peer_loads;       /* loads started by copying from a peer */
+    uint64_t store_loads;      /* loads started from a remote store */
+    uint64_t peer_fallbacks;   /* peer copies cut by the peer's fault, requeued */
 };
 void core_sched_stats(const struct core_sched *s, struct core_stats *out);
 

@@ -182,6 +182,14 @@ bool core_ld_durations_service(struct core_ld *ld, struct fy_node *n, const char
                                const struct core_trace_spec *per_model, int count,
                                struct core_dist *out);
 
+/* scenario_ladder.c: a node's network, nvlink and disk_cache keys (each
+ * NULL when absent) into t; cluster.stores into spec->stores; a model's
+ * `store` name into *out (0 local, k > 0 stores[k - 1]; needs the stores). */
+void core_ld_node_ladder(struct core_ld *ld, struct fy_node *network, struct fy_node *nvlink,
+                         struct fy_node *disk, const char *path, struct core_node_spec *t);
+void core_ld_stores(struct core_ld *ld, struct fy_node *list);
+void core_ld_model_store(struct core_ld *ld, struct fy_node *v, const char *path, int *out);
+
 /* Applies the overrides to ld->fyd (scenario_override.c). */
 void core_ld_apply_overrides(struct core_ld *ld);
 

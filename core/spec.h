@@ -52,6 +52,29 @@ struct core_node_spec {
     int cpu_cores;
     struct core_dist init;   /* runtime init, before the weight copy, per load */
     struct core_dist warmup; /* warm-up, after the weight copy, per load */
+    /* The storage ladder (core/ladder.c, scenarios/README.md "Storage
+     * ladder"). network_bps: the node's NIC, shared by every flow that
+     * crosses it (store reads, peer copies to or from the node); 0 = none
+     * (a store is then read at the store's own rate). nvlink_bps: each
+     * GPU's NVLink port on this node (a same-node peer copy crosses the
+     * source's and the target's); 0 = no NVLink. disk_*: the node-local
+     * disk cache rung (0 bytes = none), admission named like policy.shm
+     * (off | preload | lru); disk_survives_restart: a node fault keeps
+     * its resident entries (a GPU fault never touches them). */
+    double network_bps;
+    double nvlink_bps;
+    uint64_t disk_bytes;
+    double disk_read_bps;
+    double disk_write_bps;
+    char disk_admission[CORE_NAME_MAX];
+    bool disk_survives_restart;
+};
+
+/* A remote store every node may read (NFS, S3, a model registry): read_bps
+ * is its total read bandwidth, shared max-min by every flow reading it. */
+struct core_store_spec {
+    char name[CORE_NAME_MAX];
+    double read_bps;
 };
 
 enum core_standby { CORE_STANDBY_COLD = 0, CORE_STANDBY_WARM, CORE_STANDBY_HOT };
@@ -96,6 +119,9 @@ struct core_model_spec {
     struct core_phase_spec *phases;
     int initial_gpu_count; /* instances already READY at t=0 ("placement: [..]") */
     int *initial_gpus;     /* flat GPU indices */
+    /* Where the weights come from: 0 = each node's local storage (as
+     * before stores existed), k > 0 = spec->stores[k - 1]. */
+    int store;
 };
 
 enum core_arrival_kind {
@@ -277,6 +303,9 @@ struct core_policy_spec {
     int64_t autoscale_period_ns;
     int max_loads_per_node; /* concurrent loads; 0 = unlimited, 1 = serial */
     int max_loads_per_gpu;
+    /* policy.peer: on: a load may copy from a READY instance of its model
+     * on another GPU when that path is faster than the best rung. */
+    bool peer;
 };
 
 struct core_spec {
@@ -295,6 +324,8 @@ struct core_spec {
     struct core_policy_spec policy;
     int64_t duration_ns; /* run length; 0 = until no event is left */
     uint64_t seed;
+    int store_count; /* cluster.stores */
+    struct core_store_spec *stores;
 };
 
 /* One diagnostic of a scenario file. */

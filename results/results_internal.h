@@ -32,4 +32,8 @@ int res_runextra_insert(sqlite3 *db, int64_t run, const struct core_spec *spec,
 /* Splits "k=v;k=v" into run_params rows of run (INSERT OR REPLACE). */
 int res_runextra_params(sqlite3 *db, int64_t run, const char *params, struct thaw_err *err);
 
+/* ladder.c: rebuilds a loads table whose source CHECK predates the
+ * storage ladder's sources (rows and columns kept); nothing when current. */
+int res_ladder_migrate(sqlite3 *db, struct thaw_err *err);
+
 #endif
