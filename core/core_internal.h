@@ -377,6 +377,11 @@ void core_disk_preload(struct core_sched *s, int node);
 void core_disk_start_fills(struct core_sched *s);
 void core_disk_fill_done(struct core_sched *s, int node, int model, bool ok);
 void core_disk_node_failed(struct core_sched *s, int node);
+/* The ladder's invariants (core_sched_check): disk use matches its entries
+ * and fits, one disk fill per node, a failed node keeps only resident
+ * entries of a disk that survives, every peer copy's load is LOADING and
+ * its peer counts it. 0 or THAW_EINVARIANT. */
+int core_ladder_check(const struct core_sched *s, struct thaw_err *err);
 /* Lone path bandwidth of a copy of the model onto gpu from a rung
  * (CORE_SRC_STORAGE, SHM, DISK, STORE); 0 when the path lacks a link. */
 double core_ladder_bps(const struct core_spec *sp, int model, int gpu, enum core_source src);

@@ -9,6 +9,7 @@
  * admission order) but survives a node fault when configured so. */
 #include "core_internal.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -276,4 +277,46 @@ void core_ladder_on_load(struct core_sched *s, size_t inst, const struct core_jo
     case CORE_SRC_SHM:
         break;
     }
+}
+
+int core_ladder_check(const struct core_sched *s, struct thaw_err *err)
+{
+    const struct core_spec *sp = s->spec;
+    for (int node = 0; node < sp->node_count; node++) {
+        const struct core_node_state *n = &s->nodes[node];
+        if (!n->disk) continue;
+        uint64_t used = 0;
+        int filling = 0;
+        for (int m = 0; m < sp->model_count; m++) {
+            enum core_shm_state st = n->disk[m].state;
+            if (st != CORE_SHM_NONE) used += entry_bytes(s, m);
+            filling += st == CORE_SHM_FILLING;
+            if (n->failed && st != CORE_SHM_NONE &&
+                (st != CORE_SHM_RESIDENT || !sp->nodes[node].disk_survives_restart))
+                return thaw_err_set(err, THAW_EINVARIANT,
+                                    "failed node %d keeps disk entry %d in state %d", node, m,
+                                    (int)st);
+        }
+        if (used != n->disk_used_bytes || used > sp->nodes[node].disk_bytes)
+            return thaw_err_set(err, THAW_EINVARIANT,
+                                "node %d disk: %" PRIu64 " used, counter %" PRIu64
+                                ", capacity %" PRIu64,
+                                node, used, n->disk_used_bytes, sp->nodes[node].disk_bytes);
+        if (filling > 1)
+            return thaw_err_set(err, THAW_EINVARIANT, "node %d runs %d disk fills at once", node,
+                                filling);
+    }
+    for (size_t i = 0; sp->policy.peer && i < s->inst_count; i++) {
+        int copies = 0;
+        for (size_t c = 0; c < s->peer_copy_count; c++)
+            copies += s->peer_copies[c].peer == i;
+        if (copies != s->insts[i].peer_copies)
+            return thaw_err_set(err, THAW_EINVARIANT, "instance %zu: %d peer copies counted, %d held",
+                                i + 1, s->insts[i].peer_copies, copies);
+    }
+    for (size_t c = 0; c < s->peer_copy_count; c++)
+        if (s->insts[s->peer_copies[c].inst].state != CORE_INST_LOADING)
+            return thaw_err_set(err, THAW_EINVARIANT, "peer copy of load %" PRIu64 " not loading",
+                                s->peer_copies[c].load);
+    return 0;
 }
