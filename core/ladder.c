@@ -311,8 +311,9 @@ int core_ladder_check(const struct core_sched *s, struct thaw_err *err)
         for (size_t c = 0; c < s->peer_copy_count; c++)
             copies += s->peer_copies[c].peer == i;
         if (copies != s->insts[i].peer_copies)
-            return thaw_err_set(err, THAW_EINVARIANT, "instance %zu: %d peer copies counted, %d held",
-                                i + 1, s->insts[i].peer_copies, copies);
+            return thaw_err_set(err, THAW_EINVARIANT,
+                                "instance %zu: %d peer copies counted, %d held", i + 1,
+                                s->insts[i].peer_copies, copies);
     }
     for (size_t c = 0; c < s->peer_copy_count; c++)
         if (s->insts[s->peer_copies[c].inst].state != CORE_INST_LOADING)

@@ -77,9 +77,8 @@ static void disk_survives_a_node_restart_if_configured(void **state)
     for (int survives = 0; survives < 2; survives++) {
         struct fx *f = ladder(survives);
         fx_start(f);
-        fx_feed(f,
-                (struct core_event){
-                    .kind = CORE_EV_DISK_FILL_FINISHED, .t_ns = SEC(2), .model = 0, .ok = true});
+        fx_feed(f, (struct core_event){
+                       .kind = CORE_EV_DISK_FILL_FINISHED, .t_ns = SEC(2), .model = 0, .ok = true});
         fx_loaded(f, SEC(2), 1, true);
         /* the node fails: its disk keeps m only when it survives restarts */
         fx_event(f, CORE_EV_NODE_FAILED, SEC(10), 0, -1);
