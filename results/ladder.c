@@ -86,6 +86,7 @@ struct res_ladder_rec {
     int name_count;
     struct bw_row *bw;
     size_t bw_count, bw_cap;
+    size_t *last; /* per resource id: its latest row + 1 (0: none) */
     struct res_copy_row *copies;
     size_t copy_count, copy_cap;
 };
@@ -106,6 +107,7 @@ void res_ladder_rec_free(struct res_ladder_rec *r)
     for (int i = 0; i < r->name_count; i++)
         free(r->names[i]);
     free(r->names);
+    free(r->last);
     free(r->bw);
     free(r->copies);
     free(r);
@@ -118,9 +120,14 @@ int res_ladder_rec_resource(struct res_ladder_rec *r, int id, const char *kind, 
     if (id >= r->name_count) {
         char **grown = realloc(r->names, (size_t)(id + 1) * sizeof *grown);
         if (!grown) return thaw_err_set(err, THAW_ENOMEM, "out of memory");
-        for (int i = r->name_count; i <= id; i++)
-            grown[i] = NULL;
         r->names = grown;
+        size_t *last = realloc(r->last, (size_t)(id + 1) * sizeof *last);
+        if (!last) return thaw_err_set(err, THAW_ENOMEM, "out of memory");
+        r->last = last;
+        for (int i = r->name_count; i <= id; i++) {
+            grown[i] = NULL;
+            last[i] = 0;
+        }
         r->name_count = id + 1;
     }
     size_t len = strlen(kind) + strlen(name) + 2;
@@ -141,6 +148,13 @@ int res_ladder_rec_rate(struct res_ladder_rec *r, int64_t t_ns, int id, double u
                         double capacity_bps, struct thaw_err *err)
 {
     if (!res_ladder_rec_named(r, id)) return 0;
+    /* several changes at one instant (flows starting or ending together)
+     * leave one row: the rate the instant settled on */
+    size_t prev = r->last[id];
+    if (prev && r->bw[prev - 1].t_ns == t_ns) {
+        r->bw[prev - 1].used = used_bps;
+        return 0;
+    }
     if (r->bw_count == r->bw_cap) {
         size_t cap = r->bw_cap ? r->bw_cap * 2 : 256;
         struct bw_row *grown = realloc(r->bw, cap * sizeof *grown);
@@ -149,6 +163,7 @@ int res_ladder_rec_rate(struct res_ladder_rec *r, int64_t t_ns, int id, double u
         r->bw_cap = cap;
     }
     r->bw[r->bw_count++] = (struct bw_row){t_ns, id, used_bps, capacity_bps};
+    r->last[id] = r->bw_count;
     return 0;
 }
 
@@ -215,7 +230,11 @@ int res_ladder_rec_flush(struct res_ladder_rec *r, struct thaw_err *err)
     sqlite3_finalize(bw);
     sqlite3_finalize(cp);
     if (own) sqlite3_exec(db, rc == 0 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
-    if (rc == 0) r->bw_count = r->copy_count = 0;
+    if (rc == 0) {
+        r->bw_count = r->copy_count = 0;
+        for (int i = 0; i < r->name_count; i++)
+            r->last[i] = 0;
+    }
     return rc;
 }
 
