@@ -12,7 +12,7 @@
 
 static const char report_usage[] =
     "usage: thaw report [--db PATH] [--format table|csv|json] [--by-model] [--autoscaler]\n"
-    "                   [RUN...]\n"
+    "                   [--ladder] [RUN...]\n"
     "       thaw report --explain\n"
     "       thaw report [--db PATH] [--format F] --select SELECTOR [--metric M]...\n"
     "\n"
@@ -34,6 +34,9 @@ static const char report_usage[] =
     "  --by-model  also each run's metrics per model (which model suffered)\n"
     "  --autoscaler  also each run's autoscaler decisions (why it scaled:\n"
     "              waiting, supply, excess, wanted, asked, dropped, evicted)\n"
+    "  --ladder    also each run's storage ladder: loads, hit rate and bytes per\n"
+    "              source (shm, disk, peer, store, storage) and the time loads\n"
+    "              waited on the shared store (copy time beyond the lone copy)\n"
     "  --explain   print the definitions of the metrics and anomalies\n"
     "  --metric M  the table's columns (repeatable, or M1,M2; default\n"
     "              cold_start_mean_s, cold_start_p99_s, makespan_s,\n"
@@ -185,7 +188,7 @@ static int report_models_and_anomalies(struct res_db *db, const int64_t *runs, i
 
 static int report_run(int argc, char **argv)
 {
-    bool by_model = false, autoscaler = false;
+    bool by_model = false, autoscaler = false, ladder = false;
     const char *db_path = CLI_DEFAULT_DB;
     const char *selector = NULL;
     enum cli_format fmt = CLI_FMT_TABLE;
@@ -223,6 +226,8 @@ static int report_run(int argc, char **argv)
             by_model = true;
         } else if (!strcmp(opt, "--autoscaler")) {
             autoscaler = true;
+        } else if (!strcmp(opt, "--ladder")) {
+            ladder = true;
         } else if (!strcmp(opt, "--explain")) {
             fputs(res_metrics_explain(), stdout);
             free(sel);
@@ -300,6 +305,13 @@ static int report_run(int argc, char **argv)
         goto out;
     }
     rc = report_models_and_anomalies(db, runs, n, by_model, autoscaler);
+    for (int i = 0; ladder && rc == CLI_EXIT_OK && i < n; i++) {
+        printf("\n");
+        if (res_ladder_print(db, runs[i], stdout, &err) < 0) {
+            fprintf(stderr, "thaw report: %s\n", err.msg);
+            rc = CLI_EXIT_FAIL;
+        }
+    }
 out:
     if (db) note_orphans(db);
     res_close(db);

@@ -53,9 +53,10 @@ int cli_plot_bandwidth(struct res_db *db, const struct res_run_meta *m, const ch
     FILE *f = cli_plot_open_data(job, "bandwidth.dat", err);
     if (!f) return err->code;
     fprintf(f, "# one block per resource, in the order of the names list\n# t_s used_GBps\n");
-    struct bw_data d = {.f = f, .rows = &job->rows[0], .tmax = m->duration_s > 0 ? m->duration_s : 0};
-    int rc = res_bandwidth_series(db, m->id, pipes ? pipes : PLOT_BW_DEFAULT_PIPES, bw_row, &d,
-                                  err);
+    struct bw_data d = {
+        .f = f, .rows = &job->rows[0], .tmax = m->duration_s > 0 ? m->duration_s : 0};
+    int rc =
+        res_bandwidth_series(db, m->id, pipes ? pipes : PLOT_BW_DEFAULT_PIPES, bw_row, &d, err);
     if (rc == THAW_ENOMEM) rc = thaw_err_set(err, THAW_ENOMEM, "plot: out of memory");
     double tmax = d.tmax;
     if (rc == 0 && d.names.n > 0) {

@@ -68,6 +68,7 @@ struct core_inst {
     int outstanding;
     uint64_t *reqs; /* `concurrency` slots; the first `outstanding` are in use */
     int peer_copies; /* loads copying from it now (peer.c): not idle, never evicted */
+    enum core_source source; /* where its load read (ladder.c) */
 };
 
 struct core_job {
@@ -358,13 +359,17 @@ struct core_pick {
 };
 int core_ladder_init(struct core_sched *s); /* at core_sched_new: 0 or THAW_ENOMEM */
 void core_ladder_free(struct core_sched *s);
-/* The source of a load of model onto gpu: shm when resident on the node (as
- * before the ladder), else the faster of the disk cache (resident) and the
- * model's store / local storage (ties to disk); then a peer when
- * policy.peer is on and its lone path is strictly faster (peer.c). */
+/* The source of a load of model onto gpu: the highest rung of the ladder
+ * that holds the weights (shm when resident on the node, as before the
+ * ladder; else the node's disk cache when resident; else the model's
+ * store or local storage); then a peer instead when policy.peer is on and
+ * its path is strictly faster (peer.c). Shared pipes count at their
+ * expected share now: a store's, a disk's or a peer's bandwidth divided
+ * among the loads already reading it plus this one. */
 void core_ladder_pick(const struct core_sched *s, int model, int gpu, struct core_pick *out);
-/* After START_LOAD from pk: counters, lru touch and admission per rung,
- * the peer copy's bookkeeping. */
+/* After START_LOAD from pk: counters, lru touch, the peer copy's
+ * bookkeeping, and lru admission to the disk rung of a load that read no
+ * rung of its node (store, local storage or a peer). */
 void core_ladder_on_load(struct core_sched *s, size_t inst, const struct core_job *job,
                          const struct core_pick *pk);
 /* Where an shm fill of model on node reads: the disk cache when resident,

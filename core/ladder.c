@@ -58,6 +58,20 @@ bool core_disk_resident(const struct core_sched *s, int node, int model)
     return !n->failed && n->disk && n->disk[model].state == CORE_SHM_RESIDENT;
 }
 
+/* Loads in flight reading store st (1-based), or node's disk cache (st 0):
+ * the core started them. */
+static int readers(const struct core_sched *s, enum core_source src, int st, int node)
+{
+    int n = 0;
+    for (size_t i = 0; i < s->live_count; i++) {
+        const struct core_inst *in = &s->insts[s->live[i]];
+        if (in->state != CORE_INST_LOADING || in->source != src) continue;
+        n += src == CORE_SRC_STORE ? s->spec->models[in->model].store == st
+                                   : s->spec->gpus[in->gpu].node == node;
+    }
+    return n;
+}
+
 void core_ladder_pick(const struct core_sched *s, int model, int gpu, struct core_pick *out)
 {
     const struct core_spec *sp = s->spec;
@@ -69,12 +83,18 @@ void core_ladder_pick(const struct core_sched *s, int model, int gpu, struct cor
     } else {
         out->source = core_ladder_base(s, model);
         out->bps = core_ladder_bps(sp, model, gpu, out->source);
+        /* a store is shared by every node: its share now, not its whole */
+        if (out->source == CORE_SRC_STORE) {
+            int st = sp->models[model].store;
+            double share =
+                sp->stores[st - 1].read_bps / (double)(1 + readers(s, out->source, st, 0));
+            if (share < out->bps) out->bps = share;
+        }
+        /* a cache rung that holds the weights is read, as a cache is */
         if (core_disk_resident(s, node, model)) {
-            double d = core_ladder_bps(sp, model, gpu, CORE_SRC_DISK);
-            if (d >= out->bps) {
-                out->source = CORE_SRC_DISK;
-                out->bps = d;
-            }
+            out->source = CORE_SRC_DISK;
+            out->bps = core_ladder_bps(sp, model, gpu, CORE_SRC_DISK) /
+                       (double)(1 + readers(s, CORE_SRC_DISK, 0, node));
         }
     }
     if (!sp->policy.peer) return;
@@ -259,6 +279,7 @@ void core_ladder_on_load(struct core_sched *s, size_t inst, const struct core_jo
 {
     int node = s->spec->gpus[s->insts[inst].gpu].node, model = job->model;
     struct core_node_state *n = &s->nodes[node];
+    s->insts[inst].source = pk->source;
     switch (pk->source) {
     case CORE_SRC_DISK:
         s->stats.disk_hits++;
@@ -267,10 +288,13 @@ void core_ladder_on_load(struct core_sched *s, size_t inst, const struct core_jo
     case CORE_SRC_PEER:
         s->stats.peer_loads++;
         core_peer_begin(s, inst, pk->peer, job);
+        /* it read no rung of this node: lru keeps it on the disk as well */
+        if (n->disk && n->disk_policy->admit_on_load) disk_admit(s, node, model, false, true);
         break;
     case CORE_SRC_STORE:
     case CORE_SRC_STORAGE:
-        /* a load from the bottom rung fills the disk (lru) */
+        /* a load from the bottom rung fills the disk (lru); the fill reads
+         * the store (core_disk_start_fills) */
         s->stats.store_loads += pk->source == CORE_SRC_STORE;
         if (n->disk && n->disk_policy->admit_on_load) disk_admit(s, node, model, false, true);
         break;

@@ -39,7 +39,8 @@ size_t core_peer_best(const struct core_sched *s, int model, int gpu, double *bp
         const struct core_inst *in = &s->insts[idx];
         if (in->state != CORE_INST_READY || in->gpu == gpu || !core_gpu_healthy(s, in->gpu))
             continue;
-        double bw = path_bps(s->spec, in->gpu, gpu);
+        /* its links are shared by the copies from it: its share now */
+        double bw = path_bps(s->spec, in->gpu, gpu) / (double)(1 + in->peer_copies);
         if (!(bw > 0.0)) continue;
         if (best == SIZE_MAX || bw > best_bps ||
             (bw == best_bps && in->peer_copies < s->insts[best].peer_copies)) {

@@ -328,7 +328,7 @@ static void start_load(struct core_sched *s, const struct core_job *job, int gpu
     core_emit(s, &a);
     emit_state(s, idx);
     core_ladder_on_load(s, idx, job, &pk);
-    if (!shm && pk.source != CORE_SRC_PEER) core_shm_on_storage_load(s, node, job->model);
+    if (!shm) core_shm_on_storage_load(s, node, job->model);
 }
 
 static bool serving_on(const struct core_sched *s, int model, int gpu, int node)

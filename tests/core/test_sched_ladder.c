@@ -57,17 +57,45 @@ static void store_miss_fills_disk_then_disk_hits(void **state)
     fx_free(f);
 }
 
-static void slower_disk_loses_to_the_store(void **state)
+static void a_disk_hit_is_read_even_when_the_store_is_faster(void **state)
 {
     (void)state;
+    /* a cache rung that holds the weights is read: the disk at 1e9 B/s
+     * against the store path's 2e9 still serves the failover load */
     struct fx *f = ladder(true);
-    f->nodes[0].disk_read_bps = 1e9; /* below the store path's 2e9 */
+    f->nodes[0].disk_read_bps = 1e9;
     fx_start(f);
     fx_feed(f, (struct core_event){
                    .kind = CORE_EV_DISK_FILL_FINISHED, .t_ns = SEC(2), .model = 0, .ok = true});
     fx_loaded(f, SEC(2), 1, true);
     fx_event(f, CORE_EV_GPU_FAILED, SEC(10), 0, 0);
-    fx_expect(f, CORE_ACT_START_LOAD, 0, "gpu=1 src=store reason=failover");
+    fx_expect(f, CORE_ACT_START_LOAD, 0, "gpu=1 src=disk reason=failover");
+    fx_free(f);
+}
+
+static void the_stores_share_decides_against_a_peer(void **state)
+{
+    (void)state;
+    /* Three nodes of one GPU, peer on; m (30 GB in VRAM: one per GPU) READY
+     * on n0, replicas min 3. Two loads start at t=0 onto n1 and n2. The
+     * first: the store's 2e9 alone against the peer across nodes at
+     * min(n0's link 2.5e9, target's 4e9) = 2.5e9: the peer. The second: the
+     * peer now shares n0's link with that copy, 2.5e9 / 2 = 1.25e9, the
+     * store alone 2e9: the store. */
+    struct fx *f = fx_new(3, 1, 40 * GB);
+    f->spec.stores = &store;
+    f->spec.store_count = 1;
+    f->spec.policy.peer = true;
+    for (int n = 0; n < 3; n++)
+        f->nodes[n].network_bps = 4e9;
+    f->nodes[0].network_bps = 2.5e9;
+    int m = fx_model(f, "m", 4 * GB, 1, 3, 3);
+    f->models[m].vram_bytes = 30 * GB;
+    f->models[m].store = 1;
+    fx_place(f, m, 0);
+    fx_start(f);
+    fx_expect(f, CORE_ACT_START_LOAD, 0, "gpu=1 src=peer");
+    fx_expect(f, CORE_ACT_START_LOAD, 1, "gpu=2 src=store");
     fx_free(f);
 }
 
@@ -176,7 +204,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(store_miss_fills_disk_then_disk_hits),
-        cmocka_unit_test(slower_disk_loses_to_the_store),
+        cmocka_unit_test(a_disk_hit_is_read_even_when_the_store_is_faster),
+        cmocka_unit_test(the_stores_share_decides_against_a_peer),
         cmocka_unit_test(disk_survives_a_node_restart_if_configured),
         cmocka_unit_test(shm_stays_the_top_rung_and_peers_beat_slow_rungs),
         cmocka_unit_test(a_peer_mid_copy_is_not_evicted),
