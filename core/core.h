@@ -65,6 +65,23 @@
  *
  * Load source: CORE_SRC_SHM when the model is resident (fill finished) in
  * the target node's shm cache, else storage; counted as hits and misses.
+ * The storage ladder (ladder.c, peer.c; scenarios/README.md "Storage
+ * ladder") extends this without changing it: below shm, the node's disk
+ * cache (CORE_SRC_DISK) when resident, else the model's remote store
+ * (CORE_SRC_STORE, spec.stores) or local storage; with policy.peer a READY
+ * instance of the model on another healthy GPU (CORE_SRC_PEER,
+ * action.peer_gpu / peer_instance) when its path (NVLink on one node, both
+ * network links across nodes) is strictly faster than that rung. A store, a
+ * disk and a peer count at their share now: bandwidth over the loads
+ * already reading it plus one. The disk rung is kept like shm
+ * (START_DISK_FILL / DISK_DROP / DISK_FILL_FINISHED, one fill per node,
+ * admission off | preload | lru per node); lru admits every load that read
+ * no rung of its node (its store, storage or a peer); an shm fill reads the
+ * disk when it holds the model (action.source). A node fault drops its disk
+ * entries unless disk_survives_restart (fills in flight always). A peer is
+ * not idle while copied from (no eviction, no scale-down); a peer lost to a
+ * fault mid-copy cancels the copying load (CANCEL_LOAD, FAILED) and queues
+ * its job again with its reason, enqueued time and queue place.
  *
  * Shm cache per node (capacity nodes[n].shm_bytes; space is reserved when a
  * model is admitted). shm=off: never used. preload: at start (and when a
