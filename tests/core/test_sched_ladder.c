@@ -200,6 +200,35 @@ static void a_peer_mid_copy_is_not_evicted(void **state)
     fx_free(f);
 }
 
+static void an_shm_fill_reads_the_disk_when_it_holds_the_model(void **state)
+{
+    (void)state;
+    /* One node, two GPUs, shm lru (10 GB) and the disk cache lru; a and b
+     * (4 GB each, in the store) loaded at t=0, one per GPU. Both loads come
+     * from the store and admit their model to shm and to the disk; the
+     * first fill of each rung starts at once (a's), from the store. */
+    struct fx *f = ladder(true);
+    strcpy(f->spec.policy.shm, "lru");
+    f->nodes[0].shm_bytes = 10 * GB;
+    f->models[0].vram_bytes = 30 * GB;
+    int b = fx_model(f, "b", 4 * GB, 1, 1, 1);
+    f->models[b].vram_bytes = 30 * GB;
+    f->models[b].store = 1;
+    fx_start(f);
+    fx_expect(f, CORE_ACT_START_SHM_FILL, 0, "model=0 bytes=4000000000 src=store");
+    fx_expect(f, CORE_ACT_START_DISK_FILL, 0, "model=0 bytes=4000000000 src=store");
+    /* the disk finishes a, then b (started after a); only then does shm
+     * finish a: its next fill, b's, reads the disk */
+    fx_feed(f, (struct core_event){
+                   .kind = CORE_EV_DISK_FILL_FINISHED, .t_ns = SEC(1), .model = 0, .ok = true});
+    fx_expect(f, CORE_ACT_START_DISK_FILL, 0, "model=1 bytes=4000000000 src=store");
+    fx_feed(f, (struct core_event){
+                   .kind = CORE_EV_DISK_FILL_FINISHED, .t_ns = SEC(2), .model = 1, .ok = true});
+    fx_filled(f, SEC(3), 0, 0, true);
+    fx_expect(f, CORE_ACT_START_SHM_FILL, 0, "model=1 bytes=4000000000 src=disk");
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -209,6 +238,7 @@ int main(void)
         cmocka_unit_test(disk_survives_a_node_restart_if_configured),
         cmocka_unit_test(shm_stays_the_top_rung_and_peers_beat_slow_rungs),
         cmocka_unit_test(a_peer_mid_copy_is_not_evicted),
+        cmocka_unit_test(an_shm_fill_reads_the_disk_when_it_holds_the_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -200,7 +200,8 @@ static void store_cap_is_shared(void **state)
 }
 
 /* The standby load misses (store at 64 MiB/s) and fills the disk cache
- * meanwhile; GPU 0 fails at 1.5 s and the failover load onto GPU 1 reads the
+ * meanwhile (both done after about 1 s); GPU 0 fails at 5 s (room for a slow,
+ * sanitized build) and the failover load onto GPU 1 reads the
  * disk file (read cap 256 MiB/s: 32 MiB in >= 0.125 s), verified. */
 static const char disk_yaml[] =
     "cluster:\n"
@@ -216,7 +217,7 @@ static const char disk_yaml[] =
     "models:\n"
     "  - {name: m, weights: 32MiB, vram: 200MiB, store: s3, replicas: {min: 1}}\n"
     "faults:\n"
-    "  - {gpu: a/gpu0, at: 1.5s}\n";
+    "  - {gpu: a/gpu0, at: 5s}\n";
 
 static void disk_cache_hit_after_a_miss(void **state)
 {
