@@ -34,6 +34,11 @@ int64_t core_spec_lone_load_ns(const struct core_spec *spec, int model, int gpu,
         /* The copy runs at its slowest stage: the source read, the GPU's
          * link, or the node's PCIe switch when there is one. */
         double bw = from_shm ? n->shm_read_bps : n->storage_read_bps;
+        /* a model in a remote store reads it through the node's link */
+        if (!from_shm && m->store >= 1 && m->store <= spec->store_count) {
+            bw = spec->stores[m->store - 1].read_bps;
+            if (n->network_bps > 0.0 && n->network_bps < bw) bw = n->network_bps;
+        }
         if (g->h2d_bps < bw) bw = g->h2d_bps;
         if (n->pcie_switch_bps > 0.0 && n->pcie_switch_bps < bw) bw = n->pcie_switch_bps;
         if (!(bw > 0.0)) return INT64_MAX;

@@ -360,7 +360,8 @@ int core_spec_load(const char *path, const struct core_override *ovr, int ovr_co
                    struct core_spec **out, struct core_diags *diags);
 void core_spec_free(struct core_spec *spec);
 
-/* Lone load time of a model on the given GPU, from storage (or from the
+/* Lone load time of a model on the given GPU, from storage (its remote
+ * store through the node's network link when it has one; or from the
  * node's shm when from_shm), ignoring every other load: init + phases
  * (means; cpu phases at one core, cache hits weighted in) + copy at
  * min(source read, link, switch) + warm-up. -1 for a bad model or GPU index,
