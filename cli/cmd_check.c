@@ -133,6 +133,10 @@ static void print_cluster(const struct core_spec *spec)
     printf("cluster: %d node%s, %d GPU%s, %s VRAM, storage %s in all, shm %s\n", spec->node_count,
            spec->node_count == 1 ? "" : "s", spec->gpu_count, spec->gpu_count == 1 ? "" : "s", a, b,
            c);
+    for (int k = 0; k < spec->store_count; k++) {
+        fmt_bw(spec->stores[k].read_bps, a, sizeof a);
+        printf("  store %s: read %s, shared by every node\n", spec->stores[k].name, a);
+    }
     /* One line per node, except that a run of identical nodes (a count:
      * entry) is printed once with its range. */
     for (int n = 0; n < spec->node_count;) {
@@ -170,6 +174,22 @@ static void print_cluster(const struct core_spec *spec)
             fmt_bw(nd->shm_read_bps, b, sizeof b);
             fmt_bw(nd->shm_write_bps, c, sizeof c);
             printf(", shm {size: %s, read: %s, write: %s}", a, b, c);
+        }
+        if (nd->network_bps > 0) {
+            fmt_bw(nd->network_bps, a, sizeof a);
+            printf(", network %s", a);
+        }
+        if (nd->nvlink_bps > 0) {
+            fmt_bw(nd->nvlink_bps, a, sizeof a);
+            printf(", nvlink %s", a);
+        }
+        if (nd->disk_bytes) {
+            fmt_bytes(nd->disk_bytes, "", a, sizeof a);
+            fmt_bw(nd->disk_read_bps, b, sizeof b);
+            fmt_bw(nd->disk_write_bps, c, sizeof c);
+            printf(", disk_cache {size: %s, read: %s, write: %s, admission: %s%s}", a, b, c,
+                   nd->disk_admission[0] ? nd->disk_admission : "lru",
+                   nd->disk_survives_restart ? ", survives_restart" : "");
         }
         if (nd->cpu_cores) printf(", cpu_cores %d", nd->cpu_cores);
         char d1[96], d2[96];
@@ -251,6 +271,8 @@ static void print_models(const struct core_spec *spec)
             fmt_bytes(core_model_share_bytes(ms), "", sh, sizeof sh);
             printf(", tp %d (%s VRAM per GPU)", ms->tp, sh);
         }
+        if (ms->store >= 1 && ms->store <= spec->store_count)
+            printf(", store %s", spec->stores[ms->store - 1].name);
         if (ms->phase_count)
             printf(", %d phase%s", ms->phase_count, ms->phase_count == 1 ? "" : "s");
         if (ms->initial_gpu_count) {
@@ -330,6 +352,7 @@ static void print_policy(const struct core_policy_spec *p)
     printf(" max_loads_per_node %d%s, max_loads_per_gpu %d%s\n", p->max_loads_per_node,
            p->max_loads_per_node ? "" : " (unlimited)", p->max_loads_per_gpu,
            p->max_loads_per_gpu ? "" : " (unlimited)");
+    if (p->peer) printf("        peer on (loads may copy from a READY peer)\n");
 }
 
 static void print_rest(const struct core_spec *spec)

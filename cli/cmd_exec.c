@@ -37,6 +37,8 @@ static const char exec_usage[] =
     "  --seed N          the run's seed (default: the scenario's run.seed), as in\n"
     "                    `thaw sim --seed`: the same arrivals, services and faults\n"
     "  --weights-dir D   synthetic weight files (default weights/)\n"
+    "  --disk-dir D      folder holding the node disk caches' thaw-$UID (storage\n"
+    "                    ladder; default the weights folder)\n"
     "  --shm-dir D       folder holding the shm tier's thaw-$UID (default /dev/shm);\n"
     "                    each run fills a folder of its own there, run-<pid>-<n>,\n"
     "                    so runs at the same time never touch each other's files\n"
@@ -206,6 +208,9 @@ static int exec_cmd_run(int argc, char **argv)
         } else if (!strcmp(a, "--shm-dir")) {
             NEED_VALUE();
             opts.shm_dir = val;
+        } else if (!strcmp(a, "--disk-dir")) {
+            NEED_VALUE();
+            opts.disk_dir = val;
         } else if (!strcmp(a, "--keep-shm")) {
             opts.keep_shm = true;
         } else if (!strcmp(a, "--chunk")) {

@@ -32,6 +32,10 @@ static const char usage[] =
     "  sweep      a metric against a swept parameter, a line per policy, the mean\n"
     "             over seeds with 95% confidence bars. RUN: a sweep id; default\n"
     "             the latest sweep.\n"
+    "  bandwidth  bandwidth in use per resource over time for one sim run (default\n"
+    "             latest): the shared store, each node's network link, storage and\n"
+    "             disk cache (--pipes), a step line each against its capacity, so\n"
+    "             the bottleneck pipe shows.\n"
     "  validate   simulated against measured load time, with the y = x line: an\n"
     "             exec run and a sim run (either order); one run pairs it with the\n"
     "             latest run of the other mode on the same scenario; none pairs\n"
@@ -45,6 +49,9 @@ static const char usage[] =
     "                   any name of the metrics table, see 'thaw report'\n"
     "  --param KEY      sweep: the parameter on the x axis (default: the first\n"
     "                   --set key that varies in the sweep, else the policy)\n"
+    "  --pipes K,K      bandwidth: the resource kinds to draw, of store, network,\n"
+    "                   storage, disk, shm, nvlink, h2d, pcie (default\n"
+    "                   store,network,storage,disk)\n"
     "  --keep-data      keep the data files given to gnuplot and print their folder\n"
     "  --log            a log scale on the value axis: latency (x) for cdf, the\n"
     "                   metric (y) for sweep, GiB (y) for vram lines, both for\n"
@@ -81,7 +88,7 @@ static int make_parent(const char *path)
 static int run(int argc, char **argv)
 {
     const char *db_path = CLI_DEFAULT_DB, *out = NULL, *metric = NULL, *param = NULL;
-    const char *kind_name = NULL;
+    const char *kind_name = NULL, *pipes = NULL;
     const char **sel = calloc((size_t)argc, sizeof *sel);
     int nsel = 0, keep = 0, logscale = 0, rc = CLI_EXIT_FAIL;
     if (!sel) {
@@ -92,7 +99,7 @@ static int run(int argc, char **argv)
         const char *a = argv[i];
         bool has_value = i + 1 < argc;
         if (!strcmp(a, "--db") || !strcmp(a, "-o") || !strcmp(a, "--output") ||
-            !strcmp(a, "--metric") || !strcmp(a, "--param")) {
+            !strcmp(a, "--metric") || !strcmp(a, "--param") || !strcmp(a, "--pipes")) {
             if (!has_value) {
                 rc = cli_usage_error("plot", "%s needs a value", a);
                 goto done;
@@ -104,6 +111,8 @@ static int run(int argc, char **argv)
                 metric = v;
             else if (!strcmp(a, "--param"))
                 param = v;
+            else if (!strcmp(a, "--pipes"))
+                pipes = v;
             else
                 out = v;
         } else if (!strcmp(a, "--keep-data")) {
@@ -127,19 +136,23 @@ static int run(int argc, char **argv)
         }
     }
     if (!kind_name) {
-        rc =
-            cli_usage_error("plot", "which chart? timeline, cdf, vram, sweep, validate or cluster");
+        rc = cli_usage_error(
+            "plot", "which chart? timeline, cdf, vram, sweep, validate, cluster or bandwidth");
         goto done;
     }
     enum cli_plot_kind kind;
     if (cli_plot_kind_parse(kind_name, &kind) < 0) {
-        rc = cli_usage_error("plot",
-                             "unknown chart \"%s\" (timeline, cdf, vram, sweep, validate, cluster)",
-                             kind_name);
+        rc = cli_usage_error(
+            "plot", "unknown chart \"%s\" (timeline, cdf, vram, sweep, validate, cluster, bandwidth)",
+            kind_name);
         goto done;
     }
     if ((metric || param) && kind != CLI_PLOT_SWEEP) {
         rc = cli_usage_error("plot", "--metric and --param apply to the sweep chart only");
+        goto done;
+    }
+    if (pipes && kind != CLI_PLOT_BANDWIDTH) {
+        rc = cli_usage_error("plot", "--pipes applies to the bandwidth chart only");
         goto done;
     }
     if (access(db_path, R_OK) != 0) {
@@ -156,7 +169,7 @@ static int run(int argc, char **argv)
         fprintf(stderr, "thaw plot: %s\n", err.msg);
         goto done;
     }
-    struct cli_plot_request req = {kind, nsel, sel, metric, param};
+    struct cli_plot_request req = {kind, nsel, sel, metric, pipes ? pipes : param};
     struct cli_plot_job job;
     int prc = cli_plot_prepare(db, &req, &job, &err);
     res_close(db);

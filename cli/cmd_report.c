@@ -13,7 +13,7 @@
 
 static const char report_usage[] =
     "usage: thaw report [--db PATH] [--format table|csv|json] [--by-model] [--autoscaler]\n"
-    "                   [--phases] [RUN...]\n"
+    "                   [--phases] [--ladder] [RUN...]\n"
     "       thaw report --explain\n"
     "       thaw report [--db PATH] [--format F] --select SELECTOR [--metric M]...\n"
     "       thaw report [--db PATH] [RUN|SELECTOR...] --html OUT.html\n"
@@ -39,6 +39,9 @@ static const char report_usage[] =
     "  --phases    also where each run's load time went: queued, init, every\n"
     "              startup phase, alloc, copy, verify, warm-up (loads, mean,\n"
     "              max, total seconds, share; the load_phase_summary view)\n"
+    "  --ladder    also each run's storage ladder: loads, hit rate and bytes per\n"
+    "              source (shm, disk, peer, store, storage) and the time loads\n"
+    "              waited on the shared store (copy time beyond the lone copy)\n"
     "  --explain   print the definitions of the metrics and anomalies\n"
     "  --metric M  the table's columns (repeatable, or M1,M2; default\n"
     "              cold_start_mean_s, cold_start_p99_s, makespan_s,\n"
@@ -233,7 +236,7 @@ static int report_html(struct res_db *db, const char *const *words, int nwords,
 
 static int report_run(int argc, char **argv)
 {
-    bool by_model = false, autoscaler = false, phases = false;
+    bool by_model = false, autoscaler = false, phases = false, ladder = false;
     const char *db_path = CLI_DEFAULT_DB;
     const char *selector = NULL, *html = NULL;
     enum cli_format fmt = CLI_FMT_TABLE;
@@ -276,6 +279,8 @@ static int report_run(int argc, char **argv)
             autoscaler = true;
         } else if (!strcmp(opt, "--phases")) {
             phases = true;
+        } else if (!strcmp(opt, "--ladder")) {
+            ladder = true;
         } else if (!strcmp(opt, "--explain")) {
             fputs(res_metrics_explain(), stdout);
             free(sel);
@@ -294,7 +299,7 @@ static int report_run(int argc, char **argv)
         free(sel);
         return cli_usage_error("report", "give runs or --select, not both");
     }
-    if (html && (fmt != CLI_FMT_TABLE || metric_list[0] || by_model || autoscaler || phases)) {
+    if (html && (fmt != CLI_FMT_TABLE || metric_list[0] || by_model || autoscaler || phases || ladder)) {
         free(sel);
         return cli_usage_error("report", "--html writes everything: no --format, --metric, "
                                          "--by-model, --autoscaler or --phases with it");
@@ -362,6 +367,13 @@ static int report_run(int argc, char **argv)
         goto out;
     }
     rc = report_models_and_anomalies(db, runs, n, by_model, autoscaler, phases);
+    for (int i = 0; ladder && rc == CLI_EXIT_OK && i < n; i++) {
+        printf("\n");
+        if (res_ladder_print(db, runs[i], stdout, &err) < 0) {
+            fprintf(stderr, "thaw report: %s\n", err.msg);
+            rc = CLI_EXIT_FAIL;
+        }
+    }
 out:
     if (db) note_orphans(db);
     res_close(db);

@@ -15,7 +15,8 @@
 #endif
 
 static const char *const kind_names[CLI_PLOT_KIND_COUNT] = {"timeline", "cdf",      "vram",
-                                                            "sweep",    "validate", "cluster"};
+                                                            "sweep",    "validate", "cluster",
+                                                            "bandwidth"};
 
 const char *cli_plot_kind_name(enum cli_plot_kind k)
 {
@@ -344,7 +345,7 @@ int cli_plot_prepare(struct res_db *db, const struct cli_plot_request *req,
     struct cli_plot_sbuf sb = {0};
     int rc = 0;
     if (req->kind == CLI_PLOT_TIMELINE || req->kind == CLI_PLOT_VRAM ||
-        req->kind == CLI_PLOT_CLUSTER) {
+        req->kind == CLI_PLOT_CLUSTER || req->kind == CLI_PLOT_BANDWIDTH) {
         int64_t id;
         struct res_run_meta m;
         if (req->sel_count > 1)
@@ -356,7 +357,8 @@ int cli_plot_prepare(struct res_db *db, const struct cli_plot_request *req,
             snprintf(job->label, sizeof job->label, "%lld", (long long)id);
             rc = req->kind == CLI_PLOT_TIMELINE ? cli_plot_timeline(db, &m, job, &sb, err)
                  : req->kind == CLI_PLOT_VRAM   ? cli_plot_vram(db, &m, job, &sb, err)
-                                                : cli_plot_cluster(db, &m, job, &sb, err);
+                 : req->kind == CLI_PLOT_CLUSTER ? cli_plot_cluster(db, &m, job, &sb, err)
+                                                : cli_plot_bandwidth(db, &m, req->param, job, &sb, err);
         }
     } else if (req->kind == CLI_PLOT_CDF) {
         rc = cli_plot_cdf(db, req, job, &sb, err);

@@ -129,5 +129,7 @@ int cli_plot_cluster(struct res_db *db, const struct res_run_meta *m, struct cli
                      struct cli_plot_sbuf *sb, struct thaw_err *err);
 int cli_plot_validate(struct res_db *db, const struct cli_plot_request *req,
                       struct cli_plot_job *job, struct cli_plot_sbuf *sb, struct thaw_err *err);
+int cli_plot_bandwidth(struct res_db *db, const struct res_run_meta *m, const char *pipes,
+                       struct cli_plot_job *job, struct cli_plot_sbuf *sb, struct thaw_err *err);
 
 #endif

@@ -24,6 +24,7 @@ enum cli_plot_kind {
     CLI_PLOT_SWEEP,
     CLI_PLOT_VALIDATE,
     CLI_PLOT_CLUSTER,
+    CLI_PLOT_BANDWIDTH,
     CLI_PLOT_KIND_COUNT
 };
 
@@ -44,7 +45,10 @@ struct cli_plot_request {
     int sel_count;
     const char *const *sel;
     const char *metric; /* sweep: metrics-table name; NULL = cold_start_p99_s */
-    const char *param;  /* sweep: the x parameter; NULL = the first that varies */
+    /* sweep: the x parameter; NULL = the first that varies. bandwidth (one
+     * run, as timeline): the resource kinds, "store,network" (--pipes);
+     * NULL = store,network,storage,disk */
+    const char *param;
 };
 
 #define CLI_PLOT_MAX_FILES 4

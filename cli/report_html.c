@@ -28,6 +28,7 @@ static const struct report_chart {
     {CLI_PLOT_CLUSTER, REPORT_PER_RUN, "The cluster over time"},
     {CLI_PLOT_TIMELINE, REPORT_PER_RUN, "Cold-start timeline"},
     {CLI_PLOT_VRAM, REPORT_PER_RUN, "VRAM reserved per GPU"},
+    {CLI_PLOT_BANDWIDTH, REPORT_PER_RUN, "Bandwidth in use per shared pipe (sim runs)"},
     {CLI_PLOT_VALIDATE, REPORT_PER_RUN, "Simulated against measured load time (exec runs)"},
 };
 

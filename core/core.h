@@ -65,6 +65,23 @@
  *
  * Load source: CORE_SRC_SHM when the model is resident (fill finished) in
  * the target node's shm cache, else storage; counted as hits and misses.
+ * The storage ladder (ladder.c, peer.c; scenarios/README.md "Storage
+ * ladder") extends this without changing it: below shm, the node's disk
+ * cache (CORE_SRC_DISK) when resident, else the model's remote store
+ * (CORE_SRC_STORE, spec.stores) or local storage; with policy.peer a READY
+ * instance of the model on another healthy GPU (CORE_SRC_PEER,
+ * action.peer_gpu / peer_instance) when its path (NVLink on one node, both
+ * network links across nodes) is strictly faster than that rung. A store, a
+ * disk and a peer count at their share now: bandwidth over the loads
+ * already reading it plus one. The disk rung is kept like shm
+ * (START_DISK_FILL / DISK_DROP / DISK_FILL_FINISHED, one fill per node,
+ * admission off | preload | lru per node); lru admits every load that read
+ * no rung of its node (its store, storage or a peer); an shm fill reads the
+ * disk when it holds the model (action.source). A node fault drops its disk
+ * entries unless disk_survives_restart (fills in flight always). A peer is
+ * not idle while copied from (no eviction, no scale-down); a peer lost to a
+ * fault mid-copy cancels the copying load (CANCEL_LOAD, FAILED) and queues
+ * its job again with its reason, enqueued time and queue place.
  *
  * Shm cache per node (capacity nodes[n].shm_bytes; space is reserved when a
  * model is admitted). shm=off: never used. preload: at start (and when a
@@ -182,6 +199,8 @@ enum core_event_kind {
      * CORE_ACT_WAKE_AT (keep-alive expiry, autoscaler period; aging needs
      * no timer, see the cold-start queue above). */
     CORE_EV_TICK,
+    /* The disk-cache fill of `model` on `node` finished (ok) or failed. */
+    CORE_EV_DISK_FILL_FINISHED,
 };
 
 struct core_event {
@@ -198,7 +217,11 @@ struct core_event {
 
 /* ---- actions: what to do (core -> driver) ------------------------------- */
 
-enum core_source { CORE_SRC_STORAGE = 0, CORE_SRC_SHM };
+/* Where a load (or a fill) reads the weights: the node's local storage,
+ * its shm cache, its disk cache, a READY peer instance on another GPU
+ * (action.peer_gpu / peer_instance), or the model's remote store
+ * (spec.stores[model.store - 1], through the node's network link). */
+enum core_source { CORE_SRC_STORAGE = 0, CORE_SRC_SHM, CORE_SRC_DISK, CORE_SRC_PEER, CORE_SRC_STORE };
 
 enum core_reason {
     CORE_REASON_DEMAND = 0, /* a request waits and no instance can take it */
@@ -272,6 +295,13 @@ enum core_action_kind {
      * cost (no init, no phases, no warm-up); then feed
      * CORE_EV_LOAD_FINISHED(load) as for START_LOAD. */
     CORE_ACT_WAKE,
+    /* Copy `model`'s weights (`bytes`) from `source` (its store or the
+     * node's local storage) into `node`'s disk cache, then feed
+     * CORE_EV_DISK_FILL_FINISHED(node, model). One per node at a time. */
+    CORE_ACT_START_DISK_FILL,
+    /* Drop `model` from `node`'s disk cache (no event back); a fill in
+     * flight is aborted and nothing is fed for it. */
+    CORE_ACT_DISK_DROP,
 };
 
 /* What the autoscaler saw and did for one model at one period (hot
@@ -312,6 +342,10 @@ struct core_action {
      * whole instance's. */
     int tp;
     int gang[CORE_TP_MAX];
+    /* START_LOAD with source CORE_SRC_PEER: the READY instance copied from
+     * and its GPU (flat index); it keeps serving meanwhile. */
+    int peer_gpu;
+    uint64_t peer_instance;
 };
 
 /* ---- life cycle ---------------------------------------------------------- */
@@ -359,6 +393,10 @@ struct core_stats {
     uint64_t evictions;
     uint64_t requests_waiting; /* now */
     uint64_t sleeps, wakes;    /* standby sleep: SLEEP and WAKE actions */
+    uint64_t disk_hits;        /* loads started from a disk cache */
+    uint64_t peer_loads;       /* loads started by copying from a peer */
+    uint64_t store_loads;      /* loads started from a remote store */
+    uint64_t peer_fallbacks;   /* peer copies cut by the peer's fault, requeued */
 };
 void core_sched_stats(const struct core_sched *s, struct core_stats *out);
 

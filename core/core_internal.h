@@ -37,6 +37,12 @@ struct core_node_state {
     struct core_shm_entry *shm;  /* one per model */
     int shm_queued, shm_filling; /* entries in those states: fills need no scan when idle */
     uint64_t host_used_bytes;    /* sleeping and waking instances' weights (sleep.c) */
+    /* The disk-cache rung (ladder.c), kept like the shm one; NULL when the
+     * node has none. disk_policy: its admission (a core_shm_policies entry). */
+    struct core_shm_entry *disk;
+    uint64_t disk_used_bytes;
+    int disk_queued, disk_filling;
+    const struct core_shm_policy *disk_policy;
 };
 
 struct core_gpu_state {
@@ -68,6 +74,8 @@ struct core_inst {
     int gang[CORE_TP_MAX];
     bool waking; /* LOADING from host memory (a WAKE), not from storage */
     int node;    /* SLEEPING: where its weights are */
+    int peer_copies; /* loads copying from it now (peer.c): not idle, never evicted */
+    enum core_source source; /* where its load read (ladder.c) */
 };
 
 struct core_job {
@@ -251,6 +259,10 @@ struct core_sched {
     int64_t next_autoscale_ns; /* CORE_NO_TIME when the autoscaler is off */
     int64_t wake_pending_ns;   /* last WAKE_AT asked for */
     struct core_stats stats;
+    /* peer.c: the loads copying from a peer now, in start order */
+    struct core_peer_copy *peer_copies;
+    size_t peer_copy_count, peer_copy_cap;
+    uint64_t disk_seq;
 };
 
 /* ---- helpers shared by the files (sched.c) ------------------------------------ */
@@ -274,7 +286,8 @@ static inline int64_t core_time_add(int64_t t, int64_t d)
  * also mark the model changed (core_model_touch). */
 static inline bool core_inst_idle(const struct core_inst *in)
 {
-    return in->state == CORE_INST_READY && !in->hot && in->outstanding == 0;
+    return in->state == CORE_INST_READY && !in->hot && in->outstanding == 0 &&
+           in->peer_copies == 0;
 }
 
 static inline void core_model_touch(struct core_sched *s, int m)
@@ -321,6 +334,9 @@ static inline uint64_t core_gpu_free(const struct core_sched *s, int g)
 
 /* Appends an action stamped s->now (sets s->oom on failure). */
 void core_emit(struct core_sched *s, const struct core_action *a);
+/* Cancels a LOADING instance's load: CANCEL_LOAD, VRAM released, FAILED,
+ * INSTANCE_STATE (peer.c, when the peer it copied from is lost). */
+void core_inst_cancel_load(struct core_sched *s, size_t idx);
 /* Evicts a READY instance: releases VRAM, emits EVICT and INSTANCE_STATE. */
 void core_inst_evict(struct core_sched *s, size_t idx);
 /* A model's instances and queued jobs; every count but `hot` leaves hot
@@ -398,6 +414,70 @@ void core_shm_start_fills(struct core_sched *s);
 void core_shm_fill_done(struct core_sched *s, int node, int model, bool ok);
 void core_shm_node_failed(struct core_sched *s, int node);
 uint64_t core_shm_entry_bytes(const struct core_sched *s, int model);
+
+/* ladder.c: the source a load reads from and the disk-cache rung. */
+struct core_pick {
+    enum core_source source;
+    size_t peer; /* instance index when source is CORE_SRC_PEER */
+    double bps;  /* the lone path bandwidth of that source */
+};
+int core_ladder_init(struct core_sched *s); /* at core_sched_new: 0 or THAW_ENOMEM */
+void core_ladder_free(struct core_sched *s);
+/* The source of a load of model onto gpu: the highest rung of the ladder
+ * that holds the weights (shm when resident on the node, as before the
+ * ladder; else the node's disk cache when resident; else the model's
+ * store or local storage); then a peer instead when policy.peer is on and
+ * its path is strictly faster (peer.c). Shared pipes count at their
+ * expected share now: a store's, a disk's or a peer's bandwidth divided
+ * among the loads already reading it plus this one. */
+void core_ladder_pick(const struct core_sched *s, int model, int gpu, struct core_pick *out);
+/* After START_LOAD from pk: counters, lru touch, the peer copy's
+ * bookkeeping, and lru admission to the disk rung of a load that read no
+ * rung of its node (store, local storage or a peer). */
+void core_ladder_on_load(struct core_sched *s, size_t inst, const struct core_job *job,
+                         const struct core_pick *pk);
+/* Where an shm fill of model on node reads: the disk cache when resident,
+ * else the model's store or local storage. */
+enum core_source core_ladder_fill_source(const struct core_sched *s, int node, int model);
+/* The model's base rung: CORE_SRC_STORE or CORE_SRC_STORAGE. */
+enum core_source core_ladder_base(const struct core_sched *s, int model);
+bool core_disk_resident(const struct core_sched *s, int node, int model);
+void core_disk_preload(struct core_sched *s, int node);
+void core_disk_start_fills(struct core_sched *s);
+void core_disk_fill_done(struct core_sched *s, int node, int model, bool ok);
+void core_disk_node_failed(struct core_sched *s, int node);
+/* The ladder's invariants (core_sched_check): disk use matches its entries
+ * and fits, one disk fill per node, a failed node keeps only resident
+ * entries of a disk that survives, every peer copy's load is LOADING and
+ * its peer counts it. 0 or THAW_EINVARIANT. */
+int core_ladder_check(const struct core_sched *s, struct thaw_err *err);
+/* Lone path bandwidth of a copy of the model onto gpu from a rung
+ * (CORE_SRC_STORAGE, SHM, DISK, STORE); 0 when the path lacks a link. */
+double core_ladder_bps(const struct core_spec *sp, int model, int gpu, enum core_source src);
+
+/* peer.c: copies from a READY instance of the same model. */
+struct core_peer_copy {
+    uint64_t load;    /* the copying load */
+    size_t inst;      /* its instance */
+    size_t peer;      /* the instance copied from */
+    enum core_reason reason;
+    bool hot;
+    int64_t enqueued_ns;
+    uint64_t job_seq;
+};
+/* The best peer for a load of model onto gpu: a READY instance of the
+ * model on another healthy GPU with a path (same node: both GPUs' NVLink;
+ * another node: both nodes' network links and the target's h2d). Highest
+ * lone bandwidth, then fewest copies from it, then lowest id; SIZE_MAX when
+ * none. *bps gets its bandwidth. */
+size_t core_peer_best(const struct core_sched *s, int model, int gpu, double *bps);
+void core_peer_begin(struct core_sched *s, size_t inst, size_t peer, const struct core_job *job);
+/* The load finished (ok or not) or was cancelled: its copy record ends. */
+void core_peer_load_end(struct core_sched *s, uint64_t load);
+/* After fail_gpus marked instances FAILED: every load copying from a peer
+ * that failed is cancelled (CANCEL_LOAD, FAILED) and its job queued again
+ * with its reason and enqueued time, to start from the best rung left. */
+void core_peer_after_fault(struct core_sched *s);
 
 /* balancer.c */
 uint64_t core_rng_next(uint64_t *state);

@@ -154,5 +154,6 @@ int core_sched_check(const struct core_sched *s, struct thaw_err *err)
     if (!rc) rc = check_instances(s, err);
     if (!rc) rc = check_queue(s, err);
     if (!rc) rc = check_waiting(s, err);
+    if (!rc) rc = core_ladder_check(s, err);
     return rc;
 }

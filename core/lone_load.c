@@ -36,7 +36,13 @@ int64_t core_spec_lone_load_ns(const struct core_spec *spec, int model, int gpu,
         /* A gang of k copies 1/k each over its own GPU's link (this
          * GPU's stands for all), sharing the source and the switch. */
         double k = (double)core_model_tp(m);
-        double bw = (from_shm ? n->shm_read_bps : n->storage_read_bps) / k;
+        double bw = from_shm ? n->shm_read_bps : n->storage_read_bps;
+        /* a model in a remote store reads it through the node's link */
+        if (!from_shm && m->store >= 1 && m->store <= spec->store_count) {
+            bw = spec->stores[m->store - 1].read_bps;
+            if (n->network_bps > 0.0 && n->network_bps < bw) bw = n->network_bps;
+        }
+        bw /= k;
         if (g->h2d_bps < bw) bw = g->h2d_bps;
         if (n->pcie_switch_bps > 0.0 && n->pcie_switch_bps / k < bw) bw = n->pcie_switch_bps / k;
         if (!(bw > 0.0)) return INT64_MAX;

@@ -14,6 +14,12 @@ const char *core_source_name(enum core_source s)
         return "storage";
     case CORE_SRC_SHM:
         return "shm";
+    case CORE_SRC_DISK:
+        return "disk";
+    case CORE_SRC_PEER:
+        return "peer";
+    case CORE_SRC_STORE:
+        return "store";
     }
     return "?";
 }
@@ -75,6 +81,8 @@ const char *core_event_kind_name(enum core_event_kind k)
         return "NODE_RECOVERED";
     case CORE_EV_TICK:
         return "TICK";
+    case CORE_EV_DISK_FILL_FINISHED:
+        return "DISK_FILL_FINISHED";
     }
     return "?";
 }
@@ -108,8 +116,27 @@ const char *core_action_kind_name(enum core_action_kind k)
         return "SLEEP";
     case CORE_ACT_WAKE:
         return "WAKE";
+    case CORE_ACT_START_DISK_FILL:
+        return "START_DISK_FILL";
+    case CORE_ACT_DISK_DROP:
+        return "DISK_DROP";
     }
     return "?";
+}
+
+/* What the storage ladder adds to a line, only where it differs from the
+ * lines of before the ladder (so those stay byte for byte): a fill's
+ * source other than local storage, a peer load's peer. */
+static void ladder_suffix(const struct core_action *a, char *buf, size_t len)
+{
+    size_t used = strlen(buf);
+    if (used + 1 >= len) return;
+    bool fill = a->kind == CORE_ACT_START_SHM_FILL || a->kind == CORE_ACT_START_DISK_FILL;
+    if (fill && a->source != CORE_SRC_STORAGE)
+        snprintf(buf + used, len - used, " src=%s", core_source_name(a->source));
+    else if (a->kind == CORE_ACT_START_LOAD && a->source == CORE_SRC_PEER)
+        snprintf(buf + used, len - used, " peer_gpu=%d peer_inst=%" PRIu64, a->peer_gpu,
+                 a->peer_instance);
 }
 
 void core_action_format(const struct core_action *a, char *buf, size_t len)
@@ -128,11 +155,15 @@ void core_action_format(const struct core_action *a, char *buf, size_t len)
                  "reason=%s bytes=%" PRIu64 " vram=%" PRIu64 " enqueued=%lld",
                  t, k, a->load, a->instance, a->model, a->node, a->gpu, core_source_name(a->source),
                  core_reason_name(a->reason), a->bytes, a->vram_bytes, (long long)a->enqueued_ns);
+        ladder_suffix(a, buf, len);
         break;
     case CORE_ACT_START_SHM_FILL:
     case CORE_ACT_SHM_DROP:
+    case CORE_ACT_START_DISK_FILL:
+    case CORE_ACT_DISK_DROP:
         snprintf(buf, len, "t=%lld %s node=%d model=%d bytes=%" PRIu64, t, k, a->node, a->model,
                  a->bytes);
+        ladder_suffix(a, buf, len);
         break;
     case CORE_ACT_EVICT:
     case CORE_ACT_CANCEL_LOAD:

@@ -224,13 +224,14 @@ static void parse_node_entry(struct core_ld *ld, struct fy_node *e, int idx, int
     char path[160], sub[200];
     snprintf(path, sizeof path, "cluster.nodes[%d]", idx);
     enum { NAME, COUNT, GPUS, VRAM, H2D, PCIE, STORAGE, SHM, CORES, INIT, WARMUP, VERIFY, GPU,
-           HOSTMEM, NF };
+           HOSTMEM, NETWORK, NVLINK, DISK, NF };
     struct core_ld_field f[NF] = {
         {.name = "name"},         {.name = "count"},  {.name = "gpus"},
         {.name = "vram"},         {.name = "h2d"},    {.name = "pcie_switch"},
         {.name = "storage_read"}, {.name = "shm"},    {.name = "cpu_cores"},
         {.name = "init"},         {.name = "warmup"}, {.name = "verify"},
-        {.name = "gpu"},          {.name = "host_memory"}};
+        {.name = "gpu"},          {.name = "host_memory"}, {.name = "network"},
+        {.name = "nvlink"},       {.name = "disk_cache"}};
     if (!core_ld_fields(ld, e, path, f, NF, "a node (a mapping with name, gpus, vram, ...)"))
         return;
     int before = ld->errors;
@@ -310,6 +311,9 @@ static void parse_node_entry(struct core_ld *ld, struct fy_node *e, int idx, int
         snprintf(sub, sizeof sub, "%s.warmup", path);
         core_ld_dist(ld, f[WARMUP].val, sub, true, &t.warmup);
     }
+    core_ld_node_ladder(ld, f[NETWORK].key ? f[NETWORK].val : NULL,
+                        f[NVLINK].key ? f[NVLINK].val : NULL, f[DISK].key ? f[DISK].val : NULL,
+                        path, &t);
     /* Per-GPU defaults at node level. */
     uint64_t vram = 0;
     double h2d = 0;
@@ -477,8 +481,9 @@ static void parse_node_entry(struct core_ld *ld, struct fy_node *e, int idx, int
 
 static void parse_cluster(struct core_ld *ld, struct fy_node *n)
 {
-    struct core_ld_field f[1] = {{.name = "nodes"}};
-    if (!core_ld_fields(ld, n, "cluster", f, 1, "a mapping with key nodes")) return;
+    struct core_ld_field f[2] = {{.name = "nodes"}, {.name = "stores"}};
+    if (!core_ld_fields(ld, n, "cluster", f, 2, "a mapping with key nodes")) return;
+    if (f[1].key) core_ld_stores(ld, f[1].val);
     if (!f[0].key) {
         core_ld_err(ld, n, NULL, "cluster", "missing key 'nodes' (a list of nodes)");
         return;
@@ -640,6 +645,7 @@ static void parse_model_entry(struct core_ld *ld, struct fy_node *e, int idx, in
         DTYPE,
         ENGINE,
         WAKE,
+        STORE,
         NF
     };
     struct core_ld_field f[NF] = {{.name = "name"},         {.name = "count"},
@@ -650,7 +656,8 @@ static void parse_model_entry(struct core_ld *ld, struct fy_node *e, int idx, in
                                   {.name = "path"},         {.name = "placement"},
                                   {.name = "phases"},       {.name = "tp"},
                                   {.name = "params"},       {.name = "dtype"},
-                                  {.name = "engine"},       {.name = "wake"}};
+                                  {.name = "engine"},       {.name = "wake"},
+                                  {.name = "store"}};
     if (!core_ld_fields(ld, e, path, f, NF, "a model (a mapping with name, weights, ...)")) return;
     int before = ld->errors;
     struct core_model_spec t;
@@ -754,6 +761,10 @@ static void parse_model_entry(struct core_ld *ld, struct fy_node *e, int idx, in
     if (f[PRELOAD].key) {
         snprintf(sub, sizeof sub, "%s.preload_to_shm", path);
         core_ld_bool(ld, f[PRELOAD].val, sub, &t.preload_to_shm);
+    }
+    if (f[STORE].key) {
+        snprintf(sub, sizeof sub, "%s.store", path);
+        core_ld_model_store(ld, f[STORE].val, sub, &t.store);
     }
     bool have_min = false, have_max = false;
     struct fy_node *max_node = NULL, *min_node = NULL;
@@ -1453,6 +1464,7 @@ static void parse_policy(struct core_ld *ld, struct fy_node *n)
         AUTOSCALER,
         PER_NODE,
         PER_GPU,
+        PEER,
         NF
     };
     struct core_ld_field f[NF] = {{.name = "queue"},
@@ -1464,7 +1476,8 @@ static void parse_policy(struct core_ld *ld, struct fy_node *n)
                                   {.name = "balancer"},
                                   {.name = "autoscaler"},
                                   {.name = "max_loads_per_node"},
-                                  {.name = "max_loads_per_gpu"}};
+                                  {.name = "max_loads_per_gpu"},
+                                  {.name = "peer"}};
     if (!core_ld_fields(ld, n, "policy", f, NF, "a mapping of policy settings")) return;
     parse_policy_name(ld, &f[QUEUE], "queue", p->queue);
     parse_policy_name(ld, &f[PLACEMENT], "placement", p->placement);
@@ -1481,6 +1494,11 @@ static void parse_policy(struct core_ld *ld, struct fy_node *n)
     if (f[PER_GPU].key &&
         core_ld_int(ld, f[PER_GPU].val, "policy.max_loads_per_gpu", 0, 1000000, &v))
         p->max_loads_per_gpu = (int)v;
+    if (f[PEER].key) {
+        static const char *const peer_names[] = {"off", "on", "false", "true", NULL};
+        int i;
+        if (core_ld_choice(ld, f[PEER].val, "policy.peer", peer_names, &i)) p->peer = i % 2 == 1;
+    }
     if (f[AUTOSCALER].key) {
         struct fy_node *a = f[AUTOSCALER].val;
         if (a && fy_node_is_mapping(a)) {
@@ -1634,6 +1652,7 @@ void core_spec_free(struct core_spec *spec)
     for (int i = 0; i < spec->preset_note_count; i++)
         free(spec->preset_notes[i]);
     free(spec->preset_notes);
+    free(spec->stores);
     free(spec);
 }
 

@@ -233,6 +233,13 @@ void core_ld_note_weights(struct core_ld *ld, const char *path, double params, c
 /* scenario.c's phase list reader (for engine presets). */
 struct core_phase_spec *core_ld_phases(struct core_ld *ld, struct fy_node *list, const char *path,
                                        int *count);
+/* scenario_ladder.c: a node's network, nvlink and disk_cache keys (each
+ * NULL when absent) into t; cluster.stores into spec->stores; a model's
+ * `store` name into *out (0 local, k > 0 stores[k - 1]; needs the stores). */
+void core_ld_node_ladder(struct core_ld *ld, struct fy_node *network, struct fy_node *nvlink,
+                         struct fy_node *disk, const char *path, struct core_node_spec *t);
+void core_ld_stores(struct core_ld *ld, struct fy_node *list);
+void core_ld_model_store(struct core_ld *ld, struct fy_node *v, const char *path, int *out);
 
 /* Applies the overrides to ld->fyd (scenario_override.c). */
 void core_ld_apply_overrides(struct core_ld *ld);

@@ -275,6 +275,28 @@ void core_inst_evict(struct core_sched *s, size_t idx)
     emit_state(s, idx);
 }
 
+void core_inst_cancel_load(struct core_sched *s, size_t idx)
+{
+    struct core_inst *in = &s->insts[idx];
+    int node = s->spec->gpus[in->gpu].node;
+    struct core_action a = {.kind = CORE_ACT_CANCEL_LOAD};
+    a.instance = in->id;
+    a.load = in->load;
+    a.model = in->model;
+    a.gpu = in->gpu;
+    a.node = node;
+    a.reason = in->reason;
+    a.vram_bytes = in->vram_bytes;
+    core_emit(s, &a);
+    s->gpus[in->gpu].loads--;
+    s->nodes[node].loads--;
+    core_idle_out(s, in);
+    release(s, in);
+    in->state = CORE_INST_FAILED;
+    live_remove(s, idx);
+    emit_state(s, idx);
+}
+
 void core_model_count(const struct core_sched *s, int model, struct core_model_count *c)
 {
     memset(c, 0, sizeof *c);
@@ -340,7 +362,9 @@ static void start_load(struct core_sched *s, const struct core_job *job, int gpu
     s->nodes[node].loads++;
     s->stats.loads_started++;
 
-    bool shm = core_shm_resident(s, node, job->model);
+    struct core_pick pk;
+    core_ladder_pick(s, job->model, gpu, &pk);
+    bool shm = pk.source == CORE_SRC_SHM;
     if (shm) {
         s->stats.shm_hits++;
         core_shm_touch(s, node, job->model);
@@ -353,7 +377,11 @@ static void start_load(struct core_sched *s, const struct core_job *job, int gpu
     a.model = job->model;
     a.node = node;
     a.gpu = gpu;
-    a.source = shm ? CORE_SRC_SHM : CORE_SRC_STORAGE;
+    a.source = pk.source;
+    if (pk.source == CORE_SRC_PEER) {
+        a.peer_gpu = s->insts[pk.peer].gpu;
+        a.peer_instance = s->insts[pk.peer].id;
+    }
     a.reason = job->reason;
     a.state = CORE_INST_LOADING;
     a.bytes = s->spec->models[job->model].weights_bytes;
@@ -362,6 +390,7 @@ static void start_load(struct core_sched *s, const struct core_job *job, int gpu
     core_gang_act(&a, in);
     core_emit(s, &a);
     emit_state(s, idx);
+    core_ladder_on_load(s, idx, job, &pk);
     if (!shm) core_shm_on_storage_load(s, node, job->model);
 }
 
@@ -581,6 +610,7 @@ static void pump(struct core_sched *s)
     memset(s->dirty_demand, 0, s->model_words * sizeof *s->dirty_demand);
     start_jobs(s);
     core_shm_start_fills(s);
+    core_disk_start_fills(s);
     schedule_wake(s);
 }
 
@@ -634,6 +664,7 @@ static void fail_gpus(struct core_sched *s, const unsigned char *dead)
         live_remove(s, victims[v]);
         emit_state(s, victims[v]);
     }
+    if (s->peer_copy_count) core_peer_after_fault(s);
 
     for (int m = 0; m < sp->model_count; m++) {
         const struct core_model_spec *ms = &sp->models[m];
@@ -759,6 +790,12 @@ int core_sched_new(const struct core_spec *spec, struct core_sched **out, struct
         s->nodes[n].shm = calloc(M ? M : 1, sizeof *s->nodes[n].shm);
         ok = s->nodes[n].shm != NULL;
     }
+    int lrc = ok ? core_ladder_init(s) : 0;
+    if (lrc == THAW_EINVAL) {
+        core_sched_free(s);
+        return thaw_err_set(err, THAW_EINVAL, "unknown disk_cache admission policy");
+    }
+    ok = ok && lrc == 0;
     if (!ok) {
         core_sched_free(s);
         return thaw_err_set(err, THAW_ENOMEM, "core_sched_new: out of memory");
@@ -809,6 +846,7 @@ void core_sched_free(struct core_sched *s)
     if (s->nodes)
         for (int n = 0; n < s->spec->node_count; n++)
             free(s->nodes[n].shm);
+    core_ladder_free(s);
     if (s->models)
         for (int m = 0; m < s->spec->model_count; m++) {
             free(s->models[m].wait.items);
@@ -884,6 +922,8 @@ int core_sched_start(struct core_sched *s, int64_t t_ns, struct thaw_err *err)
     }
     for (int n = 0; n < sp->node_count; n++)
         core_shm_preload(s, n);
+    for (int n = 0; n < sp->node_count; n++)
+        core_disk_preload(s, n);
     for (int m = 0; m < sp->model_count; m++) {
         struct core_model_count c;
         core_model_count(s, m, &c);
@@ -931,6 +971,11 @@ static int validate(const struct core_sched *s, const struct core_event *ev, str
         return 0;
     case CORE_EV_TICK:
         return 0;
+    case CORE_EV_DISK_FILL_FINISHED:
+        if (ev->node < 0 || ev->node >= sp->node_count || ev->model < 0 ||
+            ev->model >= sp->model_count)
+            break;
+        return 0;
     default:
         return thaw_err_set(err, THAW_EINVAL, "unknown event kind %d", (int)ev->kind);
     }
@@ -963,6 +1008,7 @@ static void on_load_finished(struct core_sched *s, const struct core_event *ev)
     /* cancelled, or an earlier load of an instance since woken: ignored */
     if (in->state != CORE_INST_LOADING || in->load != ev->load) return;
     if (in->waking) core_sleep_load_done(s, in); /* its host copy is freed */
+    if (s->peer_copy_count) core_peer_load_end(s, ev->load);
     for (int k = 0; k < in->tp; k++)
         s->gpus[in->gang[k]].loads--;
     s->nodes[s->spec->gpus[in->gpu].node].loads--;
@@ -1023,6 +1069,7 @@ int core_sched_feed(struct core_sched *s, const struct core_event *ev, struct th
             s->nodes[ev->node].failed = true;
             core_shm_node_failed(s, ev->node);
             core_sleep_node_failed(s, ev->node);
+            core_disk_node_failed(s, ev->node);
             fail_gpus(s, dead);
         }
         break;
@@ -1033,9 +1080,13 @@ int core_sched_feed(struct core_sched *s, const struct core_event *ev, struct th
         if (s->nodes[ev->node].failed) {
             s->nodes[ev->node].failed = false;
             core_shm_preload(s, ev->node);
+            core_disk_preload(s, ev->node);
         }
         break;
     case CORE_EV_TICK:
+        break;
+    case CORE_EV_DISK_FILL_FINISHED:
+        core_disk_fill_done(s, ev->node, ev->model, ev->ok);
         break;
     }
     pump(s);

@@ -139,6 +139,7 @@ void core_shm_start_fills(struct core_sched *s)
         struct core_action a = {.kind = CORE_ACT_START_SHM_FILL, .node = node, .model = next};
         a.gpu = -1;
         a.bytes = core_shm_entry_bytes(s, next);
+        a.source = core_ladder_fill_source(s, node, next);
         core_emit(s, &a);
     }
 }

@@ -63,6 +63,29 @@ struct core_node_spec {
     int entry; /* index of the cluster.nodes entry this node came from (count: N) */
     /* for sleeping instances' weights (standby sleep); 0 = none */
     uint64_t host_memory_bytes;
+    /* The storage ladder (core/ladder.c, scenarios/README.md "Storage
+     * ladder"). network_bps: the node's NIC, shared by every flow that
+     * crosses it (store reads, peer copies to or from the node); 0 = none
+     * (a store is then read at the store's own rate). nvlink_bps: each
+     * GPU's NVLink port on this node (a same-node peer copy crosses the
+     * source's and the target's); 0 = no NVLink. disk_*: the node-local
+     * disk cache rung (0 bytes = none), admission named like policy.shm
+     * (off | preload | lru); disk_survives_restart: a node fault keeps
+     * its resident entries (a GPU fault never touches them). */
+    double network_bps;
+    double nvlink_bps;
+    uint64_t disk_bytes;
+    double disk_read_bps;
+    double disk_write_bps;
+    char disk_admission[CORE_NAME_MAX];
+    bool disk_survives_restart;
+};
+
+/* A remote store every node may read (NFS, S3, a model registry): read_bps
+ * is its total read bandwidth, shared max-min by every flow reading it. */
+struct core_store_spec {
+    char name[CORE_NAME_MAX];
+    double read_bps;
 };
 
 /* SLEEP: an idle instance chosen for eviction is put to sleep instead when
@@ -121,6 +144,9 @@ struct core_model_spec {
     /* standby sleep: the cost of waking, after the host-to-device copy
      * (the process, CUDA graphs and compiled kernels were kept) */
     struct core_dist wake;
+    /* Where the weights come from: 0 = each node's local storage (as
+     * before stores existed), k > 0 = spec->stores[k - 1]. */
+    int store;
 };
 
 #define CORE_TP_MAX 16 /* GPUs one instance may span */
@@ -353,6 +379,9 @@ struct core_policy_spec {
     int64_t autoscale_period_ns;
     int max_loads_per_node; /* concurrent loads; 0 = unlimited, 1 = serial */
     int max_loads_per_gpu;
+    /* policy.peer: on: a load may copy from a READY instance of its model
+     * on another GPU when that path is faster than the best rung. */
+    bool peer;
 };
 
 struct core_spec {
@@ -376,6 +405,8 @@ struct core_spec {
      * the order used; for `thaw check`. */
     int preset_note_count;
     char **preset_notes;
+    int store_count; /* cluster.stores */
+    struct core_store_spec *stores;
 };
 
 #define CORE_PRESET_NOTE_MAX 512
@@ -412,7 +443,8 @@ int core_spec_load(const char *path, const struct core_override *ovr, int ovr_co
                    struct core_spec **out, struct core_diags *diags);
 void core_spec_free(struct core_spec *spec);
 
-/* Lone load time of a model on the given GPU, from storage (or from the
+/* Lone load time of a model on the given GPU, from storage (its remote
+ * store through the node's network link when it has one; or from the
  * node's shm when from_shm), ignoring every other load: init + phases
  * (means; cpu phases at one core, cache hits weighted in) + copy at
  * min(source read, link, switch) + warm-up. -1 for a bad model or GPU index,

@@ -179,3 +179,17 @@ void exec_backend_describe(struct exec_backend *be, int gpu, char *buf, size_t l
     }
     be->methods->describe(be, gpu, buf, len);
 }
+
+int exec_backend_copy_peer(struct exec_backend *be, struct exec_dev_buf *dst, uint64_t dst_offset,
+                           const struct exec_dev_buf *src, uint64_t src_offset, size_t bytes,
+                           struct thaw_err *err)
+{
+    if (!dst || !src || dst_offset > dst->bytes || bytes > dst->bytes - dst_offset ||
+        src_offset > src->bytes || bytes > src->bytes - src_offset)
+        return thaw_err_set(err, THAW_EINVAL, "peer copy: %llu bytes outside a buffer",
+                            (unsigned long long)bytes);
+    if (!be->methods->copy_peer)
+        return thaw_err_set(err, THAW_EDEVICE, "backend %s cannot copy between GPUs",
+                            be->methods->name);
+    return be->methods->copy_peer(be, dst, dst_offset, src, src_offset, bytes, err);
+}

@@ -109,6 +109,13 @@ struct exec_backend_methods {
     /* A human description of the device behind `gpu` ("host arena 1.0 GiB",
      * "NVIDIA H100 80GB HBM3 (device 0), cap 1.0 GiB"). */
     void (*describe)(struct exec_backend *be, int gpu, char *buf, size_t len);
+    /* Copies `bytes` from src+src_offset to dst+dst_offset, two buffers on
+     * (possibly) different emulated GPUs: a peer load (cuda:
+     * cudaMemcpyPeerAsync between the real devices, or within one; host:
+     * memcpy between the arenas). Blocks until the bytes have landed. */
+    int (*copy_peer)(struct exec_backend *be, struct exec_dev_buf *dst, uint64_t dst_offset,
+                     const struct exec_dev_buf *src, uint64_t src_offset, size_t bytes,
+                     struct thaw_err *err);
 };
 
 /* An open backend. Created by exec_backend_open (or by a test that fills
@@ -170,6 +177,11 @@ int exec_backend_xfer_copy(struct exec_backend *be, struct exec_xfer *x, int slo
 int exec_backend_xfer_wait(struct exec_backend *be, struct exec_xfer *x, int slot,
                            struct thaw_err *err);
 void exec_backend_xfer_close(struct exec_backend *be, struct exec_xfer *x); /* NULL ok */
+/* THAW_EINVAL for a range outside either buffer; THAW_EDEVICE when the
+ * backend has no copy_peer (a test's own). */
+int exec_backend_copy_peer(struct exec_backend *be, struct exec_dev_buf *dst, uint64_t dst_offset,
+                           const struct exec_dev_buf *src, uint64_t src_offset, size_t bytes,
+                           struct thaw_err *err);
 int exec_backend_checksum(struct exec_backend *be, const struct exec_dev_buf *buf, uint64_t bytes,
                           uint64_t *out, struct thaw_err *err);
 int exec_backend_request(struct exec_backend *be, const struct exec_dev_buf *buf, uint64_t bytes,

@@ -437,6 +437,29 @@ void cuda_describe(struct exec_backend *be, int gpu, char *buf, size_t len)
         snprintf(buf, len, "CUDA device %d, cap %s", s->gpus[gpu].device, c);
 }
 
+/* Device-to-device on a stream of the target device: cudaMemcpyPeerAsync
+ * between the real devices behind the two emulated GPUs (over NVLink or
+ * PCIe, as the driver routes it; within one device when both emulated GPUs
+ * map to it), then wait for that stream only, so other loads on the device
+ * go on. */
+int cuda_copy_peer(struct exec_backend *be, struct exec_dev_buf *dst, uint64_t dst_offset,
+                   const struct exec_dev_buf *src, uint64_t src_offset, size_t bytes,
+                   struct thaw_err *err)
+{
+    cuda_state *s = state(be);
+    int ddev = s->gpus[dst->gpu].device, sdev = s->gpus[src->gpu].device;
+    int rc = set_device(s, dst->gpu, err);
+    if (rc) return rc;
+    cudaStream_t st;
+    cudaError_t e = cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking);
+    if (e != cudaSuccess) return fail(err, "cudaStreamCreate", e);
+    e = cudaMemcpyPeerAsync(static_cast<char *>(dst->ptr) + dst_offset, ddev,
+                            static_cast<const char *>(src->ptr) + src_offset, sdev, bytes, st);
+    if (e == cudaSuccess) e = cudaStreamSynchronize(st);
+    cudaStreamDestroy(st);
+    return e == cudaSuccess ? 0 : fail(err, "cudaMemcpyPeerAsync", e);
+}
+
 const struct exec_backend_methods cuda_methods = {
     "cuda",
     0, /* pageable memory copies slowly: stage in pinned buffers */
@@ -454,6 +477,7 @@ const struct exec_backend_methods cuda_methods = {
     cuda_request,
     cuda_mem_info,
     cuda_describe,
+    cuda_copy_peer,
 };
 
 } /* namespace */

@@ -311,6 +311,17 @@ static void host_describe(struct exec_backend *be, int gpu, char *buf, size_t le
              gpu, c, a, own, own == 1 ? "" : "s");
 }
 
+/* Both arenas are host memory: one memcpy is the peer copy. */
+static int host_copy_peer(struct exec_backend *be, struct exec_dev_buf *dst, uint64_t dst_offset,
+                          const struct exec_dev_buf *src, uint64_t src_offset, size_t bytes,
+                          struct thaw_err *err)
+{
+    (void)be;
+    (void)err;
+    memcpy((char *)dst->ptr + dst_offset, (const char *)src->ptr + src_offset, bytes);
+    return 0;
+}
+
 static const struct exec_backend_methods host_methods = {
     .name = "host",
     .flags = EXEC_BACKEND_PAGEABLE_OK,
@@ -328,6 +339,7 @@ static const struct exec_backend_methods host_methods = {
     .request = host_request,
     .mem_info = host_mem_info,
     .describe = host_describe,
+    .copy_peer = host_copy_peer,
 };
 
 int exec_backend_host_open(const struct exec_backend_config *cfg, struct exec_backend **out,

@@ -11,6 +11,7 @@
 #include "backend.h"
 #include "loader.h"
 #include "shell.h"
+#include "ladder.h"
 #include "shm.h"
 #include "staging_pool.h"
 #include "weights.h"
@@ -163,6 +164,13 @@ struct load_job {
     const void *host;
     uint64_t host_bytes;
     int64_t wake_ns;
+    /* CORE_SRC_PEER: the serving instance copied from (its memory is kept
+     * alive meanwhile: its inst.running counts this load) */
+    int peer_gpu;
+    uint64_t peer_instance;
+    const struct exec_dev_buf *peer_buf;
+    int64_t copy_started_ns, copy_finished_ns; /* scenario time */
+    atomic_bool unwound; /* the thread is done with its memory (freed it on failure) */
 };
 
 struct fill_job {
@@ -175,6 +183,8 @@ struct fill_job {
     int node, model;
     char name[256];
     struct exec_shm_fill_result res;
+    bool disk;                 /* a disk-cache fill (else shm) */
+    enum core_source source;   /* where it reads: storage, store or disk */
 };
 
 struct req_job {
@@ -234,7 +244,9 @@ struct exec_ctx {
     struct res_phases *phases; /* load_phases writer (recording runs only) */
     int *close_fds;            /* descriptors for a request worker to close (under mu) */
     int close_count, close_cap;
-    int device_count;    /* devices under the emulated GPUs (cuda), else gpu_count */
+    int device_count;           /* devices under the emulated GPUs (cuda), else gpu_count */
+    struct exec_ladder ladder;  /* stores, links, disk caches, NVLink (ladder.h) */
+    struct res_ladder_rec *rec; /* load_copies rows; NULL when not recording */
 };
 
 /* The device emulated GPU g lives on (backend.h: cuda maps i onto i %
@@ -502,6 +514,10 @@ static void *load_main(void *arg)
     if (rc == 0) rc = run_phases(j, CORE_PHASE_BEFORE_COPY);
     if (rc == 0 && !w) rc = thaw_err_set(&e, THAW_EIO, "%s", x->weights_why[j->model]);
     struct exec_source src;
+    struct exec_rate *caps[EXEC_LADDER_MAX_CAPS];
+    int ncaps = exec_ladder_caps(&x->ladder, j->source, j->model, j->node, j->gpu, j->peer_gpu,
+                                 false, caps);
+    struct exec_shm *hold_tier = NULL; /* the tier `hold` is of (shm or disk) */
     if (rc == 0 && j->wake) {
         memset(&src, 0, sizeof src);
         src.kind = EXEC_SOURCE_MEMORY;
@@ -509,10 +525,29 @@ static void *load_main(void *arg)
         src.bytes = j->host_bytes;
         src.label = "host memory (asleep)";
         src.fd = -1;
+        ncaps = 0; /* host memory: no store, disk or link cap of the ladder */
         if (!j->host) rc = thaw_err_set(&e, THAW_EINVARIANT, "a wake without a host copy");
+    } else if (rc == 0 && j->source == CORE_SRC_DISK) {
+        /* the disk cache is a folder held like the shm tier: one
+         * descriptor per file per run */
+        char name[256];
+        exec_shm_name(j->node, x->spec->models[j->model].name, name, sizeof name);
+        hold_tier = x->ladder.disk;
+        if (!hold_tier)
+            rc = thaw_err_set(&e, THAW_ENOENT, "no disk cache for a load from disk");
+        else
+            rc = exec_shm_hold(hold_tier, name, &src, &hold, &e);
+    } else if (rc == 0 && j->source == CORE_SRC_PEER) {
+        if (!j->peer_buf)
+            rc = thaw_err_set(&e, THAW_EIO, "peer instance %llu holds no weights",
+                              (unsigned long long)j->peer_instance);
+        else if (j->tp > 1)
+            rc = thaw_err_set(&e, THAW_EINVAL, "a peer copy of a tp %d gang (peers copy tp 1 only)",
+                              j->tp);
     } else if (rc == 0 && j->source == CORE_SRC_SHM) {
         /* The run's one descriptor of the file, shared by its loads: no
          * open, mapping or unmapping per load. */
+        hold_tier = x->shm;
         char name[256];
         exec_shm_name(j->node, x->spec->models[j->model].name, name, sizeof name);
         if (!x->shm)
@@ -534,15 +569,25 @@ static void *load_main(void *arg)
         rc = exec_backend_alloc(x->be, j->gpu, need, &j->buf, &e);
         ph_mark(j, RES_PHASE_ALLOC, NULL, false, t);
     }
-    if (rc == 0 && j->tp <= 1) {
+    j->copy_started_ns = vnow(x);
+    if (rc == 0 && j->tp <= 1 && j->source == CORE_SRC_PEER && !j->wake) {
+        t = vnow(x);
+        rc = exec_ladder_peer_copy(x->be, j->buf, j->peer_buf, w->bytes, load_chunk(x->opts, w->bytes),
+                                   caps, ncaps, w->checksum_known, w->checksum, &j->cancel,
+                                   &j->res, &e);
+        ph_mark(j, RES_PHASE_COPY, NULL, false, t);
+    } else if (rc == 0 && j->tp <= 1) {
         struct exec_load_options lo;
         exec_load_options_init(&lo);
+        lo.rates = caps;
+        lo.rate_count = ncaps;
         lo.chunk_bytes = load_chunk(x->opts, w->bytes);
         lo.depth = x->opts->depth;
         /* Storage reads go around the page cache, so a storage load costs
          * what storage costs even when an earlier load read the same file. */
-        lo.drop_cache = !j->wake && j->source == CORE_SRC_STORAGE && x->opts->drop_page_cache;
-        lo.try_direct = !j->wake && j->source == CORE_SRC_STORAGE;
+        bool cold = !j->wake && (j->source == CORE_SRC_STORAGE || j->source == CORE_SRC_STORE);
+        lo.drop_cache = cold && x->opts->drop_page_cache;
+        lo.try_direct = cold;
         lo.verify = true;
         lo.have_expected = w->checksum_known;
         lo.expected_checksum = w->checksum;
@@ -560,7 +605,8 @@ static void *load_main(void *arg)
             j->ph[j->ph_count++] = (struct res_load_phase){
                 .load_id = j->load_id, .phase = RES_PHASE_VERIFY, .start_ns = split, .end_ns = end};
     }
-    exec_shm_release(x->shm, hold);
+    j->copy_finished_ns = vnow(x);
+    exec_shm_release(hold_tier, hold);
     if (rc == 0) rc = run_phases(j, CORE_PHASE_AFTER_COPY);
     if (rc == 0) {
         t = vnow(x);
@@ -579,6 +625,7 @@ static void *load_main(void *arg)
         job_fail(&j->base, rc, &e);
     }
     j->base.done_ns = vnow(x);
+    atomic_store(&j->unwound, true);
     push_done(x, &j->base);
     return NULL;
 }
@@ -590,13 +637,42 @@ static void *fill_main(void *arg)
     struct thaw_err e = {0};
     const struct exec_weights *w = x->weights[j->model];
     int rc;
+    struct exec_shm *tier = j->disk ? x->ladder.disk : x->shm;
+    struct exec_shm_map map = {0};
+    bool mapped = false;
     if (!w) {
         rc = thaw_err_set(&e, THAW_EIO, "%s", x->weights_why[j->model]);
     } else {
         struct exec_source src;
         exec_weights_source(w, &src);
-        rc = exec_shm_fill(x->shm, j->name, &src, load_chunk(x->opts, w->bytes), &j->cancel,
-                           &j->res, &e);
+        rc = 0;
+        if (j->source == CORE_SRC_DISK) {
+            /* an shm fill from the disk cache: the disk file's bytes */
+            char name[256];
+            exec_shm_name(j->node, x->spec->models[j->model].name, name, sizeof name);
+            if (!x->ladder.disk)
+                rc = thaw_err_set(&e, THAW_ENOENT, "no disk cache to fill shm from");
+            else if ((rc = exec_shm_map(x->ladder.disk, name, &map, &e)) == 0)
+                mapped = true;
+            if (mapped)
+                src = (struct exec_source){.kind = EXEC_SOURCE_MEMORY,
+                                           .data = map.data,
+                                           .bytes = map.bytes,
+                                           .label = map.path,
+                                           .fd = -1};
+        }
+        /* the fill's pipes are capped as a whole (rate.h): reserved first,
+         * waited out after the copy */
+        struct exec_rate *caps[EXEC_LADDER_MAX_CAPS];
+        int ncaps = exec_ladder_caps(&x->ladder, j->source, j->model, j->node, -1, -1, j->disk,
+                                     caps);
+        int64_t deadline = ncaps ? exec_rate_reserve(caps, ncaps, w->bytes) : 0;
+        if (rc == 0)
+            rc = exec_shm_fill(tier, j->name, &src, load_chunk(x->opts, w->bytes), &j->cancel,
+                               &j->res, &e);
+        if (rc == 0 && ncaps && exec_rate_wait(deadline, &j->cancel) < 0)
+            rc = thaw_err_set(&e, THAW_EINTR, "fill cancelled");
+        if (mapped) exec_shm_unmap(&map);
         if (rc == 0) atomic_fetch_add(&x->bytes_moved, j->res.bytes);
     }
     if (rc < 0) job_fail(&j->base, rc, &e);
@@ -695,6 +771,7 @@ static int m_start_load(void *drv, struct shell *sh, struct shell_load *l)
     shell_ev_init(&j->base.ev, EV_LOAD_DONE);
     j->x = x;
     atomic_init(&j->cancel, false);
+    atomic_init(&j->unwound, false);
     j->load_id = l->load;
     j->instance = l->instance;
     j->model = l->model;
@@ -743,6 +820,18 @@ static int m_start_load(void *drv, struct shell *sh, struct shell_load *l)
     }
     for (int p = 0; p < ms->phase_count; p++)
         j->phase_ns[p] = l->costs.phase_ns[p];
+    if (l->source == CORE_SRC_PEER) {
+        /* the peer's memory must outlive the copy: it counts as running */
+        struct inst *peer = inst_get(x, l->peer_instance);
+        if (!peer) {
+            free(j);
+            return x->err.code;
+        }
+        j->peer_gpu = l->peer_gpu;
+        j->peer_instance = l->peer_instance;
+        j->peer_buf = peer->buf;
+        if (peer->buf) peer->running++;
+    }
     struct inst *in = inst_get(x, l->instance);
     if (!in) {
         free(j->phase_ns);
@@ -774,6 +863,12 @@ static void load_free(struct exec_ctx *x, struct load_job *j)
 {
     for (int i = 1; i < j->tp; i++)
         exec_backend_free(x->be, j->shard[i]);
+    if (j->peer_buf) {
+        struct inst *peer = inst_get(x, j->peer_instance);
+        if (peer && peer->running > 0 && --peer->running == 0 && peer->free_pending)
+            inst_release(x, peer);
+        j->peer_buf = NULL;
+    }
     exec_backend_free(x->be, j->buf);
     x->loads[j->load_id] = NULL;
     free(j->phase_ns);
@@ -815,6 +910,15 @@ static void m_cancel_load(void *drv, struct shell *sh, struct shell_load *l)
     }
     j->cancelled = true;
     atomic_store(&j->cancel, true);
+    /* A peer load is cancelled on a live GPU (its peer was lost) and the
+     * core may place the fallback there at once: wait until the thread has
+     * let go of its memory (it frees it when cancelled; it stops within a
+     * chunk), so the GPU's room is real when the next load asks. */
+    if (j->source == CORE_SRC_PEER)
+        while (!atomic_load(&j->unwound)) {
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
+        }
 }
 
 static int load_back(struct exec_ctx *x, struct load_job *j)
@@ -847,6 +951,30 @@ static int load_back(struct exec_ctx *x, struct load_job *j)
         x->out->source_bytes[j->source == CORE_SRC_SHM] += j->res.bytes;
         x->out->source_copy_s[j->source == CORE_SRC_SHM] += (double)j->res.copy_ns / 1e9;
         x->out->source_loads[j->source == CORE_SRC_SHM]++;
+        if (x->rec) {
+            struct exec_rate *caps[EXEC_LADDER_MAX_CAPS];
+            int n = exec_ladder_caps(&x->ladder, j->source, j->model, j->node, j->gpu,
+                                     j->peer_gpu, false, caps);
+            double lone = 0; /* the narrowest cap, in scenario bytes per second */
+            for (int i = 0; i < n; i++)
+                if (caps[i]->bytes_per_s > 0 && (lone == 0 || caps[i]->bytes_per_s < lone))
+                    lone = caps[i]->bytes_per_s;
+            lone /= x->scale;
+            struct res_copy_row row = {
+                .load_id = j->load_id,
+                .source = j->source,
+                .peer_gpu = j->source == CORE_SRC_PEER ? j->peer_gpu : -1,
+                .bytes = j->res.bytes,
+                .started_ns = j->copy_started_ns,
+                .finished_ns = j->copy_finished_ns,
+                .lone_s = lone > 0 ? (double)j->res.bytes / lone : 0,
+            };
+            int rc = res_ladder_rec_copy(x->rec, &row, &x->err);
+            if (rc < 0) {
+                load_free(x, j);
+                return rc;
+            }
+        }
     }
     char why[THAW_ERR_MSG_MAX];
     snprintf(why, sizeof why, "%s", j->base.why);
@@ -897,6 +1025,8 @@ static int m_start_fill(void *drv, struct shell *sh, const struct core_action *a
     atomic_init(&j->cancel, false);
     j->node = a->node;
     j->model = a->model;
+    j->disk = a->kind == CORE_ACT_START_DISK_FILL;
+    j->source = a->source;
     exec_shm_name(a->node, x->spec->models[a->model].name, j->name, sizeof j->name);
     if (add_fill(x, j) < 0) {
         free(j);
@@ -905,12 +1035,14 @@ static int m_start_fill(void *drv, struct shell *sh, const struct core_action *a
     /* Already there (adopted from a --keep-shm run, or filled before a drop
      * was undone): done now, through the heap like any other fill. */
     struct thaw_err e = {0};
-    if (!x->shm) {
-        job_fail(&j->base, thaw_err_set(&e, THAW_ENOENT, "no shm tier"), &e);
-    } else if (exec_shm_has(x->shm, j->name)) {
+    struct exec_shm *tier = j->disk ? x->ladder.disk : x->shm;
+    if (!tier) {
+        job_fail(&j->base, thaw_err_set(&e, THAW_ENOENT, "no %s tier", j->disk ? "disk" : "shm"),
+                 &e);
+    } else if (exec_shm_has(tier, j->name)) {
         j->base.status = 0;
     } else if (x->opts->keep_shm && x->weights[a->model] &&
-               exec_shm_adopt(x->shm, j->name, x->weights[a->model]->bytes, &e) == 0) {
+               exec_shm_adopt(tier, j->name, x->weights[a->model]->bytes, &e) == 0) {
         j->base.status = 0;
     } else {
         int rc = pthread_create(&j->thread, NULL, fill_main, j);
@@ -947,15 +1079,25 @@ static void close_later(struct exec_ctx *x, int fd)
     pthread_cond_signal(&x->work_cv);
     pthread_mutex_unlock(&x->mu);
 }
+static void drop_tier(struct exec_ctx *x, struct shell *sh, bool disk, int node, int model);
 
 static void m_drop_shm(void *drv, struct shell *sh, int node, int model)
 {
-    struct exec_ctx *x = drv;
+    drop_tier(drv, sh, false, node, model);
+}
+
+static void m_drop_disk(void *drv, struct shell *sh, int node, int model)
+{
+    drop_tier(drv, sh, true, node, model);
+}
+
+static void drop_tier(struct exec_ctx *x, struct shell *sh, bool disk, int node, int model)
+{
     /* A fill in flight for the entry is aborted and its end not fed back
      * (core.h); it removes its partial file itself. */
     for (int k = 0; k < x->fill_count; k++) {
         struct fill_job *j = x->fills[k];
-        if (j->node != node || j->model != model) continue;
+        if (j->node != node || j->model != model || j->disk != disk) continue;
         if (shell_ev_pending(&j->base.ev)) {
             shell_cancel(sh, &j->base.ev);
             remove_fill(x, j);
@@ -966,12 +1108,13 @@ static void m_drop_shm(void *drv, struct shell *sh, int node, int model)
         j->dropped = true;
         atomic_store(&j->cancel, true);
     }
-    if (x->shm) {
+    struct exec_shm *tier = disk ? x->ladder.disk : x->shm;
+    if (tier) {
         char name[256];
         exec_shm_name(node, x->spec->models[model].name, name, sizeof name);
         /* Freeing the file's pages (a close) is left to a request worker,
          * so the main thread does not stall on it. */
-        int fd = exec_shm_drop_later(x->shm, name);
+        int fd = exec_shm_drop_later(tier, name);
         if (fd >= 0) close_later(x, fd);
     }
 }
@@ -981,7 +1124,9 @@ static int fill_back(struct exec_ctx *x, struct fill_job *j)
     remove_fill(x, j);
     bool ok = j->base.status == 0;
     int node = j->node, model = j->model;
+    bool disk = j->disk;
     free(j);
+    if (disk) return shell_disk_fill_done(x->sh, node, model, ok, &x->err);
     if (ok)
         x->out->shm_fills_ok++;
     else
@@ -1250,6 +1395,7 @@ static const struct shell_methods exec_methods = {
     .cancel_load = m_cancel_load,
     .start_fill = m_start_fill,
     .drop_shm = m_drop_shm,
+    .drop_disk = m_drop_disk,
     .dispatch = m_dispatch,
     .instance = m_instance,
     .begin = m_begin,
@@ -1394,6 +1540,12 @@ static int setup(struct exec_ctx *x)
         struct exec_shm_options so = {.base = x->opts->shm_dir, .keep = x->opts->keep_shm};
         if ((rc = exec_shm_open(&so, &x->shm, &x->err)) < 0) return rc;
     }
+    const char *disk_dir = x->opts->disk_dir     ? x->opts->disk_dir
+                           : x->opts->weights_dir ? x->opts->weights_dir
+                                                  : "weights";
+    if ((rc = exec_ladder_open(&x->ladder, spec, x->scale, disk_dir, x->opts->keep_shm, &x->err)) <
+        0)
+        return rc;
     int threads = x->opts->request_threads;
     if (threads <= 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -1511,6 +1663,8 @@ static void free_ctx(struct exec_ctx *x)
     res_phases_free(x->phases);
     shell_free(x->sh);
     exec_shm_close(x->shm);
+    exec_ladder_close(&x->ladder);
+    res_ladder_rec_free(x->rec);
     for (int m = 0; x->weights && m < x->spec->model_count; m++) {
         exec_weights_free(x->weights[m]);
         free(x->weights_why[m]);
@@ -1561,12 +1715,15 @@ int exec_run(const struct core_spec *spec, const struct exec_opts *opts, struct 
     /* load_phases are per-load rows: written at --record loads and all */
     if (rc == 0 && opts->db && out->run_id > 0 && res_record_level(opts->db) != RES_RECORD_SUMMARY)
         rc = res_phases_new(opts->db, out->run_id, &x->phases, &x->err);
+    if (rc == 0 && opts->db && res_record_level(opts->db) != RES_RECORD_SUMMARY)
+        rc = res_ladder_rec_new(opts->db, out->run_id, &x->rec, &x->err);
     int status = rc;
     if (rc == 0) status = shell_run(x->sh, &x->err);
     if (x->sh && shell_run_id(x->sh) > 0) {
         out->wall_s = x->clock_started ? (double)(mono_ns() - t0_ns(x)) / 1e9 : 0;
         if (status >= 0 && (rc = record_metrics(x)) < 0) status = rc;
         if (status >= 0 && (rc = res_phases_flush(x->phases, &x->err)) < 0) status = rc;
+        if (status >= 0 && (rc = res_ladder_rec_flush(x->rec, &x->err)) < 0) status = rc;
         /* Leftover loads are cancelled through m_cancel_load, then the run
          * is marked complete, interrupted or failed. */
         rc = shell_finish_run(x->sh, status, &x->err);

@@ -76,6 +76,9 @@ struct exec_opts {
      * internal to exec) with ones that fail. The methods must outlive the run. */
     void (*backend_hook)(void *ctx, struct exec_backend *be);
     void *backend_hook_ctx;
+    /* The disk-cache folder's base (the storage ladder, exec/ladder.h):
+     * files go in DISK_DIR/thaw-$UID/run-.../; NULL = weights_dir. */
+    const char *disk_dir;
 };
 
 /* Zero-initialised opts with the defaults above spelled out. */

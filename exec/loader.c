@@ -69,6 +69,8 @@ struct pipe {
     bool host_csum; /* compute the expected checksum while reading */
     const atomic_bool *cancel[2];
     ssize_t (*pread_fn)(int fd, void *buf, size_t len, off_t off);
+    struct exec_rate *const *rates;
+    int rate_count;
 
     pthread_mutex_t lock;
     pthread_cond_t cond;
@@ -92,6 +94,7 @@ static int read_at(const struct pipe *p, int fd, void *buf, size_t len, uint64_t
 {
     uint8_t *b = buf;
     *got = 0;
+    int64_t deadline = p->rate_count ? exec_rate_reserve(p->rates, p->rate_count, len) : 0;
     while (*got < len) {
         ssize_t n = p->pread_fn(fd, b + *got, len - *got, (off_t)(off + *got));
         if (n < 0 && errno == EINTR) continue;
@@ -99,6 +102,8 @@ static int read_at(const struct pipe *p, int fd, void *buf, size_t len, uint64_t
         if (n == 0) break;
         *got += (size_t)n;
     }
+    /* cancelled: the wait ends early and the caller's cancelled() stops */
+    if (p->rate_count) exec_rate_wait(deadline, p->cancel[0]);
     return 0;
 }
 
@@ -487,6 +492,8 @@ static int load_impl(struct exec_backend *be, struct exec_dev_buf *dst,
     p.cancel[0] = o.cancel;
     p.cancel[1] = extra_cancel;
     p.pread_fn = o.pread_fn ? o.pread_fn : pread;
+    p.rates = o.rates;
+    p.rate_count = o.rates ? o.rate_count : 0;
     p.direct_all = src->kind == EXEC_SOURCE_FILES && o.try_direct;
     exec_csum_init(&p.csum);
     pthread_mutex_init(&p.lock, NULL);

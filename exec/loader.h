@@ -28,6 +28,7 @@
 #include <sys/types.h>
 
 #include "backend.h"
+#include "rate.h"
 #include "exec.h"
 #include "thaw_err.h"
 #include "weights.h"
@@ -49,6 +50,10 @@ struct exec_load_options {
     /* Every read of the source goes through this (NULL = pread): the
      * seam where a test injects short reads and EIO under the loader. */
     ssize_t (*pread_fn)(int fd, void *buf, size_t len, off_t off);
+    /* Read-rate caps every read of the source goes through (rate.h): the
+     * storage ladder's store, network link or disk cache. NULL: none. */
+    struct exec_rate *const *rates;
+    int rate_count;
 };
 
 /* Defaults: 64 MiB x 4, drop_cache and try_direct off, verify on. */

@@ -107,7 +107,7 @@ void res_action_log_close(struct res_action_log *l)
 
 static int event_kind_of(const char *name, enum core_event_kind *out)
 {
-    for (int k = CORE_EV_REQUEST_ARRIVED; k <= CORE_EV_TICK; k++)
+    for (int k = CORE_EV_REQUEST_ARRIVED; k <= CORE_EV_DISK_FILL_FINISHED; k++)
         if (!strcmp(core_event_kind_name((enum core_event_kind)k), name)) {
             *out = (enum core_event_kind)k;
             return 0;

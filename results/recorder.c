@@ -26,12 +26,13 @@ extern const char res_schema_sql[];
 #define RES_BUSY_TIMEOUT_MS 60000
 
 /* The schema's vocabulary (CHECK constraints in schema.sql). */
-static const char *const source_names[] = {"storage", "shm"};
+static const char *const source_names[] = {"storage", "shm", "disk", "peer", "store"};
 static const char *const reason_names[] = {"demand", "standby", "failover", "scale_up", "prewarm"};
 static const char *const state_names[] = {"LOADING", "READY", "DRAINING", "EVICTED", "FAILED"};
 static const char *const event_names[] = {"REQUEST_ARRIVED",   "REQUEST_FINISHED", "LOAD_FINISHED",
                                           "SHM_FILL_FINISHED", "GPU_FAILED",       "GPU_RECOVERED",
-                                          "NODE_FAILED",       "NODE_RECOVERED",   "TICK"};
+                                          "NODE_FAILED",       "NODE_RECOVERED",   "TICK",
+                                          "DISK_FILL_FINISHED"};
 #define COUNT_OF(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 enum row_kind { ROW_LOAD, ROW_REQUEST, ROW_IEVENT, ROW_FAULT, ROW_CORE_EVENT, ROW_SCALE };
@@ -350,7 +351,8 @@ static int migrate_loads(struct res_db *db, struct thaw_err *err)
         " run INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
         " load_id INTEGER NOT NULL, model TEXT NOT NULL, instance INTEGER NOT NULL,"
         " gpu INTEGER NOT NULL, gpu_name TEXT NOT NULL, node TEXT NOT NULL,"
-        " source TEXT CHECK (source IN ('storage', 'shm')), reason TEXT NOT NULL,"
+        " source TEXT CHECK (source IN ('storage', 'shm', 'disk', 'peer', 'store')),"
+        " reason TEXT NOT NULL,"
         " enqueued REAL NOT NULL, started REAL, finished REAL, bytes INTEGER NOT NULL,"
         " vram INTEGER NOT NULL, deadline REAL,"
         " outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'failed', 'cancelled', 'in_flight',"
@@ -403,7 +405,8 @@ int res_open(const char *path, struct res_db **out, struct thaw_err *err)
         res_close(db);
         return rc;
     }
-    if ((rc = migrate_loads(db, err)) < 0 || (rc = res_migrate(db->db, err)) < 0) {
+    if ((rc = migrate_loads(db, err)) < 0 || (rc = res_ladder_migrate(db->db, err)) < 0 ||
+        (rc = res_migrate(db->db, err)) < 0) {
         if (err) {
             char msg[THAW_ERR_MSG_MAX];
             snprintf(msg, sizeof msg, "%s", err->msg);

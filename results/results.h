@@ -734,5 +734,56 @@ struct res_cluster_step {
 int res_cluster_steps(struct res_db *db, int64_t run,
                       int (*fn)(const struct res_cluster_step *, void *), void *ctx,
                       struct thaw_err *err);
+/* ---- the storage ladder (ladder.c) ------------------------------------ */
+
+/* A load's weight copy (load_copies): where it read and when. */
+struct res_copy_row {
+    uint64_t load_id;
+    enum core_source source;
+    int peer_gpu; /* -1 unless source is CORE_SRC_PEER */
+    uint64_t bytes;
+    int64_t started_ns, finished_ns;
+    double lone_s; /* bytes / the lone path bandwidth */
+};
+
+/* A run's ladder rows, buffered by the driver and written by
+ * res_ladder_rec_flush in one transaction (call it before the run is
+ * finished). Resources are the driver's ids, named "kind:name" once. */
+struct res_ladder_rec;
+int res_ladder_rec_new(struct res_db *db, int64_t run, struct res_ladder_rec **out,
+                       struct thaw_err *err);
+void res_ladder_rec_free(struct res_ladder_rec *r);
+int res_ladder_rec_resource(struct res_ladder_rec *r, int id, const char *kind, const char *name,
+                            struct thaw_err *err);
+bool res_ladder_rec_named(const struct res_ladder_rec *r, int id);
+/* Resource id's rate in use became used_bps at t_ns (ignored for unnamed ids). */
+int res_ladder_rec_rate(struct res_ladder_rec *r, int64_t t_ns, int id, double used_bps,
+                        double capacity_bps, struct thaw_err *err);
+int res_ladder_rec_copy(struct res_ladder_rec *r, const struct res_copy_row *row,
+                        struct thaw_err *err);
+int res_ladder_rec_flush(struct res_ladder_rec *r, struct thaw_err *err);
+
+/* Per source (index enum core_source): loads started and their bytes;
+ * hit rate of a rung = loads[k] / started. Time waited on the shared store:
+ * over load_copies from a store, copy time beyond lone_s. */
+#define RES_LADDER_SOURCES 5
+struct res_ladder_summary {
+    int64_t started;
+    int64_t loads[RES_LADDER_SOURCES];
+    uint64_t bytes[RES_LADDER_SOURCES];
+    int64_t store_copies;
+    double store_wait_total_s, store_wait_max_s;
+};
+int res_ladder_summary(struct res_db *db, int64_t run, struct res_ladder_summary *out,
+                       struct thaw_err *err);
+/* The summary as a small table (`thaw report --ladder`). */
+int res_ladder_print(struct res_db *db, int64_t run, FILE *out, struct thaw_err *err);
+/* bandwidth_samples of run, by resource then time; kinds: a comma list
+ * ("store,network") or NULL for all. fn's non-zero return stops and is
+ * returned. */
+int res_bandwidth_series(struct res_db *db, int64_t run, const char *kinds,
+                         int (*fn)(const char *resource, double t, double used_bps,
+                                   double capacity_bps, void *ctx),
+                         void *ctx, struct thaw_err *err);
 
 #endif

@@ -72,5 +72,8 @@ int res_metrics_compute_stream(struct res_db *db, int64_t run, struct res_stream
 /* anomalies.c likewise (never_served from the stream). */
 int res_anomalies_compute_stream(struct res_db *db, int64_t run, const struct res_stream *stream,
                                  struct thaw_err *err);
+/* ladder.c: rebuilds a loads table whose source CHECK predates the
+ * storage ladder's sources (rows and columns kept); nothing when current. */
+int res_ladder_migrate(sqlite3 *db, struct thaw_err *err);
 
 #endif

@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS loads (
     gpu       INTEGER NOT NULL,              -- flat index; -1: never started
     gpu_name  TEXT NOT NULL,
     node      TEXT NOT NULL,
-    source    TEXT CHECK (source IN ('storage', 'shm')), -- NULL: never started
+    source    TEXT CHECK (source IN ('storage', 'shm', 'disk', 'peer', 'store')), -- NULL: never started
     reason    TEXT NOT NULL,                 -- demand | standby | failover | scale_up | prewarm
     enqueued  REAL NOT NULL,
     started   REAL,                          -- NULL: still queued at the end
@@ -305,3 +305,37 @@ CREATE INDEX IF NOT EXISTS instance_events_model ON instance_events (run, model)
 CREATE INDEX IF NOT EXISTS requests_model ON requests (run, model);
 -- (loads (run, priority), for anomalies.c's priority_inversion, is made by
 -- res_open after an older loads table has gained its priority column.)
+-- The storage ladder (scenarios/README.md "Storage ladder").
+-- bandwidth_samples: bandwidth in use per resource over time, a row each
+-- time a resource's rate in use changes (sim: from the flow model, at every
+-- recompute; exec: none yet). resource names the pipe ("store:s3",
+-- "network:node3", "storage:node0", "disk:node0", "shm:node0",
+-- "nvlink:node0/gpu1", "h2d:node0/gpu1", "pcie:node0"); kind is its first
+-- word. The rate holds until the resource's next row. `thaw plot bandwidth`.
+CREATE TABLE IF NOT EXISTS bandwidth_samples (
+    run          INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    t            REAL NOT NULL,
+    resource     TEXT NOT NULL,
+    kind         TEXT NOT NULL,
+    used_bps     REAL NOT NULL,
+    capacity_bps REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS bandwidth_run ON bandwidth_samples(run, resource);
+
+-- load_copies: the weight copy of each load that finished its copy: where
+-- it read (source as loads.source; peer_gpu the GPU copied from, -1
+-- otherwise), when the copy ran, and lone_s = bytes / the lone path
+-- bandwidth (what the copy takes with every pipe to itself), so
+-- copy time - lone_s is the time it waited on shared pipes (for a load from
+-- a store: the time it waited on the shared store and the links to it).
+CREATE TABLE IF NOT EXISTS load_copies (
+    run           INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    load_id       INTEGER NOT NULL,
+    source        TEXT NOT NULL,
+    peer_gpu      INTEGER NOT NULL,
+    bytes         INTEGER NOT NULL,
+    copy_started  REAL NOT NULL,
+    copy_finished REAL NOT NULL,
+    lone_s        REAL NOT NULL,
+    PRIMARY KEY (run, load_id)
+);

@@ -309,7 +309,9 @@ static int act_start_load(struct shell *sh, const struct core_action *a)
                              .enqueued_ns = a->enqueued_ns,
                              .started_ns = sh->heap.now_ns,
                              .bytes = a->bytes,
-                             .vram_bytes = a->vram_bytes};
+                             .vram_bytes = a->vram_bytes,
+                             .peer_gpu = a->peer_gpu,
+                             .peer_instance = a->peer_instance};
     l->costs.phase_ns = phases;
     l->wake = a->kind == CORE_ACT_WAKE;
     l->wake_ns = m->wake.mean_ns;
@@ -394,6 +396,18 @@ static int carry_out(struct shell *sh, const struct core_action *a)
         if (a->node >= 0 && a->node < sh->spec.node_count && a->model >= 0 &&
             a->model < sh->spec.model_count)
             m->drop_shm(sh->drv, sh, a->node, a->model);
+        return 0;
+    case CORE_ACT_START_DISK_FILL:
+        if (a->node < 0 || a->node >= sh->spec.node_count || a->model < 0 ||
+            a->model >= sh->spec.model_count || !m->drop_disk)
+            return thaw_err_set(sh->err, THAW_EINVARIANT,
+                                "core started a disk fill of model %d on node %d (driver %s)",
+                                a->model, a->node, m->name);
+        return m->start_fill(sh->drv, sh, a);
+    case CORE_ACT_DISK_DROP:
+        if (a->node >= 0 && a->node < sh->spec.node_count && a->model >= 0 &&
+            a->model < sh->spec.model_count && m->drop_disk)
+            m->drop_disk(sh->drv, sh, a->node, a->model);
         return 0;
     case CORE_ACT_EVICT:
         return m->instance ? m->instance(sh->drv, sh, a) : 0;
@@ -561,6 +575,14 @@ int shell_fill_done(struct shell *sh, int node, int model, bool ok, struct thaw_
     (void)err;
     struct core_event ev = {
         .kind = CORE_EV_SHM_FILL_FINISHED, .node = node, .model = model, .gpu = -1, .ok = ok};
+    return feed(sh, &ev);
+}
+
+int shell_disk_fill_done(struct shell *sh, int node, int model, bool ok, struct thaw_err *err)
+{
+    (void)err;
+    struct core_event ev = {
+        .kind = CORE_EV_DISK_FILL_FINISHED, .node = node, .model = model, .gpu = -1, .ok = ok};
     return feed(sh, &ev);
 }
 

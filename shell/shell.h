@@ -91,6 +91,9 @@ struct shell_load {
      * warm-up, no costs drawn, no loads row (counted in the sleep metrics). */
     bool wake;
     int64_t wake_ns;
+    /* source CORE_SRC_PEER: the GPU (flat) and instance copied from */
+    int peer_gpu;
+    uint64_t peer_instance;
 };
 
 /* A request, from its arrival until it finishes (or the run ends). Owned by
@@ -158,6 +161,11 @@ struct shell_methods {
      * memory and free its device memory. No event back. A WAKE comes to
      * start_load with l->wake set. */
     int (*sleep)(void *drv, struct shell *sh, const struct core_action *a);
+    /* The disk-cache rung (required when a node has a disk_cache):
+     * START_DISK_FILL goes to start_fill (a->kind tells the rung; call
+     * shell_disk_fill_done at its end); DISK_DROP comes here, aborting a
+     * fill in flight (nothing fed for it then). */
+    void (*drop_disk)(void *drv, struct shell *sh, int node, int model);
 };
 
 struct shell_opts {
@@ -230,6 +238,10 @@ int shell_load_done(struct shell *sh, struct shell_load *l, bool ok, const char 
 /* The shm fill of model on node finished now (ok or not). Feeds
  * SHM_FILL_FINISHED. From a driver event only. */
 int shell_fill_done(struct shell *sh, int node, int model, bool ok, struct thaw_err *err);
+
+/* The disk-cache fill of model on node finished now. Feeds
+ * DISK_FILL_FINISHED. From a driver event only. */
+int shell_disk_fill_done(struct shell *sh, int node, int model, bool ok, struct thaw_err *err);
 
 void shell_counts(const struct shell *sh, struct shell_counts *out);
 

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "flow.h"
+#include "paths.h"
 #include "shell.h"
 
 enum ev_kind {
@@ -54,11 +55,14 @@ struct sim_load {
      * GPU's link and sharing the source; it ends with the slowest. */
     struct sim_shard shards[CORE_TP_MAX];
     int shards_left;
+    int64_t copy_started_ns;
+    double copy_lone_bps;
 };
 
 struct fill_job {
     int node, model;
     struct sim_flow flow;
+    bool disk; /* a disk-cache fill (else shm) */
 };
 
 struct sim {
@@ -72,6 +76,8 @@ struct sim {
     size_t load_cap;
     struct fill_job **fills;   /* node * model_count + model */
     struct res_phases *phases; /* load_phases writer (recording runs only) */
+    struct sim_paths paths;       /* the storage ladder's pipes (paths.h) */
+    struct fill_job **disk_fills; /* as fills, for the disk-cache rung */
 };
 
 static double wall_now(void)
@@ -112,29 +118,42 @@ static int start_phase(struct sim *s, struct sim_load *j)
      * with more phases than cores on the node each slows down. */
     int node = j->l->node;
     int cpu = s->cpu_res[node];
-    return sim_flow_start_in(&s->net, &j->flow, node, (double)work_ns * 1e-9, &cpu,
-                             cpu >= 0 ? 1 : 0, 1.0);
+    return sim_flow_start_in(&s->net, &j->flow, sim_paths_group(&s->paths, node),
+                             (double)work_ns * 1e-9, &cpu, cpu >= 0 ? 1 : 0, 1.0);
 }
 
 static int start_copy(struct sim *s, struct sim_load *j)
 {
     const struct shell_load *l = j->l;
     int res[SIM_FLOW_MAX_RES], n = 0;
-    /* a wake reads host memory: only the links (and the switch) limit it */
-    int src = l->wake                     ? -1
-              : l->source == CORE_SRC_SHM ? s->shm_read_res[l->node]
-                                          : s->storage_res[l->node];
-    if (src >= 0) res[n++] = src;
-    res[n++] = s->h2d_res[l->gpu];
-    if (s->pcie_res[l->node] >= 0) res[n++] = s->pcie_res[l->node];
+    if (l->wake) {
+        /* a wake reads host memory: only the links (and the switch) limit it */
+        res[n++] = s->h2d_res[l->gpu];
+        if (s->pcie_res[l->node] >= 0) res[n++] = s->pcie_res[l->node];
+    } else {
+        n = sim_paths_copy(&s->paths, l, res);
+        if (n < 0)
+            return thaw_err_set(s->err, THAW_EINVARIANT,
+                                "load %llu from %s: the scenario has no pipe for that path",
+                                (unsigned long long)l->load, core_source_name(l->source));
+    }
+    j->copy_started_ns = now(s);
+    j->copy_lone_bps = sim_paths_lone_bps(&s->net, res, n);
     /* shm.per_load: one shm load copies at most at one core's rate (a
      * tensor-parallel shard too: each shard is one load's copy). */
     double cap = l->source == CORE_SRC_SHM && !l->wake ? s->spec->nodes[l->node].shm_per_load_bps : 0;
     if (l->tp <= 1) return sim_flow_start(&s->net, &j->flow, (double)l->bytes, res, n, cap > 0 ? cap : 0);
+    /* tp > 1: one flow per shard, each over its own GPU's link (the h2d
+     * resource of gang[0] in the path replaced by gang[i]'s). */
     const struct core_model_spec *m = &s->spec->models[l->model];
+    int h = -1;
+    for (int i = 0; i < n; i++)
+        if (res[i] == s->h2d_res[l->gpu]) h = i;
+    if (h < 0) return thaw_err_set(s->err, THAW_EINVARIANT, "load %llu: no h2d link in its path",
+                                   (unsigned long long)l->load);
     j->shards_left = l->tp;
     for (int i = 0; i < l->tp; i++) {
-        res[src >= 0 ? 1 : 0] = s->h2d_res[l->gang[i]];
+        res[h] = s->h2d_res[l->gang[i]];
         int rc = sim_flow_start(&s->net, &j->shards[i].flow, (double)core_model_shard_bytes(m, i),
                                 res, n, cap > 0 ? cap : 0);
         if (rc < 0) return rc;
@@ -228,6 +247,8 @@ static int load_next(struct sim *s, struct sim_load *j)
             return start_timer(s, j, j->l->costs.warmup_ns);
         }
         case ST_COPY: {
+            if (!j->l->wake)
+                sim_paths_copy_done(&s->paths, j->l, j->copy_started_ns, j->copy_lone_bps, now(s));
             int rc = phase_done(s, j, RES_PHASE_COPY, -1);
             if (rc < 0) return rc;
             if (s->spec->nodes[j->l->node].verify_bps > 0) {
@@ -298,33 +319,43 @@ static void m_cancel_load(void *drv, struct shell *sh, struct shell_load *l)
 
 /* ---- shm fills ----------------------------------------------------------- */
 
+static struct fill_job **fill_slot_of(struct sim *s, bool disk, int node, int model)
+{
+    return &(disk ? s->disk_fills
+                  : s->fills)[(size_t)node * (size_t)s->spec->model_count + (size_t)model];
+}
+
 static struct fill_job **fill_slot(struct sim *s, int node, int model)
 {
-    return &s->fills[(size_t)node * (size_t)s->spec->model_count + (size_t)model];
+    return fill_slot_of(s, false, node, model);
 }
 
 static int m_start_fill(void *drv, struct shell *sh, const struct core_action *a)
 {
     (void)sh;
     struct sim *s = drv;
-    if (*fill_slot(s, a->node, a->model))
+    bool disk = a->kind == CORE_ACT_START_DISK_FILL;
+    if (*fill_slot_of(s, disk, a->node, a->model))
         return thaw_err_set(s->err, THAW_EINVARIANT,
-                            "core started an shm fill of model %d on node %d: one is in flight",
-                            a->model, a->node);
+                            "core started a %s fill of model %d on node %d: one is in flight",
+                            disk ? "disk" : "shm", a->model, a->node);
+    int res[SIM_FLOW_MAX_RES];
+    int n = sim_paths_fill(&s->paths, a, res);
+    if (n < 0)
+        return thaw_err_set(s->err, THAW_EINVARIANT, "fill of model %d on node %d from %s: no pipe",
+                            a->model, a->node, core_source_name(a->source));
     struct fill_job *f = calloc(1, sizeof *f);
     if (!f) return thaw_err_set(s->err, THAW_ENOMEM, "out of memory");
     f->node = a->node;
     f->model = a->model;
+    f->disk = disk;
     sim_flow_init(&f->flow, EV_FILL_FLOW);
-    int res[2], n = 0;
-    res[n++] = s->storage_res[a->node];
-    if (s->shm_write_res[a->node] >= 0) res[n++] = s->shm_write_res[a->node];
     int rc = sim_flow_start(&s->net, &f->flow, (double)a->bytes, res, n, 0);
     if (rc < 0) {
         free(f);
-        return thaw_err_set(s->err, rc, "cannot start an shm fill flow");
+        return thaw_err_set(s->err, rc, "cannot start a fill flow");
     }
-    *fill_slot(s, a->node, a->model) = f;
+    *fill_slot_of(s, disk, a->node, a->model) = f;
     return 0;
 }
 
@@ -339,12 +370,25 @@ static void m_drop_shm(void *drv, struct shell *sh, int node, int model)
     *slot = NULL;
 }
 
+static void m_drop_disk(void *drv, struct shell *sh, int node, int model)
+{
+    (void)sh;
+    struct sim *s = drv;
+    struct fill_job **slot = fill_slot_of(s, true, node, model);
+    if (!*slot) return;
+    sim_flow_remove(&s->net, &(*slot)->flow);
+    free(*slot);
+    *slot = NULL;
+}
+
 static int on_fill_done(struct sim *s, struct fill_job *f)
 {
     int node = f->node, model = f->model;
+    bool disk = f->disk;
     sim_flow_remove(&s->net, &f->flow);
-    *fill_slot(s, node, model) = NULL;
+    *fill_slot_of(s, disk, node, model) = NULL;
     free(f);
+    if (disk) return shell_disk_fill_done(s->sh, node, model, true, s->err);
     return shell_fill_done(s->sh, node, model, true, s->err);
 }
 
@@ -388,6 +432,7 @@ static const struct shell_methods sim_methods = {
     .drop_shm = m_drop_shm,
     .dispatch = m_dispatch,
     .fire = m_fire,
+    .drop_disk = m_drop_disk,
 };
 
 /* ---- set-up and tear-down ------------------------------------------------ */
@@ -423,6 +468,11 @@ static int build_resources(struct sim *s)
     s->fills =
         calloc((size_t)(nn > 0 ? nn : 1) * (size_t)(sp->model_count > 0 ? sp->model_count : 1),
                sizeof *s->fills);
+    s->disk_fills =
+        calloc((size_t)(nn > 0 ? nn : 1) * (size_t)(sp->model_count > 0 ? sp->model_count : 1),
+               sizeof *s->disk_fills);
+    if (!s->disk_fills) return thaw_err_set(s->err, THAW_ENOMEM, "out of memory");
+    sim_paths_init(&s->paths, sp);
     if (!s->storage_res || !s->shm_read_res || !s->shm_write_res || !s->pcie_res || !s->cpu_res ||
         !s->h2d_res || !s->fills)
         return thaw_err_set(s->err, THAW_ENOMEM, "out of memory");
@@ -433,21 +483,25 @@ static int build_resources(struct sim *s)
         if (!(n->storage_read_bps > 0))
             return thaw_err_set(s->err, THAW_EINVAL, "node %s: storage read bandwidth must be > 0",
                                 n->name);
-        if ((rc = add_res(s, i, n->storage_read_bps, &s->storage_res[i])) < 0 ||
-            (rc = add_res(s, i, n->pcie_switch_bps, &s->pcie_res[i])) < 0 ||
-            (rc = add_res(s, i, n->cpu_cores > 0 ? (double)n->cpu_cores : 0, &s->cpu_res[i])) < 0)
+        int gi = sim_paths_group(&s->paths, i);
+        if ((rc = add_res(s, gi, n->storage_read_bps, &s->storage_res[i])) < 0 ||
+            (rc = add_res(s, gi, n->pcie_switch_bps, &s->pcie_res[i])) < 0 ||
+            (rc = add_res(s, gi, n->cpu_cores > 0 ? (double)n->cpu_cores : 0, &s->cpu_res[i])) < 0)
             return rc;
-        if (n->shm_bytes > 0 && ((rc = add_res(s, i, n->shm_read_bps, &s->shm_read_res[i])) < 0 ||
-                                 (rc = add_res(s, i, n->shm_write_bps, &s->shm_write_res[i])) < 0))
+        if (n->shm_bytes > 0 && ((rc = add_res(s, gi, n->shm_read_bps, &s->shm_read_res[i])) < 0 ||
+                                 (rc = add_res(s, gi, n->shm_write_bps, &s->shm_write_res[i])) < 0))
             return rc;
     }
     for (int g = 0; g < ng; g++) {
         const struct core_gpu_spec *gs = &sp->gpus[g];
         if (gs->node < 0 || gs->node >= nn || !(gs->h2d_bps > 0))
             return thaw_err_set(s->err, THAW_EINVAL, "gpu %s: bad node or h2d bandwidth", gs->name);
-        if ((rc = add_res(s, gs->node, gs->h2d_bps, &s->h2d_res[g])) < 0) return rc;
+        if ((rc = add_res(s, sim_paths_group(&s->paths, gs->node), gs->h2d_bps, &s->h2d_res[g])) <
+            0)
+            return rc;
     }
-    return 0;
+    return sim_paths_build(&s->paths, &s->net, s->storage_res, s->shm_read_res, s->shm_write_res,
+                           s->pcie_res, s->h2d_res, s->err);
 }
 
 static void sim_free(struct sim *s)
@@ -463,6 +517,11 @@ static void sim_free(struct sim *s)
         for (size_t i = 0; i < (size_t)s->spec->node_count * (size_t)s->spec->model_count; i++)
             free(s->fills[i]);
     free(s->fills);
+    if (s->disk_fills)
+        for (size_t i = 0; i < (size_t)s->spec->node_count * (size_t)s->spec->model_count; i++)
+            free(s->disk_fills[i]);
+    free(s->disk_fills);
+    sim_paths_free(&s->paths);
     free(s->storage_res);
     free(s->shm_read_res);
     free(s->shm_write_res);
@@ -503,12 +562,17 @@ int sim_run(const struct core_spec *spec, const struct sim_opts *opts, struct si
     if (rc == 0 && opts->db && shell_run_id(s.sh) > 0 &&
         res_record_level(opts->db) != RES_RECORD_SUMMARY)
         rc = res_phases_new(opts->db, shell_run_id(s.sh), &s.phases, err);
+    /* the ladder's rows (bandwidth_samples, load_copies) are per-load and
+     * per-change: written at --record loads and all, like load_phases */
+    if (rc == 0 && opts->db && res_record_level(opts->db) != RES_RECORD_SUMMARY)
+        rc = sim_paths_record(&s.paths, &s.net, opts->db, shell_run_id(s.sh), err);
     if (rc < 0) {
         sim_free(&s);
         return rc;
     }
     int status = shell_run(s.sh, err);
     if (status >= 0 && (rc = res_phases_flush(s.phases, err)) < 0) status = rc;
+    if (status >= 0 && (rc = sim_paths_flush(&s.paths, err)) < 0) status = rc;
     rc = shell_finish_run(s.sh, status, err);
     if (out) {
         struct shell_counts c;

@@ -18,6 +18,8 @@ int sim_flownet_init(struct sim_flownet *net, struct shell_heap *engine, int gro
     net->res_count = net->res_capacity = 0;
     net->group_count = 0;
     net->groups = NULL;
+    net->on_rates = NULL;
+    net->on_rates_ctx = NULL;
     if (group_count < 0) return THAW_EINVAL;
     if (group_count > 0) {
         net->groups = calloc((size_t)group_count, sizeof *net->groups);
@@ -176,6 +178,7 @@ static void recompute(struct sim_flownet *net, int group)
         assert(rc == 0);
         (void)rc;
     }
+    if (net->on_rates) net->on_rates(net->on_rates_ctx, net, group);
 }
 
 int sim_flow_start_in(struct sim_flownet *net, struct sim_flow *f, int group, double work,

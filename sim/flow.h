@@ -53,6 +53,11 @@ struct sim_flownet {
     int res_count, res_capacity;
     struct sim_flow_group *groups;
     int group_count;
+    /* Optional (NULL after init): called after every recompute of a group,
+     * when each of its resources' `left` is its capacity not in use, so
+     * the owner can record bandwidth in use over time (paths.c). */
+    void (*on_rates)(void *ctx, const struct sim_flownet *net, int group);
+    void *on_rates_ctx;
 };
 
 /* Sets up a network of group_count groups (nodes) over the engine. */

@@ -11,6 +11,7 @@
 
 #include <sqlite3.h>
 
+#include "plot_bandwidth.c"
 #include "plot_common.c"
 #include "plot_cdf.c"
 #include "plot_cluster.c"

@@ -15,6 +15,7 @@
 
 #include "common.c"
 #include "format.c"
+#include "plot_bandwidth.c"
 #include "plot_cdf.c"
 #include "plot_cluster.c"
 #include "plot_common.c"

@@ -1,7 +1,8 @@
 /* test_cuda.c - the cuda backend on a real device: a synthetic file loads
  * through the pipeline (pinned staging, two streams) and the checksum kernel
  * agrees with the host's expected value; the request kernel returns what the
- * C reference computes; the scenario's VRAM cap binds before the card does.
+ * C reference computes; a peer copy between two emulated GPUs lands intact;
+ * the scenario's VRAM cap binds before the card does.
  * Where no device answers (no driver, no GPU, built without CUDA) it exits
  * 77 (skipped) after printing "no CUDA device: <reason>". */
 #include <setjmp.h>
@@ -80,6 +81,19 @@ static void test_cuda_load_and_request(void **state)
     uint64_t v = 0;
     assert_int_equal(exec_backend_request(be, buf, size, 77, &v, &err), 0);
     assert_true(v == exec_request_ref(host, size, 77));
+
+    /* A peer copy (the storage ladder): the first 32 MiB of GPU 0's buffer
+     * into a buffer on GPU 1 (cudaMemcpyPeerAsync between the devices
+     * behind them, or within one), whose checksum must be the host's. */
+    struct exec_dev_buf *peer = NULL;
+    assert_int_equal(exec_backend_alloc(be, 1, 32 * MIB, &peer, &err), 0);
+    int prc = exec_backend_copy_peer(be, peer, 0, buf, 0, 32 * MIB, &err);
+    if (prc) print_error("%s\n", err.msg);
+    assert_int_equal(prc, 0);
+    uint64_t pc = 0;
+    assert_int_equal(exec_backend_checksum(be, peer, 32 * MIB, &pc, &err), 0);
+    assert_true(pc == exec_checksum(host, 32 * MIB, 0));
+    exec_backend_free(be, peer);
     free(host);
 
     /* The cap binds: 64 MiB on GPU 1 although the card has more. */

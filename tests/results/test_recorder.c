@@ -63,12 +63,13 @@ static void test_open_creates_folder_and_schema(void **state)
     query_text(db, "PRAGMA journal_mode", text, sizeof text);
     assert_string_equal(text, "wal");
     assert_int_equal(query_int(db, "PRAGMA foreign_keys"), 1);
-    /* the eighteen tables of schema.sql: runs loads requests instance_events
+    /* the twenty tables of schema.sql: runs loads requests instance_events
      * faults gpus core_actions core_events metrics metrics_by_model
      * anomalies autoscale_decisions, (version 1) run_params
-     * scenario_texts models nodes, load_phases, and cold_starts (--record
-     * below all): eighteen */
-    assert_int_equal(query_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"), 18);
+     * scenario_texts models nodes, load_phases, cold_starts (--record
+     * below all), and (the storage ladder) bandwidth_samples load_copies:
+     * twenty */
+    assert_int_equal(query_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"), 20);
     assert_int_equal(query_int(db, "PRAGMA user_version"), 1);
     res_close(db);
     /* reopening applies the schema again harmlessly (IF NOT EXISTS) */
