@@ -30,6 +30,10 @@ static bool is_count(const char *name)
                                          "loads_cancelled",
                                          "loads_in_flight_at_end",
                                          "loads_queued_at_end",
+                                         "sleeps",
+                                         "wakes",
+                                         "exec_gang_shards",
+                                         "exec_gang_devices",
                                          NULL};
     for (int i = 0; counts[i]; i++)
         if (!strcmp(name, counts[i])) return true;
