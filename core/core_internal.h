@@ -371,6 +371,11 @@ struct core_evict_cand {
     uint64_t id;
     size_t idx;
 };
+/* qsort order of candidates: least recently used first, then lowest id (a
+ * total order, so the sort is repeatable); shared with gang.c. */
+int core_evict_lru_order(const void *pa, const void *pb);
+/* READY serving (non-hot) instances of a model: what replicas_min counts. */
+int core_ready_count(const struct core_sched *s, int model);
 
 /* gang.c: tensor-parallel instances (tp > 1). core_gang_place picks the
  * gang for a queued job of a tp model: a fitting gang by placement policy,

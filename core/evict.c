@@ -47,7 +47,7 @@ const struct core_eviction_policy *core_eviction_policy_find(const char *name)
 }
 
 /* LRU order: last_used, then id; a total order, so the sort is repeatable. */
-static int lru_order(const void *pa, const void *pb)
+int core_evict_lru_order(const void *pa, const void *pb)
 {
     const struct core_evict_cand *a = pa, *b = pb;
     if (a->last_used_ns != b->last_used_ns) return a->last_used_ns < b->last_used_ns ? -1 : 1;
@@ -55,7 +55,7 @@ static int lru_order(const void *pa, const void *pb)
 }
 
 /* READY serving instances of a model (what replicas_min counts). */
-static int ready_count(const struct core_sched *s, int model)
+int core_ready_count(const struct core_sched *s, int model)
 {
     const struct core_model_state *ms = &s->models[model];
     int n = 0;
@@ -106,13 +106,13 @@ int core_evict_for(struct core_sched *s, int model, const unsigned char *allowed
         if (!s->eviction->may_evict(s, in)) continue;
         cand[n++] = (struct core_evict_cand){in->last_used_ns, in->id, s->live[i]};
     }
-    qsort(cand, n, sizeof *cand, lru_order);
+    qsort(cand, n, sizeof *cand, core_evict_lru_order);
     int chosen_gpu = -1;
     size_t upto = 0;
     for (size_t k = 0; k < n && chosen_gpu < 0; k++) {
         const struct core_inst *in = &s->insts[cand[k].idx];
         int rmin = sp->models[in->model].replicas_min;
-        if (rmin > 0 && ready_count(s, in->model) - s->ev_taken[in->model] <= rmin) {
+        if (rmin > 0 && core_ready_count(s, in->model) - s->ev_taken[in->model] <= rmin) {
             cand[k].id = 0; /* the last replica replicas_min needs */
             continue;
         }

@@ -27,24 +27,6 @@ bool core_gang_any(const struct core_inst *in, const unsigned char *mask)
     return false;
 }
 
-static int lru_order(const void *pa, const void *pb)
-{
-    const struct core_evict_cand *a = pa, *b = pb;
-    if (a->last_used_ns != b->last_used_ns) return a->last_used_ns < b->last_used_ns ? -1 : 1;
-    return a->id < b->id ? -1 : a->id > b->id ? 1 : 0;
-}
-
-static int ready_count(const struct core_sched *s, int model)
-{
-    const struct core_model_state *ms = &s->models[model];
-    int n = 0;
-    for (size_t i = 0; i < ms->live_count; i++) {
-        const struct core_inst *in = &s->insts[ms->live[i]];
-        n += in->state == CORE_INST_READY && !in->hot;
-    }
-    return n;
-}
-
 /* GPUs of node n that could hold the share with ev_freed added. */
 static int node_room(const struct core_sched *s, int n, const unsigned char *allowed,
                      uint64_t share)
@@ -101,13 +83,13 @@ static bool gang_evict(struct core_sched *s, int model, const unsigned char *all
         if (!s->eviction->may_evict(s, in)) continue;
         cand[n++] = (struct core_evict_cand){in->last_used_ns, in->id, s->live[i]};
     }
-    qsort(cand, n, sizeof *cand, lru_order);
+    qsort(cand, n, sizeof *cand, core_evict_lru_order);
     int chosen = -1;
     size_t upto = 0;
     for (size_t c = 0; c < n && chosen < 0; c++) {
         const struct core_inst *in = &s->insts[cand[c].idx];
         int rmin = sp->models[in->model].replicas_min;
-        if (rmin > 0 && ready_count(s, in->model) - s->ev_taken[in->model] <= rmin) {
+        if (rmin > 0 && core_ready_count(s, in->model) - s->ev_taken[in->model] <= rmin) {
             cand[c].id = 0; /* the last replica replicas_min needs */
             continue;
         }
