@@ -32,14 +32,16 @@ static const struct {
      "ORDER BY 2, 1"},
     /* b started while a, of a higher priority, waited and needed no more
      * VRAM than b took (it fit where b went). The first per pair of models;
-     * SQLite takes the bare columns from the row of min(). */
+     * SQLite takes the bare columns from the row of min(). The wait as a
+     * range of b.started (enqueued <= started < a's start, NULL: never), so
+     * loads_started serves it: 2.5x faster on large.yaml than the pairs. */
     {"priority_inversion",
      "SELECT a.model, min(b.started), printf('model %s (priority %d, waiting since %.3f s) was "
      "passed by lower-priority model %s (priority %d) starting at %.3f s on %s, where it "
      "fit', a.model, a.priority, a.enqueued, b.model, b.priority, b.started, b.gpu_name) "
-     "FROM loads a JOIN loads b ON b.run = a.run WHERE a.run = ?1 AND b.started IS NOT NULL "
-     "AND a.priority > b.priority AND a.enqueued <= b.started AND (a.started IS NULL OR "
-     "a.started > b.started) AND a.vram <= b.vram AND a.outcome != 'cancelled' "
+     "FROM loads a JOIN loads b ON b.run = a.run WHERE a.run = ?1 AND b.started >= a.enqueued "
+     "AND b.started < coalesce(a.started, 1e300) AND a.priority > b.priority "
+     "AND a.vram <= b.vram AND a.outcome != 'cancelled' "
      "GROUP BY a.model, b.model ORDER BY 2, 1"},
     /* head_of_line is computed in C (head_of_line below): as SQL its
      * count of passers is a correlated subquery per load, O(loads^2) in

@@ -303,6 +303,8 @@ CREATE INDEX IF NOT EXISTS cold_starts_run ON cold_starts (run);
 CREATE INDEX IF NOT EXISTS loads_model ON loads (run, model);
 CREATE INDEX IF NOT EXISTS instance_events_model ON instance_events (run, model);
 CREATE INDEX IF NOT EXISTS requests_model ON requests (run, model);
+-- anomalies.c's priority_inversion: the loads that started during a wait.
+CREATE INDEX IF NOT EXISTS loads_started ON loads (run, started);
 -- (loads (run, priority), for anomalies.c's priority_inversion, is made by
 -- res_open after an older loads table has gained its priority column.)
 -- The storage ladder (scenarios/README.md "Storage ladder").
