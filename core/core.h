@@ -81,7 +81,10 @@
  * entries unless disk_survives_restart (fills in flight always). A peer is
  * not idle while copied from (no eviction, no scale-down); a peer lost to a
  * fault mid-copy cancels the copying load (CANCEL_LOAD, FAILED) and queues
- * its job again with its reason, enqueued time and queue place.
+ * its job again with its reason, enqueued time and queue place. A tp K
+ * load's peer is a READY tp K instance on GPUs all healthy and outside its
+ * gang; shard i copies from the peer's gang member i (action.peer_gang), and
+ * a fault of any of them cancels the copy as above.
  *
  * Shm cache per node (capacity nodes[n].shm_bytes; space is reserved when a
  * model is admitted). shm=off: never used. preload: at start (and when a
@@ -346,6 +349,11 @@ struct core_action {
      * and its GPU (flat index); it keeps serving meanwhile. */
     int peer_gpu;
     uint64_t peer_instance;
+    /* START_LOAD with source CORE_SRC_PEER of a tp K gang: the peer is a
+     * READY tp K instance on other GPUs, and shard i copies from its gang
+     * member peer_gang[i] into gang[i] (peer_gang[0] == peer_gpu). tp 1:
+     * peer_gang[0] == peer_gpu alone. */
+    int peer_gang[CORE_TP_MAX];
 };
 
 /* ---- life cycle ---------------------------------------------------------- */

@@ -436,6 +436,11 @@ void core_ladder_free(struct core_sched *s);
  * expected share now: a store's, a disk's or a peer's bandwidth divided
  * among the loads already reading it plus this one. */
 void core_ladder_pick(const struct core_sched *s, int model, int gpu, struct core_pick *out);
+/* The same for a load onto gang[0..tp-1] (gang[0] the load's gpu; tp 1:
+ * core_ladder_pick): the rungs as seen from gang[0], a peer by
+ * core_peer_best_gang. */
+void core_ladder_pick_gang(const struct core_sched *s, int model, int tp, const int *gang,
+                           struct core_pick *out);
 /* After START_LOAD from pk: counters, lru touch, the peer copy's
  * bookkeeping, and lru admission to the disk rung of a load that read no
  * rung of its node (store, local storage or a peer). */
@@ -476,6 +481,14 @@ struct core_peer_copy {
  * lone bandwidth, then fewest copies from it, then lowest id; SIZE_MAX when
  * none. *bps gets its bandwidth. */
 size_t core_peer_best(const struct core_sched *s, int model, int gpu, double *bps);
+/* The same for a tp K load onto gang[0..K-1]: a READY tp K instance of the
+ * model whose GPUs are all healthy and none in the gang; shard i copies from
+ * its gang member i. Its bandwidth is the slowest shard's lone path (one
+ * node: both GPUs' NVLink; across nodes the K shards share both network
+ * links: 1/K of them each), over 1 + the copies from it now. tp 1: as
+ * core_peer_best. */
+size_t core_peer_best_gang(const struct core_sched *s, int model, int tp, const int *gang,
+                           double *bps);
 void core_peer_begin(struct core_sched *s, size_t inst, size_t peer, const struct core_job *job);
 /* The load finished (ok or not) or was cancelled: its copy record ends. */
 void core_peer_load_end(struct core_sched *s, uint64_t load);

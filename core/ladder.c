@@ -74,6 +74,13 @@ static int readers(const struct core_sched *s, enum core_source src, int st, int
 
 void core_ladder_pick(const struct core_sched *s, int model, int gpu, struct core_pick *out)
 {
+    core_ladder_pick_gang(s, model, 1, &gpu, out);
+}
+
+void core_ladder_pick_gang(const struct core_sched *s, int model, int tp, const int *gang,
+                           struct core_pick *out)
+{
+    int gpu = gang[0];
     const struct core_spec *sp = s->spec;
     int node = sp->gpus[gpu].node;
     out->peer = SIZE_MAX;
@@ -99,7 +106,7 @@ void core_ladder_pick(const struct core_sched *s, int model, int gpu, struct cor
     }
     if (!sp->policy.peer) return;
     double pb = 0;
-    size_t peer = core_peer_best(s, model, gpu, &pb);
+    size_t peer = core_peer_best_gang(s, model, tp, gang, &pb);
     if (peer != SIZE_MAX && pb > out->bps) {
         out->source = CORE_SRC_PEER;
         out->peer = peer;

@@ -137,6 +137,14 @@ static void ladder_suffix(const struct core_action *a, char *buf, size_t len)
     else if (a->kind == CORE_ACT_START_LOAD && a->source == CORE_SRC_PEER)
         snprintf(buf + used, len - used, " peer_gpu=%d peer_inst=%" PRIu64, a->peer_gpu,
                  a->peer_instance);
+    else
+        return;
+    /* a tp > 1 peer copy adds the peer gang; tp 1 lines are unchanged */
+    for (int i = 0; a->tp > 1 && i < a->tp && i < CORE_TP_MAX; i++) {
+        used = strlen(buf);
+        if (used + 1 >= len) return;
+        snprintf(buf + used, len - used, i == 0 ? " peer_gang=%d" : ",%d", a->peer_gang[i]);
+    }
 }
 
 void core_action_format(const struct core_action *a, char *buf, size_t len)

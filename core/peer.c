@@ -29,22 +29,53 @@ static double path_bps(const struct core_spec *sp, int from, int to)
     return min_pos(bw, nt->pcie_switch_bps);
 }
 
+/* Lone bandwidth of one shard's copy from GPU `from` to GPU `to` when
+ * `shards` copies of one gang cross the same nodes at once: on one node
+ * each shard has its own pair of NVLink ports; across nodes they share both
+ * network links and the target's switch (1/shards each). 0: no path. */
+static double shard_bps(const struct core_spec *sp, int from, int to, int shards)
+{
+    const struct core_gpu_spec *gf = &sp->gpus[from], *gt = &sp->gpus[to];
+    if (shards <= 1 || gf->node == gt->node) return path_bps(sp, from, to);
+    const struct core_node_spec *nf = &sp->nodes[gf->node], *nt = &sp->nodes[gt->node];
+    if (!(nf->network_bps > 0.0) || !(nt->network_bps > 0.0)) return 0.0;
+    double bw = min_pos(nf->network_bps, nt->network_bps) / (double)shards;
+    bw = min_pos(bw, gt->h2d_bps);
+    return min_pos(bw, nt->pcie_switch_bps / (double)shards);
+}
+
 size_t core_peer_best(const struct core_sched *s, int model, int gpu, double *bps)
+{
+    return core_peer_best_gang(s, model, 1, &gpu, bps);
+}
+
+size_t core_peer_best_gang(const struct core_sched *s, int model, int tp, const int *gang,
+                           double *bps)
 {
     const struct core_model_state *ms = &s->models[model];
     size_t best = SIZE_MAX;
     double best_bps = 0;
     *bps = 0;
-    /* Peer copies are tp 1 only for now: a tensor-parallel gang loads from
-     * the ladder's rungs (shard by shard from a tp K peer is not modelled). */
-    if (core_model_tp(&s->spec->models[model]) > 1) return SIZE_MAX;
+    if (tp < 1) tp = 1;
     for (size_t i = 0; i < ms->live_count; i++) {
         size_t idx = ms->live[i];
         const struct core_inst *in = &s->insts[idx];
-        if (in->state != CORE_INST_READY || in->gpu == gpu || !core_gpu_healthy(s, in->gpu))
-            continue;
+        if (in->state != CORE_INST_READY || in->tp != tp) continue;
+        /* every GPU of the peer gang healthy and none in the load's gang;
+         * the slowest shard's path is the copy's */
+        double bw = 0;
+        bool usable = true;
+        for (int k = 0; k < tp && usable; k++) {
+            usable = core_gpu_healthy(s, in->gang[k]);
+            for (int g = 0; g < tp && usable; g++)
+                usable = in->gang[k] != gang[g];
+            if (!usable) break;
+            double b = shard_bps(s->spec, in->gang[k], gang[k], tp);
+            bw = k == 0 || b < bw ? b : bw;
+        }
+        if (!usable) continue;
         /* its links are shared by the copies from it: its share now */
-        double bw = path_bps(s->spec, in->gpu, gpu) / (double)(1 + in->peer_copies);
+        bw /= (double)(1 + in->peer_copies);
         if (!(bw > 0.0)) continue;
         if (best == SIZE_MAX || bw > best_bps ||
             (bw == best_bps && in->peer_copies < s->insts[best].peer_copies)) {

@@ -287,8 +287,15 @@ void core_inst_cancel_load(struct core_sched *s, size_t idx)
     a.node = node;
     a.reason = in->reason;
     a.vram_bytes = in->vram_bytes;
+    if (in->tp > 1) {
+        /* a gang: every GPU's shard is cancelled; vram_bytes the whole
+         * instance's, as on START_LOAD */
+        core_gang_act(&a, in);
+        a.vram_bytes = s->spec->models[in->model].vram_bytes;
+    }
     core_emit(s, &a);
-    s->gpus[in->gpu].loads--;
+    for (int i = 0; i < in->tp; i++)
+        s->gpus[in->gang[i]].loads--;
     s->nodes[node].loads--;
     core_idle_out(s, in);
     release(s, in);
@@ -363,7 +370,7 @@ static void start_load(struct core_sched *s, const struct core_job *job, int gpu
     s->stats.loads_started++;
 
     struct core_pick pk;
-    core_ladder_pick(s, job->model, gpu, &pk);
+    core_ladder_pick_gang(s, job->model, in->tp, in->gang, &pk);
     bool shm = pk.source == CORE_SRC_SHM;
     if (shm) {
         s->stats.shm_hits++;
@@ -381,6 +388,8 @@ static void start_load(struct core_sched *s, const struct core_job *job, int gpu
     if (pk.source == CORE_SRC_PEER) {
         a.peer_gpu = s->insts[pk.peer].gpu;
         a.peer_instance = s->insts[pk.peer].id;
+        for (int i = 0; i < s->insts[pk.peer].tp && i < CORE_TP_MAX; i++)
+            a.peer_gang[i] = s->insts[pk.peer].gang[i];
     }
     a.reason = job->reason;
     a.state = CORE_INST_LOADING;

@@ -169,6 +169,10 @@ struct load_job {
     int peer_gpu;
     uint64_t peer_instance;
     const struct exec_dev_buf *peer_buf;
+    /* a tp > 1 peer copy: shard i from the peer gang's GPU peer_gang[i],
+     * its buffer peer_shard[i] (peer_shard[0] is peer_buf) */
+    int peer_gang[CORE_TP_MAX];
+    const struct exec_dev_buf *peer_shard[CORE_TP_MAX];
     int64_t copy_started_ns, copy_finished_ns; /* scenario time */
     atomic_bool unwound; /* the thread is done with its memory (freed it on failure) */
 };
@@ -501,6 +505,81 @@ static int load_gang(struct exec_ctx *x, struct load_job *j, const struct exec_w
     return rc;
 }
 
+struct peer_shard_work {
+    struct exec_backend *be;
+    struct exec_dev_buf *dst;
+    const struct exec_dev_buf *src;
+    uint64_t bytes;
+    size_t chunk;
+    struct exec_rate *caps[EXEC_LADDER_MAX_CAPS];
+    int ncaps;
+    const atomic_bool *cancel;
+    struct exec_load_result res;
+    int rc;
+    struct thaw_err err;
+};
+
+static void *peer_shard_main(void *arg)
+{
+    struct peer_shard_work *pw = arg;
+    /* no checksum of a part is known: the peer shard's own is compared */
+    pw->rc = exec_ladder_peer_copy(pw->be, pw->dst, pw->src, pw->bytes, pw->chunk, pw->caps,
+                                   pw->ncaps, false, 0, pw->cancel, &pw->res, &pw->err);
+    return NULL;
+}
+
+/* A tp > 1 copy from a peer gang: the share allocated on each GPU of the
+ * gang (all or none), then shard i copied from the peer's shard i through
+ * the caps of its own path (peer_gang[i] -> gang[i]), one thread each,
+ * each verified against the peer shard's checksum. */
+static int load_gang_peer(struct exec_ctx *x, struct load_job *j, struct thaw_err *e)
+{
+    const struct core_model_spec *ms = &x->spec->models[j->model];
+    int k = j->tp, rc = 0;
+    struct peer_shard_work pw[CORE_TP_MAX];
+    memset(pw, 0, sizeof pw);
+    uint64_t share = core_model_share_bytes(ms);
+    for (int i = 0; i < k && rc == 0; i++) {
+        uint64_t n = core_model_shard_bytes(ms, i);
+        rc = exec_backend_alloc(x->be, j->gang[i], share > n ? share : n, &j->shard[i], e);
+        pw[i].be = x->be;
+        pw[i].dst = j->shard[i];
+        pw[i].src = j->peer_shard[i];
+        pw[i].bytes = n;
+        pw[i].chunk = load_chunk(x->opts, n);
+        pw[i].ncaps = exec_ladder_caps(&x->ladder, CORE_SRC_PEER, j->model, j->node, j->gang[i],
+                                       j->peer_gang[i], false, pw[i].caps);
+        pw[i].cancel = &j->cancel;
+    }
+    j->buf = j->shard[0];
+    pthread_t th[CORE_TP_MAX];
+    bool started[CORE_TP_MAX] = {false};
+    for (int i = 0; i < k && rc == 0; i++) {
+        int prc = pthread_create(&th[i], NULL, peer_shard_main, &pw[i]);
+        if (prc != 0)
+            rc = thaw_err_set(e, THAW_ENOMEM, "cannot start a shard thread: %s", strerror(prc));
+        else
+            started[i] = true;
+    }
+    if (rc != 0) atomic_store(&j->cancel, true); /* the started ones stop */
+    memset(&j->res, 0, sizeof j->res);
+    j->res.verified = true;
+    for (int i = 0; i < k; i++) {
+        if (!started[i]) continue;
+        pthread_join(th[i], NULL);
+        if (pw[i].rc < 0 && rc == 0) {
+            rc = pw[i].rc;
+            *e = pw[i].err;
+        }
+        j->res.bytes += pw[i].res.bytes;
+        if (pw[i].res.copy_ns > j->res.copy_ns) j->res.copy_ns = pw[i].res.copy_ns;
+        if (pw[i].res.total_ns > j->res.total_ns) j->res.total_ns = pw[i].res.total_ns;
+        j->res.verified = j->res.verified && pw[i].res.verified;
+    }
+    if (j->res.copy_ns > 0) j->res.gbps = (double)j->res.bytes / (double)j->res.copy_ns;
+    return rc;
+}
+
 static void *load_main(void *arg)
 {
     struct load_job *j = arg;
@@ -541,9 +620,10 @@ static void *load_main(void *arg)
         if (!j->peer_buf)
             rc = thaw_err_set(&e, THAW_EIO, "peer instance %llu holds no weights",
                               (unsigned long long)j->peer_instance);
-        else if (j->tp > 1)
-            rc = thaw_err_set(&e, THAW_EINVAL, "a peer copy of a tp %d gang (peers copy tp 1 only)",
-                              j->tp);
+        for (int i = 1; rc == 0 && i < j->tp; i++)
+            if (!j->peer_shard[i])
+                rc = thaw_err_set(&e, THAW_EIO, "peer instance %llu holds no shard %d",
+                                  (unsigned long long)j->peer_instance, i);
     } else if (rc == 0 && j->source == CORE_SRC_SHM) {
         /* The run's one descriptor of the file, shared by its loads: no
          * open, mapping or unmapping per load. */
@@ -557,11 +637,16 @@ static void *load_main(void *arg)
     } else if (rc == 0) {
         exec_weights_source(w, &src);
     }
+    bool peer_gang = false; /* its load_copies row spans the gang's copy phase */
     if (rc == 0 && j->tp > 1) {
         /* one copy phase for the gang: the shards' allocations, parallel
          * copies and checksums, to the slowest shard */
         t = vnow(x);
-        rc = load_gang(x, j, w, &src, &e);
+        peer_gang = j->source == CORE_SRC_PEER && !j->wake;
+        if (peer_gang)
+            rc = load_gang_peer(x, j, &e);
+        else
+            rc = load_gang(x, j, w, &src, &e);
         ph_mark(j, RES_PHASE_COPY, NULL, false, t);
     } else if (rc == 0) {
         uint64_t need = j->vram_bytes > w->bytes ? j->vram_bytes : w->bytes;
@@ -569,7 +654,7 @@ static void *load_main(void *arg)
         rc = exec_backend_alloc(x->be, j->gpu, need, &j->buf, &e);
         ph_mark(j, RES_PHASE_ALLOC, NULL, false, t);
     }
-    j->copy_started_ns = vnow(x);
+    j->copy_started_ns = peer_gang ? t : vnow(x);
     if (rc == 0 && j->tp <= 1 && j->source == CORE_SRC_PEER && !j->wake) {
         t = vnow(x);
         rc = exec_ladder_peer_copy(x->be, j->buf, j->peer_buf, w->bytes, load_chunk(x->opts, w->bytes),
@@ -830,6 +915,10 @@ static int m_start_load(void *drv, struct shell *sh, struct shell_load *l)
         j->peer_gpu = l->peer_gpu;
         j->peer_instance = l->peer_instance;
         j->peer_buf = peer->buf;
+        for (int i = 0; i < l->tp && i < CORE_TP_MAX; i++) {
+            j->peer_gang[i] = i == 0 ? l->peer_gpu : l->peer_gang[i];
+            j->peer_shard[i] = i == 0 ? peer->buf : peer->shard[i];
+        }
         if (peer->buf) peer->running++;
     }
     struct inst *in = inst_get(x, l->instance);

@@ -319,6 +319,9 @@ static int act_start_load(struct shell *sh, const struct core_action *a)
     l->gang[0] = a->gpu;
     for (int i = 1; i < l->tp && i < CORE_TP_MAX; i++)
         l->gang[i] = a->gang[i];
+    l->peer_gang[0] = a->peer_gpu;
+    for (int i = 1; i < l->tp && i < CORE_TP_MAX; i++)
+        l->peer_gang[i] = a->peer_gang[i];
     /* Drawn when the load starts, in the order loads start (a wake draws
      * nothing: runs without sleep keep their streams). */
     if (!l->wake) wl_world_load_costs(sh->world, l->node, l->model, &l->costs);

@@ -94,6 +94,9 @@ struct shell_load {
     /* source CORE_SRC_PEER: the GPU (flat) and instance copied from */
     int peer_gpu;
     uint64_t peer_instance;
+    /* source CORE_SRC_PEER of a tp > 1 gang: shard i copies from GPU
+     * peer_gang[i] (the action's peer_gang; peer_gang[0] == peer_gpu) */
+    int peer_gang[CORE_TP_MAX];
 };
 
 /* A request, from its arrival until it finishes (or the run ends). Owned by

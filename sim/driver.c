@@ -9,6 +9,7 @@
  * WAKE (standby sleep) is a copy back from host memory, then the wake cost. */
 #include "sim.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -122,6 +123,31 @@ static int start_phase(struct sim *s, struct sim_load *j)
                              (double)work_ns * 1e-9, &cpu, cpu >= 0 ? 1 : 0, 1.0);
 }
 
+/* A tp > 1 peer copy alone in the cluster: each shard's pipes shared by
+ * the shards crossing them (one node: none shared, each shard at its NVLink
+ * pair's rate; across nodes: both network links split K ways), the whole
+ * done when the slowest shard is: its bytes over that time. */
+static double peer_gang_lone_bps(const struct sim *s, const struct shell_load *l,
+                                 int shard_res[][SIM_FLOW_MAX_RES], const int *shard_n)
+{
+    const struct core_model_spec *m = &s->spec->models[l->model];
+    double t = 0;
+    for (int i = 0; i < l->tp; i++) {
+        double bw = INFINITY;
+        for (int r = 0; r < shard_n[i]; r++) {
+            int crossing = 0;
+            for (int k = 0; k < l->tp; k++)
+                for (int q = 0; q < shard_n[k]; q++)
+                    crossing += shard_res[k][q] == shard_res[i][r];
+            double share = s->net.res[shard_res[i][r]].capacity / (double)crossing;
+            if (share < bw) bw = share;
+        }
+        double ti = (double)core_model_shard_bytes(m, i) / bw;
+        if (ti > t) t = ti;
+    }
+    return t > 0 ? (double)l->bytes / t : 0;
+}
+
 static int start_copy(struct sim *s, struct sim_load *j)
 {
     const struct shell_load *l = j->l;
@@ -149,15 +175,33 @@ static int start_copy(struct sim *s, struct sim_load *j)
     int h = -1;
     for (int i = 0; i < n; i++)
         if (res[i] == s->h2d_res[l->gpu]) h = i;
-    if (h < 0) return thaw_err_set(s->err, THAW_EINVARIANT, "load %llu: no h2d link in its path",
+    /* a peer gang: shard i's own path, from the peer's member i into
+     * gang[i] (one node: both NVLink ports, no h2d; across: both networks
+     * and gang[i]'s h2d) */
+    bool peer = l->source == CORE_SRC_PEER;
+    if (h < 0 && !peer) return thaw_err_set(s->err, THAW_EINVARIANT, "load %llu: no h2d link in its path",
                                    (unsigned long long)l->load);
     j->shards_left = l->tp;
+    int shard_res[CORE_TP_MAX][SIM_FLOW_MAX_RES], shard_n[CORE_TP_MAX];
     for (int i = 0; i < l->tp; i++) {
-        res[h] = s->h2d_res[l->gang[i]];
+        if (!peer) res[h] = s->h2d_res[l->gang[i]];
+        if (peer) {
+            struct shell_load shard = *l;
+            shard.gpu = l->gang[i];
+            shard.peer_gpu = l->peer_gang[i];
+            n = sim_paths_copy(&s->paths, &shard, res);
+            if (n < 0)
+                return thaw_err_set(s->err, THAW_EINVARIANT,
+                                    "load %llu shard %d from peer GPU %d: no pipe for that path",
+                                    (unsigned long long)l->load, i, l->peer_gang[i]);
+            shard_n[i] = n;
+            memcpy(shard_res[i], res, (size_t)n * sizeof *res);
+        }
         int rc = sim_flow_start(&s->net, &j->shards[i].flow, (double)core_model_shard_bytes(m, i),
                                 res, n, cap > 0 ? cap : 0);
         if (rc < 0) return rc;
     }
+    if (peer) j->copy_lone_bps = peer_gang_lone_bps(s, l, shard_res, shard_n);
     return 0;
 }
 

@@ -1,7 +1,8 @@
 /* test_sched_gang.c - tensor-parallel instances (tp > 1, core/gang.c): a
  * gang reserves a 1/k share on k GPUs of one node at once or not at all,
  * is placed by each policy's gang form, waits for eviction to make room on
- * k GPUs (never starts partial), and fails whole when any of its GPUs does.
+ * k GPUs (never starts partial), fails whole when any of its GPUs does,
+ * and copies shard by shard from a READY tp k peer gang.
  * The invariant checker runs after every event (spec_fixture.h), so VRAM on
  * each GPU of a gang is recounted from the instances each time. */
 #include <setjmp.h>
@@ -235,9 +236,45 @@ static void test_shard_arithmetic(void **state)
     assert_true(core_model_shard_bytes(&m, 0) == UINT64_MAX);
 }
 
+/* One node of four 40 GiB GPUs with NVLink 100e9; G (60 GiB, tp 2: 30 GiB
+ * on each GPU of a gang), replicas 0..2, concurrency 1, policy peer on.
+ * Request 1 loads G onto gpu0+1 from storage (no peer yet). Request 2
+ * arrives while it is busy: a demand load onto gpu2+3 (gpu0/1 have 10 GiB
+ * left) copies shard i from the peer's gpu i over NVLink (100e9 beats
+ * storage's 1e9). gpu1 - the peer gang's second GPU - fails
+ * mid-copy: the peer is lost, so the copying load is cancelled as a gang
+ * and its job starts again on the healthy free GPUs 0 and 2 from storage
+ * (no READY peer left). */
+static void test_tp2_copies_from_a_tp2_peer(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(1, 4, 40 * GIB);
+    f->spec.policy.peer = true;
+    f->nodes[0].nvlink_bps = 100e9;
+    int g = fx_model(f, "G", 60 * GIB, 1, 0, 2);
+    f->models[g].tp = 2;
+    fx_start(f);
+    fx_arrive(f, SEC(1), g, 1);
+    fx_expect(f, CORE_ACT_START_LOAD, 0, "src=storage");
+    fx_expect(f, CORE_ACT_START_LOAD, 0, "tp=2 gang=0,1");
+    fx_loaded(f, SEC(2), 1, true);
+    fx_expect(f, CORE_ACT_DISPATCH, 0, "req=1 inst=1");
+    fx_arrive(f, SEC(3), g, 2);
+    fx_expect(f, CORE_ACT_START_LOAD, 0, "gpu=2 src=peer reason=demand");
+    fx_expect(f, CORE_ACT_START_LOAD, 0, "peer_gpu=0 peer_inst=1 peer_gang=0,1 tp=2 gang=2,3");
+    fx_finish(f, SEC(3.2), 1, 1);
+    fx_event(f, CORE_EV_GPU_FAILED, SEC(3.5), 0, 1);
+    fx_expect(f, CORE_ACT_CANCEL_LOAD, 0, "load=2");
+    fx_expect(f, CORE_ACT_CANCEL_LOAD, 0, "tp=2 gang=2,3");
+    fx_expect(f, CORE_ACT_START_LOAD, 0, "src=storage");
+    fx_expect(f, CORE_ACT_START_LOAD, 0, "tp=2 gang=0,2");
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tp2_copies_from_a_tp2_peer),
         cmocka_unit_test(test_tp2_reserves_share_on_two),
         cmocka_unit_test(test_tp4_needs_one_node),
         cmocka_unit_test(test_gang_policies),

@@ -198,6 +198,38 @@ static void peer_fault_mid_copy_falls_back(void **state)
     assert_true(back >= 1.99 && back < 8.0);
 }
 
+/* tp 2 (two 16 MiB shards, 200 MiB on each GPU of a gang, so the two
+ * gangs are a/gpu0+gpu1 and a/gpu2+gpu3), one load at a time: load 1 reads
+ * the store, load 2 copies shard i from gpu i into gpu 2+i, each over its
+ * own pair of NVLink caps at 128 MiB/s: 16 MiB in >= 0.125 s, each shard
+ * verified against its peer shard's checksum. */
+static const char peer_tp_yaml[] =
+    "cluster:\n"
+    "  stores: [{name: s3, read: 64MiB/s}]\n"
+    "  nodes:\n"
+    "    - {name: a, gpus: 4, vram: 256MiB, h2d: 8GiB/s, storage_read: 8GiB/s, network: "
+    "64MiB/s, nvlink: 128MiB/s}\n"
+    "models:\n"
+    "  - {name: m, weights: 32MiB, vram: 400MiB, store: s3, tp: 2, replicas: {min: 2}}\n"
+    "policy: {peer: on, max_loads_per_node: 1}\n";
+
+static void tp_peer_copies_shard_by_shard(void **state)
+{
+    struct fx *f = *state;
+    int64_t run = run_yaml(f, peer_tp_yaml);
+    assert_int_equal((int)q(f,
+                            "SELECT count(*) FROM loads WHERE run = %lld AND load_id = 2 AND "
+                            "source = 'peer' AND outcome = 'ok' AND gpu = 2",
+                            (long long)run),
+                     1);
+    double nv = q(f,
+                  "SELECT copy_finished - copy_started FROM load_copies WHERE run = %lld "
+                  "AND load_id = 2",
+                  (long long)run);
+    fprintf(stderr, "tp 2 peer over nvlink %.3f s\n", nv);
+    assert_true(nv >= 0.124 && nv < 2.0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -205,6 +237,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(disk_cache_hit_after_a_miss, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(peer_copy_on_one_node_and_across, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(peer_fault_mid_copy_falls_back, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(tp_peer_copies_shard_by_shard, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

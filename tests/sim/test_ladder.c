@@ -2,7 +2,8 @@
  * max-min between nodes, a node's network link binding first, a disk-cache
  * hit against a miss, a peer copy on one node and across nodes, and the
  * peer failing mid-copy (the load is cancelled and starts again from the
- * best rung left). Every figure is derived by hand in the comments from
+ * best rung left), and the same for a tp 2 gang copying shard by shard
+ * from a tp 2 peer. Every figure is derived by hand in the comments from
  * tests/sim/ladder-*.yaml (4 GiB of weights, store 2 GiB/s, network
  * 4 GiB/s, h2d 16 GiB/s, init and warm-up 0). */
 #include "sim_test_util.h"
@@ -175,6 +176,72 @@ static void peer_fault_mid_copy_falls_back(void **state)
     simt_close(&t);
 }
 
+static void tp_peer_copies_shard_by_shard(void **state)
+{
+    (void)state;
+    struct simt t;
+    simt_open(&t);
+    /* tp 2, 20 GiB on each GPU of a gang: two gangs do not fit on one pair
+     * of 32 GiB GPUs, so first fit gives a/gpu0+gpu1 then a/gpu2+gpu3. One
+     * load at a time. Load 1 reads the store: its two 2 GiB shards share
+     * the store's 2 GiB/s (1 each): 2 s. Load 2 starts at 2 s with load 1's
+     * gang READY: shard i copies from gpu i into gpu 2+i over both GPUs'
+     * NVLink ports (100 GiB/s, no port shared between the shards):
+     * 2 GiB / 100 GiB/s = 0.02 s, done at 2.02 s (the store: 2 s). */
+    int64_t run = run_file(&t, "tests/sim/ladder-peer-tp.yaml", NULL);
+    assert_int_equal(load_source_is(&t, run, 1, "store"), 1);
+    assert_float_equal(load_num(&t, run, 1, "finished"), 2.0, EPS);
+    assert_int_equal(load_source_is(&t, run, 2, "peer"), 1);
+    assert_float_equal(load_num(&t, run, 2, "gpu"), 2, 0);
+    assert_float_equal(load_num(&t, run, 2, "started"), 2.0, EPS);
+    assert_float_equal(load_num(&t, run, 2, "finished"), 2.02, EPS);
+    /* the copy row names the peer gang's first GPU; alone the two shards
+     * take 0.02 s too (no pipe shared): no wait */
+    assert_float_equal(
+        simt_num(&t, run, "SELECT peer_gpu FROM load_copies WHERE run = ?1 AND load_id = 2"), 0,
+        0);
+    assert_float_equal(
+        simt_num(&t, run, "SELECT lone_s FROM load_copies WHERE run = ?1 AND load_id = 2"), 0.02,
+        EPS);
+    /* Peer loading off: load 2 reads the store as load 1 did, 2 s more. */
+    const char *const off[] = {"policy.peer=off", NULL};
+    run = run_file(&t, "tests/sim/ladder-peer-tp.yaml", off);
+    assert_int_equal(load_source_is(&t, run, 2, "store"), 1);
+    assert_float_equal(load_num(&t, run, 2, "finished"), 4.0, EPS);
+    simt_close(&t);
+}
+
+static void tp_peer_fault_of_one_member_falls_back(void **state)
+{
+    (void)state;
+    struct simt t;
+    simt_open(&t);
+    /* As ladder-peer-tp.yaml, and a/gpu1 - the peer gang's second member,
+     * not its first - fails at 2.01 s, half-way through the 2 s..2.02 s
+     * copy. The peer is lost, so load 2 is cancelled (failed) and its job
+     * queued again with enqueued 0; it starts at once (load 3) on the first
+     * gang that fits among the healthy free GPUs 0, 2, 3: gpu0+gpu2, from
+     * the store (no READY peer left): 2 shards sharing 2 GiB/s, 2 s, done
+     * at 4.01 s. The failover load for the lost instance finds no second
+     * free GPU (only gpu3) and is still queued at the end. */
+    int64_t run = run_file(&t, "tests/sim/ladder-peer-tp-fault.yaml", NULL);
+    assert_int_equal(load_source_is(&t, run, 2, "peer"), 1);
+    assert_int_equal((int)simt_num(&t, run,
+                                   "SELECT count(*) FROM loads WHERE run = ?1 AND load_id = 2 "
+                                   "AND outcome = 'failed'"),
+                     1);
+    assert_int_equal(load_source_is(&t, run, 3, "store"), 1);
+    assert_float_equal(load_num(&t, run, 3, "gpu"), 0, 0);
+    assert_float_equal(load_num(&t, run, 3, "enqueued"), 0.0, EPS);
+    assert_float_equal(load_num(&t, run, 3, "started"), 2.01, EPS);
+    assert_float_equal(load_num(&t, run, 3, "finished"), 4.01, EPS);
+    assert_int_equal((int)simt_num(&t, run,
+                                   "SELECT count(*) FROM loads WHERE run = ?1 AND "
+                                   "reason = 'failover' AND outcome = 'queued'"),
+                     1);
+    simt_close(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -183,6 +250,8 @@ int main(void)
         cmocka_unit_test(disk_cache_hit_and_miss),
         cmocka_unit_test(peer_copy_on_one_node_and_across),
         cmocka_unit_test(peer_fault_mid_copy_falls_back),
+        cmocka_unit_test(tp_peer_copies_shard_by_shard),
+        cmocka_unit_test(tp_peer_fault_of_one_member_falls_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
