@@ -384,6 +384,25 @@ static int run_phases(struct load_job *j, enum core_phase_when when)
     return 0;
 }
 
+/* The loader options of one copy of load j (the whole load, or one shard of
+ * a gang): chunks, depth, the ladder's read-rate caps on its path, and the
+ * page cache: storage and store reads go around it, so a storage load costs
+ * what storage costs even when an earlier load read the same file. */
+static void load_options(const struct exec_ctx *x, struct load_job *j, uint64_t bytes,
+                         struct exec_rate *const *caps, int ncaps, struct exec_load_options *lo)
+{
+    exec_load_options_init(lo);
+    lo->rates = caps;
+    lo->rate_count = ncaps;
+    lo->chunk_bytes = load_chunk(x->opts, bytes);
+    lo->depth = x->opts->depth;
+    bool cold = !j->wake && (j->source == CORE_SRC_STORAGE || j->source == CORE_SRC_STORE);
+    lo->drop_cache = cold && x->opts->drop_page_cache;
+    lo->try_direct = cold;
+    lo->verify = true;
+    lo->cancel = &j->cancel;
+}
+
 /* ---- tensor-parallel gangs ------------------------------------------------- */
 
 struct shard_work {
@@ -391,6 +410,7 @@ struct shard_work {
     struct exec_dev_buf *buf;
     struct exec_source src;
     struct exec_segment *segs; /* owned: the shard's part of the source */
+    struct exec_rate *caps[EXEC_LADDER_MAX_CAPS]; /* the ladder's caps on its path */
     struct exec_load_options lo;
     struct exec_load_result res;
     int rc;
@@ -468,13 +488,11 @@ static int load_gang(struct exec_ctx *x, struct load_job *j, const struct exec_w
     for (int i = 0; i < k && rc == 0; i++) {
         sw[i].be = x->be;
         sw[i].buf = j->shard[i];
-        exec_load_options_init(&sw[i].lo);
-        sw[i].lo.chunk_bytes = load_chunk(x->opts, sw[i].src.bytes);
-        sw[i].lo.depth = x->opts->depth;
-        sw[i].lo.drop_cache = !j->wake && j->source == CORE_SRC_STORAGE && x->opts->drop_page_cache;
-        sw[i].lo.try_direct = !j->wake && j->source == CORE_SRC_STORAGE;
-        sw[i].lo.verify = true;
-        sw[i].lo.cancel = &j->cancel;
+        /* a wake reads host memory: no cap of the ladder */
+        int ncaps = j->wake ? 0
+                            : exec_ladder_caps(&x->ladder, j->source, j->model, j->node,
+                                               j->gang[i], j->peer_gpu, false, sw[i].caps);
+        load_options(x, j, sw[i].src.bytes, sw[i].caps, ncaps, &sw[i].lo);
         int prc = pthread_create(&th[i], NULL, shard_main, &sw[i]);
         if (prc != 0)
             rc = thaw_err_set(e, THAW_ENOMEM, "cannot start a shard thread: %s", strerror(prc));
@@ -663,20 +681,9 @@ static void *load_main(void *arg)
         ph_mark(j, RES_PHASE_COPY, NULL, false, t);
     } else if (rc == 0 && j->tp <= 1) {
         struct exec_load_options lo;
-        exec_load_options_init(&lo);
-        lo.rates = caps;
-        lo.rate_count = ncaps;
-        lo.chunk_bytes = load_chunk(x->opts, w->bytes);
-        lo.depth = x->opts->depth;
-        /* Storage reads go around the page cache, so a storage load costs
-         * what storage costs even when an earlier load read the same file. */
-        bool cold = !j->wake && (j->source == CORE_SRC_STORAGE || j->source == CORE_SRC_STORE);
-        lo.drop_cache = cold && x->opts->drop_page_cache;
-        lo.try_direct = cold;
-        lo.verify = true;
+        load_options(x, j, w->bytes, caps, ncaps, &lo);
         lo.have_expected = w->checksum_known;
         lo.expected_checksum = w->checksum;
-        lo.cancel = &j->cancel;
         t = vnow(x);
         rc = exec_load(x->be, j->buf, &src, &lo, &j->res, &e);
         /* The loader's own clock splits its span: the read-and-copy
