@@ -76,6 +76,11 @@ struct core_inst {
     int node;    /* SLEEPING: where its weights are */
     int peer_copies; /* loads copying from it now (peer.c): not idle, never evicted */
     enum core_source source; /* where its load read (ladder.c) */
+    /* Its node in its model's free set (books.c): a treap keyed (c_key, id),
+     * children by instance index (SIZE_MAX: none), c_size nodes below. */
+    bool c_in;
+    int64_t c_key;
+    size_t c_left, c_right, c_size;
 };
 
 struct core_job {
@@ -100,6 +105,16 @@ struct core_waitq {
     size_t cap, head, len;
 };
 
+/* A model's instances and queued jobs; every count but `hot` leaves hot
+ * standbys out. */
+struct core_model_count {
+    int ready;      /* READY, not hot */
+    int loading;    /* LOADING, not hot */
+    int queued;     /* queued jobs, not hot */
+    int hot;        /* hot standbys READY, LOADING or queued */
+    int ready_free; /* READY, not hot, with a free slot on a healthy GPU */
+};
+
 struct core_model_state {
     struct core_waitq wait;
     int concurrency;
@@ -113,6 +128,11 @@ struct core_model_state {
     int jobs, jobs_hot; /* queued jobs of the model; of them hot standbys */
     size_t *sleepers;   /* SLEEPING instances of the model, ascending id (sleep.c) */
     size_t sleeper_count, sleeper_cap;
+    /* books.c: the live instances' ready, loading and hot counts (queued
+     * and ready_free unused), and the root of the free set: the READY
+     * serving instances with a free slot, in the balancer's order. */
+    struct core_model_count live_counts;
+    size_t cand_root;
 };
 
 /* ---- policy tables (names exactly core_policy_names(kind)) ------------------ */
@@ -165,8 +185,10 @@ struct core_shm_policy {
 
 struct core_balancer_policy {
     const char *name;
-    /* Index into cand (n >= 1 instance indices, ascending id). */
-    size_t (*pick)(struct core_sched *s, int model, const size_t *cand, size_t n);
+    /* The order of a model's free set (books.c): by this key, then id. */
+    int64_t (*key)(const struct core_inst *in);
+    /* An instance index from the model's free set (not empty). */
+    size_t (*pick)(struct core_sched *s, int model);
 };
 
 /* The autoscaler, run once per autoscale_period_ns from the start while
@@ -229,9 +251,6 @@ struct core_sched {
     struct core_action *acts;
     size_t act_count, act_cap;
 
-    size_t *scratch; /* balancer candidates */
-    size_t scratch_cap;
-
     /* One bit per model whose wait queue is not empty, so the per-event
      * passes visit waiting models in index order without a scan of all; and
      * one per model whose state (wait queue, instances, jobs) changed since
@@ -263,6 +282,13 @@ struct core_sched {
     struct core_peer_copy *peer_copies;
     size_t peer_copy_count, peer_copy_cap;
     uint64_t disk_seq;
+    /* books.c: a max tree of core_gpu_room over the GPUs (room_leaves
+     * leaves, root at 1) and the GPUs touched since it was last read. */
+    uint64_t *room_tree;
+    size_t room_leaves;
+    unsigned char *room_dirty;
+    int *room_dirty_list;
+    size_t room_dirty_n;
 };
 
 /* ---- helpers shared by the files (sched.c) ------------------------------------ */
@@ -281,9 +307,7 @@ static inline int64_t core_time_add(int64_t t, int64_t d)
 }
 
 /* An instance eviction could take: READY, serving, no request outstanding.
- * core_gpu_state.idle_bytes sums these; every change to state, hot or
- * outstanding goes through core_idle_out / core_idle_in around it, which
- * also mark the model changed (core_model_touch). */
+ * core_gpu_state.idle_bytes sums these. */
 static inline bool core_inst_idle(const struct core_inst *in)
 {
     return in->state == CORE_INST_READY && !in->hot && in->outstanding == 0 &&
@@ -296,21 +320,38 @@ static inline void core_model_touch(struct core_sched *s, int m)
     s->dirty_demand[m / 64] |= 1ULL << (m % 64);
 }
 
-static inline void core_idle_out(struct core_sched *s, const struct core_inst *in)
+/* books.c: every change to an instance's state, hot, outstanding, last use
+ * or peer copies goes between core_books_out and core_books_in (which also
+ * mark the model changed); an instance left in a state other than LOADING
+ * or READY needs no core_books_in. */
+void core_books_out(struct core_sched *s, const struct core_inst *in);
+void core_books_in(struct core_sched *s, const struct core_inst *in);
+/* The model's free set: its size; its first instance (least key, then id);
+ * the first with an id above `id`; the k-th by order. SIZE_MAX when none. */
+size_t core_free_count(const struct core_sched *s, int model);
+size_t core_free_first(const struct core_sched *s, int model);
+size_t core_free_after_id(const struct core_sched *s, int model, uint64_t id);
+size_t core_free_nth(const struct core_sched *s, int model, size_t k);
+/* The room tree: GPU g's free VRAM, idle bytes, load counts or health
+ * changed (core_gpu_touch; a node's: each of its GPUs); the largest
+ * core_gpu_room of any GPU, the touched ones refreshed first. */
+int core_room_init(struct core_sched *s); /* 0 or THAW_ENOMEM */
+void core_room_free(struct core_sched *s);
+void core_gpu_touch_slow(struct core_sched *s, int g);
+static inline void core_gpu_touch(struct core_sched *s, int g)
 {
-    core_model_touch(s, in->model);
-    if (core_inst_idle(in))
-        for (int i = 0; i < in->tp; i++)
-            s->gpus[in->gang[i]].idle_bytes -= in->vram_bytes;
+    if (!s->room_dirty[g]) core_gpu_touch_slow(s, g);
 }
-
-static inline void core_idle_in(struct core_sched *s, const struct core_inst *in)
-{
-    core_model_touch(s, in->model);
-    if (core_inst_idle(in))
-        for (int i = 0; i < in->tp; i++)
-            s->gpus[in->gang[i]].idle_bytes += in->vram_bytes;
-}
+void core_node_touch(struct core_sched *s, int node);
+uint64_t core_room_max(struct core_sched *s);
+/* What a load could find on GPU g: 0 unless allowed (core_gpu_allowed);
+ * its free VRAM, plus its idle bytes when the eviction policy may take
+ * any idle instance. */
+uint64_t core_gpu_room(const struct core_sched *s, int g);
+/* Recount one model's counts and free set, resp. the room tree's clean
+ * leaves: 0 or THAW_EINVARIANT. */
+int core_books_check_model(const struct core_sched *s, int m, struct thaw_err *err);
+int core_books_check_room(const struct core_sched *s, struct thaw_err *err);
 
 /* Whether the instance spans GPU g. */
 static inline bool core_inst_on(const struct core_inst *in, int g)
@@ -332,6 +373,16 @@ static inline uint64_t core_gpu_free(const struct core_sched *s, int g)
     return used >= total ? 0 : total - used;
 }
 
+/* Healthy and within the load limits: a load may go there if it fits. */
+static inline bool core_gpu_allowed(const struct core_sched *s, int g)
+{
+    const struct core_spec *sp = s->spec;
+    return core_gpu_healthy(s, g) &&
+           (sp->policy.max_loads_per_gpu <= 0 || s->gpus[g].loads < sp->policy.max_loads_per_gpu) &&
+           (sp->policy.max_loads_per_node <= 0 ||
+            s->nodes[sp->gpus[g].node].loads < sp->policy.max_loads_per_node);
+}
+
 /* Appends an action stamped s->now (sets s->oom on failure). */
 void core_emit(struct core_sched *s, const struct core_action *a);
 /* Cancels a LOADING instance's load: CANCEL_LOAD, VRAM released, FAILED,
@@ -339,15 +390,6 @@ void core_emit(struct core_sched *s, const struct core_action *a);
 void core_inst_cancel_load(struct core_sched *s, size_t idx);
 /* Evicts a READY instance: releases VRAM, emits EVICT and INSTANCE_STATE. */
 void core_inst_evict(struct core_sched *s, size_t idx);
-/* A model's instances and queued jobs; every count but `hot` leaves hot
- * standbys out. */
-struct core_model_count {
-    int ready;      /* READY, not hot */
-    int loading;    /* LOADING, not hot */
-    int queued;     /* queued jobs, not hot */
-    int hot;        /* hot standbys READY, LOADING or queued */
-    int ready_free; /* READY, not hot, with a free slot on a healthy GPU */
-};
 void core_model_count(const struct core_sched *s, int model, struct core_model_count *c);
 /* replicas_max as the core uses it: never below replicas_min. */
 int core_model_max(const struct core_sched *s, int model);

@@ -109,17 +109,17 @@ void core_peer_begin(struct core_sched *s, size_t inst, size_t peer, const struc
         .job_seq = job->seq,
     };
     struct core_inst *p = &s->insts[peer];
-    core_idle_out(s, p);
+    core_books_out(s, p);
     p->peer_copies++;
-    core_idle_in(s, p);
+    core_books_in(s, p);
 }
 
 static void copy_end(struct core_sched *s, size_t i)
 {
     struct core_inst *p = &s->insts[s->peer_copies[i].peer];
-    core_idle_out(s, p);
+    core_books_out(s, p);
     p->peer_copies--;
-    core_idle_in(s, p);
+    core_books_in(s, p);
     memmove(&s->peer_copies[i], &s->peer_copies[i + 1],
             (s->peer_copy_count - i - 1) * sizeof *s->peer_copies);
     s->peer_copy_count--;

@@ -5,11 +5,14 @@
  * or id order, never over addresses, so the same events give the same
  * actions. The semantics are written down in core.h. Per-event work is kept
  * proportional to what changed: per-model instance lists and job counts,
- * per-GPU idle bytes, bitmaps of waiting and changed models (see
- * core_internal.h); core_sched_check_books recounts them for the tests. */
+ * per-model counts and free sets and a per-GPU room tree (books.c), bitmaps
+ * of waiting and changed models (see core_internal.h);
+ * core_sched_check_books recounts them for the tests, and debug builds
+ * check the counts and the room tree at each read. */
 #include "core_internal.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -163,11 +166,14 @@ static size_t inst_new(struct core_sched *s, int model, int gpu, const int *gang
     in->gang[0] = gpu;
     for (int i = 1; i < in->tp; i++)
         in->gang[i] = gang[i];
-    for (int i = 0; i < in->tp; i++)
+    for (int i = 0; i < in->tp; i++) {
         s->gpus[in->gang[i]].reserved_bytes += in->vram_bytes;
+        core_gpu_touch(s, in->gang[i]);
+    }
+    in->c_left = in->c_right = SIZE_MAX;
     s->live[s->live_count++] = idx;
     mst->live[mst->live_count++] = idx; /* the newest id: the order holds */
-    core_idle_in(s, in);                /* marks the model changed too */
+    core_books_in(s, in);                /* marks the model changed too */
     return idx;
 }
 
@@ -233,8 +239,10 @@ static void live_remove(struct core_sched *s, size_t idx)
 
 static void release(struct core_sched *s, struct core_inst *in)
 {
-    for (int i = 0; i < in->tp; i++)
+    for (int i = 0; i < in->tp; i++) {
         s->gpus[in->gang[i]].reserved_bytes -= in->vram_bytes;
+        core_gpu_touch(s, in->gang[i]);
+    }
     in->vram_bytes = 0;
 }
 
@@ -266,7 +274,7 @@ void core_inst_evict(struct core_sched *s, size_t idx)
     a.reason = in->reason;
     a.vram_bytes = s->spec->models[in->model].vram_bytes;
     core_gang_act(&a, in);
-    core_idle_out(s, in);
+    core_books_out(s, in);
     release(s, in);
     in->state = CORE_INST_EVICTED;
     live_remove(s, idx);
@@ -297,7 +305,8 @@ void core_inst_cancel_load(struct core_sched *s, size_t idx)
     for (int i = 0; i < in->tp; i++)
         s->gpus[in->gang[i]].loads--;
     s->nodes[node].loads--;
-    core_idle_out(s, in);
+    core_node_touch(s, node);
+    core_books_out(s, in);
     release(s, in);
     in->state = CORE_INST_FAILED;
     live_remove(s, idx);
@@ -306,19 +315,16 @@ void core_inst_cancel_load(struct core_sched *s, size_t idx)
 
 void core_model_count(const struct core_sched *s, int model, struct core_model_count *c)
 {
-    memset(c, 0, sizeof *c);
     const struct core_model_state *ms = &s->models[model];
-    for (size_t i = 0; i < ms->live_count; i++) {
-        const struct core_inst *in = &s->insts[ms->live[i]];
-        if (in->hot) {
-            c->hot++;
-        } else if (in->state == CORE_INST_READY) {
-            c->ready++;
-            if (in->outstanding < s->models[model].concurrency) c->ready_free++;
-        } else if (in->state == CORE_INST_LOADING) {
-            c->loading++;
-        }
+#ifndef NDEBUG
+    struct thaw_err e;
+    if (core_books_check_model(s, model, &e) != 0) {
+        fprintf(stderr, "thaw core: books differ: %s\n", e.msg);
+        abort();
     }
+#endif
+    *c = ms->live_counts;
+    c->ready_free = (int)core_free_count(s, model);
     c->hot += ms->jobs_hot;
     c->queued = ms->jobs - ms->jobs_hot;
 }
@@ -367,6 +373,7 @@ static void start_load(struct core_sched *s, const struct core_job *job, int gpu
     for (int i = 0; i < in->tp; i++)
         s->gpus[in->gang[i]].loads++;
     s->nodes[node].loads++;
+    core_node_touch(s, node);
     s->stats.loads_started++;
 
     struct core_pick pk;
@@ -414,16 +421,6 @@ static bool serving_on(const struct core_sched *s, int model, int gpu, int node)
     return false;
 }
 
-/* Healthy and within the load limits: a load may go there if it fits. */
-static inline bool gpu_allowed(const struct core_sched *s, int g)
-{
-    const struct core_spec *sp = s->spec;
-    return core_gpu_healthy(s, g) &&
-           (sp->policy.max_loads_per_gpu <= 0 || s->gpus[g].loads < sp->policy.max_loads_per_gpu) &&
-           (sp->policy.max_loads_per_node <= 0 ||
-            s->nodes[sp->gpus[g].node].loads < sp->policy.max_loads_per_node);
-}
-
 /* Starts queued job `pos` if it can start now; true when it did. */
 static bool try_start(struct core_sched *s, size_t pos)
 {
@@ -435,7 +432,7 @@ static bool try_start(struct core_sched *s, size_t pos)
     bool any_pref = false;
     for (int g = 0; g < G; g++) {
         int node = sp->gpus[g].node;
-        allowed[g] = gpu_allowed(s, g) && (!job.hot || !serving_on(s, job.model, g, -1));
+        allowed[g] = core_gpu_allowed(s, g) && (!job.hot || !serving_on(s, job.model, g, -1));
         fits[g] = allowed[g] && core_gpu_free(s, g) >= need;
         /* a hot standby prefers a node with no serving instance of its model */
         pref[g] = job.hot && fits[g] && !serving_on(s, job.model, -1, node);
@@ -474,7 +471,18 @@ static uint64_t room_bound(struct core_sched *s)
     const struct core_spec *sp = s->spec;
     int G = sp->gpu_count;
     bool any_idle = s->eviction->any_idle;
-    if (!any_idle) {
+    if (any_idle || !s->eviction->may_evict) {
+        /* no time-dependent eviction: the room tree's root (books.c) */
+#ifndef NDEBUG
+        struct thaw_err e;
+        if (core_books_check_room(s, &e) != 0) {
+            fprintf(stderr, "thaw core: books differ: %s\n", e.msg);
+            abort();
+        }
+#endif
+        return core_room_max(s);
+    }
+    {
         memset(s->room, 0, (size_t)(G > 0 ? G : 1) * sizeof *s->room);
         for (size_t i = 0; s->eviction->may_evict && i < s->live_count; i++) {
             const struct core_inst *in = &s->insts[s->live[i]];
@@ -492,7 +500,7 @@ static uint64_t room_bound(struct core_sched *s)
     for (int g = 0; g < G && best < enough; g++) {
         const struct core_gpu_state *gs = &s->gpus[g];
         if (per_gpu > 0 && gs->loads >= per_gpu) continue;
-        if (!gpu_allowed(s, g)) continue;
+        if (!core_gpu_allowed(s, g)) continue;
         uint64_t room = core_gpu_free(s, g) + (any_idle ? gs->idle_bytes : s->room[g]);
         if (room > best) best = room;
     }
@@ -531,25 +539,15 @@ static void dispatch_model(struct core_sched *s, int m)
 {
     struct core_model_state *ms = &s->models[m];
     struct core_waitq *q = &ms->wait;
-    int conc = ms->concurrency;
     while (q->len > 0) {
-        if (!grow((void **)&s->scratch, &s->scratch_cap, ms->live_count + 1, sizeof *s->scratch)) {
-            s->oom = true;
-            return;
-        }
-        size_t n = 0;
-        for (size_t i = 0; i < ms->live_count; i++) {
-            const struct core_inst *in = &s->insts[ms->live[i]];
-            if (in->state == CORE_INST_READY && !in->hot && in->outstanding < conc)
-                s->scratch[n++] = ms->live[i];
-        }
-        if (n == 0) return;
-        size_t idx = s->scratch[s->balancer->pick(s, m, s->scratch, n)];
+        if (ms->cand_root == SIZE_MAX) return;
+        size_t idx = s->balancer->pick(s, m);
         struct core_wait w = waitq_pop(s, m);
         struct core_inst *in = &s->insts[idx];
-        core_idle_out(s, in);
+        core_books_out(s, in);
         in->reqs[in->outstanding++] = w.request;
         in->last_used_ns = s->now;
+        core_books_in(s, in);
         struct core_action a = {.kind = CORE_ACT_DISPATCH};
         a.request = w.request;
         a.instance = in->id;
@@ -659,6 +657,7 @@ static void fail_gpus(struct core_sched *s, const unsigned char *dead)
             for (int k = 0; k < in->tp; k++)
                 s->gpus[in->gang[k]].loads--;
             s->nodes[node].loads--;
+            core_node_touch(s, node);
         } else {
             a.kind = CORE_ACT_REQUEST_REQUEUED;
             for (int r = 0; r < in->outstanding; r++) {
@@ -667,7 +666,7 @@ static void fail_gpus(struct core_sched *s, const unsigned char *dead)
             }
         }
         if (!in->hot) lost[in->model]++;
-        core_idle_out(s, in);
+        core_books_out(s, in);
         release(s, in);
         in->state = CORE_INST_FAILED;
         live_remove(s, victims[v]);
@@ -689,8 +688,9 @@ static void fail_gpus(struct core_sched *s, const unsigned char *dead)
                     pick = mst->live[i];
             }
             if (pick != SIZE_MAX) {
+                core_books_out(s, &s->insts[pick]);
                 s->insts[pick].hot = false;
-                core_idle_in(s, &s->insts[pick]);
+                core_books_in(s, &s->insts[pick]);
                 s->insts[pick].reason = CORE_REASON_FAILOVER;
                 emit_state(s, pick);
                 lost[m]--;
@@ -799,6 +799,7 @@ int core_sched_new(const struct core_spec *spec, struct core_sched **out, struct
         s->nodes[n].shm = calloc(M ? M : 1, sizeof *s->nodes[n].shm);
         ok = s->nodes[n].shm != NULL;
     }
+    ok = ok && core_room_init(s) == 0;
     int lrc = ok ? core_ladder_init(s) : 0;
     if (lrc == THAW_EINVAL) {
         core_sched_free(s);
@@ -809,8 +810,10 @@ int core_sched_new(const struct core_spec *spec, struct core_sched **out, struct
         core_sched_free(s);
         return thaw_err_set(err, THAW_ENOMEM, "core_sched_new: out of memory");
     }
-    for (size_t m = 0; m < M; m++)
+    for (size_t m = 0; m < M; m++) {
         s->models[m].concurrency = 1;
+        s->models[m].cand_root = SIZE_MAX;
+    }
     /* the distinct vram sizes, ascending (insertion: few models per size) */
     for (size_t m = 0; m < M; m++) {
         uint64_t v = core_model_share_bytes(&spec->models[m]);
@@ -877,7 +880,7 @@ void core_sched_free(struct core_sched *s)
     free(s->load_inst);
     free(s->jobs);
     free(s->acts);
-    free(s->scratch);
+    core_room_free(s);
     free(s->gpus);
     free(s->nodes);
     free(s->models);
@@ -1000,12 +1003,12 @@ static void on_request_finished(struct core_sched *s, const struct core_event *e
     struct core_inst *in = &s->insts[ev->instance - 1];
     for (int r = 0; r < in->outstanding; r++) {
         if (in->reqs[r] != ev->request) continue;
-        core_idle_out(s, in);
+        core_books_out(s, in);
         memmove(&in->reqs[r], &in->reqs[r + 1],
                 (size_t)(in->outstanding - r - 1) * sizeof *in->reqs);
         in->outstanding--;
         in->last_used_ns = s->now;
-        core_idle_in(s, in);
+        core_books_in(s, in);
         return;
     }
 }
@@ -1021,11 +1024,13 @@ static void on_load_finished(struct core_sched *s, const struct core_event *ev)
     for (int k = 0; k < in->tp; k++)
         s->gpus[in->gang[k]].loads--;
     s->nodes[s->spec->gpus[in->gpu].node].loads--;
+    core_node_touch(s, s->spec->gpus[in->gpu].node);
+    core_books_out(s, in);
     if (ev->ok) {
         in->state = CORE_INST_READY;
         in->loaded_ns = s->now;
         in->last_used_ns = s->now;
-        core_idle_in(s, in);
+        core_books_in(s, in);
     } else {
         /* Not retried: a corrupt file would fail forever. See core.h. */
         release(s, in);
@@ -1066,6 +1071,7 @@ int core_sched_feed(struct core_sched *s, const struct core_event *ev, struct th
             memset(dead, 0, sizeof dead);
             dead[ev->gpu] = 1;
             s->gpus[ev->gpu].failed = true;
+            core_gpu_touch(s, ev->gpu);
             fail_gpus(s, dead);
         }
         break;
@@ -1076,6 +1082,7 @@ int core_sched_feed(struct core_sched *s, const struct core_event *ev, struct th
             for (int g = 0; g < sp->gpu_count; g++)
                 dead[g] = sp->gpus[g].node == ev->node;
             s->nodes[ev->node].failed = true;
+            core_node_touch(s, ev->node);
             core_shm_node_failed(s, ev->node);
             core_sleep_node_failed(s, ev->node);
             core_disk_node_failed(s, ev->node);
@@ -1084,10 +1091,12 @@ int core_sched_feed(struct core_sched *s, const struct core_event *ev, struct th
         break;
     case CORE_EV_GPU_RECOVERED:
         s->gpus[ev->gpu].failed = false;
+        core_gpu_touch(s, ev->gpu);
         break;
     case CORE_EV_NODE_RECOVERED:
         if (s->nodes[ev->node].failed) {
             s->nodes[ev->node].failed = false;
+            core_node_touch(s, ev->node);
             core_shm_preload(s, ev->node);
             core_disk_preload(s, ev->node);
         }
@@ -1182,6 +1191,8 @@ int core_sched_check_books(const struct core_sched *s, struct thaw_err *err)
         if (bit != (ms->wait.len > 0))
             return thaw_err_set(err, THAW_EINVARIANT, "model '%s': waiting bit %d, %zu waiting",
                                 s->spec->models[m].name, bit, ms->wait.len);
+        int brc = core_books_check_model(s, m, err);
+        if (brc) return brc;
         /* a waiting model the passes will skip must be one they would leave */
         struct core_model_count c;
         core_model_count(s, m, &c);
@@ -1205,6 +1216,8 @@ int core_sched_check_books(const struct core_sched *s, struct thaw_err *err)
                                 (unsigned long long)idle,
                                 (unsigned long long)s->gpus[g].idle_bytes);
     }
+    int rrc = core_books_check_room(s, err);
+    if (rrc) return rrc;
     for (int n = 0; n < sp->node_count; n++) {
         int queued = 0, filling = 0;
         for (int m = 0; m < sp->model_count; m++) {

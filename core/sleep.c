@@ -60,7 +60,7 @@ bool core_sleep_instead(struct core_sched *s, size_t idx)
     a.bytes = need;
     a.vram_bytes = m->vram_bytes;
     core_gang_act(&a, in);
-    core_idle_out(s, in);
+    core_books_out(s, in);
     core_inst_release(s, in);
     in->state = CORE_INST_SLEEPING;
     in->node = node;
@@ -130,7 +130,9 @@ bool core_sleep_wake(struct core_sched *s, size_t pos, const unsigned char *allo
             s->gpus[in->gang[k]].loads++;
         }
         s->nodes[node].loads++;
+        core_node_touch(s, node);
         core_inst_live_add(s, idx);
+        core_books_in(s, in);
         if (!core_load_register(s, idx)) return true;
         s->stats.wakes++;
         struct core_action a = {.kind = CORE_ACT_WAKE};
