@@ -82,27 +82,37 @@ static size_t merge(struct core_sched *s, size_t a, size_t b)
     return b;
 }
 
+/* Descends to where idx's priority puts it, counting it into the sizes on
+ * the way, and splits the subtree found there around it. */
 static void cand_insert(struct core_sched *s, size_t idx)
 {
     struct core_inst *in = &s->insts[idx];
-    struct core_model_state *ms = &s->models[in->model];
     in->c_key = s->balancer->key(in);
-    in->c_left = in->c_right = NIL;
-    in->c_size = 1;
     in->c_in = true;
-    size_t l, r;
-    split(s, ms->cand_root, in->c_key, in->id, &l, &r);
-    ms->cand_root = merge(s, merge(s, l, idx), r);
+    uint64_t p = prio(idx);
+    size_t *at = &s->models[in->model].cand_root;
+    while (*at != NIL && prio(*at) > p) {
+        struct core_inst *n = &s->insts[*at];
+        n->c_size++;
+        at = before(n, in->c_key, in->id) ? &n->c_right : &n->c_left;
+    }
+    split(s, *at, in->c_key, in->id, &in->c_left, &in->c_right);
+    fix(s, idx);
+    *at = idx;
 }
 
+/* Descends to idx, counting it out of the sizes on the way, and puts its
+ * children, merged, in its place. */
 static void cand_erase(struct core_sched *s, size_t idx)
 {
     struct core_inst *in = &s->insts[idx];
-    struct core_model_state *ms = &s->models[in->model];
-    size_t l, mid, r;
-    split(s, ms->cand_root, in->c_key, in->id, &l, &r);
-    split(s, r, in->c_key, in->id + 1, &mid, &r);
-    ms->cand_root = merge(s, l, r);
+    size_t *at = &s->models[in->model].cand_root;
+    while (*at != idx) {
+        struct core_inst *n = &s->insts[*at];
+        n->c_size--;
+        at = before(n, in->c_key, in->id) ? &n->c_right : &n->c_left;
+    }
+    *at = merge(s, in->c_left, in->c_right);
     in->c_in = false;
 }
 

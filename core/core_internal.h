@@ -289,6 +289,9 @@ struct core_sched {
     unsigned char *room_dirty;
     int *room_dirty_list;
     size_t room_dirty_n;
+    /* shm and disk entries QUEUED on all nodes (the nodes' counters
+     * summed): the fill passes return at once when 0 */
+    int shm_queued_all, disk_queued_all;
 };
 
 /* ---- helpers shared by the files (sched.c) ------------------------------------ */

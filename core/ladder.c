@@ -161,6 +161,7 @@ static void disk_drop(struct core_sched *s, int node, int model)
     struct core_shm_entry *e = &n->disk[model];
     n->disk_used_bytes -= entry_bytes(s, model);
     n->disk_queued -= e->state == CORE_SHM_QUEUED;
+    s->disk_queued_all -= e->state == CORE_SHM_QUEUED;
     n->disk_filling -= e->state == CORE_SHM_FILLING;
     memset(e, 0, sizeof *e);
     struct core_action a = {.kind = CORE_ACT_DISK_DROP, .node = node, .model = model, .gpu = -1};
@@ -196,6 +197,7 @@ static bool disk_admit(struct core_sched *s, int node, int model, bool pinned, b
     struct core_shm_entry *e = &n->disk[model];
     e->state = CORE_SHM_QUEUED;
     n->disk_queued++;
+    s->disk_queued_all++;
     e->pinned = pinned;
     e->last_used_ns = s->now;
     e->admit_seq = ++s->disk_seq;
@@ -233,6 +235,7 @@ void core_disk_preload(struct core_sched *s, int node)
 
 void core_disk_start_fills(struct core_sched *s)
 {
+    if (s->disk_queued_all == 0) return; /* nothing queued on any node */
     for (int node = 0; node < s->spec->node_count; node++) {
         struct core_node_state *n = &s->nodes[node];
         if (!n->disk || n->failed || n->disk_filling > 0 || n->disk_queued == 0) continue;
@@ -244,6 +247,7 @@ void core_disk_start_fills(struct core_sched *s)
         if (next < 0) continue;
         n->disk[next].state = CORE_SHM_FILLING;
         n->disk_queued--;
+        s->disk_queued_all--;
         n->disk_filling++;
         struct core_action a = {.kind = CORE_ACT_START_DISK_FILL, .node = node, .model = next};
         a.gpu = -1;

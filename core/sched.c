@@ -31,6 +31,21 @@ static bool grow(void **p, size_t *cap, size_t need, size_t elem)
     return true;
 }
 
+/* A zeroed action of that kind stamped s->now, appended: filled in place
+ * (the per-request path skips a copy); NULL with s->oom set on failure. */
+static struct core_action *emit_new(struct core_sched *s, enum core_action_kind kind)
+{
+    if (!grow((void **)&s->acts, &s->act_cap, s->act_count + 1, sizeof *s->acts)) {
+        s->oom = true;
+        return NULL;
+    }
+    struct core_action *a = &s->acts[s->act_count++];
+    memset(a, 0, sizeof *a);
+    a->kind = kind;
+    a->t_ns = s->now;
+    return a;
+}
+
 void core_emit(struct core_sched *s, const struct core_action *a)
 {
     if (!grow((void **)&s->acts, &s->act_cap, s->act_count + 1, sizeof *s->acts)) {
@@ -548,16 +563,16 @@ static void dispatch_model(struct core_sched *s, int m)
         in->reqs[in->outstanding++] = w.request;
         in->last_used_ns = s->now;
         core_books_in(s, in);
-        struct core_action a = {.kind = CORE_ACT_DISPATCH};
-        a.request = w.request;
-        a.instance = in->id;
-        a.load = in->load;
-        a.model = m;
-        a.gpu = in->gpu;
-        a.node = s->spec->gpus[in->gpu].node;
-        a.cold = w.cold;
-        core_gang_act(&a, in);
-        core_emit(s, &a);
+        struct core_action *a = emit_new(s, CORE_ACT_DISPATCH);
+        if (!a) return;
+        a->request = w.request;
+        a->instance = in->id;
+        a->load = in->load;
+        a->model = m;
+        a->gpu = in->gpu;
+        a->node = s->spec->gpus[in->gpu].node;
+        a->cold = w.cold;
+        core_gang_act(a, in);
     }
 }
 
@@ -1218,6 +1233,14 @@ int core_sched_check_books(const struct core_sched *s, struct thaw_err *err)
     }
     int rrc = core_books_check_room(s, err);
     if (rrc) return rrc;
+    int shm_all = 0, disk_all = 0;
+    for (int n = 0; n < sp->node_count; n++) {
+        shm_all += s->nodes[n].shm_queued;
+        disk_all += s->nodes[n].disk_queued;
+    }
+    if (shm_all != s->shm_queued_all || disk_all != s->disk_queued_all)
+        return thaw_err_set(err, THAW_EINVARIANT, "shm/disk queued %d/%d, counted %d/%d", shm_all,
+                            disk_all, s->shm_queued_all, s->disk_queued_all);
     for (int n = 0; n < sp->node_count; n++) {
         int queued = 0, filling = 0;
         for (int m = 0; m < sp->model_count; m++) {

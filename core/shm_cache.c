@@ -41,6 +41,7 @@ static void drop(struct core_sched *s, int node, int model)
     struct core_shm_entry *e = &n->shm[model];
     n->shm_used_bytes -= core_shm_entry_bytes(s, model);
     n->shm_queued -= e->state == CORE_SHM_QUEUED;
+    s->shm_queued_all -= e->state == CORE_SHM_QUEUED;
     n->shm_filling -= e->state == CORE_SHM_FILLING;
     memset(e, 0, sizeof *e);
     struct core_action a = {.kind = CORE_ACT_SHM_DROP, .node = node, .model = model, .gpu = -1};
@@ -76,6 +77,7 @@ static bool admit(struct core_sched *s, int node, int model, bool pinned, bool m
     struct core_shm_entry *e = &n->shm[model];
     e->state = CORE_SHM_QUEUED;
     n->shm_queued++;
+    s->shm_queued_all++;
     e->pinned = pinned;
     e->last_used_ns = s->now;
     e->admit_seq = ++s->shm_seq;
@@ -120,6 +122,7 @@ void core_shm_touch(struct core_sched *s, int node, int model)
 
 void core_shm_start_fills(struct core_sched *s)
 {
+    if (s->shm_queued_all == 0) return; /* nothing queued on any node */
     for (int node = 0; node < s->spec->node_count; node++) {
         struct core_node_state *n = &s->nodes[node];
         /* the counters say whether a scan can find anything to start */
@@ -135,6 +138,7 @@ void core_shm_start_fills(struct core_sched *s)
         if (busy || next < 0) continue;
         n->shm[next].state = CORE_SHM_FILLING;
         n->shm_queued--;
+        s->shm_queued_all--;
         n->shm_filling++;
         struct core_action a = {.kind = CORE_ACT_START_SHM_FILL, .node = node, .model = next};
         a.gpu = -1;
