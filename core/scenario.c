@@ -811,6 +811,15 @@ static void parse_model_entry(struct core_ld *ld, struct fy_node *e, int idx, in
         snprintf(sub, sizeof sub, "%s.standby", path);
         if (core_ld_choice(ld, f[STANDBY].val, sub, standby_names, &s))
             t.standby = (enum core_standby)s;
+        /* sleeping keeps the weights in a node's host memory: with none
+         * anywhere the standby would silently behave as cold */
+        bool host = false;
+        for (int n = 0; n < ld->spec->node_count; n++)
+            host = host || ld->spec->nodes[n].host_memory_bytes > 0;
+        if (t.standby == CORE_STANDBY_SLEEP && ld->cluster_ok && !host)
+            core_ld_err(ld, f[STANDBY].val, NULL, sub,
+                        "standby: sleep keeps weights in host memory, but no node sets "
+                        "host_memory (e.g. cluster.nodes[0].host_memory: 512GiB)");
     }
     char wpath[4096] = "";
     if (f[PATH].key) {
