@@ -655,13 +655,13 @@ static void *load_main(void *arg)
     } else if (rc == 0) {
         exec_weights_source(w, &src);
     }
-    bool peer_gang = false; /* its load_copies row spans the gang's copy phase */
+    bool gang = false; /* its load_copies row spans the gang's copy phase */
     if (rc == 0 && j->tp > 1) {
         /* one copy phase for the gang: the shards' allocations, parallel
          * copies and checksums, to the slowest shard */
         t = vnow(x);
-        peer_gang = j->source == CORE_SRC_PEER && !j->wake;
-        if (peer_gang)
+        gang = true;
+        if (j->source == CORE_SRC_PEER && !j->wake)
             rc = load_gang_peer(x, j, &e);
         else
             rc = load_gang(x, j, w, &src, &e);
@@ -672,7 +672,7 @@ static void *load_main(void *arg)
         rc = exec_backend_alloc(x->be, j->gpu, need, &j->buf, &e);
         ph_mark(j, RES_PHASE_ALLOC, NULL, false, t);
     }
-    j->copy_started_ns = peer_gang ? t : vnow(x);
+    j->copy_started_ns = gang ? t : vnow(x);
     if (rc == 0 && j->tp <= 1 && j->source == CORE_SRC_PEER && !j->wake) {
         t = vnow(x);
         rc = exec_ladder_peer_copy(x->be, j->buf, j->peer_buf, w->bytes, load_chunk(x->opts, w->bytes),
