@@ -123,11 +123,13 @@ static int start_phase(struct sim *s, struct sim_load *j)
                              (double)work_ns * 1e-9, &cpu, cpu >= 0 ? 1 : 0, 1.0);
 }
 
-/* A tp > 1 peer copy alone in the cluster: each shard's pipes shared by
- * the shards crossing them (one node: none shared, each shard at its NVLink
- * pair's rate; across nodes: both network links split K ways), the whole
- * done when the slowest shard is: its bytes over that time. */
-static double peer_gang_lone_bps(const struct sim *s, const struct shell_load *l,
+/* A tp > 1 copy alone in the cluster: each shard's pipes shared by the
+ * shards crossing them (from storage, a store or the shm tier: the source,
+ * the network and the switch split K ways, each shard's own h2d link not;
+ * a peer gang on one node: none shared, each shard at its NVLink pair's
+ * rate; across nodes: both network links split K ways), the whole done
+ * when the slowest shard is: its bytes over that time. */
+static double gang_lone_bps(const struct sim *s, const struct shell_load *l,
                                  int shard_res[][SIM_FLOW_MAX_RES], const int *shard_n)
 {
     const struct core_model_spec *m = &s->spec->models[l->model];
@@ -184,8 +186,11 @@ static int start_copy(struct sim *s, struct sim_load *j)
     j->shards_left = l->tp;
     int shard_res[CORE_TP_MAX][SIM_FLOW_MAX_RES], shard_n[CORE_TP_MAX];
     for (int i = 0; i < l->tp; i++) {
-        if (!peer) res[h] = s->h2d_res[l->gang[i]];
-        if (peer) {
+        if (!peer) {
+            res[h] = s->h2d_res[l->gang[i]];
+            shard_n[i] = n;
+            memcpy(shard_res[i], res, (size_t)n * sizeof *res);
+        } else {
             struct shell_load shard = *l;
             shard.gpu = l->gang[i];
             shard.peer_gpu = l->peer_gang[i];
@@ -201,7 +206,7 @@ static int start_copy(struct sim *s, struct sim_load *j)
                                 res, n, cap > 0 ? cap : 0);
         if (rc < 0) return rc;
     }
-    if (peer) j->copy_lone_bps = peer_gang_lone_bps(s, l, shard_res, shard_n);
+    j->copy_lone_bps = gang_lone_bps(s, l, shard_res, shard_n);
     return 0;
 }
 

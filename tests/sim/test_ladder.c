@@ -208,6 +208,16 @@ static void tp_peer_copies_shard_by_shard(void **state)
     run = run_file(&t, "tests/sim/ladder-peer-tp.yaml", off);
     assert_int_equal(load_source_is(&t, run, 2, "store"), 1);
     assert_float_equal(load_num(&t, run, 2, "finished"), 4.0, EPS);
+    /* Each GPU's h2d at 1 GiB/s: load 1's shards go 2 GiB over their own
+     * links (store 1 GiB/s each, network 2): 2 s, and alone as well, so
+     * lone_s is 2 s (it was once the whole 4 GiB over one shard's path at
+     * 1 GiB/s: 4 s, an invented 2 s of wait). */
+    const char *const slow[] = {"cluster.nodes[0].h2d=1GiB/s", NULL};
+    run = run_file(&t, "tests/sim/ladder-peer-tp.yaml", slow);
+    assert_float_equal(load_num(&t, run, 1, "finished"), 2.0, EPS);
+    assert_float_equal(
+        simt_num(&t, run, "SELECT lone_s FROM load_copies WHERE run = ?1 AND load_id = 1"), 2.0,
+        EPS);
     simt_close(&t);
 }
 
