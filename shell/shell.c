@@ -56,6 +56,7 @@ struct shell {
     uint64_t seq;      /* core events fed */
     bool carrying_out; /* inside an event's actions: no feeding now */
     bool in_fault;     /* feeding a failure: its CANCEL_LOADs lost their GPU */
+    int fault_gpu, fault_node; /* that failure's GPU (-1: a node's) and node */
     struct shell_counts counts;
     struct thaw_err *err;
     /* standby sleep, for its metrics (record_sleep_metrics) */
@@ -347,8 +348,23 @@ static int load_end(struct shell *sh, struct shell_load *l, const char *outcome)
         sh->counts.loads_failed++;
     else if (!strcmp(outcome, "cancelled"))
         sh->counts.loads_cancelled++;
-    int rc = record_load(sh, l, -1, outcome,
-                         !strcmp(outcome, "failed") ? "its GPU failed while it loaded" : NULL);
+    const char *why = NULL;
+    char peer_why[THAW_ERR_MSG_MAX];
+    if (!strcmp(outcome, "failed")) {
+        /* the failure hit the load's own GPUs, or only the peer it copied from */
+        bool own = sh->fault_gpu < 0 && sh->fault_node == l->node;
+        for (int i = 0; i < (l->tp > 1 ? l->tp : 1) && !own; i++)
+            own = (i ? l->gang[i] : l->gpu) == sh->fault_gpu;
+        why = "its GPU failed while it loaded";
+        if (!own && l->source == CORE_SRC_PEER && l->peer_gpu >= 0 &&
+            l->peer_gpu < sh->spec.gpu_count) {
+            snprintf(peer_why, sizeof peer_why,
+                     "the peer it copied from (%s, instance %llu) failed while it loaded",
+                     sh->spec.gpus[l->peer_gpu].name, (unsigned long long)l->peer_instance);
+            why = peer_why;
+        }
+    }
+    int rc = record_load(sh, l, -1, outcome, why);
     load_forget(sh, l);
     return rc;
 }
@@ -643,6 +659,8 @@ static int on_source(struct shell *sh, struct shell_source *src)
         ev.kind = in.node ? CORE_EV_NODE_FAILED : CORE_EV_GPU_FAILED;
         if (!in.node) ev.gpu = in.target;
         sh->in_fault = true;
+        sh->fault_gpu = ev.gpu;
+        sh->fault_node = in.target_node;
         rc = feed(sh, &ev);
         sh->in_fault = false;
         return rc;

@@ -165,6 +165,12 @@ static void peer_fault_mid_copy_falls_back(void **state)
                                    "SELECT count(*) FROM loads WHERE run = ?1 AND load_id = 1 "
                                    "AND outcome = 'failed'"),
                      1);
+    /* its error names the peer that failed, not its own GPU (b/gpu0 is up) */
+    assert_int_equal((int)simt_num(&t, run,
+                                   "SELECT count(*) FROM loads WHERE run = ?1 AND load_id = 1 "
+                                   "AND error = 'the peer it copied from (a/gpu0, instance 1) "
+                                   "failed while it loaded'"),
+                     1);
     assert_int_equal(load_source_is(&t, run, 2, "store"), 1);
     assert_float_equal(load_num(&t, run, 2, "enqueued"), 0.0, EPS);
     assert_float_equal(load_num(&t, run, 2, "started"), 0.5, EPS);
