@@ -110,7 +110,7 @@ static struct core_wait waitq_pop(struct core_sched *s, int m)
 /* The next model >= m with requests waiting and its bit set in `dirty`, in
  * index order; -1 when none. Reads the bits afresh, so models that start or
  * stop waiting meanwhile are seen as a scan of every model would see them. */
-static int next_waiting(const struct core_sched *s, const uint64_t *dirty, int m)
+static inline int next_waiting(const struct core_sched *s, const uint64_t *dirty, int m)
 {
     int M = s->spec->model_count;
     while (m < M) {
@@ -626,10 +626,12 @@ static void pump(struct core_sched *s)
          m = next_waiting(s, s->dirty_dispatch, m + 1))
         dispatch_model(s, m);
     /* every model is now dispatched as far as it goes */
-    memset(s->dirty_dispatch, 0, s->model_words * sizeof *s->dirty_dispatch);
+    for (size_t w = 0; w < s->model_words; w++)
+        s->dirty_dispatch[w] = 0;
     core_autoscale_run(s);
     demand(s);
-    memset(s->dirty_demand, 0, s->model_words * sizeof *s->dirty_demand);
+    for (size_t w = 0; w < s->model_words; w++)
+        s->dirty_demand[w] = 0;
     start_jobs(s);
     core_shm_start_fills(s);
     core_disk_start_fills(s);
