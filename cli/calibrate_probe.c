@@ -156,7 +156,17 @@ static int write_profile(const char *out, const struct res_phase_fit *fit, int c
     double sh_r = sh ? (sh->shared ? sh->r2 : sh->other_r2) : NAN;
     double sh_own = sh ? (sh->shared ? sh->other_bandwidth_bps : sh->bandwidth_bps) : NAN;
     double sh_own_r = sh ? (sh->shared ? sh->other_r2 : sh->r2) : NAN;
-    if (!(st_b > 0) || isinf(st_b)) return -1;
+    if (!(st_b > 0) || isinf(st_b)) {
+        /* the line of the chosen model gave no bandwidth (small loads on a
+         * busy host: the copy times are noise); the other line may */
+        double alt = st ? (st->shared ? st->other_bandwidth_bps : st->bandwidth_bps) : NAN;
+        if (!(alt > 0) || isinf(alt)) return -1;
+        printf("warning: storage: the %s line gave no bandwidth (a busy host?); using the %s "
+               "line's %.3f GB/s: more --runs or a larger --size\n",
+               st->shared ? "shared-pipe" : "per-load", st->shared ? "per-load" : "shared-pipe",
+               alt / 1e9);
+        st_b = alt;
+    }
     /* Checksum rate pooled over both sources: bytes / seconds of verify. */
     double vsec = 0, vbytes = 0;
     for (int i = 0; i < count; i++)
