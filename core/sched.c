@@ -110,18 +110,47 @@ static struct core_wait waitq_pop(struct core_sched *s, int m)
 /* The next model >= m with requests waiting and its bit set in `dirty`, in
  * index order; -1 when none. Reads the bits afresh, so models that start or
  * stop waiting meanwhile are seen as a scan of every model would see them. */
-static inline int next_waiting(const struct core_sched *s, const uint64_t *dirty, int m)
+static inline int next_waiting(const struct core_sched *s, const uint64_t *dirty,
+                               const uint64_t *sum, int m)
 {
     int M = s->spec->model_count;
+    if (s->model_words == 1) { /* up to 64 models: the word itself */
+        uint64_t word = m < 64 ? (s->waiting[0] & dirty[0]) >> m : 0;
+        if (!word) return -1;
+        m += __builtin_ctzll(word);
+        return m < M ? m : -1;
+    }
     while (m < M) {
-        uint64_t word = (s->waiting[m / 64] & dirty[m / 64]) >> (m % 64);
+        size_t w = (size_t)m / 64;
+        uint64_t flagged = sum[w / 64] >> (w % 64); /* dirty words from w on */
+        if (!flagged) {
+            m = (int)((w / 64 + 1) * 4096);
+            continue;
+        }
+        size_t w2 = w + (size_t)__builtin_ctzll(flagged);
+        if (w2 != w) m = (int)(w2 * 64);
+        uint64_t word = (s->waiting[w2] & dirty[w2]) >> (m % 64);
         if (word) {
             m += __builtin_ctzll(word);
             return m < M ? m : -1;
         }
-        m = (m / 64 + 1) * 64;
+        m = (int)((w2 + 1) * 64);
     }
     return -1;
+}
+
+/* Clears a dirty bitmap: the words its summary flags, then the summary. */
+static void dirty_clear(struct core_sched *s, uint64_t *dirty, uint64_t *sum)
+{
+    if (s->model_words == 1) {
+        dirty[0] = 0;
+        return;
+    }
+    for (size_t i = 0; i < s->sum_words; i++) {
+        for (uint64_t f = sum[i]; f; f &= f - 1)
+            dirty[i * 64 + (size_t)__builtin_ctzll(f)] = 0;
+        sum[i] = 0;
+    }
 }
 
 static struct core_wait *waitq_at(struct core_waitq *q, size_t i)
@@ -587,8 +616,8 @@ static bool cold_now(const struct core_sched *s, int m)
 
 static void demand(struct core_sched *s)
 {
-    for (int m = next_waiting(s, s->dirty_demand, 0); m >= 0;
-         m = next_waiting(s, s->dirty_demand, m + 1)) {
+    for (int m = next_waiting(s, s->dirty_demand, s->dirty_demand_sum, 0); m >= 0;
+         m = next_waiting(s, s->dirty_demand, s->dirty_demand_sum, m + 1)) {
         if (s->models[m].broken) continue;
         struct core_model_count c;
         core_model_count(s, m, &c);
@@ -622,16 +651,14 @@ static void schedule_wake(struct core_sched *s)
 
 static void pump(struct core_sched *s)
 {
-    for (int m = next_waiting(s, s->dirty_dispatch, 0); m >= 0;
-         m = next_waiting(s, s->dirty_dispatch, m + 1))
+    for (int m = next_waiting(s, s->dirty_dispatch, s->dirty_dispatch_sum, 0); m >= 0;
+         m = next_waiting(s, s->dirty_dispatch, s->dirty_dispatch_sum, m + 1))
         dispatch_model(s, m);
     /* every model is now dispatched as far as it goes */
-    for (size_t w = 0; w < s->model_words; w++)
-        s->dirty_dispatch[w] = 0;
+    dirty_clear(s, s->dirty_dispatch, s->dirty_dispatch_sum);
     core_autoscale_run(s);
     demand(s);
-    for (size_t w = 0; w < s->model_words; w++)
-        s->dirty_demand[w] = 0;
+    dirty_clear(s, s->dirty_demand, s->dirty_demand_sum);
     start_jobs(s);
     core_shm_start_fills(s);
     core_disk_start_fills(s);
@@ -801,6 +828,9 @@ int core_sched_new(const struct core_spec *spec, struct core_sched **out, struct
     s->waiting = calloc(s->model_words, sizeof *s->waiting);
     s->dirty_dispatch = calloc(s->model_words, sizeof *s->dirty_dispatch);
     s->dirty_demand = calloc(s->model_words, sizeof *s->dirty_demand);
+    s->sum_words = s->model_words / 64 + 1;
+    s->dirty_dispatch_sum = calloc(s->sum_words, sizeof *s->dirty_dispatch_sum);
+    s->dirty_demand_sum = calloc(s->sum_words, sizeof *s->dirty_demand_sum);
     s->class_need = calloc(M ? M : 1, sizeof *s->class_need);
     s->class_jobs = calloc(M ? M : 1, sizeof *s->class_jobs);
     s->need_class = calloc(M ? M : 1, sizeof *s->need_class);
@@ -810,6 +840,7 @@ int core_sched_new(const struct core_spec *spec, struct core_sched **out, struct
     s->room = calloc(G ? G : 1, sizeof *s->room);
     s->ev_taken = calloc(M ? M : 1, sizeof *s->ev_taken);
     bool ok = s->gpus && s->nodes && s->models && s->waiting && s->dirty_dispatch &&
+              s->dirty_dispatch_sum && s->dirty_demand_sum &&
               s->dirty_demand && s->class_need && s->class_jobs && s->need_class && s->ev_cand &&
               s->ev_freed && s->ev_taken && s->room;
     for (size_t n = 0; ok && n < N; n++) {
@@ -885,6 +916,8 @@ void core_sched_free(struct core_sched *s)
     free(s->waiting);
     free(s->dirty_dispatch);
     free(s->dirty_demand);
+    free(s->dirty_dispatch_sum);
+    free(s->dirty_demand_sum);
     free(s->class_need);
     free(s->class_jobs);
     free(s->need_class);
