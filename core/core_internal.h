@@ -298,6 +298,12 @@ struct core_sched {
     /* shm and disk entries QUEUED on all nodes (the nodes' counters
      * summed): the fill passes return at once when 0 */
     int shm_queued_all, disk_queued_all;
+    /* Nodes whose shm (disk) fill state changed since the fill pass last
+     * looked (an entry queued, a fill ended or dropped, the node back): the
+     * pass visits only these, in node order; the others it left alone and
+     * would leave alone again. node_words words each. */
+    uint64_t *shm_due, *disk_due;
+    size_t node_words;
 };
 
 /* ---- helpers shared by the files (sched.c) ------------------------------------ */
@@ -464,6 +470,13 @@ void core_inst_live_add(struct core_sched *s, size_t idx);
 void core_inst_live_remove(struct core_sched *s, size_t idx);
 bool core_load_register(struct core_sched *s, size_t idx);
 void core_inst_release(struct core_sched *s, struct core_inst *in);
+
+static inline void core_fill_due(uint64_t *due, int node)
+{
+    due[node / 64] |= 1ULL << (node % 64);
+}
+/* The first due node >= node, its bit cleared; -1 when none (sched.c). */
+int core_next_due(struct core_sched *s, uint64_t *due, int node);
 
 /* shm_cache.c */
 bool core_shm_resident(const struct core_sched *s, int node, int model);

@@ -160,6 +160,7 @@ static void disk_drop(struct core_sched *s, int node, int model)
     struct core_node_state *n = &s->nodes[node];
     struct core_shm_entry *e = &n->disk[model];
     n->disk_used_bytes -= entry_bytes(s, model);
+    core_fill_due(s->disk_due, node);
     n->disk_queued -= e->state == CORE_SHM_QUEUED;
     s->disk_queued_all -= e->state == CORE_SHM_QUEUED;
     n->disk_filling -= e->state == CORE_SHM_FILLING;
@@ -197,6 +198,7 @@ static bool disk_admit(struct core_sched *s, int node, int model, bool pinned, b
     struct core_shm_entry *e = &n->disk[model];
     e->state = CORE_SHM_QUEUED;
     n->disk_queued++;
+    core_fill_due(s->disk_due, node);
     s->disk_queued_all++;
     e->pinned = pinned;
     e->last_used_ns = s->now;
@@ -236,7 +238,8 @@ void core_disk_preload(struct core_sched *s, int node)
 void core_disk_start_fills(struct core_sched *s)
 {
     if (s->disk_queued_all == 0) return; /* nothing queued on any node */
-    for (int node = 0; node < s->spec->node_count; node++) {
+    for (int node = core_next_due(s, s->disk_due, 0); node >= 0;
+         node = core_next_due(s, s->disk_due, node + 1)) {
         struct core_node_state *n = &s->nodes[node];
         if (!n->disk || n->failed || n->disk_filling > 0 || n->disk_queued == 0) continue;
         int next = -1;
@@ -263,6 +266,7 @@ void core_disk_fill_done(struct core_sched *s, int node, int model, bool ok)
     if (!n->disk || n->failed || n->disk[model].state != CORE_SHM_FILLING) return; /* stale */
     struct core_shm_entry *e = &n->disk[model];
     n->disk_filling--;
+    core_fill_due(s->disk_due, node);
     if (ok) {
         e->state = CORE_SHM_RESIDENT;
         e->last_used_ns = s->now;

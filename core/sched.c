@@ -139,6 +139,22 @@ static inline int next_waiting(const struct core_sched *s, const uint64_t *dirty
     return -1;
 }
 
+int core_next_due(struct core_sched *s, uint64_t *due, int node)
+{
+    int N = s->spec->node_count;
+    while (node < N) {
+        uint64_t word = due[node / 64] >> (node % 64);
+        if (word) {
+            node += __builtin_ctzll(word);
+            if (node >= N) return -1;
+            due[node / 64] &= ~(1ULL << (node % 64));
+            return node;
+        }
+        node = (node / 64 + 1) * 64;
+    }
+    return -1;
+}
+
 /* Clears a dirty bitmap: the words its summary flags, then the summary. */
 static void dirty_clear(struct core_sched *s, uint64_t *dirty, uint64_t *sum)
 {
@@ -829,6 +845,9 @@ int core_sched_new(const struct core_spec *spec, struct core_sched **out, struct
     s->dirty_dispatch = calloc(s->model_words, sizeof *s->dirty_dispatch);
     s->dirty_demand = calloc(s->model_words, sizeof *s->dirty_demand);
     s->sum_words = s->model_words / 64 + 1;
+    s->node_words = N / 64 + 1;
+    s->shm_due = calloc(s->node_words, sizeof *s->shm_due);
+    s->disk_due = calloc(s->node_words, sizeof *s->disk_due);
     s->dirty_dispatch_sum = calloc(s->sum_words, sizeof *s->dirty_dispatch_sum);
     s->dirty_demand_sum = calloc(s->sum_words, sizeof *s->dirty_demand_sum);
     s->class_need = calloc(M ? M : 1, sizeof *s->class_need);
@@ -840,7 +859,7 @@ int core_sched_new(const struct core_spec *spec, struct core_sched **out, struct
     s->room = calloc(G ? G : 1, sizeof *s->room);
     s->ev_taken = calloc(M ? M : 1, sizeof *s->ev_taken);
     bool ok = s->gpus && s->nodes && s->models && s->waiting && s->dirty_dispatch &&
-              s->dirty_dispatch_sum && s->dirty_demand_sum &&
+              s->dirty_dispatch_sum && s->dirty_demand_sum && s->shm_due && s->disk_due &&
               s->dirty_demand && s->class_need && s->class_jobs && s->need_class && s->ev_cand &&
               s->ev_freed && s->ev_taken && s->room;
     for (size_t n = 0; ok && n < N; n++) {
@@ -917,6 +936,8 @@ void core_sched_free(struct core_sched *s)
     free(s->dirty_dispatch);
     free(s->dirty_demand);
     free(s->dirty_dispatch_sum);
+    free(s->shm_due);
+    free(s->disk_due);
     free(s->dirty_demand_sum);
     free(s->class_need);
     free(s->class_jobs);
@@ -1147,6 +1168,8 @@ int core_sched_feed(struct core_sched *s, const struct core_event *ev, struct th
         if (s->nodes[ev->node].failed) {
             s->nodes[ev->node].failed = false;
             core_node_touch(s, ev->node);
+            core_fill_due(s->shm_due, ev->node);
+            core_fill_due(s->disk_due, ev->node);
             core_shm_preload(s, ev->node);
             core_disk_preload(s, ev->node);
         }
@@ -1268,6 +1291,16 @@ int core_sched_check_books(const struct core_sched *s, struct thaw_err *err)
     }
     int rrc = core_books_check_room(s, err);
     if (rrc) return rrc;
+    /* a node the fill passes will skip must be one they would leave */
+    for (int n = 0; n < sp->node_count; n++) {
+        const struct core_node_state *ns = &s->nodes[n];
+        bool shm_due = (s->shm_due[n / 64] >> (n % 64)) & 1;
+        bool disk_due = (s->disk_due[n / 64] >> (n % 64)) & 1;
+        if (!shm_due && !ns->failed && ns->shm_filling == 0 && ns->shm_queued > 0)
+            return thaw_err_set(err, THAW_EINVARIANT, "node %d: an shm fill can start, not due", n);
+        if (!disk_due && ns->disk && !ns->failed && ns->disk_filling == 0 && ns->disk_queued > 0)
+            return thaw_err_set(err, THAW_EINVARIANT, "node %d: a disk fill can start, not due", n);
+    }
     int shm_all = 0, disk_all = 0;
     for (int n = 0; n < sp->node_count; n++) {
         shm_all += s->nodes[n].shm_queued;

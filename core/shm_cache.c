@@ -40,6 +40,7 @@ static void drop(struct core_sched *s, int node, int model)
     struct core_node_state *n = &s->nodes[node];
     struct core_shm_entry *e = &n->shm[model];
     n->shm_used_bytes -= core_shm_entry_bytes(s, model);
+    core_fill_due(s->shm_due, node);
     n->shm_queued -= e->state == CORE_SHM_QUEUED;
     s->shm_queued_all -= e->state == CORE_SHM_QUEUED;
     n->shm_filling -= e->state == CORE_SHM_FILLING;
@@ -77,6 +78,7 @@ static bool admit(struct core_sched *s, int node, int model, bool pinned, bool m
     struct core_shm_entry *e = &n->shm[model];
     e->state = CORE_SHM_QUEUED;
     n->shm_queued++;
+    core_fill_due(s->shm_due, node);
     s->shm_queued_all++;
     e->pinned = pinned;
     e->last_used_ns = s->now;
@@ -123,7 +125,8 @@ void core_shm_touch(struct core_sched *s, int node, int model)
 void core_shm_start_fills(struct core_sched *s)
 {
     if (s->shm_queued_all == 0) return; /* nothing queued on any node */
-    for (int node = 0; node < s->spec->node_count; node++) {
+    for (int node = core_next_due(s, s->shm_due, 0); node >= 0;
+         node = core_next_due(s, s->shm_due, node + 1)) {
         struct core_node_state *n = &s->nodes[node];
         /* the counters say whether a scan can find anything to start */
         if (n->failed || n->shm_filling > 0 || n->shm_queued == 0) continue;
@@ -153,6 +156,7 @@ void core_shm_fill_done(struct core_sched *s, int node, int model, bool ok)
     struct core_shm_entry *e = &s->nodes[node].shm[model];
     if (s->nodes[node].failed || e->state != CORE_SHM_FILLING) return; /* stale: ignored */
     s->nodes[node].shm_filling--;
+    core_fill_due(s->shm_due, node);
     if (ok) {
         e->state = CORE_SHM_RESIDENT;
         e->last_used_ns = s->now;
