@@ -165,7 +165,8 @@ static void req_map_del(struct req_map *m, uint64_t id)
 
 /* ---- request pool -------------------------------------------------------- */
 
-/* A zeroed request, or NULL when out of memory. */
+/* A request to fill in (on_arrival sets every field), or NULL when out of
+ * memory. */
 static struct shell_req *req_alloc(struct req_pool *p)
 {
     union req_cell *c = p->free;
@@ -187,7 +188,6 @@ static struct shell_req *req_alloc(struct req_pool *p)
         }
         c = &p->chunks[p->chunk_count - 1][p->used++];
     }
-    memset(&c->r, 0, sizeof c->r);
     return &c->r;
 }
 
@@ -676,12 +676,16 @@ static int on_arrival(struct shell *sh, const struct wl_input *in)
 {
     struct shell_req *r = req_alloc(&sh->req_pool);
     if (!r) return thaw_err_set(sh->err, THAW_ENOMEM, "out of memory");
-    r->id = ++sh->next_request;
-    r->workload = in->workload;
-    r->model = in->model;
-    r->arrived_ns = sh->heap.now_ns;
-    r->dispatched_ns = -1;
-    r->service_ns = in->service_ns;
+    /* Every field, so a reused cell keeps nothing of its last request. */
+    *r = (struct shell_req){.id = ++sh->next_request,
+                            .model = in->model,
+                            .workload = in->workload,
+                            .arrived_ns = sh->heap.now_ns,
+                            .dispatched_ns = -1,
+                            .service_ns = in->service_ns,
+                            .instance = 0,
+                            .cold = false,
+                            .gen = 0};
     shell_ev_init(&r->done, SHELL_EV_REQ_DONE);
     if (req_map_put(&sh->reqs, r) < 0) {
         req_release(&sh->req_pool, r);
