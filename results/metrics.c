@@ -115,6 +115,7 @@ struct ctx {
     /* The requests side, when the run kept no request rows (stream.c);
      * NULL: from the requests table. */
     struct res_stream *stream;
+    size_t rank_cap; /* latencies a set keeps exactly (rank.c); 0: RES_RANK_EXACT */
     /* Statements of the per-model pass, prepared once for all models
      * (1,000 models x 25 queries of parsing otherwise): by the query's
      * text pointer. */
@@ -492,7 +493,13 @@ static int stream_requests(struct ctx *c)
 static int requests(struct ctx *c)
 {
     if (c->stream) return stream_requests(c);
-    struct vec all = {0}, part[2] = {{0}, {0}}; /* part[1] cold, part[0] warm */
+    /* part[1] cold, part[0] warm; values kept up to a cap, then ranked in
+     * more passes (rank.c), so memory never grows with the requests */
+    struct res_rank all, part[2];
+    size_t cap = c->rank_cap ? c->rank_cap : RES_RANK_EXACT;
+    res_rank_init(&all, cap);
+    res_rank_init(&part[0], cap);
+    res_rank_init(&part[1], cap);
     uint64_t unserved = 0, in_service = 0, cold = 0, never_served = 0;
     sqlite3_stmt *st;
     int rc = prep(c,
@@ -524,14 +531,36 @@ static int requests(struct ctx *c)
             continue;
         }
         double v = sqlite3_column_double(st, 0);
-        if ((rc = vec_push(&all, v)) < 0 || (rc = vec_push(&part[is_cold ? 1 : 0], v)) < 0) break;
+        if ((rc = res_rank_add(&all, v)) < 0 || (rc = res_rank_add(&part[is_cold ? 1 : 0], v)) < 0)
+            break;
     }
     if (!first && !model_served) never_served++;
     if (rc == 0 && s != SQLITE_DONE) rc = sql_fail(c, "requests");
     release(c, st);
+    static const double ps[2] = {0.50, 0.99};
+    for (int i = 0; rc == 0 && i < 3; i++)
+        rc = res_rank_want(i == 0 ? &all : &part[i - 1], ps, 2);
+    /* Sets beyond the cap: three more passes over the finished rows. */
+    while (rc == 0 && (res_rank_more(&all) || res_rank_more(&part[0]) || res_rank_more(&part[1]))) {
+        if ((rc = prep(c,
+                       "SELECT finished - arrived, cold FROM requests WHERE run = ?1 AND "
+                       "finished IS NOT NULL" MODEL_FILTER,
+                       &st)) < 0)
+            break;
+        while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+            double v = sqlite3_column_double(st, 0);
+            res_rank_see(&all, v);
+            res_rank_see(&part[sqlite3_column_int(st, 1) != 0 ? 1 : 0], v);
+        }
+        if (s != SQLITE_DONE) rc = sql_fail(c, "requests");
+        release(c, st);
+        res_rank_pass_end(&all);
+        res_rank_pass_end(&part[0]);
+        res_rank_pass_end(&part[1]);
+    }
     if (rc == THAW_ENOMEM) rc = thaw_err_set(c->err, rc, "metrics: out of memory");
     const struct {
-        struct vec *v;
+        struct res_rank *v;
         const char *p50, *p99;
     } sets[] = {
         {&all, "request_p50_s", "request_p99_s"},
@@ -539,19 +568,19 @@ static int requests(struct ctx *c)
         {&part[0], "request_warm_p50_s", "request_warm_p99_s"},
     };
     for (size_t i = 0; rc == 0 && i < sizeof sets / sizeof sets[0]; i++) {
-        struct vec *a = sets[i].v;
-        if (a->n > 1) qsort(a->v, a->n, sizeof *a->v, cmp_double);
-        rc = put(c, sets[i].p50, a->n > 0, a->n ? quantile(a, 0.50) : 0);
-        if (rc == 0) rc = put(c, sets[i].p99, a->n > 0, a->n ? quantile(a, 0.99) : 0);
+        struct res_rank *a = sets[i].v;
+        rc = put(c, sets[i].p50, a->total > 0, a->total ? res_rank_quantile(a, 0.50) : 0);
+        if (rc == 0)
+            rc = put(c, sets[i].p99, a->total > 0, a->total ? res_rank_quantile(a, 0.99) : 0);
     }
-    if (rc == 0) rc = put(c, "requests_served", true, (double)all.n);
+    if (rc == 0) rc = put(c, "requests_served", true, (double)all.total);
     if (rc == 0) rc = put(c, "requests_unserved", true, (double)unserved);
     if (rc == 0) rc = put(c, "requests_in_service_at_end", true, (double)in_service);
     if (rc == 0) rc = put(c, "requests_cold", true, (double)cold);
     if (rc == 0) rc = put(c, "models_never_served", true, (double)never_served);
-    free(all.v);
-    free(part[0].v);
-    free(part[1].v);
+    res_rank_free(&all);
+    res_rank_free(&part[0]);
+    res_rank_free(&part[1]);
     return rc;
 }
 
@@ -996,8 +1025,22 @@ int res_metrics_compute(struct res_db *rdb, int64_t run, struct thaw_err *err)
     return res_metrics_compute_stream(rdb, run, NULL, NULL, err);
 }
 
+static int compute_all(struct res_db *rdb, int64_t run, struct res_stream *stream, size_t cap,
+                       double *end_s, struct thaw_err *err);
+
 int res_metrics_compute_stream(struct res_db *rdb, int64_t run, struct res_stream *stream,
                                double *end_s, struct thaw_err *err)
+{
+    return compute_all(rdb, run, stream, 0, end_s, err);
+}
+
+int res_metrics_compute_cap(struct res_db *rdb, int64_t run, size_t cap, struct thaw_err *err)
+{
+    return compute_all(rdb, run, NULL, cap, NULL, err);
+}
+
+static int compute_all(struct res_db *rdb, int64_t run, struct res_stream *stream, size_t cap,
+                       double *end_s, struct thaw_err *err)
 {
     if (!rdb) return thaw_err_set(err, THAW_EINVAL, "NULL database");
     sqlite3 *db = res_handle(rdb);
@@ -1005,7 +1048,7 @@ int res_metrics_compute_stream(struct res_db *rdb, int64_t run, struct res_strea
      * transaction the buffer is already empty, so this is a no-op there. */
     int rc = sqlite3_get_autocommit(db) ? res_flush(rdb, err) : 0;
     if (rc < 0) return rc;
-    struct ctx c = {.db = db, .run = run, .err = err, .stream = stream};
+    struct ctx c = {.db = db, .run = run, .err = err, .stream = stream, .rank_cap = cap};
     bool own_txn = sqlite3_get_autocommit(db);
     if (own_txn && sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return sql_fail(&c, "begin");
