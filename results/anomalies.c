@@ -471,8 +471,8 @@ static int priority_inversion(sqlite3 *db, sqlite3_stmt *ins, int64_t run, int64
                     rcap = c;
                 }
                 *at = nr;
-                rows[nr++] = (struct pi_row){t, a->model, b->model, key, (size_t)(a - l),
-                                             starts[k]};
+                rows[nr++] =
+                    (struct pi_row){t, a->model, b->model, key, (size_t)(a - l), starts[k]};
             } else if (rows[*at].t == t && a->rowid < l[rows[*at].a].rowid) {
                 /* the same t, an a of a lower rowid: its first b at t */
                 rows[*at].a = (size_t)(a - l);

@@ -45,7 +45,8 @@ static void test_small_by_hand(void **state)
     assert_int_equal(passes, 3); /* 16 bits from the first pass, 48 from three more */
     assert_true(res_rank_quantile(&r, 0.5) == 2.0);
     assert_true(res_rank_quantile(&r, 0.99) == (1 - 0.96) * 3.0 + 0.96 * 5.0);
-    assert_true(res_rank_quantile(&r, 0.99) == gsl_stats_quantile_from_sorted_data(sorted, 1, 5, 0.99));
+    assert_true(res_rank_quantile(&r, 0.99) ==
+                gsl_stats_quantile_from_sorted_data(sorted, 1, 5, 0.99));
     assert_true(res_rank_quantile(&r, 0) == 1.0);
     assert_true(res_rank_quantile(&r, 1) == 5.0);
     res_rank_free(&r);
@@ -63,8 +64,9 @@ static void test_random_matches_sort(void **state)
     for (int i = 0; i < N; i++) {
         x = x * 6364136223846793005ULL + 1442695040888963407ULL;
         uint64_t k = x >> 52; /* 0 .. 4095 */
-        v[i] = (x >> 40 & 7) == 0 ? ldexp((double)k, -40) : (x >> 40 & 7) == 1 ? 1e6 + (double)k
-                                                                               : (double)k / 64;
+        v[i] = (x >> 40 & 7) == 0   ? ldexp((double)k, -40)
+               : (x >> 40 & 7) == 1 ? 1e6 + (double)k
+                                    : (double)k / 64;
         sorted[i] = v[i];
     }
     qsort(sorted, N, sizeof *sorted, cmp_double);
@@ -124,15 +126,15 @@ static void test_metrics_same_either_way(void **state)
         int64_t arrived = SEC((double)(x >> 54) / 8), wait = SEC((double)(x >> 60) / 4);
         int64_t service = SEC((double)(x >> 33 & 255) / 128);
         bool done = (x >> 20 & 15) != 0;
-        struct res_request_row r = {id, (int)(x >> 25 & 1), arrived, arrived + wait,
-                                    done ? arrived + wait + service : -1, 1, (x >> 21 & 3) == 0};
+        struct res_request_row r = {
+            id, (int)(x >> 25 & 1), arrived, arrived + wait, done ? arrived + wait + service : -1,
+            1,  (x >> 21 & 3) == 0};
         assert_int_equal(res_add_request(db, run, spec, &r, &err), 0);
     }
     assert_int_equal(res_run_finish(db, run, "complete", SEC(1000), &err), 0);
-    static const char *const names[] = {"request_p50_s",      "request_p99_s",
-                                        "request_cold_p50_s", "request_cold_p99_s",
-                                        "request_warm_p50_s", "request_warm_p99_s",
-                                        "requests_served"};
+    static const char *const names[] = {
+        "request_p50_s",      "request_p99_s",      "request_cold_p50_s", "request_cold_p99_s",
+        "request_warm_p50_s", "request_warm_p99_s", "requests_served"};
     const char *models[3] = {NULL, "m0", "m1"};
     double kept[3][7];
     bool kept_null[3][7];
