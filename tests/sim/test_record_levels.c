@@ -67,6 +67,15 @@ static void same_at_every_level(const char *scenario)
      * (the recorder keeps the loads there instead of in a second scratch
      * database): the same metrics and anomalies, and no per-load rows of
      * the drivers' (load_phases are written from `loads` on). */
+    /* A second summary run on the same handle reuses the scratch database
+     * of the first, emptied of its rows: the same metrics again. */
+    res_set_record(t.db, RES_RECORD_SUMMARY);
+    int64_t again = simt_run(&t, spec, NULL);
+    char *second = metrics_text(&t, again);
+    if (strcmp(all, second))
+        fail_msg("%s: a second summary run differs from --record all:\n%s\n---\n%s", scenario,
+                 all, second);
+    free(second);
     struct simt mem = {.db = NULL};
     struct thaw_err merr = {0};
     assert_int_equal(res_open(":memory:", &mem.db, &merr), 0);
