@@ -2,6 +2,10 @@
  * same queue (Poisson arrivals at rate rho c, c servers, exponential service
  * of mean 1 s, one FIFO queue) as a bare C event loop with a binary heap of
  * (t, seq) inline in its array and nothing else: no scheduler, no recorder.
+ * Draws as thaw draws (workload/rng.c): xoshiro256** seeded with splitmix64,
+ * 53-bit uniforms, exponentials by GSL's gsl_ran_exponential formula
+ * (-mean log1p(-u)), so the comparison is like with like; the queue is a
+ * ring that grows with the requests waiting (memory O(live), as thaw's).
  * Prints requests/s, ns per event and the mean wait (a check against Erlang
  * C). usage: mmc_bare C RHO REQUESTS SEED */
 #include <math.h>
@@ -52,14 +56,68 @@ static struct ev pop(struct heap *h)
     return top;
 }
 
-/* xorshift64, then -mean ln u */
+static uint64_t splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static inline uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+static uint64_t xoshiro_next(uint64_t *s)
+{
+    uint64_t result = rotl(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+/* gsl_ran_exponential: -mu log1p(-u), u in [0, 1) with 53 random bits */
 static double expo(uint64_t *s, double mean)
 {
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    double u = ((double)(*s >> 11) + 0.5) / 9007199254740992.0;
-    return -mean * log(u);
+    double u = (double)(xoshiro_next(s) >> 11) * 0x1.0p-53;
+    return -mean * log1p(-u);
+}
+
+/* FIFO of arrival times, a ring doubled when full */
+struct ring {
+    double *a;
+    size_t head, n, cap;
+};
+
+static int ring_push(struct ring *q, double t)
+{
+    if (q->n == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 64;
+        double *g = malloc(cap * sizeof *g);
+        if (!g) return -1;
+        for (size_t i = 0; i < q->n; i++)
+            g[i] = q->a[(q->head + i) % q->cap];
+        free(q->a);
+        q->a = g;
+        q->head = 0;
+        q->cap = cap;
+    }
+    q->a[(q->head + q->n++) & (q->cap - 1)] = t;
+    return 0;
+}
+
+static double ring_pop(struct ring *q)
+{
+    double t = q->a[q->head];
+    q->head = (q->head + 1) & (q->cap - 1);
+    q->n--;
+    return t;
 }
 
 int main(int argc, char **argv)
@@ -71,35 +129,36 @@ int main(int argc, char **argv)
     long c = atol(argv[1]);
     double rho = atof(argv[2]);
     long n = atol(argv[3]);
-    uint64_t rng = (uint64_t)atoll(argv[4]) * 0x9E3779B97F4A7C15ull + 1;
+    uint64_t rng[4], sm = (uint64_t)atoll(argv[4]);
+    for (int i = 0; i < 4; i++)
+        rng[i] = splitmix64(&sm);
     double lambda = rho * (double)c;
     struct heap h = {malloc((size_t)(c + 2) * sizeof *h.a), 0};
-    double *queue = malloc((size_t)(n > 0 ? n : 1) * sizeof *queue); /* arrival times, FIFO */
-    if (!h.a || !queue || c < 1 || n < 1) return 1;
-    size_t qhead = 0, qtail = 0;
+    struct ring queue = {0};
+    if (!h.a || c < 1 || n < 1) return 1;
     long busy = 0, arrived = 0, done = 0;
     uint64_t seq = 0, events = 0;
     double wait_sum = 0;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    push(&h, (struct ev){expo(&rng, 1 / lambda), seq++, 0});
+    push(&h, (struct ev){expo(rng, 1 / lambda), seq++, 0});
     while (done < n && h.n > 0) {
         struct ev e = pop(&h);
         events++;
         if (e.kind == 0) {
             arrived++;
-            if (arrived < n) push(&h, (struct ev){e.t + expo(&rng, 1 / lambda), seq++, 0});
+            if (arrived < n) push(&h, (struct ev){e.t + expo(rng, 1 / lambda), seq++, 0});
             if (busy < c) {
                 busy++;
-                push(&h, (struct ev){e.t + expo(&rng, 1), seq++, 1});
-            } else {
-                queue[qtail++] = e.t;
+                push(&h, (struct ev){e.t + expo(rng, 1), seq++, 1});
+            } else if (ring_push(&queue, e.t) < 0) {
+                return 1;
             }
         } else {
             done++;
-            if (qhead < qtail) {
-                wait_sum += e.t - queue[qhead++];
-                push(&h, (struct ev){e.t + expo(&rng, 1), seq++, 1});
+            if (queue.n > 0) {
+                wait_sum += e.t - ring_pop(&queue);
+                push(&h, (struct ev){e.t + expo(rng, 1), seq++, 1});
             } else {
                 busy--;
             }
@@ -112,6 +171,6 @@ int main(int argc, char **argv)
            c, done, (unsigned long long)events, wall, (double)done / wall,
            wall * 1e9 / (double)events, wait_sum / (double)done);
     free(h.a);
-    free(queue);
+    free(queue.a);
     return 0;
 }

@@ -31,18 +31,9 @@ static const struct {
      ", min(enqueued)) FROM loads WHERE run = ?1 AND outcome = 'queued' GROUP BY model "
      "ORDER BY 2, 1"},
     /* b started while a, of a higher priority, waited and needed no more
-     * VRAM than b took (it fit where b went). The first per pair of models;
-     * SQLite takes the bare columns from the row of min(). The wait as a
-     * range of b.started (enqueued <= started < a's start, NULL: never), so
-     * loads_started serves it: 2.5x faster on large.yaml than the pairs. */
-    {"priority_inversion",
-     "SELECT a.model, min(b.started), printf('model %s (priority %d, waiting since %.3f s) was "
-     "passed by lower-priority model %s (priority %d) starting at %.3f s on %s, where it "
-     "fit', a.model, a.priority, a.enqueued, b.model, b.priority, b.started, b.gpu_name) "
-     "FROM loads a JOIN loads b ON b.run = a.run WHERE a.run = ?1 AND b.started >= a.enqueued "
-     "AND b.started < coalesce(a.started, 1e300) AND a.priority > b.priority "
-     "AND a.vram <= b.vram AND a.outcome != 'cancelled' "
-     "GROUP BY a.model, b.model ORDER BY 2, 1"},
+     * VRAM than b took (it fit where b went): computed in C (priority_inversion
+     * below), as the query it replaces defined it. */
+    {"priority_inversion", NULL},
     /* head_of_line is computed in C (head_of_line below): as SQL its
      * count of passers is a correlated subquery per load, O(loads^2) in
      * SQLite's row machinery, minutes on large.yaml. */
@@ -261,6 +252,273 @@ static int head_of_line(sqlite3 *db, sqlite3_stmt *ins, int64_t run, int64_t *se
     return rc;
 }
 
+/* priority_inversion: a load b started (b.started >= a.enqueued, before
+ * a started or ever, when a never did) while a load a (not cancelled) of a
+ * higher priority waited and needed no more VRAM (a.vram <= b.vram); loads
+ * without a priority (older databases) take no part. Per (a's model, b's
+ * model) the first such start t, the row's a and b those the query
+ *   SELECT a.model, min(b.started), printf(...) FROM loads a JOIN loads b
+ *   ON b.run = a.run WHERE ... GROUP BY a.model, b.model ORDER BY 2, 1
+ * took its bare columns from (it scanned a by (model, rowid), b by
+ * (started, rowid), and min() keeps the first of equal values): the a of
+ * the lowest rowid waiting at t, then the b of the lowest rowid starting at
+ * t. Rows ordered by (t, a's model, b's model). The query visited every
+ * pair (a waiting, b starting meanwhile): 2.9 s of large.yaml's 1 h run;
+ * this sweep over the starts in time order keeps only the waiting loads. */
+struct pi_load {
+    int64_t rowid;
+    double enq, lim, started; /* lim: a.started or 1e300; started NAN: never */
+    int64_t prio, vram;
+    bool has_prio, eligible;
+    int model;
+    char *gpu_name;
+};
+
+struct pi_row {
+    double t;
+    int a_model, b_model;
+    uint64_t key; /* a_model * models + b_model */
+    size_t a, b;  /* indexes into the loads */
+};
+
+/* The rows by key: open addressing over row indexes, PI_NONE empty. */
+#define PI_NONE ((size_t)-1)
+struct pi_slots {
+    size_t *v, cap, used;
+};
+
+/* The slot of key (PI_NONE when new: the caller fills it), growing the
+ * table at half full; NULL: out of memory. */
+static size_t *pi_slot(struct pi_slots *h, uint64_t key, const struct pi_row *rows)
+{
+    if (2 * (h->used + 1) > h->cap) {
+        size_t cap = h->cap ? h->cap * 2 : 64;
+        size_t *v = malloc(cap * sizeof *v);
+        if (!v) return NULL;
+        for (size_t i = 0; i < cap; i++)
+            v[i] = PI_NONE;
+        for (size_t i = 0; i < h->cap; i++) {
+            if (h->v[i] == PI_NONE) continue;
+            size_t j = (size_t)(rows[h->v[i]].key * 0x9E3779B97F4A7C15ull) & (cap - 1);
+            while (v[j] != PI_NONE)
+                j = (j + 1) & (cap - 1);
+            v[j] = h->v[i];
+        }
+        free(h->v);
+        h->v = v;
+        h->cap = cap;
+    }
+    size_t j = (size_t)(key * 0x9E3779B97F4A7C15ull) & (h->cap - 1);
+    while (h->v[j] != PI_NONE && rows[h->v[j]].key != key)
+        j = (j + 1) & (h->cap - 1);
+    if (h->v[j] == PI_NONE) h->used++;
+    return &h->v[j];
+}
+
+static int cmp_pi_row(const void *x, const void *y)
+{
+    const struct pi_row *a = x, *b = y;
+    if (a->t != b->t) return a->t < b->t ? -1 : 1;
+    if (a->a_model != b->a_model) return a->a_model < b->a_model ? -1 : 1;
+    return (a->b_model > b->b_model) - (a->b_model < b->b_model);
+}
+
+/* Sorts idx[0..n) with cmp over loads: qsort with the base in a static (the
+ * comparators need it) would not be thread-safe, so a merge sort. */
+static void pi_sort(size_t *idx, size_t *tmp, size_t n, const struct pi_load *loads,
+                    int (*cmp)(const struct pi_load *, const struct pi_load *))
+{
+    if (n < 2) return;
+    size_t h = n / 2;
+    pi_sort(idx, tmp, h, loads, cmp);
+    pi_sort(idx + h, tmp, n - h, loads, cmp);
+    size_t i = 0, j = h, k = 0;
+    while (i < h && j < n)
+        tmp[k++] = cmp(&loads[idx[j]], &loads[idx[i]]) < 0 ? idx[j++] : idx[i++];
+    while (i < h)
+        tmp[k++] = idx[i++];
+    while (j < n)
+        tmp[k++] = idx[j++];
+    memcpy(idx, tmp, n * sizeof *idx);
+}
+
+static int pi_by_started(const struct pi_load *a, const struct pi_load *b)
+{
+    if (a->started != b->started) return a->started < b->started ? -1 : 1;
+    return (a->rowid > b->rowid) - (a->rowid < b->rowid);
+}
+
+static int pi_by_enq(const struct pi_load *a, const struct pi_load *b)
+{
+    if (a->enq != b->enq) return a->enq < b->enq ? -1 : 1;
+    return (a->rowid > b->rowid) - (a->rowid < b->rowid);
+}
+
+static int priority_inversion(sqlite3 *db, sqlite3_stmt *ins, int64_t run, int64_t *seq,
+                              struct thaw_err *err)
+{
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT rowid, model, priority, vram, enqueued, started, "
+                           "outcome != 'cancelled', gpu_name FROM loads WHERE run = ?1 "
+                           "ORDER BY rowid",
+                           -1, &q, NULL) != SQLITE_OK)
+        return fail(db, err, "priority_inversion");
+    sqlite3_bind_int64(q, 1, run);
+    struct pi_load *l = NULL;
+    char **names = NULL, **sorted = NULL;
+    size_t *starts = NULL, *waits = NULL, *tmp = NULL, *active = NULL;
+    struct pi_row *rows = NULL;
+    struct pi_slots slots = {0};
+    size_t n = 0, cap = 0, nm = 0, nr = 0, rcap = 0;
+    int rc = 0, s;
+    while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 256;
+            struct pi_load *g = realloc(l, cap * sizeof *g);
+            char **gn = realloc(names, cap * sizeof *gn);
+            if (g) l = g;
+            if (gn) names = gn;
+            if (!g || !gn) {
+                rc = thaw_err_set(err, THAW_ENOMEM, "anomalies: out of memory");
+                break;
+            }
+        }
+        struct pi_load *x = &l[n];
+        const char *m = (const char *)sqlite3_column_text(q, 1);
+        const char *gpu = (const char *)sqlite3_column_text(q, 7);
+        names[n] = strdup(m ? m : "");
+        x->gpu_name = strdup(gpu ? gpu : "");
+        if (!names[n] || !x->gpu_name) {
+            free(names[n]);
+            free(x->gpu_name);
+            rc = thaw_err_set(err, THAW_ENOMEM, "anomalies: out of memory");
+            break;
+        }
+        x->rowid = sqlite3_column_int64(q, 0);
+        x->has_prio = sqlite3_column_type(q, 2) != SQLITE_NULL;
+        x->prio = sqlite3_column_int64(q, 2);
+        x->vram = sqlite3_column_int64(q, 3);
+        x->enq = sqlite3_column_double(q, 4);
+        bool started = sqlite3_column_type(q, 5) != SQLITE_NULL;
+        x->started = started ? sqlite3_column_double(q, 5) : NAN;
+        x->lim = started ? x->started : 1e300;
+        x->eligible = sqlite3_column_int(q, 6) != 0;
+        n++;
+    }
+    if (rc == 0 && s != SQLITE_DONE) rc = fail(db, err, "priority_inversion");
+    sqlite3_finalize(q);
+    if (rc == 0 && n > 0) {
+        sorted = malloc(n * sizeof *sorted);
+        starts = malloc(n * sizeof *starts);
+        waits = malloc(n * sizeof *waits);
+        tmp = malloc(n * sizeof *tmp);
+        active = malloc(n * sizeof *active);
+        if (!sorted || !starts || !waits || !tmp || !active)
+            rc = thaw_err_set(err, THAW_ENOMEM, "anomalies: out of memory");
+    }
+    /* model ids: ranks of the names, so comparing ids compares names */
+    if (rc == 0 && n > 0) {
+        memcpy(sorted, names, n * sizeof *sorted);
+        qsort(sorted, n, sizeof *sorted, cmp_str_ptr);
+        for (size_t i = 0; i < n; i++)
+            if (nm == 0 || strcmp(sorted[nm - 1], sorted[i])) sorted[nm++] = sorted[i];
+        for (size_t i = 0; i < n; i++) {
+            char **hit = bsearch(&names[i], sorted, nm, sizeof *sorted, cmp_str_ptr);
+            l[i].model = (int)(hit - sorted);
+        }
+    }
+    size_t ns = 0, nw = 0, na = 0;
+    if (rc == 0 && n > 0) {
+        for (size_t i = 0; i < n; i++) {
+            if (!l[i].has_prio) continue;
+            if (!isnan(l[i].started)) starts[ns++] = i;
+            if (l[i].eligible) waits[nw++] = i;
+        }
+        pi_sort(starts, tmp, ns, l, pi_by_started);
+        pi_sort(waits, tmp, nw, l, pi_by_enq);
+    }
+    /* Sweep the starts in (started, rowid) order; active holds the a loads
+     * enqueued by t, dropped once started by t (lim <= t). */
+    for (size_t k = 0, next = 0; rc == 0 && k < ns; k++) {
+        const struct pi_load *b = &l[starts[k]];
+        double t = b->started;
+        while (next < nw && l[waits[next]].enq <= t)
+            active[na++] = waits[next++];
+        for (size_t i = 0; i < na;) {
+            const struct pi_load *a = &l[active[i]];
+            if (!(t < a->lim)) {
+                active[i] = active[--na];
+                continue;
+            }
+            i++;
+            if (!(a->prio > b->prio) || a->vram > b->vram) continue;
+            uint64_t key = (uint64_t)a->model * nm + (uint64_t)b->model;
+            size_t *at = pi_slot(&slots, key, rows);
+            if (!at) {
+                rc = thaw_err_set(err, THAW_ENOMEM, "anomalies: out of memory");
+                break;
+            }
+            if (*at == PI_NONE) {
+                if (nr == rcap) {
+                    size_t c = rcap ? rcap * 2 : 64;
+                    struct pi_row *g = realloc(rows, c * sizeof *g);
+                    if (!g) {
+                        rc = thaw_err_set(err, THAW_ENOMEM, "anomalies: out of memory");
+                        break;
+                    }
+                    rows = g;
+                    rcap = c;
+                }
+                *at = nr;
+                rows[nr++] =
+                    (struct pi_row){t, a->model, b->model, key, (size_t)(a - l), starts[k]};
+            } else if (rows[*at].t == t && a->rowid < l[rows[*at].a].rowid) {
+                /* the same t, an a of a lower rowid: its first b at t */
+                rows[*at].a = (size_t)(a - l);
+                rows[*at].b = starts[k];
+            }
+        }
+    }
+    if (nr > 1) qsort(rows, nr, sizeof *rows, cmp_pi_row);
+    for (size_t i = 0; rc == 0 && i < nr; i++) {
+        const struct pi_load *a = &l[rows[i].a], *b = &l[rows[i].b];
+        const char *am = sorted[a->model], *bm = sorted[b->model];
+        /* sqlite3_mprintf: the SQL printf() engine, so the digits match it */
+        char *detail = sqlite3_mprintf("model %s (priority %lld, waiting since %.3f s) was passed "
+                                       "by lower-priority model %s (priority %lld) starting at "
+                                       "%.3f s on %s, where it fit",
+                                       am, (long long)a->prio, a->enq, bm, (long long)b->prio,
+                                       b->started, b->gpu_name);
+        if (!detail) {
+            rc = thaw_err_set(err, THAW_ENOMEM, "anomalies: out of memory");
+            break;
+        }
+        sqlite3_bind_int64(ins, 1, run);
+        sqlite3_bind_int64(ins, 2, ++*seq);
+        sqlite3_bind_text(ins, 3, "priority_inversion", -1, SQLITE_STATIC);
+        sqlite3_bind_text(ins, 4, am, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_double(ins, 5, rows[i].t);
+        sqlite3_bind_text(ins, 6, detail, -1, sqlite3_free);
+        if (sqlite3_step(ins) != SQLITE_DONE) rc = fail(db, err, "insert");
+        sqlite3_reset(ins);
+    }
+    for (size_t i = 0; i < n; i++) {
+        free(names[i]);
+        free(l[i].gpu_name);
+    }
+    free(names);
+    free(sorted);
+    free(starts);
+    free(waits);
+    free(tmp);
+    free(active);
+    free(rows);
+    free(slots.v);
+    free(l);
+    return rc;
+}
+
 int res_anomalies_compute(struct res_db *rdb, int64_t run, struct thaw_err *err)
 {
     return res_anomalies_compute_stream(rdb, run, NULL, err);
@@ -298,7 +556,9 @@ int res_anomalies_compute_stream(struct res_db *rdb, int64_t run, const struct r
         }
         if (stream && !strcmp(kinds[k].kind, "stale_scale_up")) continue;
         if (!kinds[k].sql) {
-            rc = head_of_line(db, ins, run, &seq, err);
+            rc = !strcmp(kinds[k].kind, "head_of_line")
+                     ? head_of_line(db, ins, run, &seq, err)
+                     : priority_inversion(db, ins, run, &seq, err);
             continue;
         }
         if (sqlite3_prepare_v2(db, kinds[k].sql, -1, &q, NULL) != SQLITE_OK) {

@@ -115,6 +115,7 @@ struct ctx {
     /* The requests side, when the run kept no request rows (stream.c);
      * NULL: from the requests table. */
     struct res_stream *stream;
+    size_t rank_cap; /* latencies a set keeps exactly (rank.c); 0: RES_RANK_EXACT */
     /* Statements of the per-model pass, prepared once for all models
      * (1,000 models x 25 queries of parsing otherwise): by the query's
      * text pointer. */
@@ -272,27 +273,73 @@ static int end_of_run(struct ctx *c)
     return rc;
 }
 
-/* One model's waiting intervals [arrived, dispatched or end), sorted by
- * arrived, with the running maximum of their ends: "did some request wait
- * at some moment of (a, b)" is one binary search. */
-struct waits {
+/* cold_start_values' loads, and their models: a model's loads sit at
+ * [from, from + n) of the order sorted by (model, end). */
+struct cs_load {
     char model[CORE_NAME_MAX];
-    size_t from, n; /* into the shared arrays */
+    bool has_model, by_reason, done;
+    double enq, fin;
+    double wait_end; /* the latest wait end of a request arrived before fin */
 };
 
-static bool waited_during(const double *arrived, const double *maxend, const struct waits *w,
-                          double a, double b)
+struct cs_model {
+    char model[CORE_NAME_MAX];
+    size_t from, n;
+};
+
+static int cs_cmp(const struct cs_load *x, const struct cs_load *y)
 {
-    /* the last request of w arrived before b */
-    size_t lo = 0, hi = w->n;
+    int c = strcmp(x->model, y->model);
+    if (c) return c;
+    return (x->fin > y->fin) - (x->fin < y->fin);
+}
+
+/* Sorts idx by (model, end): a merge sort, since qsort's comparator would
+ * need the loads through a global. */
+static void cs_sort_rec(size_t *idx, size_t *tmp, size_t n, const struct cs_load *ls)
+{
+    if (n < 2) return;
+    size_t h = n / 2, i = 0, j = h, k = 0;
+    cs_sort_rec(idx, tmp, h, ls);
+    cs_sort_rec(idx + h, tmp, n - h, ls);
+    while (i < h && j < n)
+        tmp[k++] = cs_cmp(&ls[idx[j]], &ls[idx[i]]) < 0 ? idx[j++] : idx[i++];
+    while (i < h)
+        tmp[k++] = idx[i++];
+    while (j < n)
+        tmp[k++] = idx[j++];
+    memcpy(idx, tmp, n * sizeof *idx);
+}
+
+static void cs_sort(size_t *idx, size_t n, const struct cs_load *ls)
+{
+    size_t *tmp = malloc(n * sizeof *tmp);
+    if (tmp) {
+        cs_sort_rec(idx, tmp, n, ls);
+        free(tmp);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) /* no memory for the merge: insertion */
+        for (size_t j = i; j > 0 && cs_cmp(&ls[idx[j]], &ls[idx[j - 1]]) < 0; j--) {
+            size_t t = idx[j];
+            idx[j] = idx[j - 1];
+            idx[j - 1] = t;
+        }
+}
+
+static const struct cs_model *cs_find(const struct cs_model *ms, size_t n, const char *model)
+{
+    size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (arrived[w->from + mid] < b)
+        int c = strcmp(ms[mid].model, model);
+        if (c == 0) return &ms[mid];
+        if (c < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo > 0 && maxend[w->from + lo - 1] > a;
+    return NULL;
 }
 
 /* Cold-start latency, the one definition (shared with res_cold_starts and
@@ -324,73 +371,128 @@ static int cold_start_values(struct ctx *c, struct vec *out, size_t *unfinished)
         out->n = out->cap = n;
         return 0;
     }
-    /* every request's waiting interval, by model then arrival */
-    struct vec arrived = {0}, maxend = {0};
-    struct waits *ws = NULL;
-    size_t nw = 0, capw = 0;
+    /* The loads first (few: entities), then one pass over the requests
+     * that waited, in any order, so memory grows with the loads, never
+     * with the requests. A load is cold by its waits when some request of
+     * its model arrived before its end and waited past its enqueue: with
+     * its model's load ends sorted, a request arrived at a and waiting
+     * until e counts for every end > a, so it raises the bucket of the
+     * first such end to e, and a load's "latest wait end among requests
+     * arrived before its end" is the running maximum of the buckets up to
+     * its place. */
+    struct cs_load *ls = NULL;
+    struct cs_model *ms = NULL;
+    size_t nl = 0, capl = 0, nm = 0, capm = 0;
     sqlite3_stmt *st = NULL;
     int s = SQLITE_DONE;
     if ((rc = prep(c,
-                   "SELECT model, arrived, coalesce(dispatched, ?3) FROM requests WHERE run = ?1"
-                   " AND (?2 IS NULL OR model = ?2) ORDER BY model, arrived",
-                   &st)) < 0)
-        return rc;
-    sqlite3_bind_double(st, 3, end);
-    while (rc == 0 && (s = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *m = (const char *)sqlite3_column_text(st, 0);
-        if (!m) m = "";
-        if (nw == 0 || strncmp(ws[nw - 1].model, m, sizeof ws->model - 1) != 0) {
-            if (nw == capw) {
-                capw = capw ? capw * 2 : 16;
-                struct waits *g = realloc(ws, capw * sizeof *g);
-                if (!g) {
-                    rc = THAW_ENOMEM;
-                    break;
-                }
-                ws = g;
-            }
-            snprintf(ws[nw].model, sizeof ws[nw].model, "%s", m);
-            ws[nw].from = arrived.n;
-            ws[nw].n = 0;
-            nw++;
-        }
-        double a = sqlite3_column_double(st, 1), e = sqlite3_column_double(st, 2);
-        if (!(e > a)) continue; /* served at once: it waited for nothing */
-        double prev = ws[nw - 1].n ? maxend.v[maxend.n - 1] : -INFINITY;
-        if ((rc = vec_push(&arrived, a)) < 0 || (rc = vec_push(&maxend, e > prev ? e : prev)) < 0)
-            break;
-        ws[nw - 1].n++;
-    }
-    if (rc == 0 && s != SQLITE_DONE) rc = sql_fail(c, "requests");
-    release(c, st);
-    st = NULL;
-    if (rc == 0 &&
-        (rc = prep(c,
                    "SELECT model, reason IN ('demand', 'failover'), enqueued, "
                    "CASE WHEN outcome = 'ok' THEN finished END FROM loads WHERE run = ?1"
                    " AND (?2 IS NULL OR model = ?2) AND outcome IN ('ok', 'in_flight', 'queued')"
                    " ORDER BY load_id",
-                   &st)) == 0) {
-        while (rc == 0 && (s = sqlite3_step(st)) == SQLITE_ROW) {
-            const char *m = (const char *)sqlite3_column_text(st, 0);
-            bool by_reason = sqlite3_column_int(st, 1) != 0;
-            double enq = sqlite3_column_double(st, 2);
-            bool done = sqlite3_column_type(st, 3) != SQLITE_NULL;
-            double fin = done ? sqlite3_column_double(st, 3) : end;
-            bool cold = by_reason;
-            for (size_t i = 0; !cold && m && i < nw; i++)
-                if (!strncmp(ws[i].model, m, sizeof ws->model - 1))
-                    cold = waited_during(arrived.v, maxend.v, &ws[i], enq, fin);
-            if (!cold) continue;
-            if (!done) (*unfinished)++;
-            rc = vec_push(out, fin - enq);
+                   &st)) < 0)
+        return rc;
+    while (rc == 0 && (s = sqlite3_step(st)) == SQLITE_ROW) {
+        if (nl == capl) {
+            capl = capl ? capl * 2 : 64;
+            struct cs_load *g = realloc(ls, capl * sizeof *g);
+            if (!g) {
+                rc = THAW_ENOMEM;
+                break;
+            }
+            ls = g;
         }
-        if (rc == 0 && s != SQLITE_DONE) rc = sql_fail(c, "loads");
+        struct cs_load *l = &ls[nl++];
+        const char *m = (const char *)sqlite3_column_text(st, 0);
+        l->has_model = m != NULL;
+        snprintf(l->model, sizeof l->model, "%s", m ? m : "");
+        l->by_reason = sqlite3_column_int(st, 1) != 0;
+        l->enq = sqlite3_column_double(st, 2);
+        l->done = sqlite3_column_type(st, 3) != SQLITE_NULL;
+        l->fin = l->done ? sqlite3_column_double(st, 3) : end;
+        l->wait_end = -INFINITY;
     }
+    if (rc == 0 && s != SQLITE_DONE) rc = sql_fail(c, "loads");
     release(c, st);
-    free(arrived.v);
-    free(maxend.v);
-    free(ws);
+    st = NULL;
+    /* the models of the loads, by name; each one's loads sorted by end */
+    size_t *order = NULL;
+    double *bucket = NULL;
+    if (rc == 0 && nl > 0) {
+        order = malloc(nl * sizeof *order);
+        bucket = malloc(nl * sizeof *bucket);
+        if (!order || !bucket) rc = THAW_ENOMEM;
+    }
+    if (rc == 0 && nl > 0) {
+        for (size_t i = 0; i < nl; i++) {
+            order[i] = i;
+            bucket[i] = -INFINITY;
+        }
+        cs_sort(order, nl, ls);
+        for (size_t i = 0; i < nl && rc == 0; i++) {
+            const struct cs_load *l = &ls[order[i]];
+            if (nm > 0 && !strcmp(ms[nm - 1].model, l->model)) {
+                ms[nm - 1].n++;
+                continue;
+            }
+            if (nm == capm) {
+                capm = capm ? capm * 2 : 16;
+                struct cs_model *g = realloc(ms, capm * sizeof *g);
+                if (!g) {
+                    rc = THAW_ENOMEM;
+                    break;
+                }
+                ms = g;
+            }
+            ms[nm++] = (struct cs_model){.from = i, .n = 1};
+            snprintf(ms[nm - 1].model, sizeof ms[nm - 1].model, "%s", l->model);
+        }
+    }
+    if (rc == 0 && nm > 0 &&
+        (rc = prep(c,
+                   "SELECT model, arrived, coalesce(dispatched, ?3) FROM requests WHERE run = ?1"
+                   " AND (?2 IS NULL OR model = ?2)",
+                   &st)) == 0) {
+        sqlite3_bind_double(st, 3, end);
+        while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+            double a = sqlite3_column_double(st, 1), e = sqlite3_column_double(st, 2);
+            if (!(e > a)) continue; /* served at once: it waited for nothing */
+            const char *m = (const char *)sqlite3_column_text(st, 0);
+            const struct cs_model *cm = cs_find(ms, nm, m ? m : "");
+            if (!cm) continue;
+            /* the first of the model's ends after a */
+            size_t lo = 0, hi = cm->n;
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (ls[order[cm->from + mid]].fin > a)
+                    hi = mid;
+                else
+                    lo = mid + 1;
+            }
+            if (lo < cm->n && e > bucket[cm->from + lo]) bucket[cm->from + lo] = e;
+        }
+        if (s != SQLITE_DONE) rc = sql_fail(c, "requests");
+        release(c, st);
+        st = NULL;
+        for (size_t k = 0; k < nm; k++) {
+            double run_max = -INFINITY;
+            for (size_t i = ms[k].from; i < ms[k].from + ms[k].n; i++) {
+                if (bucket[i] > run_max) run_max = bucket[i];
+                ls[order[i]].wait_end = run_max;
+            }
+        }
+    }
+    for (size_t i = 0; rc == 0 && i < nl; i++) {
+        const struct cs_load *l = &ls[i];
+        bool cold = l->by_reason || (l->has_model && l->wait_end > l->enq);
+        if (!cold) continue;
+        if (!l->done) (*unfinished)++;
+        rc = vec_push(out, l->fin - l->enq);
+    }
+    free(order);
+    free(bucket);
+    free(ls);
+    free(ms);
     if (rc == THAW_ENOMEM) return thaw_err_set(c->err, rc, "metrics: out of memory");
     if (rc == 0 && out->n > 1) qsort(out->v, out->n, sizeof *out->v, cmp_double);
     return rc;
@@ -492,7 +594,13 @@ static int stream_requests(struct ctx *c)
 static int requests(struct ctx *c)
 {
     if (c->stream) return stream_requests(c);
-    struct vec all = {0}, part[2] = {{0}, {0}}; /* part[1] cold, part[0] warm */
+    /* part[1] cold, part[0] warm; values kept up to a cap, then ranked in
+     * more passes (rank.c), so memory never grows with the requests */
+    struct res_rank all, part[2];
+    size_t cap = c->rank_cap ? c->rank_cap : RES_RANK_EXACT;
+    res_rank_init(&all, cap);
+    res_rank_init(&part[0], cap);
+    res_rank_init(&part[1], cap);
     uint64_t unserved = 0, in_service = 0, cold = 0, never_served = 0;
     sqlite3_stmt *st;
     int rc = prep(c,
@@ -524,14 +632,36 @@ static int requests(struct ctx *c)
             continue;
         }
         double v = sqlite3_column_double(st, 0);
-        if ((rc = vec_push(&all, v)) < 0 || (rc = vec_push(&part[is_cold ? 1 : 0], v)) < 0) break;
+        if ((rc = res_rank_add(&all, v)) < 0 || (rc = res_rank_add(&part[is_cold ? 1 : 0], v)) < 0)
+            break;
     }
     if (!first && !model_served) never_served++;
     if (rc == 0 && s != SQLITE_DONE) rc = sql_fail(c, "requests");
     release(c, st);
+    static const double ps[2] = {0.50, 0.99};
+    for (int i = 0; rc == 0 && i < 3; i++)
+        rc = res_rank_want(i == 0 ? &all : &part[i - 1], ps, 2);
+    /* Sets beyond the cap: three more passes over the finished rows. */
+    while (rc == 0 && (res_rank_more(&all) || res_rank_more(&part[0]) || res_rank_more(&part[1]))) {
+        if ((rc = prep(c,
+                       "SELECT finished - arrived, cold FROM requests WHERE run = ?1 AND "
+                       "finished IS NOT NULL" MODEL_FILTER,
+                       &st)) < 0)
+            break;
+        while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+            double v = sqlite3_column_double(st, 0);
+            res_rank_see(&all, v);
+            res_rank_see(&part[sqlite3_column_int(st, 1) != 0 ? 1 : 0], v);
+        }
+        if (s != SQLITE_DONE) rc = sql_fail(c, "requests");
+        release(c, st);
+        res_rank_pass_end(&all);
+        res_rank_pass_end(&part[0]);
+        res_rank_pass_end(&part[1]);
+    }
     if (rc == THAW_ENOMEM) rc = thaw_err_set(c->err, rc, "metrics: out of memory");
     const struct {
-        struct vec *v;
+        struct res_rank *v;
         const char *p50, *p99;
     } sets[] = {
         {&all, "request_p50_s", "request_p99_s"},
@@ -539,19 +669,19 @@ static int requests(struct ctx *c)
         {&part[0], "request_warm_p50_s", "request_warm_p99_s"},
     };
     for (size_t i = 0; rc == 0 && i < sizeof sets / sizeof sets[0]; i++) {
-        struct vec *a = sets[i].v;
-        if (a->n > 1) qsort(a->v, a->n, sizeof *a->v, cmp_double);
-        rc = put(c, sets[i].p50, a->n > 0, a->n ? quantile(a, 0.50) : 0);
-        if (rc == 0) rc = put(c, sets[i].p99, a->n > 0, a->n ? quantile(a, 0.99) : 0);
+        struct res_rank *a = sets[i].v;
+        rc = put(c, sets[i].p50, a->total > 0, a->total ? res_rank_quantile(a, 0.50) : 0);
+        if (rc == 0)
+            rc = put(c, sets[i].p99, a->total > 0, a->total ? res_rank_quantile(a, 0.99) : 0);
     }
-    if (rc == 0) rc = put(c, "requests_served", true, (double)all.n);
+    if (rc == 0) rc = put(c, "requests_served", true, (double)all.total);
     if (rc == 0) rc = put(c, "requests_unserved", true, (double)unserved);
     if (rc == 0) rc = put(c, "requests_in_service_at_end", true, (double)in_service);
     if (rc == 0) rc = put(c, "requests_cold", true, (double)cold);
     if (rc == 0) rc = put(c, "models_never_served", true, (double)never_served);
-    free(all.v);
-    free(part[0].v);
-    free(part[1].v);
+    res_rank_free(&all);
+    res_rank_free(&part[0]);
+    res_rank_free(&part[1]);
     return rc;
 }
 
@@ -996,8 +1126,22 @@ int res_metrics_compute(struct res_db *rdb, int64_t run, struct thaw_err *err)
     return res_metrics_compute_stream(rdb, run, NULL, NULL, err);
 }
 
+static int compute_all(struct res_db *rdb, int64_t run, struct res_stream *stream, size_t cap,
+                       double *end_s, struct thaw_err *err);
+
 int res_metrics_compute_stream(struct res_db *rdb, int64_t run, struct res_stream *stream,
                                double *end_s, struct thaw_err *err)
+{
+    return compute_all(rdb, run, stream, 0, end_s, err);
+}
+
+int res_metrics_compute_cap(struct res_db *rdb, int64_t run, size_t cap, struct thaw_err *err)
+{
+    return compute_all(rdb, run, NULL, cap, NULL, err);
+}
+
+static int compute_all(struct res_db *rdb, int64_t run, struct res_stream *stream, size_t cap,
+                       double *end_s, struct thaw_err *err)
 {
     if (!rdb) return thaw_err_set(err, THAW_EINVAL, "NULL database");
     sqlite3 *db = res_handle(rdb);
@@ -1005,7 +1149,7 @@ int res_metrics_compute_stream(struct res_db *rdb, int64_t run, struct res_strea
      * transaction the buffer is already empty, so this is a no-op there. */
     int rc = sqlite3_get_autocommit(db) ? res_flush(rdb, err) : 0;
     if (rc < 0) return rc;
-    struct ctx c = {.db = db, .run = run, .err = err, .stream = stream};
+    struct ctx c = {.db = db, .run = run, .err = err, .stream = stream, .rank_cap = cap};
     bool own_txn = sqlite3_get_autocommit(db);
     if (own_txn && sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return sql_fail(&c, "begin");

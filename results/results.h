@@ -35,7 +35,11 @@ void *res_handle(struct res_db *db);
  * requests, core_events and core_actions (what replay needs). Below `all`
  * the request-side metrics are computed while the run runs (stream.c: the
  * same definitions; quantiles exact up to 8192 values per set, within 2^-10
- * relative beyond) and the cold-start latencies are kept in cold_starts. */
+ * relative beyond) and the cold-start latencies are kept in cold_starts.
+ * At `summary` on an in-memory database (":memory:", sim --no-record) the
+ * loads and instance events the metrics need are kept in that database
+ * itself, as at `loads`; res_record_level still says `summary`. At `all`
+ * the request-latency quantiles are exact at every size (rank.c). */
 enum res_record { RES_RECORD_ALL = 0, RES_RECORD_LOADS, RES_RECORD_SUMMARY };
 /* "summary" | "loads" | "all" -> *out; THAW_EINVAL otherwise. */
 int res_record_parse(const char *text, enum res_record *out);

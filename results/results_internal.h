@@ -65,6 +65,49 @@ const char *res_stream_model_name(const struct res_stream *s, int m, bool *has_r
 int res_stream_never_served(const struct res_stream *s, int m, double *first_arrived_s,
                             uint64_t *count);
 
+/* ---- rank.c: exact order statistics in bounded memory -------------------- */
+
+/* Values a set keeps (and sorts) before it counts them in a histogram and
+ * answers by radix selection, with more passes over the same rows. */
+#define RES_RANK_EXACT 65536
+#define RES_RANK_TARGETS 8
+
+struct res_rank_target {
+    uint64_t rank0;  /* the order statistic (0-based) over the whole set */
+    uint64_t prefix; /* its key's top `bits` bits */
+    int bits;
+    uint64_t rank; /* its rank among the keys with that prefix */
+    uint32_t *hist;
+};
+
+/* One set of doubles. Use: res_rank_init; res_rank_add every value (the
+ * first pass); res_rank_want the quantiles; while res_rank_more: a pass of
+ * res_rank_see over the same values (any order), then res_rank_pass_end;
+ * then res_rank_quantile (gsl_stats_quantile_from_sorted_data's value, bit
+ * for bit); res_rank_free. Memory: cap values, or 65536 counters plus as
+ * many per rank asked for. */
+struct res_rank {
+    double *v;
+    size_t n, cap, exact_cap;
+    uint64_t total;
+    bool over;
+    uint32_t *top;
+    struct res_rank_target t[RES_RANK_TARGETS];
+    int targets;
+};
+void res_rank_init(struct res_rank *r, size_t cap);
+void res_rank_free(struct res_rank *r);
+int res_rank_add(struct res_rank *r, double x);
+int res_rank_want(struct res_rank *r, const double *ps, int np);
+bool res_rank_more(const struct res_rank *r);
+void res_rank_see(struct res_rank *r, double x);
+void res_rank_pass_end(struct res_rank *r);
+double res_rank_quantile(const struct res_rank *r, double p);
+
+/* res_metrics_compute with the exact-value cap of every latency set given
+ * (tests: a small cap takes the radix path on few rows). */
+int res_metrics_compute_cap(struct res_db *db, int64_t run, size_t cap, struct thaw_err *err);
+
 /* metrics.c with the requests side from a stream (recording levels without
  * request rows); stream NULL: res_metrics_compute. */
 int res_metrics_compute_stream(struct res_db *db, int64_t run, struct res_stream *stream,

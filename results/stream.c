@@ -33,7 +33,7 @@
 struct qset {
     double *v;
     size_t n, cap;
-    bool sketch;
+    bool sketch, sorted; /* sorted: v is in order (qset_sort since the last add) */
     uint64_t total, zero;
     uint32_t *oct[STREAM_OCTAVES];
 };
@@ -124,16 +124,29 @@ static int sketch_add(struct qset *q, double x, uint64_t count)
         q->zero += count;
         return 0;
     }
-    int e;
-    double m = frexp(x, &e); /* x = m 2^e, m in [0.5, 1) */
-    int o = e - STREAM_EXP_MIN;
+    int o, sub;
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    int biased = (int)(bits >> 52) & 0x7ff;
+    if (biased > 0 && biased < 0x7ff) {
+        /* A normal x = 1.f 2^(biased - 1023) = m 2^e with m = (1 + f) / 2 in
+         * [0.5, 1), e = biased - 1022: what frexp gives, read from the bits,
+         * and the sub-bucket (m - 0.5) 2 STREAM_SUB = the fraction's top 9
+         * bits, exactly (m - 0.5 and the scaling by 2^10 are exact). */
+        o = biased - 1022 - STREAM_EXP_MIN;
+        sub = (int)((bits >> (52 - 9)) & (STREAM_SUB - 1));
+    } else {
+        int e;
+        double m = frexp(x, &e); /* x = m 2^e, m in [0.5, 1) */
+        o = e - STREAM_EXP_MIN;
+        sub = (int)((m - 0.5) * 2 * STREAM_SUB);
+    }
     if (o < 0) {
         q->zero += count; /* below 2^-61 s: a zero */
         return 0;
     }
     if (o >= STREAM_OCTAVES) o = STREAM_OCTAVES - 1;
     if (!q->oct[o] && !(q->oct[o] = calloc(STREAM_SUB, sizeof *q->oct[o]))) return THAW_ENOMEM;
-    int sub = (int)((m - 0.5) * 2 * STREAM_SUB);
     if (sub >= STREAM_SUB) sub = STREAM_SUB - 1;
     q->oct[o][sub] += (uint32_t)count;
     return 0;
@@ -142,6 +155,7 @@ static int sketch_add(struct qset *q, double x, uint64_t count)
 static int qset_add(struct qset *q, double x)
 {
     if (q->sketch) return sketch_add(q, x, 1);
+    q->sorted = false;
     if (q->n == RES_STREAM_EXACT) {
         /* Outgrown: every value into the histogram, exact storage freed. */
         q->sketch = true;
@@ -203,7 +217,8 @@ static double qset_quantile(struct qset *q, double p)
 
 static void qset_sort(struct qset *q)
 {
-    if (!q->sketch && q->n > 1) qsort(q->v, q->n, sizeof *q->v, cmp_double);
+    if (!q->sketch && !q->sorted && q->n > 1) qsort(q->v, q->n, sizeof *q->v, cmp_double);
+    q->sorted = true;
 }
 
 /* ---- rows --------------------------------------------------------------- */
@@ -229,8 +244,9 @@ int res_stream_request(struct res_stream *s, const struct res_request_row *row)
         /* finished - arrived as the rows path computes it: from the seconds. */
         double v = f_s - a_s;
         int k = row->cold ? 1 : 0;
-        if (qset_add(&m->all, v) < 0 || qset_add(&m->part[k], v) < 0 || qset_add(&s->all, v) < 0 ||
-            qset_add(&s->part[k], v) < 0)
+        /* One model: the run's sets would be its sets (res_stream_requests). */
+        if (qset_add(&m->all, v) < 0 || qset_add(&m->part[k], v) < 0 ||
+            (s->model_count > 1 && (qset_add(&s->all, v) < 0 || qset_add(&s->part[k], v) < 0)))
             return THAW_ENOMEM;
     } else if (dispatched) {
         m->in_service++;
@@ -368,10 +384,12 @@ int res_stream_requests(struct res_stream *s, const char *model, struct res_stre
         out->cold = sm->cold;
         out->never_served = sm->requests > 0 && !sm->any_dispatched;
     } else {
-        sets[0] = &s->all;
-        sets[1] = &s->part[1];
-        sets[2] = &s->part[0];
-        out->served = s->all.total;
+        /* With one model the run's latencies are that model's, kept once. */
+        struct smodel *only = s->model_count == 1 ? &s->models[0] : NULL;
+        sets[0] = only ? &only->all : &s->all;
+        sets[1] = only ? &only->part[1] : &s->part[1];
+        sets[2] = only ? &only->part[0] : &s->part[0];
+        out->served = sets[0]->total;
         out->unserved = s->unserved;
         out->in_service = s->in_service;
         out->cold = s->cold;

@@ -17,9 +17,15 @@ rss() { awk '/Maximum resident/ { printf "%.1f", $NF / 1024 }' "$1"; }
 # M/M/c at rho = 0.875 (arrivals 0.875 c/s, exponential 1 s service, c
 # instances READY from t = 0, 64 to a GPU), through the whole core with
 # summary recording (--no-record: metrics in memory), beside SimPy 2 and a
-# bare C heap loop (bench/mmc_bare.c) doing the same queueing.
-mmc_yaml() { # C FILE
-  awk -v c="$1" -v n="$requests" 'BEGIN {
+# bare C heap loop (bench/mmc_bare.c) doing the same queueing with the same
+# draws (xoshiro256**, gsl_ran_exponential's formula). thaw's "wall" is
+# sim_run's: set-up (core, world, the in-memory databases), the loop and the
+# end-of-run metrics; not the scenario's parsing nor the process start.
+# "loop ns/ev" takes the set-up and the end out: the wall of this run less
+# that of a run of a quarter of the requests, over the events between them;
+# "x bare lp" is it over the bare loop's ns/event (like with like).
+mmc_yaml() { # C FILE [REQUESTS]
+  awk -v c="$1" -v n="${3:-$requests}" 'BEGIN {
     g = int((c + 63) / 64); d = n / (0.875 * c)
     printf "cluster:\n  nodes:\n    - {name: n, gpus: %d, vram: 80GiB, h2d: 25GB/s, storage_read: 2GB/s, cpu_cores: 32}\n", g
     printf "models:\n  - name: m\n    weights: 1GiB\n    replicas: {min: %d, max: %d}\n    placement: [", c, c
@@ -32,16 +38,20 @@ mmc_yaml() { # C FILE
 say "M/M/c, rho 0.875, ~$requests requests: thaw (summary) beside SimPy 2 and a bare C loop"
 have_simpy=0
 /usr/bin/python3 -c 'import SimPy.Simulation' 2>/dev/null && have_simpy=1
-printf '%6s %12s %10s %9s %12s %10s %12s %10s %9s %9s\n' c "thaw req/s" "ns/event" "RSS MiB" \
-  "SimPy req/s" "x SimPy" "bare req/s" "ns/event" "x bare" "RSS bare"
+printf '%6s %12s %10s %11s %9s %12s %10s %12s %10s %9s %10s %9s\n' c "thaw req/s" "ns/event" \
+  "loop ns/ev" "RSS MiB" "SimPy req/s" "x SimPy" "bare req/s" "ns/event" "x bare" "x bare lp" \
+  "RSS bare"
 base_ns=
 for c in 8 64 512 4096; do
   mmc_yaml "$c" "$dir/mmc-$c.yaml"
+  mmc_yaml "$c" "$dir/mmc-$c-q.yaml" $((requests / 4))
   /usr/bin/time -v "$thaw" sim "$dir/mmc-$c.yaml" --no-record >"$dir/out" 2>"$dir/time" ||
     { cat "$dir/out" "$dir/time"; exit 1; }
   read -r ev wall < <(awk '/not recorded/ { print $2 + 0, $(NF - 4) + 0 }' "$dir/out")
   served=$(awk '/^requests_served/ { print $2 }' "$dir/out")
   t_rss=$(rss "$dir/time")
+  "$thaw" sim "$dir/mmc-$c-q.yaml" --no-record >"$dir/outq" || { cat "$dir/outq"; exit 1; }
+  read -r evq wallq < <(awk '/not recorded/ { print $2 + 0, $(NF - 4) + 0 }' "$dir/outq")
   /usr/bin/time -v "$build/bench/mmc_bare" "$c" 0.875 "$requests" 7 >"$dir/bare" 2>"$dir/btime"
   b_rps=$(sed -n 's/.*req_per_s=\([0-9.]*\).*/\1/p' "$dir/bare")
   b_ns=$(sed -n 's/.*ns_per_event=\([0-9.]*\).*/\1/p' "$dir/bare")
@@ -50,10 +60,12 @@ for c in 8 64 512 4096; do
     s_rps=$(/usr/bin/python3 bench/mmc_simpy.py "$c" 0.875 "$simpy_requests" 7 |
       sed -n 's/.*req_per_s=\([0-9.]*\).*/\1/p')
   fi
-  awk -v c="$c" -v ev="$ev" -v w="$wall" -v n="$served" -v r="$t_rss" -v s="$s_rps" -v b="$b_rps" \
-    -v bn="$b_ns" -v br="$(rss "$dir/btime")" 'BEGIN { t = n / w; ns = w * 1e9 / ev
-    printf "%6d %12.0f %10.1f %9s %12s %9.1fx %12.0f %10.1f %8.2fx %9s\n", c, t, ns, r,
-      s == "nan" ? "-" : sprintf("%.0f", s), s == "nan" ? 0 : t / s, b, bn, b / t, br }'
+  awk -v c="$c" -v ev="$ev" -v w="$wall" -v evq="$evq" -v wq="$wallq" -v n="$served" -v r="$t_rss" \
+    -v s="$s_rps" -v b="$b_rps" -v bn="$b_ns" -v br="$(rss "$dir/btime")" 'BEGIN { t = n / w
+    ns = w * 1e9 / ev; loop = ev > evq ? (w - wq) * 1e9 / (ev - evq) : 0
+    printf "%6d %12.0f %10.1f %11.1f %9s %12s %9.1fx %12.0f %10.1f %8.2fx %9.2fx %9s\n", c, t, ns,
+      loop, r, s == "nan" ? "-" : sprintf("%.0f", s), s == "nan" ? 0 : t / s, b, bn, b / t,
+      (bn > 0 ? loop / bn : 0), br }'
   ns=$(awk -v ev="$ev" -v w="$wall" 'BEGIN { printf "%.1f", w * 1e9 / ev }')
   [ -n "$base_ns" ] || base_ns=$ns
   echo "$c $ns" >>"$dir/per-event"
@@ -61,6 +73,28 @@ done
 [ "$have_simpy" = 1 ] || echo "(SimPy 2 not found: apt-get install python3-simpy)"
 awk -v b="$base_ns" '{ printf "per-event cost at c=%d: %s ns (%.2fx c=8)\n", $1, $2, $2 / b }' \
   "$dir/per-event"
+
+# Peak RSS against the run's length: M/M/8 from 10k requests up, at summary
+# (--no-record) and with every row (--record all). O(live entities) means
+# flat. BENCH_RSS_MAX / BENCH_RSS_ALL_MAX: the largest runs (10M / 1M).
+say "peak RSS against requests, M/M/8: summary (--no-record) and --record all"
+printf '%10s %14s %10s %14s %10s\n' requests "summary MiB" "wall s" "all MiB" "wall s"
+for n in 10000 100000 1000000 10000000; do
+  [ "$n" -le "${BENCH_RSS_MAX:-10000000}" ] || continue
+  mmc_yaml 8 "$dir/rss.yaml" "$n"
+  /usr/bin/time -v "$thaw" sim "$dir/rss.yaml" --no-record >"$dir/out" 2>"$dir/time" ||
+    { cat "$dir/out" "$dir/time"; exit 1; }
+  s_rss=$(rss "$dir/time") s_wall=$(awk '/Elapsed/ { n = split($NF, a, ":"); print a[n] + 60 * a[n - 1] }' "$dir/time")
+  a_rss=- a_wall=-
+  if [ "$n" -le "${BENCH_RSS_ALL_MAX:-1000000}" ]; then
+    rm -f "$dir/rss.db" "$dir/rss.db-wal" "$dir/rss.db-shm"
+    /usr/bin/time -v "$thaw" sim "$dir/rss.yaml" --record all --db "$dir/rss.db" --quiet \
+      >"$dir/out" 2>"$dir/time" || { cat "$dir/out" "$dir/time"; exit 1; }
+    a_rss=$(rss "$dir/time") a_wall=$(awk '/Elapsed/ { n = split($NF, a, ":"); print a[n] + 60 * a[n - 1] }' "$dir/time")
+    rm -f "$dir/rss.db" "$dir/rss.db-wal" "$dir/rss.db-shm"
+  fi
+  printf '%10d %14s %10s %14s %10s\n' "$n" "$s_rss" "$s_wall" "$a_rss" "$a_wall"
+done
 
 say "full recorder (--record all): rows/s beside a plain SQLite bulk insert of the same rows"
 "$thaw" sim "$dir/mmc-8.yaml" --record all --db "$dir/rows.db" >"$dir/out" 2>&1 ||

@@ -122,7 +122,12 @@ struct shell_ev *shell_heap_pop(struct shell_heap *e)
 {
     if (!e->count) return NULL;
     struct shell_ev *top = e->heap[0].ev;
-    shell_heap_cancel(e, top);
+    /* shell_heap_cancel of the root: the last entry sifts down from it */
+    top->heap_idx = SHELL_EV_IDLE;
+    if (--e->count > 0) {
+        e->heap[0] = e->heap[e->count];
+        sift_down(e, 0);
+    }
     assert(top->t_ns >= e->now_ns);
     e->now_ns = top->t_ns;
     e->processed++;

@@ -18,12 +18,37 @@ struct fault_state {
     int64_t failed_ns;
 };
 
-/* Requests in flight by id: open addressing with linear probing, deletion by
- * backward shift (no tombstones). Only lookups go through it; iteration at
- * the end sorts by id, so addresses never decide an order. */
+/* Requests in flight by id: open addressing with linear probing over
+ * (id, request) slots, the id inline so a probe never follows a pointer
+ * (id 0, never given, marks an empty slot), Fibonacci hashing of the
+ * sequential ids, deletion by backward shift (no tombstones). Only lookups
+ * go through it; iteration at the end sorts by id where rows are kept, so
+ * addresses never decide an order. */
+struct req_slot {
+    uint64_t id;
+    struct shell_req *r;
+};
+
 struct req_map {
-    struct shell_req **slots;
+    struct req_slot *slots;
     size_t mask, count;
+    int shift; /* 64 - log2(capacity) */
+};
+
+/* Requests come from a pool: chunks of cells, a freed one on a free list,
+ * so a request costs no malloc; the pool holds as many as were ever in
+ * flight at once. */
+union req_cell {
+    struct shell_req r;
+    union req_cell *next;
+};
+
+#define REQ_CHUNK 512
+
+struct req_pool {
+    union req_cell *free;
+    union req_cell **chunks;
+    size_t chunk_count, chunk_cap, used; /* cells handed out of the last chunk */
 };
 
 struct shell {
@@ -49,6 +74,7 @@ struct shell {
     struct core_action *dropped;
     size_t dropped_count, dropped_cap;
     struct req_map reqs;
+    struct req_pool req_pool;
     uint64_t next_request;
     struct res_db *db;
     int64_t run_id;
@@ -72,43 +98,46 @@ struct shell {
 
 /* ---- request map ------------------------------------------------------- */
 
-static size_t req_hash(uint64_t id, size_t mask)
+static size_t req_home(uint64_t id, int shift)
 {
-    uint64_t st = id;
-    return (size_t)wl_rng_splitmix64(&st) & mask;
+    return (size_t)((id * 0x9E3779B97F4A7C15ULL) >> shift);
 }
 
 static int req_map_put(struct req_map *m, struct shell_req *r)
 {
     if ((m->count + 1) * 2 > m->mask + 1 || !m->slots) {
         size_t cap = m->slots ? (m->mask + 1) * 2 : 1024;
-        struct shell_req **slots = calloc(cap, sizeof *slots);
+        int shift = 64;
+        for (size_t c = cap; c > 1; c >>= 1)
+            shift--;
+        struct req_slot *slots = calloc(cap, sizeof *slots);
         if (!slots) return THAW_ENOMEM;
         for (size_t i = 0; m->slots && i <= m->mask; i++) {
-            if (!m->slots[i]) continue;
-            size_t j = req_hash(m->slots[i]->id, cap - 1);
-            while (slots[j])
+            if (!m->slots[i].id) continue;
+            size_t j = req_home(m->slots[i].id, shift);
+            while (slots[j].id)
                 j = (j + 1) & (cap - 1);
             slots[j] = m->slots[i];
         }
         free(m->slots);
         m->slots = slots;
         m->mask = cap - 1;
+        m->shift = shift;
     }
-    size_t j = req_hash(r->id, m->mask);
-    while (m->slots[j])
+    size_t j = req_home(r->id, m->shift);
+    while (m->slots[j].id)
         j = (j + 1) & m->mask;
-    m->slots[j] = r;
+    m->slots[j] = (struct req_slot){r->id, r};
     m->count++;
     return 0;
 }
 
 static size_t req_map_find_slot(const struct req_map *m, uint64_t id)
 {
-    if (!m->slots) return SIZE_MAX;
-    size_t j = req_hash(id, m->mask);
-    while (m->slots[j]) {
-        if (m->slots[j]->id == id) return j;
+    if (!m->slots || !id) return SIZE_MAX;
+    size_t j = req_home(id, m->shift);
+    while (m->slots[j].id) {
+        if (m->slots[j].id == id) return j;
         j = (j + 1) & m->mask;
     }
     return SIZE_MAX;
@@ -118,27 +147,70 @@ static void req_map_del(struct req_map *m, uint64_t id)
 {
     size_t j = req_map_find_slot(m, id);
     if (j == SIZE_MAX) return;
-    m->slots[j] = NULL;
+    m->slots[j] = (struct req_slot){0, NULL};
     m->count--;
     /* Backward shift: pull later members of the probe run into the hole
      * unless their home slot lies cyclically in (hole, their slot]. */
     size_t i = (j + 1) & m->mask;
-    while (m->slots[i]) {
-        size_t home = req_hash(m->slots[i]->id, m->mask);
+    while (m->slots[i].id) {
+        size_t home = req_home(m->slots[i].id, m->shift);
         bool stays = (j < i) ? (home > j && home <= i) : (home > j || home <= i);
         if (!stays) {
             m->slots[j] = m->slots[i];
-            m->slots[i] = NULL;
+            m->slots[i] = (struct req_slot){0, NULL};
             j = i;
         }
         i = (i + 1) & m->mask;
     }
 }
 
+/* ---- request pool -------------------------------------------------------- */
+
+/* A request to fill in (on_arrival sets every field), or NULL when out of
+ * memory. */
+static struct shell_req *req_alloc(struct req_pool *p)
+{
+    union req_cell *c = p->free;
+    if (c) {
+        p->free = c->next;
+    } else {
+        if (p->chunk_count == 0 || p->used == REQ_CHUNK) {
+            if (p->chunk_count == p->chunk_cap) {
+                size_t cap = p->chunk_cap ? p->chunk_cap * 2 : 16;
+                union req_cell **g = realloc(p->chunks, cap * sizeof *g);
+                if (!g) return NULL;
+                p->chunks = g;
+                p->chunk_cap = cap;
+            }
+            union req_cell *chunk = malloc(REQ_CHUNK * sizeof *chunk);
+            if (!chunk) return NULL;
+            p->chunks[p->chunk_count++] = chunk;
+            p->used = 0;
+        }
+        c = &p->chunks[p->chunk_count - 1][p->used++];
+    }
+    return &c->r;
+}
+
+static void req_release(struct req_pool *p, struct shell_req *r)
+{
+    union req_cell *c = (union req_cell *)r;
+    c->next = p->free;
+    p->free = c;
+}
+
+static void req_pool_free(struct req_pool *p)
+{
+    for (size_t i = 0; i < p->chunk_count; i++)
+        free(p->chunks[i]);
+    free(p->chunks);
+    memset(p, 0, sizeof *p);
+}
+
 struct shell_req *shell_request(struct shell *sh, uint64_t id)
 {
     size_t j = req_map_find_slot(&sh->reqs, id);
-    return j == SIZE_MAX ? NULL : sh->reqs.slots[j];
+    return j == SIZE_MAX ? NULL : sh->reqs.slots[j].r;
 }
 
 static double wall_now(void)
@@ -618,17 +690,21 @@ static int arm_source(struct shell *sh, struct shell_source *src)
 
 static int on_arrival(struct shell *sh, const struct wl_input *in)
 {
-    struct shell_req *r = calloc(1, sizeof *r);
+    struct shell_req *r = req_alloc(&sh->req_pool);
     if (!r) return thaw_err_set(sh->err, THAW_ENOMEM, "out of memory");
-    r->id = ++sh->next_request;
-    r->workload = in->workload;
-    r->model = in->model;
-    r->arrived_ns = sh->heap.now_ns;
-    r->dispatched_ns = -1;
-    r->service_ns = in->service_ns;
+    /* Every field, so a reused cell keeps nothing of its last request. */
+    *r = (struct shell_req){.id = ++sh->next_request,
+                            .model = in->model,
+                            .workload = in->workload,
+                            .arrived_ns = sh->heap.now_ns,
+                            .dispatched_ns = -1,
+                            .service_ns = in->service_ns,
+                            .instance = 0,
+                            .cold = false,
+                            .gen = 0};
     shell_ev_init(&r->done, SHELL_EV_REQ_DONE);
     if (req_map_put(&sh->reqs, r) < 0) {
-        free(r);
+        req_release(&sh->req_pool, r);
         return thaw_err_set(sh->err, THAW_ENOMEM, "out of memory");
     }
     sh->counts.requests_arrived++;
@@ -706,7 +782,7 @@ static int on_request_done(struct shell *sh, struct shell_req *r)
                             .node = -1,
                             .gpu = -1};
     req_map_del(&sh->reqs, r->id);
-    free(r);
+    req_release(&sh->req_pool, r);
     sh->counts.requests_served++;
     return feed(sh, &ev);
 }
@@ -780,9 +856,8 @@ void shell_free(struct shell *sh)
     for (size_t id = 0; id < sh->load_cap; id++)
         if (sh->loads[id]) load_forget(sh, sh->loads[id]);
     free(sh->loads);
-    for (size_t i = 0; sh->reqs.slots && i <= sh->reqs.mask; i++)
-        free(sh->reqs.slots[i]);
     free(sh->reqs.slots);
+    req_pool_free(&sh->req_pool);
     free(sh->sources);
     free(sh->faults);
     free(sh->wakes);
@@ -931,12 +1006,19 @@ static int record_leftovers(struct shell *sh)
             return rc;
     }
     core_sched_waiting(sh->core, mark_waiting_cold, sh);
-    if (sh->reqs.count && sh->db) {
+    if (sh->reqs.count && sh->db && res_record_level(sh->db) != RES_RECORD_ALL) {
+        /* No request rows: the stream takes the leftovers in any order
+         * (each one's share of the metrics does not depend on the others'),
+         * so no sort; slot order is the ids' hash order, never addresses. */
+        for (size_t i = 0; i <= sh->reqs.mask; i++)
+            if (sh->reqs.slots[i].id && (rc = record_request(sh, sh->reqs.slots[i].r, -1)) < 0)
+                return rc;
+    } else if (sh->reqs.count && sh->db) {
         struct shell_req **all = malloc(sh->reqs.count * sizeof *all);
         if (!all) return thaw_err_set(sh->err, THAW_ENOMEM, "out of memory");
         size_t n = 0;
         for (size_t i = 0; i <= sh->reqs.mask; i++)
-            if (sh->reqs.slots[i]) all[n++] = sh->reqs.slots[i];
+            if (sh->reqs.slots[i].id) all[n++] = sh->reqs.slots[i].r;
         qsort(all, n, sizeof *all, cmp_req);
         for (size_t i = 0; i < n; i++)
             if ((rc = record_request(sh, all[i], -1)) < 0) {

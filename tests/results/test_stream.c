@@ -105,6 +105,38 @@ static void test_quantiles_sketch(void **state)
     quantiles(50000, false);
 }
 
+/* The histogram's buckets at an octave's edges, RES_STREAM_EXACT + 1 equal
+ * latencies (a sketch) each time, so every quantile is the one bucket's
+ * midpoint. 1 s = m 2^e with m = 0.5, e = 1: sub-bucket (m - 0.5) 2 512 = 0
+ * of octave 1, midpoint (0.5 + 0.5 / 1024) 2 = 1.0009765625. 0.999999999 s
+ * (finished at 10^9 - 1 ns): m = 0.999999999, e = 0, sub-bucket
+ * floor(0.499999999 1024) = 511, the last, midpoint 0.5 + 511.5 / 1024 =
+ * 0.99951171875. With one model the run's quantiles are the model's. */
+static void test_sketch_edges(void **state)
+{
+    (void)state;
+    struct core_spec *spec = two_models();
+    spec->model_count = 1;
+    int64_t fin[2] = {S, S - 1};
+    double mids[2] = {1.0009765625, 0.99951171875};
+    for (int k = 0; k < 2; k++) {
+        struct res_stream *s;
+        assert_int_equal(res_stream_new(spec, &s), 0);
+        for (int i = 0; i <= RES_STREAM_EXACT; i++)
+            request(s, 0, 0, 0, fin[k], false);
+        struct res_stream_requests q, qm;
+        assert_int_equal(res_stream_requests(s, NULL, &q), 0);
+        assert_int_equal(res_stream_requests(s, "a", &qm), 0);
+        assert_false(q.exact[0]);
+        assert_int_equal(q.served, RES_STREAM_EXACT + 1);
+        assert_true(q.p50[0] == mids[k] && q.p99[0] == mids[k]);
+        assert_true(qm.p50[0] == q.p50[0] && qm.p99[0] == q.p99[0] && qm.served == q.served);
+        res_stream_free(s);
+    }
+    spec->model_count = 2;
+    free_spec(spec);
+}
+
 /* Counts: unserved (never dispatched), in service at the end, cold, and a
  * model never served. */
 static void test_counts(void **state)
@@ -183,6 +215,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_quantiles_exact),
         cmocka_unit_test(test_quantiles_sketch),
+        cmocka_unit_test(test_sketch_edges),
         cmocka_unit_test(test_counts),
         cmocka_unit_test(test_cold_classification),
     };

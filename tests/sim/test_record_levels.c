@@ -63,6 +63,32 @@ static void same_at_every_level(const char *scenario)
                      res_record_name((enum res_record)level), all, got);
         free(got);
     }
+    /* `summary` into an in-memory database, as sim --no-record runs it
+     * (the recorder keeps the loads there instead of in a second scratch
+     * database): the same metrics and anomalies, and no per-load rows of
+     * the drivers' (load_phases are written from `loads` on). */
+    /* A second summary run on the same handle reuses the scratch database
+     * of the first, emptied of its rows: the same metrics again. */
+    res_set_record(t.db, RES_RECORD_SUMMARY);
+    int64_t again = simt_run(&t, spec, NULL);
+    char *second = metrics_text(&t, again);
+    if (strcmp(all, second))
+        fail_msg("%s: a second summary run differs from --record all:\n%s\n---\n%s", scenario,
+                 all, second);
+    free(second);
+    struct simt mem = {.db = NULL};
+    struct thaw_err merr = {0};
+    assert_int_equal(res_open(":memory:", &mem.db, &merr), 0);
+    res_set_record(mem.db, RES_RECORD_SUMMARY);
+    int64_t mrun = simt_run(&mem, spec, NULL);
+    char *got = metrics_text(&mem, mrun);
+    if (strcmp(all, got))
+        fail_msg("%s: summary in memory differs from --record all:\n%s\n---\n%s", scenario, all,
+                 got);
+    free(got);
+    assert_true(rows_of(&mem, mrun, "load_phases") == 0);
+    assert_true(rows_of(&mem, mrun, "requests") == 0);
+    res_close(mem.db);
     free(all);
     /* The cold-start latencies plan and the cdf chart read: from the rows
      * at `all`, from cold_starts below it; the same values. */
