@@ -6,6 +6,7 @@
  * transaction that also holds its last rows' metrics. */
 #include "results.h"
 #include "results_internal.h"
+#include "logpack.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,7 +36,7 @@ static const char *const event_names[] = {"REQUEST_ARRIVED",   "REQUEST_FINISHED
                                           "DISK_FILL_FINISHED"};
 #define COUNT_OF(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
-enum row_kind { ROW_LOAD, ROW_REQUEST, ROW_IEVENT, ROW_FAULT, ROW_CORE_EVENT, ROW_SCALE };
+enum row_kind { ROW_LOAD, ROW_REQUEST, ROW_IEVENT, ROW_FAULT, ROW_SCALE };
 
 /* One buffered row; names are copied so the caller's spec may go away. */
 struct row {
@@ -53,6 +54,7 @@ struct row {
         struct {
             struct res_request_row r;
             char model[CORE_NAME_MAX];
+            int model_len;
         } req;
         struct {
             uint64_t instance;
@@ -66,10 +68,6 @@ struct row {
             char target[CORE_NAME_MAX];
             int64_t t_ns, recovered_ns;
         } fault;
-        struct {
-            uint64_t seq;
-            struct core_event ev;
-        } cev;
         struct {
             char model[CORE_NAME_MAX];
             int64_t t_ns;
@@ -103,6 +101,7 @@ struct res_db {
     struct res_db *scratch;
     int64_t scratch_run;
     enum res_record next_level; /* res_set_record */
+    struct logpack events; /* core events not yet written (core_event_log) */
 };
 
 static const char *const record_names[] = {"all", "loads", "summary"};
@@ -450,8 +449,8 @@ int res_open(const char *path, struct res_db **out, struct thaw_err *err)
         (rc = prepare(db, "INSERT INTO faults (run, kind, target, t, recovered) VALUES (?,?,?,?,?)",
                       &db->ins_fault, err)) < 0 ||
         (rc = prepare(db,
-                      "INSERT INTO core_events (run, seq, kind, t_ns, request, instance, load_id, "
-                      "model, node, gpu, ok) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                      "INSERT INTO core_event_log (run, first_seq, last_seq, data) "
+                      "VALUES (?,?,?,?)",
                       &db->ins_cevent, err)) < 0 ||
         (rc = prepare(db,
                       "INSERT INTO autoscale_decisions (run, t, model, waiting, ready, loading, "
@@ -476,7 +475,7 @@ void res_close(struct res_db *db)
     if (!db) return;
     /* Rows still buffered belong to a run that never finished: it stays
      * 'running'. Writing them would not make it look complete, so do. */
-    if (db->row_count > 0) res_flush(db, NULL);
+    if (db->row_count > 0 || logpack_pending(&db->events) > 0) res_flush(db, NULL);
     level_end(db);
     sqlite3_finalize(db->ins_load);
     sqlite3_finalize(db->ins_request);
@@ -484,6 +483,7 @@ void res_close(struct res_db *db)
     sqlite3_finalize(db->ins_fault);
     sqlite3_finalize(db->ins_scale);
     sqlite3_finalize(db->ins_cevent);
+    logpack_free(&db->events);
     if (db->db) sqlite3_close(db->db);
     free(db->rows);
     free(db->order);
@@ -650,9 +650,13 @@ fail:
 
 /* ---- buffered rows -------------------------------------------------------- */
 
-static void copy_name(char *dst, const char *src)
+/* Copies a name (cut to CORE_NAME_MAX - 1 bytes); returns its length. */
+static int copy_name(char *dst, const char *src)
 {
-    snprintf(dst, CORE_NAME_MAX, "%s", src ? src : "");
+    size_t n = src ? strnlen(src, CORE_NAME_MAX - 1) : 0;
+    memcpy(dst, src ? src : "", n);
+    dst[n] = '\0';
+    return (int)n;
 }
 
 static int bind_opt_time(sqlite3_stmt *st, int i, int64_t ns)
@@ -701,7 +705,7 @@ static int write_row(struct res_db *db, const struct row *w, struct thaw_err *er
         st = db->ins_request;
         sqlite3_bind_int64(st, 1, w->run);
         sqlite3_bind_int64(st, 2, (sqlite3_int64)r->request_id);
-        sqlite3_bind_text(st, 3, w->u.req.model, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, w->u.req.model, w->u.req.model_len, SQLITE_STATIC);
         sqlite3_bind_double(st, 4, ns_to_s(r->arrived_ns));
         bind_opt_time(st, 5, r->dispatched_ns);
         bind_opt_time(st, 6, r->finished_ns);
@@ -730,22 +734,6 @@ static int write_row(struct res_db *db, const struct row *w, struct thaw_err *er
         sqlite3_bind_double(st, 4, ns_to_s(w->u.fault.t_ns));
         bind_opt_time(st, 5, w->u.fault.recovered_ns);
         return step_done(db, st, err, "insert fault");
-    case ROW_CORE_EVENT: {
-        const struct core_event *e = &w->u.cev.ev;
-        st = db->ins_cevent;
-        sqlite3_bind_int64(st, 1, w->run);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)w->u.cev.seq);
-        sqlite3_bind_text(st, 3, event_names[e->kind], -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, e->t_ns);
-        sqlite3_bind_int64(st, 5, (sqlite3_int64)e->request);
-        sqlite3_bind_int64(st, 6, (sqlite3_int64)e->instance);
-        sqlite3_bind_int64(st, 7, (sqlite3_int64)e->load);
-        sqlite3_bind_int(st, 8, e->model);
-        sqlite3_bind_int(st, 9, e->node);
-        sqlite3_bind_int(st, 10, e->gpu);
-        sqlite3_bind_int(st, 11, e->ok ? 1 : 0);
-        return step_done(db, st, err, "insert core event");
-    }
     case ROW_SCALE: {
         const struct core_scale_decision *d = &w->u.scale.d;
         st = db->ins_scale;
@@ -785,9 +773,18 @@ static void drop_rows(struct res_db *db)
 int res_flush(struct res_db *db, struct thaw_err *err)
 {
     if (!db) return thaw_err_set(err, THAW_EINVAL, "NULL database");
-    if (db->row_count == 0) return 0;
+    if (db->row_count == 0 && logpack_pending(&db->events) == 0) return 0;
     int rc = exec_sql(db, "BEGIN IMMEDIATE", err);
     if (rc < 0) return rc;
+    /* The core events first: a few packed rows (logpack.c). */
+    if (logpack_pending(&db->events) > 0) {
+        rc = logpack_write(&db->events, db->db, db->ins_cevent, "insert core events", err);
+        if (rc == THAW_EIO) {
+            drop_rows(db);
+            sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+            return rc;
+        }
+    }
     /* Request rows come in finishing order, far from request_id order, and
      * each one inserted as it comes is a random write into the (run,
      * request_id) index; written sorted they extend it nearly in order. The
@@ -796,6 +793,8 @@ int res_flush(struct res_db *db, struct thaw_err *err)
      * then the requests by id. */
     size_t nreq = 0;
     bool io = false; /* an I/O error: stop writing */
+    int first_rc = rc;
+    rc = 0;
     for (int i = 0; i < db->row_count && !io; i++) {
         const struct row *w = &db->rows[i];
         if (w->kind == ROW_REQUEST) {
@@ -815,6 +814,7 @@ int res_flush(struct res_db *db, struct thaw_err *err)
         io = r == THAW_EIO;
     }
     drop_rows(db);
+    if (first_rc < 0 && rc == 0) rc = first_rc;
     if (rc == THAW_EIO) {
         sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
         return rc;
@@ -915,7 +915,7 @@ int res_add_request(struct res_db *db, int64_t run, const struct core_spec *spec
     struct row *w = next_row(db, run, ROW_REQUEST, err, &rc);
     if (!w) return rc;
     w->u.req.r = *row;
-    copy_name(w->u.req.model, spec->models[row->model].name);
+    w->u.req.model_len = copy_name(w->u.req.model, spec->models[row->model].name);
     return rc;
 }
 
@@ -992,13 +992,19 @@ int res_add_core_event(struct res_db *db, int64_t run, uint64_t seq, const struc
     if ((unsigned)ev->kind >= (unsigned)COUNT_OF(event_names))
         return thaw_err_set(err, THAW_EINVAL, "core event %llu: unknown kind %d",
                             (unsigned long long)seq, (int)ev->kind);
-    int rc;
     if (streamed(db, run)) return 0; /* core events are kept at `all` only */
-    struct row *w = next_row(db, run, ROW_CORE_EVENT, err, &rc);
-    if (!w) return rc;
-    w->u.cev.seq = seq;
-    w->u.cev.ev = *ev;
-    return rc;
+    int code = logpack_kind_code(ev->kind);
+    if (code < 0)
+        return thaw_err_set(err, THAW_EINVAL, "core event %llu: unknown kind %d",
+                            (unsigned long long)seq, (int)ev->kind);
+    if (logpack_event(&db->events, run, seq, code, ev) < 0)
+        return thaw_err_set(err, THAW_ENOMEM, "out of memory");
+    /* Bounded memory in a run of events and few rows. */
+    if (logpack_pending(&db->events) >= 2 * RES_BURST_ROWS) {
+        int rc = res_flush(db, err);
+        if (rc < 0) return rc;
+    }
+    return 0;
 }
 
 int res_set_metric(struct res_db *db, int64_t run, const char *name, double value,
