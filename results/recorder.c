@@ -102,6 +102,8 @@ struct res_db {
     int64_t scratch_run;
     enum res_record next_level; /* res_set_record */
     struct logpack events; /* core events not yet written (core_event_log) */
+    sqlite3_stmt *run_exists; /* res_flush's own foreign-key check */
+    int64_t known_run;        /* the last run it found, 0: none */
 };
 
 static const char *const record_names[] = {"all", "loads", "summary"};
@@ -456,7 +458,8 @@ int res_open(const char *path, struct res_db **out, struct thaw_err *err)
                       "INSERT INTO autoscale_decisions (run, t, model, waiting, ready, loading, "
                       "queued, excess, wanted, asked, dropped, evicted) "
                       "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                      &db->ins_scale, err)) < 0) {
+                      &db->ins_scale, err)) < 0 ||
+        (rc = prepare(db, "SELECT 1 FROM runs WHERE id = ?", &db->run_exists, err)) < 0) {
         res_close(db);
         return rc;
     }
@@ -483,6 +486,7 @@ void res_close(struct res_db *db)
     sqlite3_finalize(db->ins_fault);
     sqlite3_finalize(db->ins_scale);
     sqlite3_finalize(db->ins_cevent);
+    sqlite3_finalize(db->run_exists);
     logpack_free(&db->events);
     if (db->db) sqlite3_close(db->db);
     free(db->rows);
@@ -664,9 +668,29 @@ static int bind_opt_time(sqlite3_stmt *st, int i, int64_t ns)
     return ns < 0 ? sqlite3_bind_null(st, i) : sqlite3_bind_double(st, i, ns_to_s(ns));
 }
 
+/* res_flush writes with foreign keys off (their check was a quarter of an
+ * insert's cost) and checks the one key itself, once per run and burst:
+ * 0 when run exists, THAW_EINVAL as the constraint would have said. */
+static int check_run(struct res_db *db, int64_t run, const char *what, struct thaw_err *err)
+{
+    if (run == db->known_run) return 0;
+    sqlite3_bind_int64(db->run_exists, 1, run);
+    int s = sqlite3_step(db->run_exists);
+    sqlite3_reset(db->run_exists);
+    if (s == SQLITE_ROW) {
+        db->known_run = run;
+        return 0;
+    }
+    if (s != SQLITE_DONE) return db_error(db, err, what);
+    return thaw_err_set(err, THAW_EINVAL, "%s: FOREIGN KEY constraint failed (no run %lld)", what,
+                        (long long)run);
+}
+
 static int write_row(struct res_db *db, const struct row *w, struct thaw_err *err)
 {
     sqlite3_stmt *st;
+    int rc = check_run(db, w->run, "insert row", err);
+    if (rc < 0) return rc;
     switch (w->kind) {
     case ROW_LOAD: {
         const struct res_load_row *r = &w->u.load.r;
@@ -774,14 +798,29 @@ int res_flush(struct res_db *db, struct thaw_err *err)
 {
     if (!db) return thaw_err_set(err, THAW_EINVAL, "NULL database");
     if (db->row_count == 0 && logpack_pending(&db->events) == 0) return 0;
+    /* Foreign keys off for the burst (a no-op inside a transaction, so
+     * first): check_run checks the only key these rows have. */
+    sqlite3_exec(db->db, "PRAGMA foreign_keys = OFF", NULL, NULL, NULL);
+    db->known_run = 0;
     int rc = exec_sql(db, "BEGIN IMMEDIATE", err);
-    if (rc < 0) return rc;
+    if (rc < 0) {
+        sqlite3_exec(db->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+        return rc;
+    }
     /* The core events first: a few packed rows (logpack.c). */
     if (logpack_pending(&db->events) > 0) {
-        rc = logpack_write(&db->events, db->db, db->ins_cevent, "insert core events", err);
+        for (int i = 0; i < db->events.done_count && rc == 0; i++)
+            rc = check_run(db, db->events.done[i].run, "insert core events", err);
+        if (rc == 0 && db->events.count > 0)
+            rc = check_run(db, db->events.run, "insert core events", err);
+        if (rc == 0)
+            rc = logpack_write(&db->events, db->db, db->ins_cevent, "insert core events", err);
+        else
+            logpack_free(&db->events);
         if (rc == THAW_EIO) {
             drop_rows(db);
             sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+            sqlite3_exec(db->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
             return rc;
         }
     }
@@ -817,14 +856,13 @@ int res_flush(struct res_db *db, struct thaw_err *err)
     if (first_rc < 0 && rc == 0) rc = first_rc;
     if (rc == THAW_EIO) {
         sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+        sqlite3_exec(db->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
         return rc;
     }
     int crc = exec_sql(db, "COMMIT", rc < 0 ? NULL : err);
-    if (crc < 0) {
-        sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
-        return crc;
-    }
-    return rc;
+    if (crc < 0) sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_exec(db->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+    return crc < 0 ? crc : rc;
 }
 
 /* Reserves the next buffer slot, writing a burst first when full. */
