@@ -148,14 +148,17 @@ CREATE TABLE IF NOT EXISTS metrics (
 );
 
 -- The summary metrics per model (the same names and definitions as
--- metrics, each computed over one model's rows; results.h).
+-- metrics, each computed over one model's rows; results.h). WITHOUT ROWID:
+-- the rows live in their key's b-tree, not in a table and a copy in its
+-- index (half the bytes of a sweep's database; older databases keep the
+-- rowid table, read the same).
 CREATE TABLE IF NOT EXISTS metrics_by_model (
     run   INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
     model TEXT NOT NULL,
     name  TEXT NOT NULL,
     value REAL,
     PRIMARY KEY (run, model, name)
-);
+) WITHOUT ROWID;
 
 -- What went wrong without failing the run (results/anomalies.c): computed
 -- from the rows when the run finishes, printed by sim, exec and report.
