@@ -840,8 +840,6 @@ int res_flush(struct res_db *db, struct thaw_err *err)
      * then the requests by id. */
     size_t nreq = 0;
     bool io = false; /* an I/O error: stop writing */
-    int first_rc = rc;
-    rc = 0;
     for (int i = 0; i < db->row_count && !io; i++) {
         const struct row *w = &db->rows[i];
         if (w->kind == ROW_REQUEST) {
@@ -861,7 +859,6 @@ int res_flush(struct res_db *db, struct thaw_err *err)
         io = r == THAW_EIO;
     }
     drop_rows(db);
-    if (first_rc < 0 && rc == 0) rc = first_rc;
     if (rc == THAW_EIO) {
         sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
         sqlite3_exec(db->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);

@@ -165,6 +165,14 @@ static void test_round_trip(void **state)
     assert_int_equal(query_int(h, "SELECT group_concat(first_seq || '-' || last_seq) = "
                                   "'0-511,512-1023,1024-1499' FROM core_action_log"),
                      1);
+    /* Events of a run that does not exist are refused at the burst, as
+     * the foreign key would (res_flush checks it itself). */
+    struct core_event ev = event_of(1);
+    assert_int_equal(res_add_core_event(db, 99, 1, &ev, &err), 0);
+    assert_int_equal(res_flush(db, &err), THAW_EINVAL);
+    assert_non_null(strstr(err.msg, "FOREIGN KEY"));
+    assert_int_equal(query_int(h, "SELECT count(*) FROM core_event_log WHERE run = 99"), 0);
+    assert_int_equal(query_int(h, "PRAGMA foreign_keys"), 1);
     /* A run deleted takes its batches along (ON DELETE CASCADE). */
     assert_int_equal(sqlite3_exec(h, "DELETE FROM runs", NULL, NULL, NULL), SQLITE_OK);
     assert_int_equal(query_int(h, "SELECT count(*) FROM core_events"), 0);
