@@ -68,7 +68,12 @@ say "full recorder (--record all): rows/s beside a plain SQLite bulk insert of t
 awk '/rows,/ { for (i = 1; i <= NF; i++) { if ($i == "rows,") r = $(i - 1); if ($i == "wall") w = $(i - 2) }
   printf "thaw sim M/M/8 --record all: %d rows in %.3f s wall (sim included): %.0f rows/s\n", r, w, r / w }' \
   "$dir/out"
-"$build/bench/rows_bare" "$dir/rows.db" 1 "$dir/plain.db"
+"$build/bench/rows_bare" "$dir/rows.db" 1 "$dir/plain.db" | tee "$dir/plain"
+# the same rows both ways: thaw's whole run (sim, rows, end-of-run metrics)
+# against plain SQLite's insert of them alone
+awk '/rows,/ { for (i = 1; i <= NF; i++) if ($i == "wall") print $(i - 2) }' "$dir/out" >"$dir/tw"
+awk -v t="$(cat "$dir/tw")" '/plain sqlite/ { for (i = 1; i <= NF; i++) if ($i == "s:") p = $(i - 1)
+  printf "thaw whole run / plain SQLite insert of its rows alone: %.2fx\n", t / p }' "$dir/plain"
 
 say "sweep size: 160 runs of a 2 h, 12-model scenario at --record summary (the default)"
 cat >"$dir/sweep.yaml" <<'EOF'
