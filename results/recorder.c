@@ -101,9 +101,9 @@ struct res_db {
     struct res_db *scratch;
     int64_t scratch_run;
     enum res_record next_level; /* res_set_record */
-    struct logpack events; /* core events not yet written (core_event_log) */
-    sqlite3_stmt *run_exists; /* res_flush's own foreign-key check */
-    int64_t known_run;        /* the last run it found, 0: none */
+    struct logpack events;      /* core events not yet written (core_event_log) */
+    sqlite3_stmt *run_exists;   /* res_flush's own foreign-key check */
+    int64_t known_run;          /* the last run it found, 0: none */
 };
 
 static const char *const record_names[] = {"all", "loads", "summary"};
