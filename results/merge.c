@@ -2,7 +2,8 @@
  * sweeps sharded over machines (`thaw merge OUT.db IN.db...`). A run is
  * known by its uuid, so merging the same input twice adds nothing; run ids
  * are renumbered in the output and every row follows its run. Rows are
- * copied in their stored order (rowid), which the metrics rely on for ties. */
+ * copied in their stored order (rowid), which the metrics rely on for ties;
+ * an input's core logs of schema version 1 are packed on the way. */
 #include "results.h"
 #include "results_internal.h"
 
@@ -100,9 +101,16 @@ static int copy_runs(sqlite3 *db, const char *in_path, struct res_merge_counts *
                               "WHERE run = ?2 ORDER BY rowid",
                               name, cols, cols, name);
         names[table_count] = sqlite3_mprintf("%s", name);
-        if (!sql || !names[table_count] ||
-            sqlite3_prepare_v2(db, sql, -1, &ins_rows[table_count], NULL) != SQLITE_OK)
-            rc = fail(db, err, in_path, name);
+        if (sql && sqlite3_prepare_v2(db, sql, -1, &ins_rows[table_count], NULL) != SQLITE_OK) {
+            /* A WITHOUT ROWID table has no rowid: its key order is its stored order. */
+            sqlite3_free(sql);
+            sql = sqlite3_mprintf("INSERT INTO main.\"%w\" (run, %s) SELECT ?1, %s FROM "
+                                  "src.\"%w\" WHERE run = ?2",
+                                  name, cols, cols, name);
+            if (sql && sqlite3_prepare_v2(db, sql, -1, &ins_rows[table_count], NULL) != SQLITE_OK)
+                rc = fail(db, err, in_path, name);
+        }
+        if (!sql || !names[table_count]) rc = fail(db, err, in_path, name);
         table_count++;
         sqlite3_free(sql);
         sqlite3_free(cols);
@@ -147,6 +155,8 @@ static int copy_runs(sqlite3 *db, const char *in_path, struct res_merge_counts *
                 goto out;
             }
         }
+        /* An input of schema version 1 has its logs a row per item. */
+        if ((rc = res_migrate_pack_logs(db, "src", old_id, new_id, err)) < 0) goto out;
         counts->added++;
     }
     if (s != SQLITE_DONE) rc = fail(db, err, in_path, "reading runs");
@@ -207,7 +217,8 @@ int res_merge(struct res_db *out, const char *in_path, struct res_merge_counts *
     sqlite3_stmt *check;
     bool is_thaw = false;
     if (sqlite3_prepare_v2(db,
-                           "SELECT count(*) FROM src.sqlite_master WHERE type = 'table' AND name "
+                           "SELECT count(*) FROM src.sqlite_master WHERE type IN ('table', "
+                           "'view') AND name "
                            "IN ('runs', 'loads', 'requests', 'instance_events', 'faults', 'gpus', "
                            "'core_events', 'metrics')",
                            -1, &check, NULL) == SQLITE_OK) {

@@ -1,7 +1,9 @@
 /* migrate.c - the schema's version (PRAGMA user_version) and the step that
  * brings an older database up to it, run by res_open after schema.sql (whose
  * CREATE ... IF NOT EXISTS adds the new tables and views): runs recorded
- * before version 1 get their run_params and nodes rows from what they hold.
+ * before version 1 get their run_params and nodes rows from what they hold;
+ * version 2 packs the core_events and core_actions tables (a row per item)
+ * into core_event_log and core_action_log (a row per 1024).
  * Also the run_summary view, generated from res_metric_names() so that it
  * follows the metrics without a hand-kept column list. */
 #include "results_internal.h"
@@ -9,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+extern const char res_schema_sql[];
 
 static int sql_fail(sqlite3 *db, struct thaw_err *err, const char *what)
 {
@@ -128,6 +132,85 @@ static int summary_view(sqlite3 *db, struct thaw_err *err)
     return rc;
 }
 
+/* Is name a table (not a view) in schema ("main", "src")? */
+static bool is_table(sqlite3 *db, const char *schema, const char *name)
+{
+    char *sql = sqlite3_mprintf("SELECT 1 FROM \"%w\".sqlite_master WHERE type = 'table' AND "
+                                "name = ?",
+                                schema);
+    sqlite3_stmt *st = NULL;
+    bool yes = sql && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK;
+    if (yes) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        yes = sqlite3_step(st) == SQLITE_ROW;
+    }
+    sqlite3_finalize(st);
+    sqlite3_free(sql);
+    return yes;
+}
+
+/* Version 1 -> 2 for one source: the core_events and core_actions tables
+ * of schema (a row per item) packed into main's core_event_log and
+ * core_action_log (schema.sql), 1024 items to a row. run < 0: every run,
+ * ids kept; else run `run` only, renumbered to_run (res_merge). */
+int res_migrate_pack_logs(sqlite3 *db, const char *schema, int64_t run, int64_t to_run,
+                          struct thaw_err *err)
+{
+    static const char kinds[] =
+        "CASE kind WHEN 'REQUEST_ARRIVED' THEN 0 WHEN 'REQUEST_FINISHED' THEN 1 "
+        "WHEN 'LOAD_FINISHED' THEN 2 WHEN 'SHM_FILL_FINISHED' THEN 3 WHEN 'GPU_FAILED' THEN 4 "
+        "WHEN 'GPU_RECOVERED' THEN 5 WHEN 'NODE_FAILED' THEN 6 WHEN 'NODE_RECOVERED' THEN 7 "
+        "WHEN 'TICK' THEN 8 WHEN 'DISK_FILL_FINISHED' THEN 9 END";
+    const char *what[2][2] = {{"core_events", "core_event_log"},
+                              {"core_actions", "core_action_log"}};
+    int rc = 0;
+    for (int i = 0; i < 2 && rc == 0; i++) {
+        if (!is_table(db, schema, what[i][0])) continue;
+        char *cols = i == 0 ? sqlite3_mprintf("seq, %s, t_ns, request, instance, load_id, model, "
+                                              "node, gpu, ok",
+                                              kinds)
+                            : sqlite3_mprintf("seq, idx, line");
+        char *sql =
+            cols
+                ? sqlite3_mprintf("INSERT INTO main.%s (run, first_seq, last_seq, data) "
+                                  "SELECT %s, min(seq), max(seq), json_group_array(json_array(%s)) "
+                                  "FROM (SELECT * FROM \"%w\".%s WHERE %s ORDER BY run, seq%s) "
+                                  "GROUP BY run, seq / 1024 ORDER BY run, seq / 1024",
+                                  what[i][1], run < 0 ? "run" : "?2", cols, schema, what[i][0],
+                                  run < 0 ? "1" : "run = ?1", i ? ", idx" : "")
+                : NULL;
+        sqlite3_stmt *st = NULL;
+        if (!sql)
+            rc = thaw_err_set(err, THAW_ENOMEM, "out of memory");
+        else if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+            rc = sql_fail(db, err, what[i][0]);
+        else {
+            if (run >= 0) {
+                sqlite3_bind_int64(st, 1, run);
+                sqlite3_bind_int64(st, 2, to_run);
+            }
+            if (sqlite3_step(st) != SQLITE_DONE) rc = sql_fail(db, err, what[i][0]);
+        }
+        sqlite3_finalize(st);
+        sqlite3_free(sql);
+        sqlite3_free(cols);
+    }
+    return rc;
+}
+
+/* Version 1 -> 2: the logs packed, the old tables dropped, the views that
+ * take their names made (schema.sql, applied again: IF NOT EXISTS). */
+static int pack_logs(sqlite3 *db, struct thaw_err *err)
+{
+    int rc = res_migrate_pack_logs(db, "main", -1, 0, err);
+    if (rc == 0 && is_table(db, "main", "core_events"))
+        rc = exec(db, "DROP TABLE core_events", err);
+    if (rc == 0 && is_table(db, "main", "core_actions"))
+        rc = exec(db, "DROP TABLE core_actions", err);
+    if (rc == 0) rc = exec(db, res_schema_sql, err);
+    return rc;
+}
+
 int res_migrate(sqlite3 *db, struct thaw_err *err)
 {
     int v, rc = user_version(db, &v, err);
@@ -140,6 +223,7 @@ int res_migrate(sqlite3 *db, struct thaw_err *err)
         if ((rc = exec(db, "BEGIN IMMEDIATE", err)) < 0) return rc;
         /* Another process may have migrated while this one waited. */
         if ((rc = user_version(db, &v, err)) == 0 && v < 1) rc = res_migrate_backfill(db, err);
+        if (rc == 0 && v < 2) rc = pack_logs(db, err);
         char set[64];
         snprintf(set, sizeof set, "PRAGMA user_version = %d", RES_SCHEMA_VERSION);
         if (rc == 0 && v < RES_SCHEMA_VERSION) rc = exec(db, set, err);

@@ -6,6 +6,7 @@
  * transaction that also holds its last rows' metrics. */
 #include "results.h"
 #include "results_internal.h"
+#include "logpack.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,7 +36,7 @@ static const char *const event_names[] = {"REQUEST_ARRIVED",   "REQUEST_FINISHED
                                           "DISK_FILL_FINISHED"};
 #define COUNT_OF(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
-enum row_kind { ROW_LOAD, ROW_REQUEST, ROW_IEVENT, ROW_FAULT, ROW_CORE_EVENT, ROW_SCALE };
+enum row_kind { ROW_LOAD, ROW_REQUEST, ROW_IEVENT, ROW_FAULT, ROW_SCALE };
 
 /* One buffered row; names are copied so the caller's spec may go away. */
 struct row {
@@ -53,6 +54,7 @@ struct row {
         struct {
             struct res_request_row r;
             char model[CORE_NAME_MAX];
+            int model_len;
         } req;
         struct {
             uint64_t instance;
@@ -66,10 +68,6 @@ struct row {
             char target[CORE_NAME_MAX];
             int64_t t_ns, recovered_ns;
         } fault;
-        struct {
-            uint64_t seq;
-            struct core_event ev;
-        } cev;
         struct {
             char model[CORE_NAME_MAX];
             int64_t t_ns;
@@ -104,6 +102,9 @@ struct res_db {
     int64_t scratch_run;
     enum res_record next_level; /* res_set_record */
     bool memory;                /* opened as ":memory:" */
+    struct logpack events;      /* core events not yet written (core_event_log) */
+    sqlite3_stmt *run_exists;   /* res_flush's own foreign-key check */
+    int64_t known_run;          /* the last run it found, 0: none */
 };
 
 static const char *const record_names[] = {"all", "loads", "summary"};
@@ -410,6 +411,14 @@ int res_open(const char *path, struct res_db **out, struct thaw_err *err)
      * durable across application crashes, which is what a run needs. */
     if ((rc = exec_sql_retry(db, "PRAGMA journal_mode = WAL", err)) < 0 ||
         (rc = exec_sql(db, "PRAGMA synchronous = NORMAL", err)) < 0 ||
+        /* Page cache up to 32 MiB (taken as used; the default is 2 MiB): a
+         * run of 1,000 models appends to 1,000 places of requests_model,
+         * and with fewer pages cached than that each insert read a page
+         * back from the file. Durability is not touched. */
+        (rc = exec_sql(db, "PRAGMA cache_size = -32768", err)) < 0 ||
+        /* Checkpoint the WAL at 64 MiB, not 4: a page rewritten by many
+         * bursts is copied back once per checkpoint (WAL stays as durable). */
+        (rc = exec_sql(db, "PRAGMA wal_autocheckpoint = 16384", err)) < 0 ||
         (rc = exec_sql(db, "PRAGMA foreign_keys = ON", err)) < 0 ||
         (rc = exec_sql_retry(db, res_schema_sql, err)) < 0) {
         /* err names the statement; the schema's text is no reason to print. */
@@ -463,14 +472,15 @@ int res_open(const char *path, struct res_db **out, struct thaw_err *err)
         (rc = prepare(db, "INSERT INTO faults (run, kind, target, t, recovered) VALUES (?,?,?,?,?)",
                       &db->ins_fault, err)) < 0 ||
         (rc = prepare(db,
-                      "INSERT INTO core_events (run, seq, kind, t_ns, request, instance, load_id, "
-                      "model, node, gpu, ok) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                      "INSERT INTO core_event_log (run, first_seq, last_seq, data) "
+                      "VALUES (?,?,?,?)",
                       &db->ins_cevent, err)) < 0 ||
         (rc = prepare(db,
                       "INSERT INTO autoscale_decisions (run, t, model, waiting, ready, loading, "
                       "queued, excess, wanted, asked, dropped, evicted) "
                       "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                      &db->ins_scale, err)) < 0) {
+                      &db->ins_scale, err)) < 0 ||
+        (rc = prepare(db, "SELECT 1 FROM runs WHERE id = ?", &db->run_exists, err)) < 0) {
         res_close(db);
         return rc;
     }
@@ -489,7 +499,7 @@ void res_close(struct res_db *db)
     if (!db) return;
     /* Rows still buffered belong to a run that never finished: it stays
      * 'running'. Writing them would not make it look complete, so do. */
-    if (db->row_count > 0) res_flush(db, NULL);
+    if (db->row_count > 0 || logpack_pending(&db->events) > 0) res_flush(db, NULL);
     level_end(db);
     res_close(db->scratch);
     sqlite3_finalize(db->ins_load);
@@ -498,6 +508,8 @@ void res_close(struct res_db *db)
     sqlite3_finalize(db->ins_fault);
     sqlite3_finalize(db->ins_scale);
     sqlite3_finalize(db->ins_cevent);
+    sqlite3_finalize(db->run_exists);
+    logpack_free(&db->events);
     if (db->db) sqlite3_close(db->db);
     free(db->rows);
     free(db->order);
@@ -671,9 +683,13 @@ fail:
 
 /* ---- buffered rows -------------------------------------------------------- */
 
-static void copy_name(char *dst, const char *src)
+/* Copies a name (cut to CORE_NAME_MAX - 1 bytes); returns its length. */
+static int copy_name(char *dst, const char *src)
 {
-    snprintf(dst, CORE_NAME_MAX, "%s", src ? src : "");
+    size_t n = src ? strnlen(src, CORE_NAME_MAX - 1) : 0;
+    memcpy(dst, src ? src : "", n);
+    dst[n] = '\0';
+    return (int)n;
 }
 
 static int bind_opt_time(sqlite3_stmt *st, int i, int64_t ns)
@@ -681,9 +697,29 @@ static int bind_opt_time(sqlite3_stmt *st, int i, int64_t ns)
     return ns < 0 ? sqlite3_bind_null(st, i) : sqlite3_bind_double(st, i, ns_to_s(ns));
 }
 
+/* res_flush writes with foreign keys off (their check was a quarter of an
+ * insert's cost) and checks the one key itself, once per run and burst:
+ * 0 when run exists, THAW_EINVAL as the constraint would have said. */
+static int check_run(struct res_db *db, int64_t run, const char *what, struct thaw_err *err)
+{
+    if (run == db->known_run) return 0;
+    sqlite3_bind_int64(db->run_exists, 1, run);
+    int s = sqlite3_step(db->run_exists);
+    sqlite3_reset(db->run_exists);
+    if (s == SQLITE_ROW) {
+        db->known_run = run;
+        return 0;
+    }
+    if (s != SQLITE_DONE) return db_error(db, err, what);
+    return thaw_err_set(err, THAW_EINVAL, "%s: FOREIGN KEY constraint failed (no run %lld)", what,
+                        (long long)run);
+}
+
 static int write_row(struct res_db *db, const struct row *w, struct thaw_err *err)
 {
     sqlite3_stmt *st;
+    int rc = check_run(db, w->run, "insert row", err);
+    if (rc < 0) return rc;
     switch (w->kind) {
     case ROW_LOAD: {
         const struct res_load_row *r = &w->u.load.r;
@@ -722,7 +758,7 @@ static int write_row(struct res_db *db, const struct row *w, struct thaw_err *er
         st = db->ins_request;
         sqlite3_bind_int64(st, 1, w->run);
         sqlite3_bind_int64(st, 2, (sqlite3_int64)r->request_id);
-        sqlite3_bind_text(st, 3, w->u.req.model, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, w->u.req.model, w->u.req.model_len, SQLITE_STATIC);
         sqlite3_bind_double(st, 4, ns_to_s(r->arrived_ns));
         bind_opt_time(st, 5, r->dispatched_ns);
         bind_opt_time(st, 6, r->finished_ns);
@@ -751,22 +787,6 @@ static int write_row(struct res_db *db, const struct row *w, struct thaw_err *er
         sqlite3_bind_double(st, 4, ns_to_s(w->u.fault.t_ns));
         bind_opt_time(st, 5, w->u.fault.recovered_ns);
         return step_done(db, st, err, "insert fault");
-    case ROW_CORE_EVENT: {
-        const struct core_event *e = &w->u.cev.ev;
-        st = db->ins_cevent;
-        sqlite3_bind_int64(st, 1, w->run);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)w->u.cev.seq);
-        sqlite3_bind_text(st, 3, event_names[e->kind], -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, e->t_ns);
-        sqlite3_bind_int64(st, 5, (sqlite3_int64)e->request);
-        sqlite3_bind_int64(st, 6, (sqlite3_int64)e->instance);
-        sqlite3_bind_int64(st, 7, (sqlite3_int64)e->load);
-        sqlite3_bind_int(st, 8, e->model);
-        sqlite3_bind_int(st, 9, e->node);
-        sqlite3_bind_int(st, 10, e->gpu);
-        sqlite3_bind_int(st, 11, e->ok ? 1 : 0);
-        return step_done(db, st, err, "insert core event");
-    }
     case ROW_SCALE: {
         const struct core_scale_decision *d = &w->u.scale.d;
         st = db->ins_scale;
@@ -806,9 +826,33 @@ static void drop_rows(struct res_db *db)
 int res_flush(struct res_db *db, struct thaw_err *err)
 {
     if (!db) return thaw_err_set(err, THAW_EINVAL, "NULL database");
-    if (db->row_count == 0) return 0;
+    if (db->row_count == 0 && logpack_pending(&db->events) == 0) return 0;
+    /* Foreign keys off for the burst (a no-op inside a transaction, so
+     * first): check_run checks the only key these rows have. */
+    sqlite3_exec(db->db, "PRAGMA foreign_keys = OFF", NULL, NULL, NULL);
+    db->known_run = 0;
     int rc = exec_sql(db, "BEGIN IMMEDIATE", err);
-    if (rc < 0) return rc;
+    if (rc < 0) {
+        sqlite3_exec(db->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+        return rc;
+    }
+    /* The core events first: a few packed rows (logpack.c). */
+    if (logpack_pending(&db->events) > 0) {
+        for (int i = 0; i < db->events.done_count && rc == 0; i++)
+            rc = check_run(db, db->events.done[i].run, "insert core events", err);
+        if (rc == 0 && db->events.count > 0)
+            rc = check_run(db, db->events.run, "insert core events", err);
+        if (rc == 0)
+            rc = logpack_write(&db->events, db->db, db->ins_cevent, "insert core events", err);
+        else
+            logpack_free(&db->events);
+        if (rc == THAW_EIO) {
+            drop_rows(db);
+            sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+            sqlite3_exec(db->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+            return rc;
+        }
+    }
     /* Request rows come in finishing order, far from request_id order, and
      * each one inserted as it comes is a random write into the (run,
      * request_id) index; written sorted they extend it nearly in order. The
@@ -838,14 +882,13 @@ int res_flush(struct res_db *db, struct thaw_err *err)
     drop_rows(db);
     if (rc == THAW_EIO) {
         sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+        sqlite3_exec(db->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
         return rc;
     }
     int crc = exec_sql(db, "COMMIT", rc < 0 ? NULL : err);
-    if (crc < 0) {
-        sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
-        return crc;
-    }
-    return rc;
+    if (crc < 0) sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_exec(db->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+    return crc < 0 ? crc : rc;
 }
 
 /* Reserves the next buffer slot, writing a burst first when full. */
@@ -936,7 +979,7 @@ int res_add_request(struct res_db *db, int64_t run, const struct core_spec *spec
     struct row *w = next_row(db, run, ROW_REQUEST, err, &rc);
     if (!w) return rc;
     w->u.req.r = *row;
-    copy_name(w->u.req.model, spec->models[row->model].name);
+    w->u.req.model_len = copy_name(w->u.req.model, spec->models[row->model].name);
     return rc;
 }
 
@@ -1013,13 +1056,19 @@ int res_add_core_event(struct res_db *db, int64_t run, uint64_t seq, const struc
     if ((unsigned)ev->kind >= (unsigned)COUNT_OF(event_names))
         return thaw_err_set(err, THAW_EINVAL, "core event %llu: unknown kind %d",
                             (unsigned long long)seq, (int)ev->kind);
-    int rc;
     if (streamed(db, run)) return 0; /* core events are kept at `all` only */
-    struct row *w = next_row(db, run, ROW_CORE_EVENT, err, &rc);
-    if (!w) return rc;
-    w->u.cev.seq = seq;
-    w->u.cev.ev = *ev;
-    return rc;
+    int code = logpack_kind_code(ev->kind);
+    if (code < 0)
+        return thaw_err_set(err, THAW_EINVAL, "core event %llu: unknown kind %d",
+                            (unsigned long long)seq, (int)ev->kind);
+    if (logpack_event(&db->events, run, seq, code, ev) < 0)
+        return thaw_err_set(err, THAW_ENOMEM, "out of memory");
+    /* Bounded memory in a run of events and few rows. */
+    if (logpack_pending(&db->events) >= 2 * RES_BURST_ROWS) {
+        int rc = res_flush(db, err);
+        if (rc < 0) return rc;
+    }
+    return 0;
 }
 
 int res_set_metric(struct res_db *db, int64_t run, const char *name, double value,

@@ -9,8 +9,9 @@
 #include "results.h"
 
 /* PRAGMA user_version of a database this thaw writes. 0: the first schema
- * (no run_params, scenario_texts, models, nodes). */
-#define RES_SCHEMA_VERSION 1
+ * (no run_params, scenario_texts, models, nodes); 1: core_events and
+ * core_actions a row per item (2: packed, logpack.c). */
+#define RES_SCHEMA_VERSION 2
 
 /* Brings a database that schema.sql was just applied to up to
  * RES_SCHEMA_VERSION (backfilling what older runs lack), and (re)creates the
@@ -22,6 +23,13 @@ int res_migrate(sqlite3 *db, struct thaw_err *err);
  * caller's transaction): run_params from runs.params, nodes from gpus. Also
  * run by res_merge after copying runs of an older database. */
 int res_migrate_backfill(sqlite3 *db, struct thaw_err *err);
+
+/* What version 2 changed, for the runs of schema ("main", or "src" for
+ * res_merge's attached input) that still have the core_events and
+ * core_actions tables: packed into main's core_event_log, core_action_log.
+ * run < 0: every run, ids kept; else run `run` only, as run to_run. */
+int res_migrate_pack_logs(sqlite3 *db, const char *schema, int64_t run, int64_t to_run,
+                          struct thaw_err *err);
 
 /* Inside res_run_begin's transaction: run_params from info->params, the
  * models and nodes names of spec, and the scenario file's bytes (when the

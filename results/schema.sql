@@ -94,33 +94,51 @@ CREATE TABLE IF NOT EXISTS gpus (
     PRIMARY KEY (run, gpu)
 );
 
--- The core's actions, one core_action_format line each, keyed by the input
--- event that caused them (core_events.seq; 0 = core_sched_start), written by
--- both drivers through the driver shell, so `thaw replay` can check a fresh
--- core against them.
-CREATE TABLE IF NOT EXISTS core_actions (
-    run  INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    seq  INTEGER NOT NULL,
-    idx  INTEGER NOT NULL,
-    line TEXT NOT NULL,
-    PRIMARY KEY (run, seq, idx)
+-- The core's actions and input events, so `thaw replay` can re-run the
+-- decisions and check a fresh core against them: written only at `--record
+-- all`, packed (schema version 2): one row per batch of up to 1024, whose
+-- data is a JSON array of arrays, one per item, in seq order (logpack.c):
+--   core_event_log.data:  [[seq, kind, t_ns, request, instance, load_id,
+--                           model, node, gpu, ok], ...]
+--     kind: 0 REQUEST_ARRIVED, 1 REQUEST_FINISHED, 2 LOAD_FINISHED,
+--           3 SHM_FILL_FINISHED, 4 GPU_FAILED, 5 GPU_RECOVERED,
+--           6 NODE_FAILED, 7 NODE_RECOVERED, 8 TICK, 9 DISK_FILL_FINISHED
+--   core_action_log.data: [[seq, idx, "core_action_format line"], ...]
+-- Actions are keyed by the input event that caused them (seq; 0 =
+-- core_sched_start). first_seq/last_seq bound the batch's seqs. The views
+-- core_events and core_actions give one row per item, as the tables of
+-- version 1 did (migrate.c packs those).
+CREATE TABLE IF NOT EXISTS core_event_log (
+    run       INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    first_seq INTEGER NOT NULL,
+    last_seq  INTEGER NOT NULL,
+    data      TEXT NOT NULL,
+    PRIMARY KEY (run, first_seq)
 );
-
--- The core's input events, in order, so `thaw replay` can re-run decisions.
-CREATE TABLE IF NOT EXISTS core_events (
-    run      INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    seq      INTEGER NOT NULL,
-    kind     TEXT NOT NULL,
-    t_ns     INTEGER NOT NULL,
-    request  INTEGER NOT NULL DEFAULT 0,
-    instance INTEGER NOT NULL DEFAULT 0,
-    load_id  INTEGER NOT NULL DEFAULT 0,
-    model    INTEGER NOT NULL DEFAULT -1,
-    node     INTEGER NOT NULL DEFAULT -1,
-    gpu      INTEGER NOT NULL DEFAULT -1,
-    ok       INTEGER NOT NULL DEFAULT 1,
-    PRIMARY KEY (run, seq)
+CREATE TABLE IF NOT EXISTS core_action_log (
+    run       INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    first_seq INTEGER NOT NULL,
+    last_seq  INTEGER NOT NULL,
+    data      TEXT NOT NULL,
+    PRIMARY KEY (run, first_seq)
 );
+CREATE VIEW IF NOT EXISTS core_events AS
+SELECT b.run AS run, json_extract(j.value, '$[0]') AS seq,
+       CASE json_extract(j.value, '$[1]')
+            WHEN 0 THEN 'REQUEST_ARRIVED' WHEN 1 THEN 'REQUEST_FINISHED'
+            WHEN 2 THEN 'LOAD_FINISHED' WHEN 3 THEN 'SHM_FILL_FINISHED'
+            WHEN 4 THEN 'GPU_FAILED' WHEN 5 THEN 'GPU_RECOVERED'
+            WHEN 6 THEN 'NODE_FAILED' WHEN 7 THEN 'NODE_RECOVERED'
+            WHEN 8 THEN 'TICK' WHEN 9 THEN 'DISK_FILL_FINISHED' END AS kind,
+       json_extract(j.value, '$[2]') AS t_ns, json_extract(j.value, '$[3]') AS request,
+       json_extract(j.value, '$[4]') AS instance, json_extract(j.value, '$[5]') AS load_id,
+       json_extract(j.value, '$[6]') AS model, json_extract(j.value, '$[7]') AS node,
+       json_extract(j.value, '$[8]') AS gpu, json_extract(j.value, '$[9]') AS ok
+FROM core_event_log b, json_each(b.data) j;
+CREATE VIEW IF NOT EXISTS core_actions AS
+SELECT b.run AS run, json_extract(j.value, '$[0]') AS seq, json_extract(j.value, '$[1]') AS idx,
+       json_extract(j.value, '$[2]') AS line
+FROM core_action_log b, json_each(b.data) j;
 
 CREATE TABLE IF NOT EXISTS metrics (
     run   INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -130,14 +148,17 @@ CREATE TABLE IF NOT EXISTS metrics (
 );
 
 -- The summary metrics per model (the same names and definitions as
--- metrics, each computed over one model's rows; results.h).
+-- metrics, each computed over one model's rows; results.h). WITHOUT ROWID:
+-- the rows live in their key's b-tree, not in a table and a copy in its
+-- index (half the bytes of a sweep's database; older databases keep the
+-- rowid table, read the same).
 CREATE TABLE IF NOT EXISTS metrics_by_model (
     run   INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
     model TEXT NOT NULL,
     name  TEXT NOT NULL,
     value REAL,
     PRIMARY KEY (run, model, name)
-);
+) WITHOUT ROWID;
 
 -- What went wrong without failing the run (results/anomalies.c): computed
 -- from the rows when the run finishes, printed by sim, exec and report.

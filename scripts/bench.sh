@@ -96,13 +96,44 @@ for n in 10000 100000 1000000 10000000; do
   printf '%10d %14s %10s %14s %10s\n' "$n" "$s_rss" "$s_wall" "$a_rss" "$a_wall"
 done
 
-say "full recorder (--record all): rows/s beside a plain SQLite bulk insert of the same rows"
+say "full recorder (--record all): rows/s beside a plain SQLite bulk insert of the same rows (bench/rows_bare.c)"
 "$thaw" sim "$dir/mmc-8.yaml" --record all --db "$dir/rows.db" >"$dir/out" 2>&1 ||
   { cat "$dir/out"; exit 1; }
 awk '/rows,/ { for (i = 1; i <= NF; i++) { if ($i == "rows,") r = $(i - 1); if ($i == "wall") w = $(i - 2) }
   printf "thaw sim M/M/8 --record all: %d rows in %.3f s wall (sim included): %.0f rows/s\n", r, w, r / w }' \
   "$dir/out"
-"$build/bench/rows_bare" "$dir/rows.db" 1 "$dir/plain.db"
+"$build/bench/rows_bare" "$dir/rows.db" 1 "$dir/plain.db" | tee "$dir/plain"
+# the same rows both ways: thaw's whole run (sim, rows, end-of-run metrics)
+# against plain SQLite's insert of them alone
+awk '/rows,/ { for (i = 1; i <= NF; i++) if ($i == "wall") print $(i - 2) }' "$dir/out" >"$dir/tw"
+awk -v t="$(cat "$dir/tw")" '/plain sqlite/ { for (i = 1; i <= NF; i++) if ($i == "s:") p = $(i - 1)
+  printf "thaw whole run / plain SQLite insert of its rows alone: %.2fx\n", t / p }' "$dir/plain"
+
+say "sweep size: 160 runs of a 2 h, 12-model scenario at --record summary (the default)"
+cat >"$dir/sweep.yaml" <<'EOF'
+cluster:
+  nodes:
+    - {name: n, count: 2, gpus: 4, vram: 80GiB, h2d: 25GB/s, storage_read: 2GB/s, cpu_cores: 32}
+models:
+  - {name: m, count: 12, weights: 20GiB, replicas: {min: 0, max: 2}}
+workload:
+  - model: m
+    arrivals: {poisson: 0.05/s}
+    service: {dist: exponential, mean: 1s}
+run: {duration: 2h, seed: 1}
+EOF
+start=$(date +%s.%N)
+"$thaw" sweep "$dir/sweep.yaml" --seeds 1-160 --db "$dir/sweep.db" --quiet >/dev/null
+end=$(date +%s.%N)
+sqlite3 "$dir/sweep.db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+runs=$(sqlite3 "$dir/sweep.db" "SELECT count(*) FROM runs")
+bytes=$(stat -c %s "$dir/sweep.db")
+awk -v r="$runs" -v b="$bytes" -v w="$(awk "BEGIN { print $end - $start }")" 'BEGIN {
+  printf "%d runs in %.1f s: database %.2f MB, %.1f KB per run (target: under 5 MB)\n",
+    r, w, b / 1e6, b / r / 1e3 }'
+# the largest tables and indexes (dbstat: where the sqlite3 shell has it)
+sqlite3 "$dir/sweep.db" "SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC LIMIT 4" \
+  2>/dev/null | awk -F'|' -v b="$bytes" '{ printf "  %-30s %8.1f KB %5.1f %%\n", $1, $2 / 1e3, 100 * $2 / b }' || true
 
 say "simulator: scenarios/large.yaml (1,000 models, 256 GPUs, ~1M requests, 1 h) at each recording level"
 "$thaw" sim --bench scenarios/large.yaml

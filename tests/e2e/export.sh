@@ -42,7 +42,7 @@ sqlite3 "$db" "SELECT count(*) FROM core_events_named WHERE run = 1 AND gpu LIKE
     || fail "core_events_named has no GPU names"
 # run_summary: one row per run, makespan as a column (90 s, DESIGN.md's 65 s is FIFO-free)
 [ "$(sqlite3 "$db" "SELECT makespan_s FROM run_summary WHERE run = 1")" = 90.0 ] || fail "run_summary makespan"
-[ "$(sqlite3 "$db" "PRAGMA user_version")" = 1 ] || fail "user_version"
+[ "$(sqlite3 "$db" "PRAGMA user_version")" = 2 ] || fail "user_version"
 
 # report / compare --format
 "$THAW" report --db "$db" 1 --format json > "$tmp/report.json" || fail "report json"
@@ -127,7 +127,7 @@ tr -d '\r' < "$tmp/old.csv" | grep -qx '1,cluster.nodes\[0\].gpus,4' || fail "ol
 tr -d '\r' < "$tmp/old.csv" | grep -qx '1,policy,queue=fifo' || fail "old params: $(cat "$tmp/old.csv")"
 [ "$(sqlite3 "$tmp/old.db" "SELECT group_concat(node || '=' || name) FROM nodes")" = "0=a,1=b" ] \
     || fail "old nodes: $(sqlite3 "$tmp/old.db" 'SELECT * FROM nodes')"
-[ "$(sqlite3 "$tmp/old.db" "PRAGMA user_version")" = 1 ] || fail "old db not migrated"
+[ "$(sqlite3 "$tmp/old.db" "PRAGMA user_version")" = 2 ] || fail "old db not migrated"
 "$THAW" replay --db "$tmp/old.db" 1 > "$tmp/replay3" 2>&1 && fail "replay without a stored copy"
 grep -q 'no stored copy' "$tmp/replay3" || fail "$(cat "$tmp/replay3")"
 echo "ok"

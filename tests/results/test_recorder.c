@@ -64,13 +64,14 @@ static void test_open_creates_folder_and_schema(void **state)
     assert_string_equal(text, "wal");
     assert_int_equal(query_int(db, "PRAGMA foreign_keys"), 1);
     /* the twenty tables of schema.sql: runs loads requests instance_events
-     * faults gpus core_actions core_events metrics metrics_by_model
+     * faults gpus core_action_log core_event_log (version 2: packed; the
+     * views core_actions, core_events unpack them) metrics metrics_by_model
      * anomalies autoscale_decisions, (version 1) run_params
      * scenario_texts models nodes, load_phases, cold_starts (--record
      * below all), and (the storage ladder) bandwidth_samples load_copies:
      * twenty */
     assert_int_equal(query_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"), 20);
-    assert_int_equal(query_int(db, "PRAGMA user_version"), 1);
+    assert_int_equal(query_int(db, "PRAGMA user_version"), 2);
     res_close(db);
     /* reopening applies the schema again harmlessly (IF NOT EXISTS) */
     assert_int_equal(res_open(path, &db, &err), 0);
