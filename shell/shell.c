@@ -37,7 +37,23 @@ struct req_map {
 
 /* Requests come from a pool: chunks of cells, a freed one on a free list,
  * so a request costs no malloc; the pool holds as many as were ever in
- * flight at once. */
+ * flight at once. Under AddressSanitizer a cell not handed out is
+ * poisoned, so a use after release is reported as malloc's would be. */
+#if defined(__SANITIZE_ADDRESS__)
+#define THAW_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define THAW_ASAN 1
+#endif
+#endif
+#ifdef THAW_ASAN
+#include <sanitizer/asan_interface.h>
+#define CELL_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define CELL_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define CELL_POISON(p, n) ((void)(p), (void)(n))
+#define CELL_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
 union req_cell {
     struct shell_req r;
     union req_cell *next;
@@ -172,6 +188,7 @@ static struct shell_req *req_alloc(struct req_pool *p)
 {
     union req_cell *c = p->free;
     if (c) {
+        CELL_UNPOISON(c, sizeof *c);
         p->free = c->next;
     } else {
         if (p->chunk_count == 0 || p->used == REQ_CHUNK) {
@@ -184,10 +201,12 @@ static struct shell_req *req_alloc(struct req_pool *p)
             }
             union req_cell *chunk = malloc(REQ_CHUNK * sizeof *chunk);
             if (!chunk) return NULL;
+            CELL_POISON(chunk, REQ_CHUNK * sizeof *chunk);
             p->chunks[p->chunk_count++] = chunk;
             p->used = 0;
         }
         c = &p->chunks[p->chunk_count - 1][p->used++];
+        CELL_UNPOISON(c, sizeof *c);
     }
     return &c->r;
 }
@@ -197,12 +216,15 @@ static void req_release(struct req_pool *p, struct shell_req *r)
     union req_cell *c = (union req_cell *)r;
     c->next = p->free;
     p->free = c;
+    CELL_POISON(c, sizeof *c);
 }
 
 static void req_pool_free(struct req_pool *p)
 {
-    for (size_t i = 0; i < p->chunk_count; i++)
+    for (size_t i = 0; i < p->chunk_count; i++) {
+        CELL_UNPOISON(p->chunks[i], REQ_CHUNK * sizeof *p->chunks[i]);
         free(p->chunks[i]);
+    }
     free(p->chunks);
     memset(p, 0, sizeof *p);
 }
