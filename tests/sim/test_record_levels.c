@@ -13,8 +13,8 @@ static char *metrics_text(struct simt *t, int64_t run)
     static const char *const sql[] = {
         "SELECT name, quote(value) FROM metrics WHERE run = ?1 ORDER BY name",
         "SELECT model, name, quote(value) FROM metrics_by_model WHERE run = ?1 ORDER BY 1, 2",
-        "SELECT kind, model, quote(t), detail FROM anomalies WHERE run = ?1 AND kind != "
-        "'stale_scale_up' ORDER BY seq"};
+        ("SELECT kind, model, quote(t), detail FROM anomalies WHERE run = ?1 AND kind != "
+         "'stale_scale_up' ORDER BY seq")};
     sqlite3 *h = res_handle(t->db);
     char *buf = NULL;
     size_t len = 0;
