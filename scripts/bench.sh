@@ -41,7 +41,6 @@ have_simpy=0
 printf '%6s %12s %10s %11s %9s %12s %10s %12s %10s %9s %10s %9s\n' c "thaw req/s" "ns/event" \
   "loop ns/ev" "RSS MiB" "SimPy req/s" "x SimPy" "bare req/s" "ns/event" "x bare" "x bare lp" \
   "RSS bare"
-base_ns=
 for c in 8 64 512 4096; do
   mmc_yaml "$c" "$dir/mmc-$c.yaml"
   mmc_yaml "$c" "$dir/mmc-$c-q.yaml" $((requests / 4))
@@ -66,13 +65,15 @@ for c in 8 64 512 4096; do
     printf "%6d %12.0f %10.1f %11.1f %9s %12s %9.1fx %12.0f %10.1f %8.2fx %9.2fx %9s\n", c, t, ns,
       loop, r, s == "nan" ? "-" : sprintf("%.0f", s), s == "nan" ? 0 : t / s, b, bn, b / t,
       (bn > 0 ? loop / bn : 0), br }'
-  ns=$(awk -v ev="$ev" -v w="$wall" 'BEGIN { printf "%.1f", w * 1e9 / ev }')
-  [ -n "$base_ns" ] || base_ns=$ns
-  echo "$c $ns" >>"$dir/per-event"
+  awk -v c="$c" -v ev="$ev" -v w="$wall" -v evq="$evq" -v wq="$wallq" 'BEGIN {
+    printf "%d %.1f %.1f\n", c, w * 1e9 / ev, (ev > evq ? (w - wq) * 1e9 / (ev - evq) : 0) }' \
+    >>"$dir/per-event"
 done
 [ "$have_simpy" = 1 ] || echo "(SimPy 2 not found: apt-get install python3-simpy)"
-awk -v b="$base_ns" '{ printf "per-event cost at c=%d: %s ns (%.2fx c=8)\n", $1, $2, $2 / b }' \
-  "$dir/per-event"
+# the whole run (the set-up of c instances included) and the loop alone
+awk 'NR == 1 { b = $2; bl = $3 }
+  { printf "per-event cost at c=%d: %s ns whole run (%.2fx c=8), %s ns in the loop (%.2fx c=8)\n",
+      $1, $2, $2 / b, $3, (bl > 0 ? $3 / bl : 0) }' "$dir/per-event"
 
 # Peak RSS against the run's length: M/M/8 from 10k requests up, at summary
 # (--no-record) and with every row (--record all). O(live entities) means
