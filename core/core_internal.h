@@ -55,18 +55,25 @@ struct core_gpu_state {
 };
 
 struct core_inst {
+    /* The fields every dispatch, finish and free-set visit reads come
+     * first, in one 64-byte line: id; its node in its model's free set
+     * (books.c: a treap keyed (c_key, id), children by instance index,
+     * SIZE_MAX none, c_size nodes below); what decides its membership. */
     uint64_t id;
+    int64_t c_key;
+    size_t c_left, c_right, c_size;
+    int model;
+    enum core_inst_state state;
+    int outstanding;
+    bool hot; /* a hot standby: READY but never given requests */
+    bool c_in;
     uint64_t load; /* 0 for an instance placed READY at start */
     uint64_t job_seq;
-    int model;
     int gpu;
-    enum core_inst_state state;
     enum core_reason reason;
-    bool hot; /* a hot standby: READY but never given requests */
     int64_t loaded_ns;
     int64_t last_used_ns;
     uint64_t vram_bytes; /* reserved while LOADING or READY, else 0 */
-    int outstanding;
     uint64_t *reqs; /* `concurrency` slots; the first `outstanding` are in use */
     /* The GPUs it spans (gang.c): gang[0] == gpu, ascending, one node;
      * vram_bytes above is reserved on each of them. tp >= 1. */
@@ -76,11 +83,6 @@ struct core_inst {
     int node;    /* SLEEPING: where its weights are */
     int peer_copies; /* loads copying from it now (peer.c): not idle, never evicted */
     enum core_source source; /* where its load read (ladder.c) */
-    /* Its node in its model's free set (books.c): a treap keyed (c_key, id),
-     * children by instance index (SIZE_MAX: none), c_size nodes below. */
-    bool c_in;
-    int64_t c_key;
-    size_t c_left, c_right, c_size;
 };
 
 struct core_job {
