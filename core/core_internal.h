@@ -68,13 +68,16 @@ struct core_inst {
     bool hot; /* a hot standby: READY but never given requests */
     bool c_in;
     uint64_t load; /* 0 for an instance placed READY at start */
+    /* its requests in service, core_inst_reqs: here when `concurrency` is
+     * at most CORE_INLINE_REQS (reqs NULL), else in reqs */
+    uint64_t req_inline[2];
     uint64_t job_seq;
     int gpu;
     enum core_reason reason;
     int64_t loaded_ns;
     int64_t last_used_ns;
     uint64_t vram_bytes; /* reserved while LOADING or READY, else 0 */
-    uint64_t *reqs; /* `concurrency` slots; the first `outstanding` are in use */
+    uint64_t *reqs; /* `concurrency` slots (or NULL: req_inline); the first `outstanding` in use */
     /* The GPUs it spans (gang.c): gang[0] == gpu, ascending, one node;
      * vram_bytes above is reserved on each of them. tp >= 1. */
     int tp;
@@ -373,6 +376,19 @@ uint64_t core_gpu_room(const struct core_sched *s, int g);
  * leaves: 0 or THAW_EINVARIANT. */
 int core_books_check_model(const struct core_sched *s, int m, struct thaw_err *err);
 int core_books_check_room(const struct core_sched *s, struct thaw_err *err);
+
+#define CORE_INLINE_REQS 2
+
+/* The instance's request slots (the first `outstanding` in use). */
+static inline uint64_t *core_inst_reqs(struct core_inst *in)
+{
+    return in->reqs ? in->reqs : in->req_inline;
+}
+
+static inline const uint64_t *core_inst_reqs_c(const struct core_inst *in)
+{
+    return in->reqs ? in->reqs : in->req_inline;
+}
 
 /* Whether the instance spans GPU g. */
 static inline bool core_inst_on(const struct core_inst *in, int g)

@@ -204,8 +204,9 @@ static size_t inst_new(struct core_sched *s, int model, int gpu, const int *gang
         s->oom = true;
         return SIZE_MAX;
     }
-    uint64_t *reqs = calloc((size_t)s->models[model].concurrency, sizeof *reqs);
-    if (!reqs) {
+    uint64_t *reqs = NULL;
+    if (s->models[model].concurrency > CORE_INLINE_REQS &&
+        !(reqs = calloc((size_t)s->models[model].concurrency, sizeof *reqs))) {
         s->oom = true;
         return SIZE_MAX;
     }
@@ -605,7 +606,7 @@ static void dispatch_model(struct core_sched *s, int m)
         struct core_wait w = waitq_pop(s, m);
         struct core_inst *in = &s->insts[idx];
         core_books_out(s, in);
-        in->reqs[in->outstanding++] = w.request;
+        core_inst_reqs(in)[in->outstanding++] = w.request;
         in->last_used_ns = s->now;
         core_books_in(s, in);
         struct core_action *a = emit_new(s, CORE_ACT_DISPATCH);
@@ -721,7 +722,7 @@ static void fail_gpus(struct core_sched *s, const unsigned char *dead)
         } else {
             a.kind = CORE_ACT_REQUEST_REQUEUED;
             for (int r = 0; r < in->outstanding; r++) {
-                a.request = in->reqs[r];
+                a.request = core_inst_reqs(in)[r];
                 core_emit(s, &a);
             }
         }
@@ -775,7 +776,7 @@ static void fail_gpus(struct core_sched *s, const unsigned char *dead)
         if (in->outstanding == 0) continue;
         bool cold = cold_now(s, in->model);
         for (int r = in->outstanding; r-- > 0;) {
-            struct core_wait w = {in->reqs[r], cold};
+            struct core_wait w = {core_inst_reqs_c(in)[r], cold};
             waitq_push_front(s, in->model, w);
         }
     }
@@ -1073,10 +1074,10 @@ static void on_request_finished(struct core_sched *s, const struct core_event *e
 {
     struct core_inst *in = &s->insts[ev->instance - 1];
     for (int r = 0; r < in->outstanding; r++) {
-        if (in->reqs[r] != ev->request) continue;
+        uint64_t *reqs = core_inst_reqs(in);
+        if (reqs[r] != ev->request) continue;
         core_books_out(s, in);
-        memmove(&in->reqs[r], &in->reqs[r + 1],
-                (size_t)(in->outstanding - r - 1) * sizeof *in->reqs);
+        memmove(&reqs[r], &reqs[r + 1], (size_t)(in->outstanding - r - 1) * sizeof *reqs);
         in->outstanding--;
         in->last_used_ns = s->now;
         core_books_in(s, in);
