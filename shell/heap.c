@@ -1,14 +1,20 @@
-/* heap.c - the event heap behind heap.h: an array-backed binary min-heap
- * of (t_ns, seq, pointer) entries, the key inline so a sift touches only the
- * array, whose index is kept inside each event (the intrusive part), so
- * cancel and reschedule are O(log n) without a search. Order is (t_ns, seq);
- * seq is unique, so the order is total and runs are reproducible. */
+/* heap.c - the event heap behind heap.h: an array-backed 4-ary min-heap
+ * of (t_ns, seq, pointer) entries, the key inline so a sift compares
+ * within the array, whose index is kept inside each event (the intrusive
+ * part), so cancel and reschedule are O(log n) without a search. Four
+ * children a node halve the levels of a binary heap, and with them the
+ * index writes into the events (one per level moved, each a cache miss in
+ * a large heap); the children sit side by side in the array. Order is
+ * (t_ns, seq); seq is unique, so the order is total, the pop order that of
+ * any correct heap, and runs are reproducible. */
 #include "heap.h"
 
 #include <assert.h>
 #include <stdlib.h>
 
 #include "thaw_err.h"
+
+#define HEAP_D 4 /* children per node */
 
 void shell_ev_init(struct shell_ev *ev, int kind)
 {
@@ -51,7 +57,7 @@ static void sift_up(struct shell_heap *e, size_t i)
 {
     struct shell_heap_slot s = e->heap[i];
     while (i > 0) {
-        size_t parent = (i - 1) / 2;
+        size_t parent = (i - 1) / HEAP_D;
         if (!less(&s, &e->heap[parent])) break;
         place(e, i, e->heap[parent]);
         i = parent;
@@ -63,9 +69,11 @@ static void sift_down(struct shell_heap *e, size_t i)
 {
     struct shell_heap_slot s = e->heap[i];
     for (;;) {
-        size_t child = 2 * i + 1;
-        if (child >= e->count) break;
-        if (child + 1 < e->count && less(&e->heap[child + 1], &e->heap[child])) child++;
+        size_t first = HEAP_D * i + 1;
+        if (first >= e->count) break;
+        size_t child = first, end = first + HEAP_D < e->count ? first + HEAP_D : e->count;
+        for (size_t k = first + 1; k < end; k++)
+            if (less(&e->heap[k], &e->heap[child])) child = k;
         if (!less(&e->heap[child], &s)) break;
         place(e, i, e->heap[child]);
         i = child;
@@ -100,7 +108,7 @@ void shell_heap_cancel(struct shell_heap *e, struct shell_ev *ev)
     if (last.ev == ev) return;
     place(e, i, last);
     /* The moved element may belong above or below its new place. */
-    if (i > 0 && less(&last, &e->heap[(i - 1) / 2]))
+    if (i > 0 && less(&last, &e->heap[(i - 1) / HEAP_D]))
         sift_up(e, i);
     else
         sift_down(e, i);
