@@ -111,6 +111,22 @@ static int stream_never_served(sqlite3 *db, sqlite3_stmt *ins, int64_t run,
     return rc;
 }
 
+/* Room for load n and its model's name in two parallel arrays (capacity
+ * doubled from 256): 0, or THAW_ENOMEM with err set. */
+static int grow_loads(void **loads, size_t size, char ***names, size_t n, size_t *cap,
+                      struct thaw_err *err)
+{
+    if (n < *cap) return 0;
+    size_t c = *cap ? *cap * 2 : 256;
+    void *g = realloc(*loads, c * size);
+    char **gn = realloc(*names, c * sizeof *gn);
+    if (g) *loads = g;
+    if (gn) *names = gn;
+    if (!g || !gn) return thaw_err_set(err, THAW_ENOMEM, "anomalies: out of memory");
+    *cap = c;
+    return 0;
+}
+
 /* head_of_line: a load a (not prewarm, not cancelled) waited while loads
  * queued after it (b.enqueued > a.enqueued), of another model and of no
  * higher priority (coalesce(priority, 0)), started first (b.started <
@@ -160,17 +176,7 @@ static int head_of_line(sqlite3 *db, sqlite3_stmt *ins, int64_t run, int64_t *se
     double end = 0;
     int rc = 0, s;
     while ((s = sqlite3_step(q)) == SQLITE_ROW) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 256;
-            struct hl_load *g = realloc(l, cap * sizeof *g);
-            char **gn = realloc(names, cap * sizeof *gn);
-            if (g) l = g;
-            if (gn) names = gn;
-            if (!g || !gn) {
-                rc = thaw_err_set(err, THAW_ENOMEM, "anomalies: out of memory");
-                break;
-            }
-        }
+        if ((rc = grow_loads((void **)&l, sizeof *l, &names, n, &cap, err)) < 0) break;
         const char *m = (const char *)sqlite3_column_text(q, 0);
         names[n] = strdup(m ? m : "");
         if (!names[n]) {
@@ -373,17 +379,7 @@ static int priority_inversion(sqlite3 *db, sqlite3_stmt *ins, int64_t run, int64
     size_t n = 0, cap = 0, nm = 0, nr = 0, rcap = 0;
     int rc = 0, s;
     while ((s = sqlite3_step(q)) == SQLITE_ROW) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 256;
-            struct pi_load *g = realloc(l, cap * sizeof *g);
-            char **gn = realloc(names, cap * sizeof *gn);
-            if (g) l = g;
-            if (gn) names = gn;
-            if (!g || !gn) {
-                rc = thaw_err_set(err, THAW_ENOMEM, "anomalies: out of memory");
-                break;
-            }
-        }
+        if ((rc = grow_loads((void **)&l, sizeof *l, &names, n, &cap, err)) < 0) break;
         struct pi_load *x = &l[n];
         const char *m = (const char *)sqlite3_column_text(q, 1);
         const char *gpu = (const char *)sqlite3_column_text(q, 7);
