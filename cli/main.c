@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "results.h"
+
 static const struct cli_command *const commands[] = {
     &cli_cmd_check,     &cli_cmd_exec,    &cli_cmd_replay, &cli_cmd_sim,
     &cli_cmd_report,    &cli_cmd_compare, &cli_cmd_merge,  &cli_cmd_plot,
@@ -34,6 +36,7 @@ static const struct cli_command *find(const char *name)
 
 int main(int argc, char **argv)
 {
+    res_library_init();
     if (argc < 2) {
         print_help(stderr);
         return CLI_EXIT_USAGE;

@@ -381,6 +381,12 @@ static int migrate_loads(struct res_db *db, struct thaw_err *err)
     return rc;
 }
 
+void res_library_init(void)
+{
+    /* SQLITE_MISUSE once initialised: the defaults stay, nothing breaks */
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int res_open(const char *path, struct res_db **out, struct thaw_err *err)
 {
     *out = NULL;

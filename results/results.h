@@ -24,6 +24,11 @@ struct res_db;
 /* Opens (creating if needed) the database and applies schema.sql. Creates
  * the parent folder of path when missing. */
 int res_open(const char *path, struct res_db **out, struct thaw_err *err);
+/* Process-wide SQLite settings, once, before any res_open (a program's
+ * main): memory statistics off, since keeping them takes a global mutex on
+ * every allocation SQLite makes. Harmless when it comes too late (SQLite
+ * then keeps its defaults). */
+void res_library_init(void);
 void res_close(struct res_db *db);
 /* The underlying handle (sqlite3 *), for the files of results/ and for
  * tests that write rows by hand; other modules call the res_* readers. */
