@@ -124,6 +124,12 @@ struct ctx {
         sqlite3_stmt *st;
     } cache[64];
     int cached;
+    /* The run pass's classified loads (cold_start_values), so the per-model
+     * pass takes each model's from them instead of reading the requests
+     * again: a load is classified by its own model's requests alone, so
+     * the result is the one the model's own pass computes. */
+    struct cs_load *kept;
+    size_t kept_n;
 };
 
 /* Appended to a query on loads, requests or instance_events: one model's
@@ -371,6 +377,18 @@ static int cold_start_values(struct ctx *c, struct vec *out, size_t *unfinished)
         out->n = out->cap = n;
         return 0;
     }
+    if (c->model && c->kept) { /* one model: from the run pass's loads */
+        for (size_t i = 0; i < c->kept_n; i++) {
+            const struct cs_load *l = &c->kept[i];
+            if (!l->has_model || strcmp(l->model, c->model)) continue;
+            if (!(l->by_reason || l->wait_end > l->enq)) continue;
+            if (!l->done) (*unfinished)++;
+            if (vec_push(out, l->fin - l->enq) < 0)
+                return thaw_err_set(c->err, THAW_ENOMEM, "metrics: out of memory");
+        }
+        if (out->n > 1) qsort(out->v, out->n, sizeof *out->v, cmp_double);
+        return 0;
+    }
     /* The loads first (few: entities), then one pass over the requests
      * that waited, in any order, so memory grows with the loads, never
      * with the requests. A load is cold by its waits when some request of
@@ -491,6 +509,12 @@ static int cold_start_values(struct ctx *c, struct vec *out, size_t *unfinished)
     }
     free(order);
     free(bucket);
+    if (rc == 0 && !c->model) { /* kept for the per-model pass */
+        free(c->kept);
+        c->kept = ls;
+        c->kept_n = nl;
+        ls = NULL;
+    }
     free(ls);
     free(ms);
     if (rc == THAW_ENOMEM) return thaw_err_set(c->err, rc, "metrics: out of memory");
@@ -515,6 +539,7 @@ int res_cold_starts(struct res_db *db, int64_t run, double **out, size_t *n, str
     if (rc == 0 && s != SQLITE_DONE) rc = sql_fail(&c, "cold starts");
     sqlite3_finalize(st);
     if (rc == 0 && a.n == 0) rc = cold_start_values(&c, &a, &unfinished);
+    free(c.kept);
     if (rc < 0) {
         free(a.v);
         a = (struct vec){0};
@@ -1163,6 +1188,7 @@ static int compute_all(struct res_db *rdb, int64_t run, struct res_stream *strea
     c.put = NULL;
     if (end_s) *end_s = c.end_s;
     if (rc == 0) rc = compute_by_model(&c);
+    free(c.kept);
     if (own_txn) {
         if (rc == 0 && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
             rc = sql_fail(&c, "commit");
