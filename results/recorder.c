@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -601,7 +602,14 @@ int res_run_begin(struct res_db *db, const struct core_spec *spec, const struct 
     }
     sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, mode, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, spec->path ? spec->path : "", -1, SQLITE_STATIC);
+    /* The scenario's absolute path, so replay, validate and calibrate find
+     * it (and the files it names relative to itself, `include:` among
+     * them) from any working directory; as given when it cannot be
+     * resolved (a scenario from memory, a file since removed). */
+    char abs_path[PATH_MAX];
+    const char *where = spec->path ? spec->path : "";
+    if (*where && realpath(where, abs_path)) where = abs_path;
+    sqlite3_bind_text(st, 3, where, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 4, spec->sha256_hex, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, policy, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 6, info->overrides ? info->overrides : "", -1, SQLITE_STATIC);

@@ -112,6 +112,32 @@ done
 "$THAW" replay 1 --db "$tmp/mb.db" >"$tmp/out" 2>&1 || fail "replay of a merged run exited $?"
 grep -q 'identical$' "$tmp/out" || fail "replay of a merged run: $(cat "$tmp/out")"
 grep -q 'no action log' "$tmp/out" && fail "merged run lost its action log"
+# A run records its scenario's absolute path: replay from another working
+# directory finds the file, and once it is gone the stored copy, written
+# beside where it was, still resolves a relative `include:`.
+mkdir -p "$tmp/inc"
+printf 'node:\n  storage_read: 3GB/s\n' >"$tmp/inc/profile.yaml"
+cat >"$tmp/inc/scen.yaml" <<'YAML'
+include: profile.yaml
+cluster:
+  nodes:
+    - {name: n, gpus: 1, vram: 80GiB, h2d: 25GB/s}
+models:
+  - {name: m, weights: 3GB}
+workload:
+  - {model: m, arrivals: {poisson: 1/s}, service: {dist: exponential, mean: 0.1s}}
+run: {duration: 20s, seed: 1}
+YAML
+( cd "$tmp/inc" && "$THAW" sim scen.yaml --db "$tmp/inc.db" --quiet ) >/dev/null || fail "sim of scen.yaml"
+[ "$(sqlite3 "$tmp/inc.db" 'select scenario from runs')" = "$(cd "$tmp/inc" && pwd -P)/scen.yaml" ] ||
+  fail "runs.scenario is not the absolute path"
+( cd / && "$THAW" replay 1 --db "$tmp/inc.db" ) >"$tmp/out" 2>&1 || fail "replay from / exited $?"
+grep -q identical "$tmp/out" || fail "replay from /"
+grep -q 'using the copy' "$tmp/out" && fail "replay from / fell back to the stored copy"
+mv "$tmp/inc/scen.yaml" "$tmp/inc/moved.yaml"
+( cd / && "$THAW" replay 1 --db "$tmp/inc.db" ) >"$tmp/out" 2>&1 || fail "replay of the stored copy exited $?"
+grep -q 'is gone: using the copy stored with run 1' "$tmp/out" && grep -q identical "$tmp/out" ||
+  fail "replay of the stored copy with an include"
 "$THAW" sim --help >"$tmp/out" 2>&1 || fail "--help exited $?"
 grep -q '^usage: thaw sim SCENARIO' "$tmp/out" || fail "--help text"
 echo "ok"
