@@ -268,8 +268,8 @@ uint64_t core_room_max(struct core_sched *s)
 
 /* ---- recounted ---------------------------------------------------------------------- */
 
-static int check_tree(const struct core_sched *s, size_t t, size_t *n, const struct core_inst **prev,
-                      struct thaw_err *err)
+static int check_tree(const struct core_sched *s, size_t t, size_t *n,
+                      const struct core_inst **prev, struct thaw_err *err)
 {
     if (t == NIL) return 0;
     const struct core_inst *in = &s->insts[t];
@@ -310,10 +310,9 @@ int core_books_check_model(const struct core_sched *s, int m, struct thaw_err *e
     }
     const struct core_model_count *k = &ms->live_counts;
     if (c.hot != k->hot || c.ready != k->ready || c.loading != k->loading)
-        return thaw_err_set(err, THAW_EINVARIANT,
-                            "model '%s': %d ready %d loading %d hot, counted %d %d %d",
-                            s->spec->models[m].name, c.ready, c.loading, c.hot, k->ready,
-                            k->loading, k->hot);
+        return thaw_err_set(
+            err, THAW_EINVARIANT, "model '%s': %d ready %d loading %d hot, counted %d %d %d",
+            s->spec->models[m].name, c.ready, c.loading, c.hot, k->ready, k->loading, k->hot);
     size_t n = 0;
     const struct core_inst *prev = NULL;
     int rc = check_tree(s, ms->cand_root, &n, &prev, err);

@@ -234,7 +234,7 @@ static size_t inst_new(struct core_sched *s, int model, int gpu, const int *gang
     in->c_left = in->c_right = SIZE_MAX;
     s->live[s->live_count++] = idx;
     mst->live[mst->live_count++] = idx; /* the newest id: the order holds */
-    core_books_in(s, in);                /* marks the model changed too */
+    core_books_in(s, in);               /* marks the model changed too */
     return idx;
 }
 

@@ -95,9 +95,9 @@ struct shell {
     struct res_db *db;
     int64_t run_id;
     struct res_action_log *alog;
-    uint64_t seq;      /* core events fed */
-    bool carrying_out; /* inside an event's actions: no feeding now */
-    bool in_fault;     /* feeding a failure: its CANCEL_LOADs lost their GPU */
+    uint64_t seq;              /* core events fed */
+    bool carrying_out;         /* inside an event's actions: no feeding now */
+    bool in_fault;             /* feeding a failure: its CANCEL_LOADs lost their GPU */
     int fault_gpu, fault_node; /* that failure's GPU (-1: a node's) and node */
     struct shell_counts counts;
     struct thaw_err *err;

@@ -130,7 +130,7 @@ static int start_phase(struct sim *s, struct sim_load *j)
  * rate; across nodes: both network links split K ways), the whole done
  * when the slowest shard is: its bytes over that time. */
 static double gang_lone_bps(const struct sim *s, const struct shell_load *l,
-                                 int shard_res[][SIM_FLOW_MAX_RES], const int *shard_n)
+                            int shard_res[][SIM_FLOW_MAX_RES], const int *shard_n)
 {
     const struct core_model_spec *m = &s->spec->models[l->model];
     double t = 0;

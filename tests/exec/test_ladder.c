@@ -228,9 +228,10 @@ static void tp_peer_copies_shard_by_shard(void **state)
                   "AND load_id = 2",
                   (long long)run);
     fprintf(stderr, "tp 2 peer over nvlink %.3f s\n", nv);
-    assert_true(nv >= 0.124 && nv < 2.0);    /* load 1 read both shards, 32 MiB, through the store's one 64 MiB/s
-     * cap: its load_copies row spans the gang's copy, >= 0.5 s (it once
-     * started after the copy and showed ~0) */
+    assert_true(nv >= 0.124 &&
+                nv < 2.0); /* load 1 read both shards, 32 MiB, through the store's one 64 MiB/s
+                            * cap: its load_copies row spans the gang's copy, >= 0.5 s (it once
+                            * started after the copy and showed ~0) */
     double st = q(f,
                   "SELECT copy_finished - copy_started FROM load_copies WHERE run = %lld "
                   "AND load_id = 1",

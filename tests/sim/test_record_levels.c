@@ -73,8 +73,8 @@ static void same_at_every_level(const char *scenario)
     int64_t again = simt_run(&t, spec, NULL);
     char *second = metrics_text(&t, again);
     if (strcmp(all, second))
-        fail_msg("%s: a second summary run differs from --record all:\n%s\n---\n%s", scenario,
-                 all, second);
+        fail_msg("%s: a second summary run differs from --record all:\n%s\n---\n%s", scenario, all,
+                 second);
     free(second);
     struct simt mem = {.db = NULL};
     struct thaw_err merr = {0};
