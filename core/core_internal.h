@@ -455,6 +455,14 @@ struct core_evict_cand {
 int core_evict_lru_order(const void *pa, const void *pb);
 /* READY serving (non-hot) instances of a model: what replicas_min counts. */
 int core_ready_count(const struct core_sched *s, int model);
+/* The eviction passes' shared steps (evict.c, gang.c): room in ev_cand for
+ * every live instance (false, s->oom set, on ENOMEM); a candidate taken in
+ * LRU order - false (its id set 0) when it is the last replica its model's
+ * replicas_min needs, else counted in ev_taken and its VRAM in ev_freed on
+ * each of its GPUs; those scratch counts cleared for n candidates. */
+bool core_evict_reserve(struct core_sched *s);
+bool core_evict_take(struct core_sched *s, struct core_evict_cand *c);
+void core_evict_reset(struct core_sched *s, const struct core_evict_cand *cand, size_t n);
 
 /* gang.c: tensor-parallel instances (tp > 1). core_gang_place picks the
  * gang for a queued job of a tp model: a fitting gang by placement policy,

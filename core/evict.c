@@ -54,16 +54,49 @@ int core_evict_lru_order(const void *pa, const void *pb)
     return a->id < b->id ? -1 : a->id > b->id ? 1 : 0;
 }
 
-/* READY serving instances of a model (what replicas_min counts). */
+/* READY serving instances of a model (what replicas_min counts): the
+ * books' count (books.c). */
 int core_ready_count(const struct core_sched *s, int model)
 {
-    const struct core_model_state *ms = &s->models[model];
-    int n = 0;
-    for (size_t i = 0; i < ms->live_count; i++) {
-        const struct core_inst *in = &s->insts[ms->live[i]];
-        n += in->state == CORE_INST_READY && !in->hot;
+    return s->models[model].live_counts.ready;
+}
+
+bool core_evict_reserve(struct core_sched *s)
+{
+    if (s->ev_cand_cap >= s->live_count) return true;
+    size_t cap = s->live_count * 2;
+    struct core_evict_cand *c = realloc(s->ev_cand, cap * sizeof *c);
+    if (!c) {
+        s->oom = true;
+        return false;
     }
-    return n;
+    s->ev_cand = c;
+    s->ev_cand_cap = cap;
+    return true;
+}
+
+bool core_evict_take(struct core_sched *s, struct core_evict_cand *c)
+{
+    const struct core_inst *in = &s->insts[c->idx];
+    int rmin = s->spec->models[in->model].replicas_min;
+    if (rmin > 0 && core_ready_count(s, in->model) - s->ev_taken[in->model] <= rmin) {
+        c->id = 0; /* the last replica replicas_min needs */
+        return false;
+    }
+    s->ev_taken[in->model]++;
+    for (int i = 0; i < in->tp; i++)
+        s->ev_freed[in->gang[i]] += in->vram_bytes;
+    return true;
+}
+
+void core_evict_reset(struct core_sched *s, const struct core_evict_cand *cand, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        const struct core_inst *in = &s->insts[cand[k].idx];
+        s->ev_taken[in->model] = 0;
+        for (int i = 0; i < in->tp; i++)
+            s->ev_freed[in->gang[i]] = 0;
+    }
 }
 
 /* Only GPUs whose free VRAM plus all their idle instances reach `need` can
@@ -82,17 +115,7 @@ int core_evict_for(struct core_sched *s, int model, const unsigned char *allowed
                    core_gpu_free(s, g) + s->gpus[g].idle_bytes >= need;
         any = any || reach[g];
     }
-    if (!any || !s->eviction->may_evict) return -1;
-    if (s->ev_cand_cap < s->live_count) {
-        size_t cap = s->live_count * 2;
-        struct core_evict_cand *c = realloc(s->ev_cand, cap * sizeof *c);
-        if (!c) {
-            s->oom = true;
-            return -1;
-        }
-        s->ev_cand = c;
-        s->ev_cand_cap = cap;
-    }
+    if (!any || !s->eviction->may_evict || !core_evict_reserve(s)) return -1;
     struct core_evict_cand *cand = s->ev_cand;
     size_t n = 0;
     for (size_t i = 0; i < s->live_count; i++) {
@@ -110,28 +133,17 @@ int core_evict_for(struct core_sched *s, int model, const unsigned char *allowed
     int chosen_gpu = -1;
     size_t upto = 0;
     for (size_t k = 0; k < n && chosen_gpu < 0; k++) {
+        if (!core_evict_take(s, &cand[k])) continue;
         const struct core_inst *in = &s->insts[cand[k].idx];
-        int rmin = sp->models[in->model].replicas_min;
-        if (rmin > 0 && core_ready_count(s, in->model) - s->ev_taken[in->model] <= rmin) {
-            cand[k].id = 0; /* the last replica replicas_min needs */
-            continue;
-        }
-        s->ev_taken[in->model]++;
-        for (int i = 0; i < in->tp; i++) {
+        for (int i = 0; i < in->tp && chosen_gpu < 0; i++) {
             int g = in->gang[i];
-            s->ev_freed[g] += in->vram_bytes;
-            if (chosen_gpu < 0 && reach[g] && core_gpu_free(s, g) + s->ev_freed[g] >= need) {
+            if (reach[g] && core_gpu_free(s, g) + s->ev_freed[g] >= need) {
                 chosen_gpu = g;
                 upto = k;
             }
         }
     }
-    for (size_t k = 0; k < n; k++) {
-        const struct core_inst *in = &s->insts[cand[k].idx];
-        s->ev_taken[in->model] = 0;
-        for (int i = 0; i < in->tp; i++)
-            s->ev_freed[in->gang[i]] = 0;
-    }
+    core_evict_reset(s, cand, n);
     if (chosen_gpu >= 0) {
         for (size_t k = 0; k <= upto; k++)
             if (cand[k].id != 0 && core_inst_on(&s->insts[cand[k].idx], chosen_gpu))

@@ -63,17 +63,7 @@ static bool gang_evict(struct core_sched *s, int model, const unsigned char *all
         node_ok[n] = c >= k;
         any = any || node_ok[n];
     }
-    if (!any || !s->eviction->may_evict) return false;
-    if (s->ev_cand_cap < s->live_count) {
-        size_t cap = s->live_count * 2;
-        struct core_evict_cand *c = realloc(s->ev_cand, cap * sizeof *c);
-        if (!c) {
-            s->oom = true;
-            return false;
-        }
-        s->ev_cand = c;
-        s->ev_cand_cap = cap;
-    }
+    if (!any || !s->eviction->may_evict || !core_evict_reserve(s)) return false;
     struct core_evict_cand *cand = s->ev_cand;
     size_t n = 0;
     for (size_t i = 0; i < s->live_count; i++) {
@@ -87,16 +77,8 @@ static bool gang_evict(struct core_sched *s, int model, const unsigned char *all
     int chosen = -1;
     size_t upto = 0;
     for (size_t c = 0; c < n && chosen < 0; c++) {
-        const struct core_inst *in = &s->insts[cand[c].idx];
-        int rmin = sp->models[in->model].replicas_min;
-        if (rmin > 0 && core_ready_count(s, in->model) - s->ev_taken[in->model] <= rmin) {
-            cand[c].id = 0; /* the last replica replicas_min needs */
-            continue;
-        }
-        s->ev_taken[in->model]++;
-        for (int i = 0; i < in->tp; i++)
-            s->ev_freed[in->gang[i]] += in->vram_bytes;
-        int node = sp->gpus[in->gpu].node;
+        if (!core_evict_take(s, &cand[c])) continue;
+        int node = sp->gpus[s->insts[cand[c].idx].gpu].node;
         if (node_ok[node] && node_room(s, node, allowed, share) >= k) {
             chosen = node;
             upto = c;
@@ -116,12 +98,7 @@ static bool gang_evict(struct core_sched *s, int model, const unsigned char *all
                 if (pass == 0 ? free_now : (!free_now && after)) gang[picked++] = g;
             }
     }
-    for (size_t c = 0; c < n; c++) {
-        const struct core_inst *in = &s->insts[cand[c].idx];
-        s->ev_taken[in->model] = 0;
-        for (int i = 0; i < in->tp; i++)
-            s->ev_freed[in->gang[i]] = 0;
-    }
+    core_evict_reset(s, cand, n);
     if (chosen < 0 || picked < k) return false;
     unsigned char mine[G > 0 ? G : 1];
     memset(mine, 0, sizeof mine);
