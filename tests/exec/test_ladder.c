@@ -30,6 +30,15 @@
 
 #include "exec_fixture.h"
 
+/* The copy phase of one load, from its load_copies row. */
+static double load_copy_s(struct fx *f, int64_t run, int load)
+{
+    return q(f,
+             "SELECT copy_finished - copy_started FROM load_copies WHERE run = %lld AND "
+             "load_id = %d",
+             (long long)run, load);
+}
+
 static int64_t run_yaml(struct fx *f, const char *yaml)
 {
     core_spec_free(f->spec);
@@ -116,10 +125,7 @@ static void disk_cache_hit_after_a_miss(void **state)
                             "source = 'disk' AND outcome = 'ok'",
                             (long long)run),
                      1);
-    double disk = q(f,
-                    "SELECT copy_finished - copy_started FROM load_copies WHERE run = %lld "
-                    "AND load_id = 2",
-                    (long long)run);
+    double disk = load_copy_s(f, run, 2);
     fprintf(stderr, "disk hit copy %.3f s\n", disk);
     assert_true(disk >= 0.124 && disk < 0.5); /* the store would take >= 0.5 s */
 }
@@ -223,19 +229,13 @@ static void tp_peer_copies_shard_by_shard(void **state)
                             "source = 'peer' AND outcome = 'ok' AND gpu = 2",
                             (long long)run),
                      1);
-    double nv = q(f,
-                  "SELECT copy_finished - copy_started FROM load_copies WHERE run = %lld "
-                  "AND load_id = 2",
-                  (long long)run);
+    double nv = load_copy_s(f, run, 2);
     fprintf(stderr, "tp 2 peer over nvlink %.3f s\n", nv);
-    assert_true(nv >= 0.124 &&
-                nv < 2.0); /* load 1 read both shards, 32 MiB, through the store's one 64 MiB/s
-                            * cap: its load_copies row spans the gang's copy, >= 0.5 s (it once
-                            * started after the copy and showed ~0) */
-    double st = q(f,
-                  "SELECT copy_finished - copy_started FROM load_copies WHERE run = %lld "
-                  "AND load_id = 1",
-                  (long long)run);
+    assert_true(nv >= 0.124 && nv < 2.0);
+    /* load 1 read both shards, 32 MiB, through the store's one 64 MiB/s
+     * cap: its load_copies row spans the gang's copy, >= 0.5 s (it once
+     * started after the copy and showed ~0) */
+    double st = load_copy_s(f, run, 1);
     fprintf(stderr, "tp 2 from the store %.3f s\n", st);
     assert_true(st >= 0.49 && st < 8.0);
 }
