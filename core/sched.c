@@ -31,15 +31,23 @@ static bool grow(void **p, size_t *cap, size_t need, size_t elem)
     return true;
 }
 
-/* A zeroed action of that kind stamped s->now, appended: filled in place
- * (the per-request path skips a copy); NULL with s->oom set on failure. */
-static struct core_action *emit_new(struct core_sched *s, enum core_action_kind kind)
+/* The next action slot, appended (not initialised); NULL with s->oom set
+ * on failure. */
+static struct core_action *emit_slot(struct core_sched *s)
 {
     if (!grow((void **)&s->acts, &s->act_cap, s->act_count + 1, sizeof *s->acts)) {
         s->oom = true;
         return NULL;
     }
-    struct core_action *a = &s->acts[s->act_count++];
+    return &s->acts[s->act_count++];
+}
+
+/* A zeroed action of that kind stamped s->now, appended: filled in place
+ * (the per-request path skips a copy); NULL with s->oom set on failure. */
+static struct core_action *emit_new(struct core_sched *s, enum core_action_kind kind)
+{
+    struct core_action *a = emit_slot(s);
+    if (!a) return NULL;
     memset(a, 0, sizeof *a);
     a->kind = kind;
     a->t_ns = s->now;
@@ -48,13 +56,10 @@ static struct core_action *emit_new(struct core_sched *s, enum core_action_kind 
 
 void core_emit(struct core_sched *s, const struct core_action *a)
 {
-    if (!grow((void **)&s->acts, &s->act_cap, s->act_count + 1, sizeof *s->acts)) {
-        s->oom = true;
-        return;
-    }
-    s->acts[s->act_count] = *a;
-    s->acts[s->act_count].t_ns = s->now;
-    s->act_count++;
+    struct core_action *slot = emit_slot(s);
+    if (!slot) return;
+    *slot = *a;
+    slot->t_ns = s->now;
 }
 
 static bool waitq_reserve(struct core_sched *s, struct core_waitq *q)

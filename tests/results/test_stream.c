@@ -213,8 +213,10 @@ static void test_cold_classification(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_quantiles_exact),     cmocka_unit_test(test_quantiles_sketch),
-        cmocka_unit_test(test_sketch_edges),        cmocka_unit_test(test_counts),
+        cmocka_unit_test(test_quantiles_exact),
+        cmocka_unit_test(test_quantiles_sketch),
+        cmocka_unit_test(test_sketch_edges),
+        cmocka_unit_test(test_counts),
         cmocka_unit_test(test_cold_classification),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
