@@ -300,9 +300,6 @@ struct core_sched {
     unsigned char *room_dirty;
     int *room_dirty_list;
     size_t room_dirty_n;
-    /* shm and disk entries QUEUED on all nodes (the nodes' counters
-     * summed): the fill passes return at once when 0 */
-    int shm_queued_all, disk_queued_all;
     /* Nodes whose shm (disk) fill state changed since the fill pass last
      * looked (an entry queued, a fill ended or dropped, the node back): the
      * pass visits only these, in node order; the others it left alone and
@@ -500,6 +497,13 @@ void core_inst_release(struct core_sched *s, struct core_inst *in);
 static inline void core_fill_due(uint64_t *due, int node)
 {
     due[node / 64] |= 1ULL << (node % 64);
+}
+/* Whether any node is due (the fill passes return at once when none). */
+static inline bool core_any_due(const struct core_sched *s, const uint64_t *due)
+{
+    for (size_t w = 0; w < s->node_words; w++)
+        if (due[w]) return true;
+    return false;
 }
 /* The first due node >= node, its bit cleared; -1 when none (sched.c). */
 int core_next_due(struct core_sched *s, uint64_t *due, int node);

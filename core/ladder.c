@@ -162,7 +162,6 @@ static void disk_drop(struct core_sched *s, int node, int model)
     n->disk_used_bytes -= entry_bytes(s, model);
     core_fill_due(s->disk_due, node);
     n->disk_queued -= e->state == CORE_SHM_QUEUED;
-    s->disk_queued_all -= e->state == CORE_SHM_QUEUED;
     n->disk_filling -= e->state == CORE_SHM_FILLING;
     memset(e, 0, sizeof *e);
     struct core_action a = {.kind = CORE_ACT_DISK_DROP, .node = node, .model = model, .gpu = -1};
@@ -199,7 +198,6 @@ static bool disk_admit(struct core_sched *s, int node, int model, bool pinned, b
     e->state = CORE_SHM_QUEUED;
     n->disk_queued++;
     core_fill_due(s->disk_due, node);
-    s->disk_queued_all++;
     e->pinned = pinned;
     e->last_used_ns = s->now;
     e->admit_seq = ++s->disk_seq;
@@ -237,7 +235,7 @@ void core_disk_preload(struct core_sched *s, int node)
 
 void core_disk_start_fills(struct core_sched *s)
 {
-    if (s->disk_queued_all == 0) return; /* nothing queued on any node */
+    if (!core_any_due(s, s->disk_due)) return;
     for (int node = core_next_due(s, s->disk_due, 0); node >= 0;
          node = core_next_due(s, s->disk_due, node + 1)) {
         struct core_node_state *n = &s->nodes[node];
@@ -250,7 +248,6 @@ void core_disk_start_fills(struct core_sched *s)
         if (next < 0) continue;
         n->disk[next].state = CORE_SHM_FILLING;
         n->disk_queued--;
-        s->disk_queued_all--;
         n->disk_filling++;
         struct core_action a = {.kind = CORE_ACT_START_DISK_FILL, .node = node, .model = next};
         a.gpu = -1;

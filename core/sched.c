@@ -1307,14 +1307,6 @@ int core_sched_check_books(const struct core_sched *s, struct thaw_err *err)
         if (!disk_due && ns->disk && !ns->failed && ns->disk_filling == 0 && ns->disk_queued > 0)
             return thaw_err_set(err, THAW_EINVARIANT, "node %d: a disk fill can start, not due", n);
     }
-    int shm_all = 0, disk_all = 0;
-    for (int n = 0; n < sp->node_count; n++) {
-        shm_all += s->nodes[n].shm_queued;
-        disk_all += s->nodes[n].disk_queued;
-    }
-    if (shm_all != s->shm_queued_all || disk_all != s->disk_queued_all)
-        return thaw_err_set(err, THAW_EINVARIANT, "shm/disk queued %d/%d, counted %d/%d", shm_all,
-                            disk_all, s->shm_queued_all, s->disk_queued_all);
     for (int n = 0; n < sp->node_count; n++) {
         int queued = 0, filling = 0;
         for (int m = 0; m < sp->model_count; m++) {

@@ -42,7 +42,6 @@ static void drop(struct core_sched *s, int node, int model)
     n->shm_used_bytes -= core_shm_entry_bytes(s, model);
     core_fill_due(s->shm_due, node);
     n->shm_queued -= e->state == CORE_SHM_QUEUED;
-    s->shm_queued_all -= e->state == CORE_SHM_QUEUED;
     n->shm_filling -= e->state == CORE_SHM_FILLING;
     memset(e, 0, sizeof *e);
     struct core_action a = {.kind = CORE_ACT_SHM_DROP, .node = node, .model = model, .gpu = -1};
@@ -79,7 +78,6 @@ static bool admit(struct core_sched *s, int node, int model, bool pinned, bool m
     e->state = CORE_SHM_QUEUED;
     n->shm_queued++;
     core_fill_due(s->shm_due, node);
-    s->shm_queued_all++;
     e->pinned = pinned;
     e->last_used_ns = s->now;
     e->admit_seq = ++s->shm_seq;
@@ -124,7 +122,7 @@ void core_shm_touch(struct core_sched *s, int node, int model)
 
 void core_shm_start_fills(struct core_sched *s)
 {
-    if (s->shm_queued_all == 0) return; /* nothing queued on any node */
+    if (!core_any_due(s, s->shm_due)) return;
     for (int node = core_next_due(s, s->shm_due, 0); node >= 0;
          node = core_next_due(s, s->shm_due, node + 1)) {
         struct core_node_state *n = &s->nodes[node];
@@ -141,7 +139,6 @@ void core_shm_start_fills(struct core_sched *s)
         if (busy || next < 0) continue;
         n->shm[next].state = CORE_SHM_FILLING;
         n->shm_queued--;
-        s->shm_queued_all--;
         n->shm_filling++;
         struct core_action a = {.kind = CORE_ACT_START_SHM_FILL, .node = node, .model = next};
         a.gpu = -1;
